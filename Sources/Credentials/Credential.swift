@@ -1,0 +1,32 @@
+public import FoundationEssentials
+
+/// Where a resolved credential came from; `get` logs it (never the secret) so a user can see which rule won.
+public enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
+    case store(path: String)
+    case authFile(path: String)
+
+    public var description: String {
+        switch self {
+        case .store(let path): return "encrypted store \(path)"
+        case .authFile(let path): return "auth file \(path)"
+        }
+    }
+}
+
+/// A credential ready to present to a registry.
+public struct Credential: Sendable, Equatable, CustomStringConvertible {
+    public var username: String
+    public var secret: Secret
+    /// When a minted token stops working; nil for credentials without a known lifetime.
+    public var expiresAt: Date?
+    public var source: CredentialSource
+
+    public init(username: String, secret: Secret, expiresAt: Date? = nil, source: CredentialSource) {
+        self.username = username
+        self.secret = secret
+        self.expiresAt = expiresAt
+        self.source = source
+    }
+
+    public var description: String { "Credential(username: \(username), secret: <redacted>, source: \(source))" }
+}

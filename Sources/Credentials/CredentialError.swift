@@ -1,0 +1,60 @@
+/// Everything that can go wrong between "which credentials does this registry use" and an answer. Every
+/// message says what to do next and none contains a secret. `notFound` is reserved for "nobody knows this
+/// host": a store we cannot read is never reported as not-found (ecr-login's #327 masks causes that way).
+public enum CredentialError: Error, Equatable, CustomStringConvertible {
+    case notFound(host: String)
+    case invalidServerURL(reason: String)
+    case storeUnreadable(path: String, reason: String)
+    case storeUndecryptable(path: String, keyFile: String)
+    case storeCorrupt(path: String, reason: String)
+    case storeWriteFailed(path: String, reason: String)
+    case keyUnreadable(path: String, reason: String)
+    case keyInvalid(path: String)
+    case keyMissing(path: String, storePath: String)
+    case materialEmpty
+    case materialUnparsable(reason: String)
+    case materialUnsupportedVersion(Int)
+    case materialUnknownType(String)
+    case providerUnavailable(type: String, host: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let host):
+            return "no credentials for \(host): store them with `podman login \(host)` or `ocicred helper store`"
+        case .invalidServerURL(let reason):
+            return "invalid server URL: \(reason)"
+        case .storeUnreadable(let path, let reason):
+            return "cannot read credential store file \(path): \(reason); check its owner and permissions"
+        case .storeUndecryptable(let path, let keyFile):
+            return "cannot decrypt credential store file \(path) with the key in \(keyFile): the key is wrong or the "
+                + "file was altered; restore the right key (OCICRED_KEY_FILE) or remove the file and store the "
+                + "credential again"
+        case .storeCorrupt(let path, let reason):
+            return "credential store file \(path) is damaged (\(reason)); remove it and store the credential again"
+        case .storeWriteFailed(let path, let reason):
+            return "cannot write credential store file \(path): \(reason)"
+        case .keyUnreadable(let path, let reason):
+            return "cannot read the store key file \(path): \(reason); set OCICRED_KEY_FILE to a readable key file"
+        case .keyInvalid(let path):
+            return "the store key file \(path) does not hold a 32-byte key (raw, base64 or hex); replace it with "
+                + "the key the store was written with"
+        case .keyMissing(let path, let storePath):
+            return "the store \(storePath) has credentials but its key file \(path) is missing; set "
+                + "OCICRED_KEY_FILE to the key it was written with"
+        case .materialEmpty:
+            return "credential material is empty: give `username:password` or the versioned JSON shape"
+        case .materialUnparsable(let reason):
+            return "credential material cannot be read: \(reason); give `username:password` or "
+                + "{\"version\":1,\"type\":…,\"credentials\":{…}}"
+        case .materialUnsupportedVersion(let version):
+            return "credential material version \(version) is not supported (this ocicred reads version 1); "
+                + "upgrade ocicred"
+        case .materialUnknownType(let type):
+            return "credential material type \"\(type)\" is unknown; use one of "
+                + CredentialType.allCases.map(\.rawValue).joined(separator: ", ")
+        case .providerUnavailable(let type, let host):
+            return "credentials for \(host) are \(type) material, which must be exchanged for a registry token by "
+                + "the \(type) provider; this build of ocicred has no \(type) provider"
+        }
+    }
+}

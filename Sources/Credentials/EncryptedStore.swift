@@ -1,0 +1,145 @@
+internal import Crypto
+
+/// Credential material at rest: one file per registry, named by `SecretName`, each an AES-256-GCM sealed
+/// box. One file per entry keeps `get` to a single small read and decrypt, and lets concurrent stores for
+/// different registries never rewrite each other's data; the store lock still serialises all writers so
+/// "read the key, write the entry" is one step.
+public struct EncryptedStore: Sendable {
+    /// Every entry file starts with this header; it is also bound into the GCM tag (with the file name), so a
+    /// file copied over another entry's name fails to decrypt instead of answering for the wrong registry.
+    static let magic: [UInt8] = Array("OCICRED-STORE-1\n".utf8)
+    static let lockName = ".lock"
+
+    public let directory: String
+    public let keyFile: String
+
+    public init(directory: String, keyFile: String) {
+        self.directory = directory
+        self.keyFile = keyFile
+    }
+
+    func path(for key: CredentialKey) -> String { directory + "/" + SecretName.forRegistry(key.description) }
+
+    /// The material stored for exactly this key, or nil. Reads take no lock: entries are replaced by rename,
+    /// so a reader sees a whole old or a whole new file.
+    public func material(for key: CredentialKey) throws(CredentialError) -> (material: CredentialMaterial, path: String)? {
+        let path = path(for: key)
+        let read: [UInt8]?
+        do {
+            read = try FileIO.read(path, limit: 1 << 20)
+        } catch {
+            throw .storeUnreadable(path: path, reason: error.description)
+        }
+        guard let sealed = read else { return nil }
+        guard let storeKey = try StoreKey.load(path: keyFile) else {
+            throw .keyMissing(path: keyFile, storePath: directory)
+        }
+        return (try open(sealed, path: path, key: storeKey), path)
+    }
+
+    /// Stores (or replaces) the material for `key`.
+    public func store(_ material: CredentialMaterial, for key: CredentialKey) throws(CredentialError) {
+        let path = path(for: key)
+        do {
+            try withStoreLock { () throws(CredentialError) in
+                let storeKey = try StoreKey.loadOrCreate(path: keyFile)
+                let sealed = try seal(material, path: path, key: storeKey)
+                do throws(SystemError) {
+                    try FileIO.writeAtomically(sealed, to: path)
+                } catch {
+                    throw .storeWriteFailed(path: path, reason: error.description)
+                }
+            }
+        }
+    }
+
+    /// Removes the entry for `key`; false when there was none.
+    public func erase(_ key: CredentialKey) throws(CredentialError) -> Bool {
+        let path = path(for: key)
+        return try withStoreLock { () throws(CredentialError) in
+            do throws(SystemError) {
+                return try FileIO.remove(path)
+            } catch {
+                throw .storeWriteFailed(path: path, reason: error.description)
+            }
+        }
+    }
+
+    /// Every stored entry. A damaged entry is an error naming its file, never silently left out.
+    public func list() throws(CredentialError) -> [CredentialMaterial] {
+        let names: [String]
+        do {
+            names = try FileIO.list(directory).filter { $0.hasPrefix(SecretName.prefix) && !$0.contains(".") }
+        } catch {
+            throw .storeUnreadable(path: directory, reason: error.description)
+        }
+        if names.isEmpty { return [] }
+        guard let storeKey = try StoreKey.load(path: keyFile) else {
+            throw .keyMissing(path: keyFile, storePath: directory)
+        }
+        var result = [CredentialMaterial]()
+        for name in names {
+            let path = directory + "/" + name
+            let bytes: [UInt8]?
+            do {
+                bytes = try FileIO.read(path, limit: 1 << 20)
+            } catch {
+                throw .storeUnreadable(path: path, reason: error.description)
+            }
+            // Erased between listing and reading: not an error.
+            guard let bytes else { continue }
+            result.append(try open(bytes, path: path, key: storeKey))
+        }
+        return result
+    }
+
+    private func withStoreLock<T>(_ body: () throws(CredentialError) -> T) throws(CredentialError) -> T {
+        let lockPath = directory + "/" + Self.lockName
+        do {
+            try FileIO.makeDirectory(directory)
+        } catch {
+            throw .storeWriteFailed(path: directory, reason: error.description)
+        }
+        let lock: FileLock
+        do {
+            lock = try FileLock(path: lockPath)
+        } catch {
+            throw .storeWriteFailed(path: lockPath, reason: error.description)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        return try body()
+    }
+
+    private static func associatedData(path: String) -> [UInt8] {
+        magic + Array(path.split(separator: "/").last.map(String.init)?.utf8 ?? "".utf8)
+    }
+
+    private func seal(_ material: CredentialMaterial, path: String, key: StoreKey) throws(CredentialError) -> [UInt8] {
+        do {
+            return Self.magic + (try key.cipher.seal(material.serialized(), associatedData: Self.associatedData(path: path)))
+        } catch {
+            throw .storeWriteFailed(path: path, reason: error.description)
+        }
+    }
+
+    private func open(_ bytes: [UInt8], path: String, key: StoreKey) throws(CredentialError) -> CredentialMaterial {
+        guard bytes.count > Self.magic.count, Array(bytes.prefix(Self.magic.count)) == Self.magic else {
+            throw .storeCorrupt(path: path, reason: "it does not start with the ocicred store header")
+        }
+        let plaintext: [UInt8]
+        do {
+            plaintext = try key.cipher.open(Array(bytes.dropFirst(Self.magic.count)), associatedData: Self.associatedData(path: path))
+        } catch CryptoError.authenticationFailed {
+            throw .storeUndecryptable(path: path, keyFile: key.path)
+        } catch {
+            throw .storeCorrupt(path: path, reason: error.description)
+        }
+        let object: [String: JSONValue]
+        do {
+            object = try JSONValue.parseObject(plaintext)
+        } catch {
+            throw .storeCorrupt(path: path, reason: "its decrypted content is not JSON")
+        }
+        return try CredentialMaterial.fromObject(object, registry: "")
+    }
+}

@@ -1,0 +1,38 @@
+internal import FoundationEssentials
+
+/// The environment ocicred reads, as a value: paths are derived here once, and tests pass their own
+/// dictionary instead of mutating the process environment.
+public struct OcicredEnvironment: Sendable {
+    public let values: [String: String]
+
+    public init(_ values: [String: String]) { self.values = values }
+
+    public static var current: OcicredEnvironment { OcicredEnvironment(ProcessInfo.processInfo.environment) }
+
+    public subscript(name: String) -> String? {
+        guard let value = values[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    var home: String { self["HOME"] ?? "/root" }
+
+    /// XDG base directories with their specified fallbacks (XDG Base Directory Specification 0.8).
+    var dataHome: String { self["XDG_DATA_HOME"] ?? home + "/.local/share" }
+    var configHome: String { self["XDG_CONFIG_HOME"] ?? home + "/.config" }
+
+    public var storeDirectory: String { self["OCICRED_STORE"] ?? dataHome + "/ocicred" }
+    public var keyFile: String { self["OCICRED_KEY_FILE"] ?? configHome + "/ocicred/key" }
+
+    /// The auth files containers/image and docker read, in containers/image's order
+    /// (containers-auth.json(5)): REGISTRY_AUTH_FILE, the runtime dir, the config dir, then docker's.
+    public var ambientAuthFiles: [String] {
+        var paths = [String]()
+        if let explicit = self["REGISTRY_AUTH_FILE"] { paths.append(explicit) }
+        if let runtime = self["XDG_RUNTIME_DIR"] { paths.append(runtime + "/containers/auth.json") }
+        paths.append(configHome + "/containers/auth.json")
+        paths.append((self["DOCKER_CONFIG"] ?? home + "/.docker") + "/config.json")
+        return paths
+    }
+
+    public var logLevel: String? { self["OCICRED_LOG_LEVEL"] }
+}
