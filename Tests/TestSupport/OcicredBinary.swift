@@ -1,0 +1,70 @@
+import Foundation
+
+/// Locates the `ocicred` executable that `swift build`/`swift test` built, and a
+/// `docker-credential-ocicred` link to it, so tests exercise the real binary exactly as podman does.
+public enum OcicredBinary {
+    /// `OCICRED_BIN` when set (helpers/test may point at a release build), else the `ocicred` that sits next
+    /// to the test bundle in the build directory.
+    public static var path: String {
+        if let explicit = ProcessInfo.processInfo.environment["OCICRED_BIN"], !explicit.isEmpty { return explicit }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("ocicred").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        for config in ["debug", "release"] {
+            let candidate = FileManager.default.currentDirectoryPath + "/.build/\(config)/ocicred"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return "ocicred"
+    }
+
+    /// Creates `dir/docker-credential-ocicred` → the binary, the way helpers/install links it, and returns `dir`.
+    @discardableResult
+    public static func linkHelper(into dir: String) throws -> String {
+        let link = dir + "/docker-credential-ocicred"
+        try? FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
+        return dir
+    }
+
+    /// A minimal environment that points every ocicred path (store, key, config, ambient auth files) into
+    /// `home`, so a test never reads or writes the developer's real credentials.
+    public static func environment(home: String, extra: [String: String] = [:]) -> [String: String] {
+        var env: [String: String] = [
+            "HOME": home,
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+            "XDG_DATA_HOME": home + "/.local/share",
+            "XDG_CONFIG_HOME": home + "/.config",
+            "XDG_RUNTIME_DIR": home + "/run",
+            "DOCKER_CONFIG": home + "/.docker",
+        ]
+        for (key, value) in extra { env[key] = value }
+        return env
+    }
+
+    /// Runs `ocicred` with `arguments`, or as `docker-credential-ocicred ACTION` when `asHelper` is set.
+    @discardableResult
+    public static func run(
+        _ arguments: [String], home: String, stdin: String = "", extraEnvironment: [String: String] = [:],
+        timeout: Double = 60
+    ) throws -> ProcessResult {
+        try ProcessRunner.run(
+            path, arguments, environment: environment(home: home, extra: extraEnvironment),
+            stdin: Data(stdin.utf8), timeout: timeout)
+    }
+
+    /// Runs the helper through the `docker-credential-ocicred` link (argv[0] dispatch), as podman would.
+    @discardableResult
+    public static func helper(
+        _ action: String, home: String, stdin: Data, extraEnvironment: [String: String] = [:], timeout: Double = 60
+    ) throws -> ProcessResult {
+        let bin = home + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: bin + "/docker-credential-ocicred") { try linkHelper(into: bin) }
+        return try ProcessRunner.run(
+            bin + "/docker-credential-ocicred", [action],
+            environment: environment(home: home, extra: extraEnvironment), stdin: stdin, timeout: timeout)
+    }
+}

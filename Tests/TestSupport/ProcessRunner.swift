@@ -1,0 +1,106 @@
+import Foundation
+
+/// The outcome of one child process.
+public struct ProcessResult: Sendable, CustomStringConvertible {
+    public let status: Int32
+    public let stdout: Data
+    public let stderr: Data
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    public var description: String { "exit \(status)\nstdout: \(stdoutText)\nstderr: \(stderrText)" }
+}
+
+public enum ProcessRunnerError: Error, CustomStringConvertible {
+    case timedOut(command: String, seconds: Double)
+    public var description: String {
+        switch self {
+        case .timedOut(let command, let seconds): return "\(command) did not finish within \(seconds) s"
+        }
+    }
+}
+
+/// Runs real programs the way a user's shell would: argv, environment, stdin bytes; collects both outputs.
+public enum ProcessRunner {
+    /// Runs `executable` with `arguments`; `environment` replaces the child's environment when given
+    /// (tests pass a minimal one so no developer setting leaks in). Kills the child after `timeout`.
+    @discardableResult
+    public static func run(
+        _ executable: String,
+        _ arguments: [String] = [],
+        environment: [String: String]? = nil,
+        stdin: Data = Data(),
+        argv0: String? = nil,
+        timeout: Double = 120
+    ) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: resolve(executable))
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
+        process.standardInput = inPipe
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        try process.run()
+
+        let collected = Collected()
+        let group = DispatchGroup()
+        for (pipe, isOut) in [(outPipe, true), (errPipe, false)] {
+            group.enter()
+            DispatchQueue.global().async {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                collected.set(data, isOut: isOut)
+                group.leave()
+            }
+        }
+        group.enter()
+        DispatchQueue.global().async {
+            // A child that exits before reading everything closes the pipe; ignore the EPIPE that follows.
+            signal(SIGPIPE, SIG_IGN)
+            try? inPipe.fileHandleForWriting.write(contentsOf: stdin)
+            try? inPipe.fileHandleForWriting.close()
+            group.leave()
+        }
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            throw ProcessRunnerError.timedOut(command: ([executable] + arguments).joined(separator: " "), seconds: timeout)
+        }
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus, stdout: collected.out, stderr: collected.err)
+    }
+
+    /// Runs a shell pipeline with `bash -c`, for steps that read like the README.
+    @discardableResult
+    public static func shell(
+        _ script: String, environment: [String: String]? = nil, stdin: Data = Data(), timeout: Double = 300
+    ) throws -> ProcessResult {
+        try run("/bin/bash", ["-c", script], environment: environment, stdin: stdin, timeout: timeout)
+    }
+
+    /// Finds a program on PATH the way a shell does.
+    public static func resolve(_ executable: String) -> String {
+        if executable.contains("/") { return executable }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(dir)/\(executable)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return executable
+    }
+
+    /// Whether a program is installed; tests that need one fail loudly when it is missing
+    /// (helpers/test installs them), they do not skip.
+    public static func isInstalled(_ executable: String) -> Bool {
+        FileManager.default.isExecutableFile(atPath: resolve(executable))
+    }
+}
+
+private final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var out = Data()
+    private(set) var err = Data()
+    func set(_ data: Data, isOut: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        if isOut { out = data } else { err = data }
+    }
+}
