@@ -1,0 +1,151 @@
+import Foundation
+
+/// Errors of the fixtures that start real programs; each says what to install or where to look.
+public enum FixtureError: Error, CustomStringConvertible {
+    case missingProgram(name: String, debianPackage: String)
+    case commandFailed(command: String, result: ProcessResult)
+    case notListening(program: String, port: Int, log: String)
+
+    public var description: String {
+        switch self {
+        case .missingProgram(let name, let debianPackage):
+            return "\(name) is not installed: run helpers/test, or apt-get install \(debianPackage)"
+        case .commandFailed(let command, let result):
+            return "\(command) failed: \(result)"
+        case .notListening(let program, let port, let log):
+            return "\(program) did not listen on 127.0.0.1:\(port); its log:\n\(log)"
+        }
+    }
+
+    /// Throws `.missingProgram` for the first program of `programs` (name → Debian package) not on PATH.
+    /// Integration tests fail with this message rather than skip: helpers/test installs every one of them.
+    public static func requirePrograms(_ programs: KeyValuePairs<String, String>) throws {
+        for (name, package) in programs where !ProcessRunner.isInstalled(name) {
+            throw FixtureError.missingProgram(name: name, debianPackage: package)
+        }
+    }
+}
+
+/// The Debian `docker-registry` (CNCF distribution) serving plain HTTP on a free 127.0.0.1 port with htpasswd
+/// (bcrypt) basic auth for one user, its storage and config in a private temporary directory.
+/// Call `stop()` in a `defer`; `deinit` stops it too, so a failing test never leaves it running.
+public final class RegistryFixture: @unchecked Sendable {
+    public let port: Int
+    public let username: String
+    /// `127.0.0.1:PORT`: the registry's name in image references and the credential helpers' server URL.
+    public var host: String { "127.0.0.1:\(port)" }
+
+    private let process: Process
+    private let directory: TemporaryDirectory
+    private let lock = NSLock()
+    private var stopped = false
+
+    private init(port: Int, username: String, process: Process, directory: TemporaryDirectory) {
+        self.port = port
+        self.username = username
+        self.process = process
+        self.directory = directory
+    }
+
+    /// Starts a registry that accepts `username` with `password`. The password reaches `htpasswd` on stdin only,
+    /// never as an argument.
+    public static func start(username: String, password: String) throws -> RegistryFixture {
+        try FixtureError.requirePrograms(["docker-registry": "docker-registry", "htpasswd": "apache2-utils"])
+        let directory = try TemporaryDirectory(prefix: "ocicred-registry")
+        do {
+            let htpasswd = try ProcessRunner.run(
+                "htpasswd", ["-iBn", username], stdin: Data((password + "\n").utf8), timeout: 30)
+            guard htpasswd.status == 0 else {
+                throw FixtureError.commandFailed(command: "htpasswd -iBn \(username)", result: htpasswd)
+            }
+            try htpasswd.stdout.write(to: URL(fileURLWithPath: directory.file("htpasswd")))
+            try FileManager.default.createDirectory(
+                atPath: directory.file("data"), withIntermediateDirectories: true)
+
+            // The port is picked before docker-registry binds it; another process may take it in between, so a
+            // registry that exits at once is retried on a new port.
+            var lastLog = ""
+            for _ in 0..<5 {
+                let port = try FreePort.pick()
+                let process = try launch(in: directory, port: port)
+                if FreePort.waitUntilListening(port, timeout: 20), process.isRunning {
+                    return RegistryFixture(port: port, username: username, process: process, directory: directory)
+                }
+                terminate(process)
+                lastLog = (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
+                if !lastLog.contains("address already in use") {
+                    throw FixtureError.notListening(program: "docker-registry", port: port, log: lastLog)
+                }
+            }
+            throw FixtureError.notListening(program: "docker-registry", port: 0, log: lastLog)
+        } catch {
+            directory.remove()
+            throw error
+        }
+    }
+
+    private static func launch(in directory: TemporaryDirectory, port: Int) throws -> Process {
+        let config = """
+            version: 0.1
+            log:
+              level: info
+            storage:
+              filesystem:
+                rootdirectory: \(directory.file("data"))
+              delete:
+                enabled: true
+            http:
+              addr: 127.0.0.1:\(port)
+            auth:
+              htpasswd:
+                realm: ocicred-test
+                path: \(directory.file("htpasswd"))
+
+            """
+        try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: directory.file("registry.log"), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("registry.log")))
+        defer { try? log.close() }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessRunner.resolve("docker-registry"))
+        process.arguments = ["serve", directory.file("config.yml")]
+        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
+        // helpers/test marks every process of its run so its trap can stop anything a crashed test left behind.
+        if let session = ProcessInfo.processInfo.environment["OCICRED_TEST_SESSION"] {
+            environment["OCICRED_TEST_SESSION"] = session
+        }
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        return process
+    }
+
+    private static func terminate(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// What the registry logged so far (requests, auth failures); for failure messages.
+    public var log: String {
+        (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
+    }
+
+    /// Stops the registry and removes its files; safe to call more than once.
+    public func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopped else { return }
+        stopped = true
+        Self.terminate(process)
+        directory.remove()
+    }
+
+    deinit { stop() }
+}
