@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -20,15 +21,30 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // No pkgConfig: that would add -lcurl and make every run load libcurl and its dozen dependencies.
+        // Transport dlopen()s libcurl on the first network request; the headers come from the default path.
+        .systemLibrary(
+            name: "CCurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(name: "Crypto", dependencies: ["CCrypto"]),
+        .target(name: "Transport", dependencies: ["CCurl"]),
         .target(
             name: "Credentials",
-            dependencies: ["Crypto", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Crypto", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "Providers",
+            dependencies: ["Credentials", "Transport", "Crypto", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Commands",
             dependencies: [
                 "Credentials",
+                "Providers",
+                "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -38,6 +54,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "TestSupport"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Credentials", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
     ]

@@ -3,7 +3,7 @@ import Credentials
 import Logging
 
 /// `ocicred helper ACTION`: the credential-helper protocol without the `docker-credential-ocicred` link.
-struct HelperCommand: ParsableCommand {
+struct HelperCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "helper",
         abstract: "Speak the docker-credential-helpers protocol (store, get, erase, list, version).")
@@ -11,9 +11,9 @@ struct HelperCommand: ParsableCommand {
     @Argument(help: "store, get, erase, list or version")
     var action: String
 
-    func run() throws {
+    func run() async throws {
         let environment = OcicredEnvironment.current
-        let status = HelperMain.run(arguments: [action], environment: environment, logger: OcicredCommand.logger)
+        let status = await HelperMain.run(arguments: [action], environment: environment, logger: OcicredCommand.logger)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -3,7 +3,7 @@ import Credentials
 import Logging
 
 /// The root command. Each subcommand lives in its own file and calls one library entry point.
-public struct OcicredCommand: ParsableCommand {
+public struct OcicredCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "ocicred",
         abstract: "Get, keep and hand out OCI registry credentials.",

@@ -4,11 +4,17 @@ public import FoundationEssentials
 public enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
     case store(path: String)
     case authFile(path: String)
+    /// Minted by a cloud provider (possibly served from the token cache).
+    case provider(name: String)
+    /// Read from environment variables a config rule names.
+    case environment(variables: [String])
 
     public var description: String {
         switch self {
         case .store(let path): return "encrypted store \(path)"
         case .authFile(let path): return "auth file \(path)"
+        case .provider(let name): return "\(name) provider"
+        case .environment(let variables): return "environment \(variables.joined(separator: ", "))"
         }
     }
 }

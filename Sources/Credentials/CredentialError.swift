@@ -16,6 +16,12 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
     case materialUnsupportedVersion(Int)
     case materialUnknownType(String)
     case providerUnavailable(type: String, host: String)
+    case provider(ProviderError)
+    case config(ConfigError)
+    case configUnreadable(path: String, reason: String)
+    /// A static rule names an environment variable that is not set (the name, never a value, is reported).
+    case variableMissing(host: String, variable: String, rule: String)
+    case aliasLoop(host: String)
 
     public var description: String {
         switch self {
@@ -52,6 +58,18 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
         case .materialUnknownType(let type):
             return "credential material type \"\(type)\" is unknown; use one of "
                 + CredentialType.allCases.map(\.rawValue).joined(separator: ", ")
+        case .provider(let error):
+            return error.description
+        case .config(let error):
+            return "config: \(error.description)"
+        case .configUnreadable(let path, let reason):
+            return "cannot read the config \(path): \(reason)"
+        case .variableMissing(let host, let variable, let rule):
+            return "credentials for \(host) come from the environment variable \(variable) (rule at \(rule)), "
+                + "which is not set"
+        case .aliasLoop(let host):
+            return "the config's aliases for \(host) form a loop or are nested too deeply; point `alias` at a real "
+                + "registry"
         case .providerUnavailable(let type, let host):
             return "credentials for \(host) are \(type) material, which must be exchanged for a registry token by "
                 + "the \(type) provider; this build of ocicred has no \(type) provider"

@@ -14,11 +14,18 @@ public struct OcicredEnvironment: Sendable {
         return value
     }
 
-    var home: String { self["HOME"] ?? "/root" }
+    public var home: String { self["HOME"] ?? "/root" }
 
     /// XDG base directories with their specified fallbacks (XDG Base Directory Specification 0.8).
-    var dataHome: String { self["XDG_DATA_HOME"] ?? home + "/.local/share" }
-    var configHome: String { self["XDG_CONFIG_HOME"] ?? home + "/.config" }
+    public var dataHome: String { self["XDG_DATA_HOME"] ?? home + "/.local/share" }
+    public var configHome: String { self["XDG_CONFIG_HOME"] ?? home + "/.config" }
+
+    public var cacheHome: String { self["XDG_CACHE_HOME"] ?? home + "/.cache" }
+
+    /// The token cache file every process shares (a helper call, the sidecar, a mount); on a shared volume
+    /// set OCICRED_CACHE_FILE so all of them point at the same file.
+    public var tokenCacheFile: String { self["OCICRED_CACHE_FILE"] ?? cacheHome + "/ocicred/tokens" }
+    public var tokenCacheEnabled: Bool { self["OCICRED_CACHE"]?.lowercased() != "off" }
 
     public var storeDirectory: String { self["OCICRED_STORE"] ?? dataHome + "/ocicred" }
     public var keyFile: String { self["OCICRED_KEY_FILE"] ?? configHome + "/ocicred/key" }

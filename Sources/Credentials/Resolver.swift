@@ -1,38 +1,190 @@
 public import Logging
 
-/// Answers "which credentials does this registry use", in the order DESIGN.md gives. For now: the encrypted
-/// store, then the ambient auth files' `auths`. A host nobody knows is answered from local files only, with no
-/// network call, so a pull from a public registry pays nothing.
+/// Answers "which credentials does this registry use", in DESIGN.md's order: a config rule, then the
+/// encrypted store, then the provider the host kind implies, then the ambient auth files. A host nobody
+/// knows is answered from local files only, with no network call, so a pull from a public registry pays
+/// nothing. Not-found is reported only when no source applies; a source that applies and fails reports its
+/// cause.
 public struct Resolver: Sendable {
     /// The name we are installed under in `credHelpers`/`credsStore` (docker-credential-<name>).
     public static let helperName = "ocicred"
+    static let maxAliasDepth = 4
 
     public let store: EncryptedStore
     public let authFiles: [String]
+    public let environment: OcicredEnvironment
+    /// Providers by name ("aws", "gcp", "azure"); `Commands` wires the real ones.
+    let providers: [String: any CredentialProvider]
+    /// nil when OCICRED_CACHE=off.
+    let tokenCache: TokenCache?
+    let loadConfig: @Sendable () throws(CredentialError) -> OcicredConfig
     let logger: Logger
 
-    public init(environment: OcicredEnvironment, logger: Logger) {
+    public init(
+        environment: OcicredEnvironment, providers: [any CredentialProvider] = [], logger: Logger,
+        config: OcicredConfig? = nil
+    ) {
         store = EncryptedStore(directory: environment.storeDirectory, keyFile: environment.keyFile)
         authFiles = environment.ambientAuthFiles
+        self.environment = environment
+        self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        tokenCache = environment.tokenCacheEnabled
+            ? TokenCache(file: environment.tokenCacheFile, keyFile: environment.keyFile) : nil
+        if let config {
+            loadConfig = { config }
+        } else {
+            loadConfig = { () throws(CredentialError) in try ConfigLoader.load(environment: environment) }
+        }
         self.logger = logger
     }
 
     public init(store: EncryptedStore, authFiles: [String], logger: Logger) {
+        self.init(
+            environment: OcicredEnvironment(["OCICRED_CACHE": "off"]), logger: logger, config: OcicredConfig(),
+            store: store, authFiles: authFiles)
+    }
+
+    init(
+        environment: OcicredEnvironment, logger: Logger, config: OcicredConfig, store: EncryptedStore,
+        authFiles: [String]
+    ) {
         self.store = store
         self.authFiles = authFiles
+        self.environment = environment
+        providers = [:]
+        tokenCache = nil
+        loadConfig = { config }
         self.logger = logger
     }
 
-    public func resolve(_ key: CredentialKey) throws(CredentialError) -> Credential {
-        for candidate in key.lookupOrder {
-            if let (material, path) = try store.material(for: candidate) {
-                guard let (username, secret) = material.staticCredential() else {
-                    throw .providerUnavailable(type: material.type.rawValue, host: key.host)
-                }
-                logger.debug("credentials found", metadata: ["host": "\(key)", "source": "\(path)"])
-                return Credential(username: username, secret: secret, source: .store(path: path))
+    public func resolve(_ key: CredentialKey) async throws(CredentialError) -> Credential {
+        try await resolve(key, asked: key, depth: 0)
+    }
+
+    private func resolve(_ key: CredentialKey, asked: CredentialKey, depth: Int) async throws(CredentialError)
+        -> Credential
+    {
+        guard depth <= Self.maxAliasDepth else { throw .aliasLoop(host: asked.host) }
+        let rule = try loadConfig().rule(for: key.host)
+        if let alias = rule?.alias {
+            guard let target = try? CredentialKey(serverURL: alias) else { throw .aliasLoop(host: asked.host) }
+            logger.debug("following config alias", metadata: ["host": "\(key)", "alias": "\(target)"])
+            return try await resolve(target, asked: asked, depth: depth + 1)
+        }
+        if let rule, rule.provider == .static { return try staticCredential(rule: rule, host: key.host) }
+
+        let stored = try storedMaterial(for: key)
+        let kind = HostKind.classify(host: key.host)
+        if let rule, let choice = rule.provider {
+            let material = stored?.material.type.rawValue == choice.rawValue ? stored?.material : nil
+            return try await mint(
+                provider: choice.rawValue,
+                MintRequest(host: key.host, kind: kind, material: material, identity: rule.identity,
+                    environment: environment))
+        }
+        if let stored {
+            if let (username, secret) = stored.material.staticCredential() {
+                logger.debug("credentials found", metadata: ["host": "\(key)", "source": "\(stored.path)"])
+                return Credential(username: username, secret: secret, source: .store(path: stored.path))
+            }
+            return try await mint(
+                provider: stored.material.type.rawValue,
+                MintRequest(host: key.host, kind: kind, material: stored.material, environment: environment))
+        }
+
+        var noSource: CredentialError?
+        if kind.isMinted {
+            do {
+                return try await mint(
+                    provider: Self.providerName(for: kind), MintRequest(host: key.host, kind: kind, environment: environment))
+            } catch .provider(let error) {
+                guard case .noSource = error else { throw .provider(error) }
+                // Nothing to mint from: an auth file may still know the host, and public images on GCR, AR,
+                // ACR or ECR Public pull anonymously after a not-found, so only remember the cause here.
+                noSource = .provider(error)
             }
         }
+        if let credential = ambientCredential(for: key) { return credential }
+        if let noSource {
+            logger.warning("no credentials", metadata: ["host": "\(key)", "cause": "\(noSource)"])
+            // A private ECR registry never serves anonymous pulls: say what was tried instead of "not found".
+            if case .ecrPrivate = kind { throw noSource }
+        }
+        throw .notFound(host: key.description)
+    }
+
+    static func providerName(for kind: HostKind) -> String {
+        switch kind {
+        case .ecrPrivate, .ecrPublic: return "aws"
+        case .gcr, .artifactRegistry: return "gcp"
+        case .acr: return "azure"
+        default: return kind.providerName
+        }
+    }
+
+    private func storedMaterial(for key: CredentialKey) throws(CredentialError) -> (material: CredentialMaterial, path: String)? {
+        for candidate in key.lookupOrder {
+            if let found = try store.material(for: candidate) { return found }
+        }
+        return nil
+    }
+
+    /// Mints through the shared token cache: one process mints, every other reads its result.
+    private func mint(provider name: String, _ request: MintRequest) async throws(CredentialError) -> Credential {
+        guard let provider = providers[name] else { throw .providerUnavailable(type: name, host: request.host) }
+        let token: MintedToken
+        if let tokenCache {
+            let identity = name + ":" + provider.cacheIdentity(for: request)
+            token = try await tokenCache.token(registry: request.host, identity: identity) {
+                () async throws(CredentialError) -> MintedToken in
+                try await Self.mint(provider, request)
+            }
+        } else {
+            token = try await Self.mint(provider, request)
+        }
+        logger.debug("credentials minted", metadata: ["host": "\(request.host)", "provider": "\(name)"])
+        return Credential(username: token.username, secret: token.secret, expiresAt: token.expiresAt,
+            source: .provider(name: name))
+    }
+
+    private static func mint(_ provider: any CredentialProvider, _ request: MintRequest) async throws(CredentialError)
+        -> MintedToken
+    {
+        do throws(ProviderError) {
+            return try await provider.mint(request)
+        } catch {
+            throw .provider(error)
+        }
+    }
+
+    /// `provider: static`: the named environment variables, read as credential material (so well-known names
+    /// like NGC_API_KEY or GITHUB_TOKEN pick their conventional usernames), else positionally as
+    /// [username, secret].
+    private func staticCredential(rule: RegistryRule, host: String) throws(CredentialError) -> Credential {
+        var values = [String: JSONValue]()
+        var ordered = [String]()
+        for name in rule.credentialVariables {
+            guard let value = environment[name] else {
+                throw .variableMissing(host: host, variable: name, rule: rule.location)
+            }
+            values[name] = .string(value)
+            ordered.append(value)
+        }
+        let source = CredentialSource.environment(variables: rule.credentialVariables)
+        if let material = try? CredentialMaterial.fromObject(values, registry: host),
+            let (username, secret) = material.staticCredential()
+        {
+            return Credential(username: username, secret: secret, source: source)
+        }
+        if ordered.count == 2 { return Credential(username: ordered[0], secret: Secret(ordered[1]), source: source) }
+        if ordered.count == 1, case .ngc = HostKind.classify(host: host) {
+            return Credential(username: "$oauthtoken", secret: Secret(ordered[0]), source: source)
+        }
+        throw .provider(.misconfigured(provider: "static", detail: "the rule at \(rule.location) must name two "
+            + "variables, [USERNAME_VARIABLE, SECRET_VARIABLE], or one well-known key such as NGC_API_KEY"))
+    }
+
+    private func ambientCredential(for key: CredentialKey) -> Credential? {
         for path in authFiles {
             let bytes: [UInt8]?
             do {
@@ -55,6 +207,6 @@ public struct Resolver: Sendable {
                 return Credential(username: username, secret: secret, source: .authFile(path: path))
             }
         }
-        throw .notFound(host: key.description)
+        return nil
     }
 }

@@ -8,39 +8,39 @@ import TestSupport
 /// The protocol as a function: every message byte for byte, against a real store in a temp directory.
 @Suite("credential-helper protocol")
 struct HelperProtocolTests {
-    func withHelper(_ body: (HelperProtocol, TemporaryDirectory) throws -> Void) throws {
+    func withHelper(_ body: (HelperProtocol, TemporaryDirectory) async throws -> Void) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let env = OcicredEnvironment(["HOME": dir.path])
-        try body(HelperProtocol(resolver: Resolver(environment: env, logger: Logger(label: "t")), logger: Logger(label: "t")), dir)
+        try await body(HelperProtocol(resolver: Resolver(environment: env, logger: Logger(label: "t")), logger: Logger(label: "t")), dir)
     }
 
     func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     @Test("store then get answers the exact JSON line docker expects")
-    func storeGet() throws {
-        try withHelper { helper, _ in
-            let stored = helper.handle(
+    func storeGet() async throws {
+        try await withHelper { helper, _ in
+            let stored = await helper.handle(
                 action: "store", input: bytes(#"{"ServerURL":"127.0.0.1:5000","Username":"ci","Secret":"p:w\"d"}"#))
             #expect(stored == .init(stdout: "", status: 0))
-            let got = helper.handle(action: "get", input: bytes("127.0.0.1:5000\n"))
+            let got = await helper.handle(action: "get", input: bytes("127.0.0.1:5000\n"))
             #expect(got == .init(stdout: #"{"ServerURL":"127.0.0.1:5000","Username":"ci","Secret":"p:w\"d"}"# + "\n", status: 0))
         }
     }
 
     @Test("an identity token is stored and returned with the <token> username, escaped as Go does")
-    func identityToken() throws {
-        try withHelper { helper, _ in
-            _ = helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"<token>","Secret":"a&b"}"#))
-            let got = helper.handle(action: "get", input: bytes("r.example"))
+    func identityToken() async throws {
+        try await withHelper { helper, _ in
+            _ = await helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"<token>","Secret":"a&b"}"#))
+            let got = await helper.handle(action: "get", input: bytes("r.example"))
             #expect(got.stdout == #"{"ServerURL":"r.example","Username":"\u003ctoken\u003e","Secret":"a\u0026b"}"# + "\n")
         }
     }
 
     @Test("get for an unknown host is docker's not-found text")
-    func notFound() throws {
-        try withHelper { helper, _ in
-            #expect(helper.handle(action: "get", input: bytes("nobody.example")) ==
+    func notFound() async throws {
+        try await withHelper { helper, _ in
+            #expect(await helper.handle(action: "get", input: bytes("nobody.example")) ==
                 .init(stdout: "credentials not found in native keychain\n", status: 1))
         }
     }
@@ -53,9 +53,9 @@ struct HelperProtocolTests {
         ("store", #"{"ServerURL":"r.example","Secret":"s"}"#, "no credentials username\n"),
         ("store", #"{"ServerURL":"","Username":"u"}"#, "no credentials server URL\n"),
     ])
-    func missing(action: String, input: String, message: String) throws {
-        try withHelper { helper, _ in
-            #expect(helper.handle(action: action, input: bytes(input)) == .init(stdout: message, status: 1))
+    func missing(action: String, input: String, message: String) async throws {
+        try await withHelper { helper, _ in
+            #expect(await helper.handle(action: action, input: bytes(input)) == .init(stdout: message, status: 1))
         }
     }
 
@@ -67,49 +67,49 @@ struct HelperProtocolTests {
         ("store", "[1,2]", "invalid credentials JSON on stdin: expected an object {\"ServerURL\":…,\"Username\":…,\"Secret\":…}\n"),
         ("store", #"{"ServerURL":5,"Username":"u"}"#, "invalid credentials JSON on stdin: field ServerURL must be a string\n"),
     ] as [(String, String?, String)])
-    func badInput(action: String, input: String?, message: String) throws {
-        try withHelper { helper, _ in
-            #expect(helper.handle(action: action, input: input.map(bytes)) == .init(stdout: message, status: 1))
+    func badInput(action: String, input: String?, message: String) async throws {
+        try await withHelper { helper, _ in
+            #expect(await helper.handle(action: action, input: input.map(bytes)) == .init(stdout: message, status: 1))
         }
     }
 
     @Test("field names match case-insensitively, as Go's decoder does")
-    func caseInsensitive() throws {
-        try withHelper { helper, _ in
-            #expect(helper.handle(action: "store", input: bytes(#"{"serverurl":"r.example","username":"u","secret":"s"}"#)).status == 0)
-            #expect(helper.handle(action: "get", input: bytes("r.example")).stdout.contains(#""Username":"u""#))
+    func caseInsensitive() async throws {
+        try await withHelper { helper, _ in
+            #expect(await helper.handle(action: "store", input: bytes(#"{"serverurl":"r.example","username":"u","secret":"s"}"#)).status == 0)
+            #expect(await helper.handle(action: "get", input: bytes("r.example")).stdout.contains(#""Username":"u""#))
         }
     }
 
     @Test("list maps each server URL as stored to its username, keys sorted")
-    func list() throws {
-        try withHelper { helper, _ in
-            #expect(helper.handle(action: "list", input: []) == .init(stdout: "{}\n", status: 0))
+    func list() async throws {
+        try await withHelper { helper, _ in
+            #expect(await helper.handle(action: "list", input: []) == .init(stdout: "{}\n", status: 0))
             for (url, user) in [("https://index.docker.io/v1/", "hub"), ("127.0.0.1:5000", "local"), ("b.example", "<token>")] {
-                _ = helper.handle(action: "store", input: bytes(#"{"ServerURL":"\#(url)","Username":"\#(user)","Secret":"s"}"#))
+                _ = await helper.handle(action: "store", input: bytes(#"{"ServerURL":"\#(url)","Username":"\#(user)","Secret":"s"}"#))
             }
-            #expect(helper.handle(action: "list", input: []).stdout ==
+            #expect(await helper.handle(action: "list", input: []).stdout ==
                 #"{"127.0.0.1:5000":"local","b.example":"\u003ctoken\u003e","https://index.docker.io/v1/":"hub"}"# + "\n")
         }
     }
 
     @Test("erase removes; erasing again is not-found")
-    func erase() throws {
-        try withHelper { helper, _ in
-            _ = helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"u","Secret":"s"}"#))
-            #expect(helper.handle(action: "erase", input: bytes("r.example\n")) == .init(stdout: "", status: 0))
-            #expect(helper.handle(action: "get", input: bytes("r.example")).status == 1)
-            #expect(helper.handle(action: "erase", input: bytes("r.example")) ==
+    func erase() async throws {
+        try await withHelper { helper, _ in
+            _ = await helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"u","Secret":"s"}"#))
+            #expect(await helper.handle(action: "erase", input: bytes("r.example\n")) == .init(stdout: "", status: 0))
+            #expect(await helper.handle(action: "get", input: bytes("r.example")).status == 1)
+            #expect(await helper.handle(action: "erase", input: bytes("r.example")) ==
                 .init(stdout: "credentials not found in native keychain\n", status: 1))
         }
     }
 
     @Test("Docker Hub aliases share one entry")
-    func dockerHubAliases() throws {
-        try withHelper { helper, _ in
-            _ = helper.handle(action: "store", input: bytes(#"{"ServerURL":"https://index.docker.io/v1/","Username":"hub","Secret":"s"}"#))
+    func dockerHubAliases() async throws {
+        try await withHelper { helper, _ in
+            _ = await helper.handle(action: "store", input: bytes(#"{"ServerURL":"https://index.docker.io/v1/","Username":"hub","Secret":"s"}"#))
             for alias in ["docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/"] {
-                let got = helper.handle(action: "get", input: bytes(alias))
+                let got = await helper.handle(action: "get", input: bytes(alias))
                 #expect(got.status == 0, "\(alias)")
                 #expect(got.stdout == #"{"ServerURL":"\#(alias)","Username":"hub","Secret":"s"}"# + "\n")
             }
@@ -117,24 +117,24 @@ struct HelperProtocolTests {
     }
 
     @Test("version prints name, package and version")
-    func version() throws {
-        try withHelper { helper, _ in
-            #expect(helper.handle(action: "version", input: []) ==
+    func version() async throws {
+        try await withHelper { helper, _ in
+            #expect(await helper.handle(action: "version", input: []) ==
                 .init(stdout: "docker-credential-ocicred (ocicred) \(HelperProtocol.version)\n", status: 0))
         }
     }
 
     @Test("a secret never appears in an error message")
-    func noSecretInErrors() throws {
-        try withHelper { helper, dir in
-            _ = helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"u","Secret":"canary-secret-9"}"#))
+    func noSecretInErrors() async throws {
+        try await withHelper { helper, dir in
+            _ = await helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"u","Secret":"canary-secret-9"}"#))
             // Damage the entry: the error names the file and never the secret.
             let store = dir.path + "/.local/share/ocicred"
             let entry = try FileManager.default.contentsOfDirectory(atPath: store).first { $0.hasPrefix("oci-creds-") }!
             var data = try Data(contentsOf: URL(fileURLWithPath: store + "/" + entry))
             data[data.count - 1] ^= 1
             try data.write(to: URL(fileURLWithPath: store + "/" + entry))
-            let got = helper.handle(action: "get", input: bytes("r.example"))
+            let got = await helper.handle(action: "get", input: bytes("r.example"))
             #expect(got.status == 1)
             #expect(got.stdout.contains(entry))
             #expect(!got.stdout.contains("canary-secret-9"))

@@ -17,7 +17,7 @@ struct ResolverTests {
     func basic(_ user: String, _ password: String) -> String { Data("\(user):\(password)".utf8).base64EncodedString() }
 
     @Test("the store answers before any auth file")
-    func storeFirst() throws {
+    func storeFirst() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = EncryptedStore(directory: dir.file("store"), keyFile: dir.file("key"))
@@ -25,11 +25,11 @@ struct ResolverTests {
         try store.store(.fromHelper(serverURL: "registry.example.com", username: "stored", secret: Secret("s")), for: key)
         try write("{\"auths\":{\"registry.example.com\":{\"auth\":\"\(basic("file", "f"))\"}}}", to: dir.file("auth.json"))
         let resolver = Resolver(store: store, authFiles: [dir.file("auth.json")], logger: logger)
-        #expect(try resolver.resolve(key).username == "stored")
+        #expect(try await resolver.resolve(key).username == "stored")
     }
 
     @Test("auth files are read in order; the first that knows the host wins")
-    func authFileOrder() throws {
+    func authFileOrder() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try write("{\"auths\":{\"other.example\":{\"auth\":\"\(basic("x", "y"))\"}}}", to: dir.file("first.json"))
@@ -40,14 +40,14 @@ struct ResolverTests {
             store: EncryptedStore(directory: dir.file("none"), keyFile: dir.file("nokey")),
             authFiles: [dir.file("missing.json"), dir.file("first.json"), dir.file("second.json"), dir.file("third.json")],
             logger: logger)
-        let credential = try resolver.resolve(try CredentialKey(serverURL: "registry.example.com"))
+        let credential = try await resolver.resolve(try CredentialKey(serverURL: "registry.example.com"))
         #expect(credential.username == "second")
         #expect(credential.secret.exposedValue == "pa:ss")
         #expect(credential.source == .authFile(path: dir.file("second.json")))
     }
 
     @Test("entries for hosts delegated to ocicred, and empty placeholders, are skipped")
-    func skipsSelf() throws {
+    func skipsSelf() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try write("""
@@ -60,12 +60,12 @@ struct ResolverTests {
             store: EncryptedStore(directory: dir.file("none"), keyFile: dir.file("nokey")),
             authFiles: [dir.file("a.json"), dir.file("b.json")], logger: logger)
         for host in ["registry.example.com", "empty.example", "store.example"] {
-            #expect(throws: CredentialError.notFound(host: host)) { try resolver.resolve(try CredentialKey(serverURL: host)) }
+            await #expect(throws: CredentialError.notFound(host: host)) { try await resolver.resolve(try CredentialKey(serverURL: host)) }
         }
     }
 
     @Test("identity tokens come back with the <token> username")
-    func identityToken() throws {
+    func identityToken() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try write("{\"auths\":{\"r.example\":{\"auth\":\"\(basic("u", "p"))\",\"identitytoken\":\"idt-1\"}}}",
@@ -73,13 +73,13 @@ struct ResolverTests {
         let resolver = Resolver(
             store: EncryptedStore(directory: dir.file("none"), keyFile: dir.file("nokey")),
             authFiles: [dir.file("a.json")], logger: logger)
-        let credential = try resolver.resolve(try CredentialKey(serverURL: "r.example"))
+        let credential = try await resolver.resolve(try CredentialKey(serverURL: "r.example"))
         #expect(credential.username == "<token>")
         #expect(credential.secret.exposedValue == "idt-1")
     }
 
     @Test("a malformed auth file is skipped, not fatal")
-    func malformedSkipped() throws {
+    func malformedSkipped() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try write("{not json", to: dir.file("bad.json"))
@@ -87,7 +87,7 @@ struct ResolverTests {
         let resolver = Resolver(
             store: EncryptedStore(directory: dir.file("none"), keyFile: dir.file("nokey")),
             authFiles: [dir.file("bad.json"), dir.file("good.json")], logger: logger)
-        #expect(try resolver.resolve(try CredentialKey(serverURL: "r.example")).username == "u")
+        #expect(try await resolver.resolve(try CredentialKey(serverURL: "r.example")).username == "u")
     }
 
     @Test("ambient auth files follow containers/image order")
@@ -107,7 +107,7 @@ struct ResolverTests {
     }
 
     @Test("auth file parsing keeps unknown keys and rejects wrong shapes")
-    func authFileParse() throws {
+    func authFileParse() async throws {
         let file = try AuthFile.parse(Array("""
             {"auths":{"a":{}},"credHelpers":{"gcr.io":"gcloud"},"credsStore":"pass","experimental":"enabled",
              "proxies":{"default":{"httpProxy":"http://p"}}}

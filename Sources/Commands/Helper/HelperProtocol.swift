@@ -38,7 +38,7 @@ public struct HelperProtocol: Sendable {
     public static func readsInput(_ action: String) -> Bool { ["store", "get", "erase"].contains(action) }
 
     /// Handles one call. `input` is nil when stdin exceeded `maxInputBytes`.
-    public func handle(action: String, input: [UInt8]?) -> Response {
+    public func handle(action: String, input: [UInt8]?) async -> Response {
         switch action {
         case "store", "get", "erase":
             guard let input else {
@@ -46,7 +46,7 @@ public struct HelperProtocol: Sendable {
             }
             switch action {
             case "store": return store(input)
-            case "get": return get(input)
+            case "get": return await get(input)
             default: return erase(input)
             }
         case "list": return list()
@@ -68,13 +68,13 @@ public struct HelperProtocol: Sendable {
         }
     }
 
-    func get(_ input: [UInt8]) -> Response {
+    func get(_ input: [UInt8]) async -> Response {
         let url = serverURL(from: input)
         if url.isEmpty { return .failure(Self.missingServerURLMessage) }
         let (parsedKey, failure) = self.key(for: url)
         guard let key = parsedKey else { return failure! }
         do {
-            let credential = try resolver.resolve(key)
+            let credential = try await resolver.resolve(key)
             let body = GoJSON.object([
                 ("ServerURL", url), ("Username", credential.username), ("Secret", credential.secret.exposedValue),
             ])

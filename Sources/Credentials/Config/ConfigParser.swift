@@ -1,0 +1,177 @@
+import Yams
+
+/// Reads the YAML config into `OcicredConfig`, checking every key and type and reporting the first problem
+/// with file:line:column. Unknown keys are errors, not ignored: a misspelt `rolearn` that silently does
+/// nothing would mint with the wrong identity.
+public enum ConfigParser {
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> OcicredConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw syntaxError(error, file: file)
+        } catch {
+            throw ConfigError(file: file, line: 1, column: 1, message: "cannot read YAML: \(error)")
+        }
+        guard let root else { return OcicredConfig(path: file) }
+        let reader = NodeReader(file: file)
+        let top = try reader.mapping(root, what: "the config")
+        try reader.checkKeys(top, allowed: ["version", "registries"], in: "the config")
+        if let version = top.first(where: { $0.key.string == "version" })?.value {
+            guard version.int == 1 else {
+                throw reader.error(version, "`version` must be 1 (the only config version this ocicred reads)")
+            }
+        }
+        var rules = [RegistryRule]()
+        if let list = top.first(where: { $0.key.string == "registries" })?.value {
+            guard case .sequence(let entries) = list else {
+                throw reader.error(list, "`registries` must be a list of rules (`- host: …`)")
+            }
+            for entry in entries { rules.append(try parseRule(entry, reader: reader)) }
+        }
+        return OcicredConfig(rules: rules, path: file)
+    }
+
+    private static func parseRule(_ node: Node, reader: NodeReader) throws(ConfigError) -> RegistryRule {
+        let map = try reader.mapping(node, what: "a registry rule")
+        try reader.checkKeys(map, allowed: ["host", "provider", "alias", "aws", "gcp", "azure", "credentials"],
+            in: "a registry rule")
+        guard let hostNode = map.first(where: { $0.key.string == "host" })?.value else {
+            throw reader.error(node, "a registry rule needs `host:` (a host name, `*` allowed within a label)")
+        }
+        let hostText = try reader.string(hostNode, key: "host")
+        guard let pattern = HostPattern(hostText) else {
+            throw reader.error(hostNode, "`host` \"\(hostText)\" is not a host pattern; write e.g. `*.azurecr.io`")
+        }
+        var rule = RegistryRule(pattern: pattern, location: reader.location(node))
+        if let value = map.first(where: { $0.key.string == "provider" })?.value {
+            let name = try reader.string(value, key: "provider")
+            guard let choice = ProviderChoice(rawValue: name) else {
+                throw reader.error(value, "`provider` must be one of "
+                    + ProviderChoice.allCases.map(\.rawValue).joined(separator: ", ") + ", not \"\(name)\"")
+            }
+            rule.provider = choice
+        }
+        if let value = map.first(where: { $0.key.string == "alias" })?.value {
+            let alias = try reader.string(value, key: "alias")
+            guard (try? CredentialKey(serverURL: alias)) != nil else {
+                throw reader.error(value, "`alias` \"\(alias)\" is not a registry host")
+            }
+            if rule.provider != nil { throw reader.error(value, "a rule with `alias` takes the alias's provider; remove `provider`") }
+            rule.alias = alias
+        }
+        for (section, provider) in [("aws", ProviderChoice.aws), ("gcp", .gcp), ("azure", .azure)] {
+            guard let value = map.first(where: { $0.key.string == section })?.value else { continue }
+            if let chosen = rule.provider, chosen != provider {
+                throw reader.error(value, "`\(section)` settings on a rule whose provider is \(chosen.rawValue)")
+            }
+            let settings = try reader.mapping(value, what: "`\(section)`")
+            switch provider {
+            case .aws:
+                try reader.checkKeys(settings, allowed: ["profile", "roleArn", "region"], in: "`aws`")
+                rule.identity.awsProfile = try reader.optionalString(settings, "profile")
+                rule.identity.awsRoleARN = try reader.optionalString(settings, "roleArn")
+                rule.identity.awsRegion = try reader.optionalString(settings, "region")
+            case .gcp:
+                try reader.checkKeys(settings, allowed: ["keyFile", "impersonate"], in: "`gcp`")
+                rule.identity.gcpKeyFile = try reader.optionalString(settings, "keyFile")
+                rule.identity.gcpImpersonate = try reader.optionalString(settings, "impersonate")
+            default:
+                try reader.checkKeys(settings, allowed: ["clientId", "tenantId"], in: "`azure`")
+                rule.identity.azureClientID = try reader.optionalString(settings, "clientId")
+                rule.identity.azureTenantID = try reader.optionalString(settings, "tenantId")
+            }
+            if rule.provider == nil && rule.alias == nil { rule.provider = provider }
+        }
+        if let value = map.first(where: { $0.key.string == "credentials" })?.value {
+            guard case .sequence(let names) = value, !names.isEmpty else {
+                throw reader.error(value, "`credentials` must be a list of environment variable names, "
+                    + "e.g. [GITHUB_USERNAME, GITHUB_TOKEN]")
+            }
+            for name in names {
+                let variable = try reader.string(name, key: "credentials")
+                guard isVariableName(variable) else {
+                    // Not quoted back: what was pasted here may be the secret itself.
+                    throw reader.error(name, "this `credentials` entry is not an environment variable name "
+                        + "(upper-case letters, digits and _, not starting with a digit); name the variable, not its value")
+                }
+                rule.credentialVariables.append(variable)
+            }
+            if let chosen = rule.provider, chosen != .static {
+                throw reader.error(value, "`credentials` belong to `provider: static`, not \(chosen.rawValue)")
+            }
+            rule.provider = .static
+        } else if rule.provider == .static {
+            throw reader.error(node, "`provider: static` needs `credentials: [USER_VARIABLE, SECRET_VARIABLE]`")
+        }
+        return rule
+    }
+
+    /// Upper-case letters, digits and `_`, not starting with a digit (POSIX's portable names). Requiring upper
+    /// case catches the costly mistake of pasting a token (`ghp_…`) where its variable's name belongs.
+    static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
+            return false
+        }
+        return name.utf8.allSatisfy { byte in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "_")
+        }
+    }
+
+    private static func syntaxError(_ error: YamlError, file: String) -> ConfigError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            return ConfigError(file: file, line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return ConfigError(file: file, line: context.mark.line, column: context.mark.column,
+                message: "`\(duplicates.joined(separator: "`, `"))` is given twice in one mapping")
+        default:
+            return ConfigError(file: file, line: 1, column: 1, message: "YAML: \(error)")
+        }
+    }
+}
+
+/// Typed reads of YAML nodes that fail with the node's position.
+struct NodeReader {
+    let file: String
+
+    func location(_ node: Node) -> String {
+        "\(file):\(node.mark?.line ?? 1):\(node.mark?.column ?? 1)"
+    }
+
+    func error(_ node: Node, _ message: String) -> ConfigError {
+        ConfigError(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, message: message)
+    }
+
+    func mapping(_ node: Node, what: String) throws(ConfigError) -> [(key: Node, value: Node)] {
+        guard case .mapping(let map) = node else { throw error(node, "\(what) must be a mapping of `key: value`") }
+        return map.map { ($0.key, $0.value) }
+    }
+
+    func checkKeys(_ map: [(key: Node, value: Node)], allowed: [String], in what: String) throws(ConfigError) {
+        var seen = Set<String>()
+        for (key, _) in map {
+            guard let name = key.string else { throw error(key, "keys in \(what) must be plain strings") }
+            guard allowed.contains(name) else {
+                throw error(key, "unknown key `\(name)` in \(what); known keys: \(allowed.joined(separator: ", "))")
+            }
+            guard seen.insert(name).inserted else { throw error(key, "`\(name)` is given twice in \(what)") }
+        }
+    }
+
+    func string(_ node: Node, key: String) throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = node else { throw error(node, "`\(key)` must be a string") }
+        // A YAML null, bool or number where a name belongs is almost always a typo or a missing quote.
+        if scalar.style == .plain, node.null != nil || node.bool != nil || node.int != nil || node.float != nil {
+            throw error(node, "`\(key)` must be a string, not a YAML null, boolean or number; quote it if you mean the text")
+        }
+        return scalar.string
+    }
+
+    func optionalString(_ map: [(key: Node, value: Node)], _ key: String) throws(ConfigError) -> String? {
+        guard let value = map.first(where: { $0.key.string == key })?.value else { return nil }
+        return try string(value, key: key)
+    }
+}

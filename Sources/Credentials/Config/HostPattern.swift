@@ -1,0 +1,47 @@
+/// A registry host pattern from the config: a host (optionally with `:port`) where `*` stands for any run of
+/// characters inside one DNS label, so `*.dkr.ecr.*.amazonaws.com` matches every ECR registry but never
+/// `evil.example/123.dkr.ecr…` or a host with extra labels. Matching is case-insensitive (DNS is).
+public struct HostPattern: Sendable, Hashable, CustomStringConvertible {
+    public let text: String
+    private let labels: [[UInt8]]
+
+    public init?(_ text: String) {
+        let lowered = text.lowercased()
+        guard !lowered.isEmpty, !lowered.contains("/"), !lowered.contains(" "), !lowered.contains("**") else {
+            return nil
+        }
+        self.text = lowered
+        labels = lowered.split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        if labels.contains(where: \.isEmpty) { return nil }
+    }
+
+    public var description: String { text }
+
+    /// Patterns without wildcards win over patterns with them, so an exact rule can carve out one host.
+    public var isExact: Bool { !text.contains("*") }
+
+    public func matches(_ host: String) -> Bool {
+        let hostLabels = host.lowercased().split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        guard hostLabels.count == labels.count else { return false }
+        for (pattern, label) in zip(labels, hostLabels) where !Self.matchLabel(pattern[...], label[...]) {
+            return false
+        }
+        return true
+    }
+
+    /// Glob match of one label where `*` matches any run (possibly empty) of characters other than `.`.
+    private static func matchLabel(_ pattern: ArraySlice<UInt8>, _ label: ArraySlice<UInt8>) -> Bool {
+        guard let first = pattern.first else { return label.isEmpty }
+        if first == UInt8(ascii: "*") {
+            let rest = pattern.dropFirst()
+            var candidate = label
+            while true {
+                if matchLabel(rest, candidate) { return true }
+                if candidate.isEmpty { return false }
+                candidate = candidate.dropFirst()
+            }
+        }
+        guard let head = label.first, head == first else { return false }
+        return matchLabel(pattern.dropFirst(), label.dropFirst())
+    }
+}

@@ -1,0 +1,117 @@
+public import FoundationEssentials
+
+/// Who a config rule says should mint for a registry. Every field is optional: a provider falls back to its
+/// ambient chain (environment, files, metadata) for what the rule does not pin down. Holds names and paths,
+/// never secrets, so it can be logged and be part of a cache key.
+public struct ProviderIdentity: Sendable, Hashable, CustomStringConvertible {
+    public var awsProfile: String?
+    public var awsRoleARN: String?
+    public var awsRegion: String?
+    public var gcpKeyFile: String?
+    public var gcpImpersonate: String?
+    public var azureClientID: String?
+    public var azureTenantID: String?
+
+    public init(
+        awsProfile: String? = nil, awsRoleARN: String? = nil, awsRegion: String? = nil, gcpKeyFile: String? = nil,
+        gcpImpersonate: String? = nil, azureClientID: String? = nil, azureTenantID: String? = nil
+    ) {
+        self.awsProfile = awsProfile
+        self.awsRoleARN = awsRoleARN
+        self.awsRegion = awsRegion
+        self.gcpKeyFile = gcpKeyFile
+        self.gcpImpersonate = gcpImpersonate
+        self.azureClientID = azureClientID
+        self.azureTenantID = azureTenantID
+    }
+
+    public var description: String {
+        let parts: [(String, String?)] = [
+            ("profile", awsProfile), ("role", awsRoleARN), ("region", awsRegion), ("keyFile", gcpKeyFile),
+            ("impersonate", gcpImpersonate), ("client", azureClientID), ("tenant", azureTenantID),
+        ]
+        return parts.compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: ",")
+    }
+}
+
+/// Everything a provider needs to mint a registry token for one request.
+public struct MintRequest: Sendable {
+    /// The registry host the token is for (after config aliases are applied), e.g.
+    /// `123456789012.dkr.ecr.eu-west-1.amazonaws.com`.
+    public var host: String
+    public var kind: HostKind
+    /// Long-lived material stored for this registry (e.g. AWS keys), if any; it wins over ambient sources.
+    public var material: CredentialMaterial?
+    public var identity: ProviderIdentity
+    public var environment: OcicredEnvironment
+
+    public init(
+        host: String, kind: HostKind, material: CredentialMaterial? = nil, identity: ProviderIdentity = .init(),
+        environment: OcicredEnvironment
+    ) {
+        self.host = host
+        self.kind = kind
+        self.material = material
+        self.identity = identity
+        self.environment = environment
+    }
+}
+
+/// A short-lived registry credential a provider minted.
+public struct MintedToken: Sendable, Equatable, CustomStringConvertible {
+    public var username: String
+    public var secret: Secret
+    public var expiresAt: Date
+
+    public init(username: String, secret: Secret, expiresAt: Date) {
+        self.username = username
+        self.secret = secret
+        self.expiresAt = expiresAt
+    }
+
+    public var description: String { "MintedToken(username: \(username), expiresAt: \(expiresAt))" }
+}
+
+/// A cloud provider that turns an identity into a registry token (AWS → ECR, GCP → GCR/AR, Azure → ACR).
+public protocol CredentialProvider: Sendable {
+    /// "aws", "gcp" or "azure": the name errors and config rules use.
+    var name: String { get }
+    /// Who would mint, worked out without any network call (an access key id, a profile, a role ARN, a
+    /// service-account email): the token cache keys on registry + this, so switching identity never serves
+    /// another identity's token. Never a secret.
+    func cacheIdentity(for request: MintRequest) -> String
+    /// Mints a token, or fails with the real cause. `.noSource` only when no source of identity exists.
+    func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken
+}
+
+/// Why a provider could not mint. The distinction matters to the user: "nothing configured" needs setup,
+/// "rejected" needs a fixed key or policy, "unreachable" needs network. No case carries a secret.
+public enum ProviderError: Error, Equatable, CustomStringConvertible {
+    /// No identity source exists; `tried` lists what was looked at, in order.
+    case noSource(provider: String, host: String, tried: [String])
+    /// The service answered and refused: `code` is its error code (SignatureDoesNotMatch, AccessDenied,
+    /// invalid_grant, …), `message` its text.
+    case rejected(provider: String, endpoint: String, code: String, message: String)
+    case unreachable(provider: String, endpoint: String, reason: String)
+    /// A web-identity or federated token file exists but its token has expired.
+    case expiredIdentity(provider: String, detail: String)
+    case invalidResponse(provider: String, endpoint: String, reason: String)
+    case misconfigured(provider: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .noSource(let provider, let host, let tried):
+            return "no \(provider) credentials found for \(host); tried: \(tried.joined(separator: ", "))"
+        case .rejected(let provider, let endpoint, let code, let message):
+            return "\(provider): \(endpoint) rejected the request: \(code): \(message)"
+        case .unreachable(let provider, let endpoint, let reason):
+            return "\(provider): cannot reach \(endpoint): \(reason)"
+        case .expiredIdentity(let provider, let detail):
+            return "\(provider): the identity token has expired: \(detail)"
+        case .invalidResponse(let provider, let endpoint, let reason):
+            return "\(provider): unexpected answer from \(endpoint): \(reason)"
+        case .misconfigured(let provider, let detail):
+            return "\(provider): \(detail)"
+        }
+    }
+}

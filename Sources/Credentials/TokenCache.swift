@@ -1,0 +1,126 @@
+public import FoundationEssentials
+internal import Crypto
+
+/// Minted registry tokens shared by every ocicred process through one encrypted file. A token is reused
+/// until its `refreshAt` (expiry minus the larger of 10 % of its lifetime and 5 minutes); when it is due, one
+/// process mints under an exclusive lock while the others wait on the lock and then read its result, so 20
+/// parallel `get`s for an ECR host cost one GetAuthorizationToken, not 20.
+public struct TokenCache: Sendable {
+    public let file: String
+    public let keyFile: String
+    /// Injected so expiry logic is tested in microseconds, not with sleep.
+    let now: @Sendable () -> Date
+
+    static let magic: [UInt8] = Array("OCICRED-TOKENS-1\n".utf8)
+
+    public init(file: String, keyFile: String, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.file = file
+        self.keyFile = keyFile
+        self.now = now
+    }
+
+    /// A cached token and when it was minted.
+    struct Entry: Codable, Equatable {
+        var username: String
+        var secret: String
+        var issuedAt: Date
+        var expiresAt: Date
+    }
+
+    /// The moment a token of this lifetime should be replaced: 10 % of its lifetime or 5 minutes before it
+    /// expires, whichever is earlier, so a 12 h ECR token is renewed 72 minutes early and a 1 h GCP token 6.
+    public static func refreshAt(issuedAt: Date, expiresAt: Date) -> Date {
+        let lifetime = expiresAt.timeIntervalSince(issuedAt)
+        return expiresAt.addingTimeInterval(-max(lifetime * 0.1, 300))
+    }
+
+    /// The cached token for (registry, identity) if it is not due yet; otherwise runs `mint` under the cache
+    /// lock (re-checking first: another process may have minted while we waited) and caches its result unless
+    /// it arrived already due — such a token is handed out for this call but never cached.
+    public func token(
+        registry: String, identity: String, mint: () async throws(CredentialError) -> MintedToken
+    ) async throws(CredentialError) -> MintedToken {
+        let cacheKey = registry + "\n" + identity
+        if let hit = fresh(try? read()?[cacheKey]) { return hit }
+        let lock: FileLock
+        do {
+            try FileIO.makeDirectory(FileIO.directoryName(file))
+            lock = try await FileLock.acquire(path: file + ".lock")
+        } catch {
+            throw .storeWriteFailed(path: file + ".lock", reason: error.description)
+        }
+        // The lock is held until this function returns: the mint and the write happen under it.
+        defer { withExtendedLifetime(lock) {} }
+        var entries = (try? read()) ?? [:]
+        if let hit = fresh(entries[cacheKey]) { return hit }
+        let issuedAt = now()
+        let token = try await mint()
+        let entry = Entry(
+            username: token.username, secret: token.secret.exposedValue, issuedAt: issuedAt,
+            expiresAt: token.expiresAt)
+        guard fresh(entry) != nil else { return token }
+        entries[cacheKey] = entry
+        // Drop what has expired, so the file does not grow with every identity ever used.
+        let current = now()
+        entries = entries.filter { $0.value.expiresAt > current }
+        try write(entries)
+        return token
+    }
+
+    /// Forgets every cached token for `registry` (all identities), e.g. after the registry rejected one.
+    public func invalidate(registry: String) throws(CredentialError) {
+        do {
+            try FileIO.makeDirectory(FileIO.directoryName(file))
+            let lock = try FileLock(path: file + ".lock")
+            defer { withExtendedLifetime(lock) {} }
+            guard var entries = try? read() else { return }
+            entries = entries.filter { !$0.key.hasPrefix(registry + "\n") }
+            try write(entries)
+        } catch let error as CredentialError {
+            throw error
+        } catch {
+            throw .storeWriteFailed(path: file, reason: "\(error)")
+        }
+    }
+
+    private func fresh(_ entry: Entry?) -> MintedToken? {
+        guard let entry else { return nil }
+        guard now() < Self.refreshAt(issuedAt: entry.issuedAt, expiresAt: entry.expiresAt) else { return nil }
+        return MintedToken(username: entry.username, secret: Secret(entry.secret), expiresAt: entry.expiresAt)
+    }
+
+    /// The cache's entries, or nil when there is no cache file. A cache that cannot be decrypted (key rotated)
+    /// or parsed is only a cache: it reads as empty and the next mint replaces it.
+    func read() throws -> [String: Entry]? {
+        guard let bytes = try FileIO.read(file, limit: 4 << 20) else { return nil }
+        guard bytes.count > Self.magic.count, Array(bytes.prefix(Self.magic.count)) == Self.magic,
+            let key = try StoreKey.load(path: keyFile)
+        else { return [:] }
+        let plaintext = try key.cipher.open(Array(bytes.dropFirst(Self.magic.count)), associatedData: Self.magic)
+        return try Self.decoder.decode([String: Entry].self, from: Data(plaintext))
+    }
+
+    private func write(_ entries: [String: Entry]) throws(CredentialError) {
+        let key = try StoreKey.loadOrCreate(path: keyFile)
+        do {
+            let plaintext = Array(try Self.encoder.encode(entries))
+            let sealed = try key.cipher.seal(plaintext, associatedData: Self.magic)
+            try FileIO.writeAtomically(Self.magic + sealed, to: file)
+        } catch let error as SystemError {
+            throw .storeWriteFailed(path: file, reason: error.description)
+        } catch {
+            throw .storeWriteFailed(path: file, reason: "\(error)")
+        }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        return encoder
+    }()
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return decoder
+    }()
+}

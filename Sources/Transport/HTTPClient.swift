@@ -1,0 +1,72 @@
+public import FoundationEssentials
+
+/// One HTTP exchange. Header names are matched case-insensitively; `body` is sent as is.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    /// Upper bound for the whole exchange, redirects included.
+    public var timeout: Duration
+    /// Upper bound for establishing the TCP/TLS connection; metadata endpoints use a short one so a machine
+    /// without them fails fast (ecr-login #137 hangs for minutes).
+    public var connectTimeout: Duration
+    /// Responses larger than this fail with `HTTPError.tooLarge` instead of filling memory.
+    public var maxResponseBytes: Int
+    /// `false` only for a registry the user named insecure (`--tls-verify=false`); the certificate and host name
+    /// are then not checked. Never switched off implicitly.
+    public var verifyTLS: Bool
+    /// A PEM bundle trusted for this request in addition to the system store and `OCICRED_CA_FILE`
+    /// (containers' `certs.d/<host>/ca.crt`).
+    public var caFile: String?
+    /// Header names (any case) removed when a redirect leaves the origin (scheme, host or port changes), so a
+    /// token meant for the registry never reaches the blob store it redirects to. `Authorization`,
+    /// `Proxy-Authorization` and `Cookie` are removed whether listed or not.
+    public var sensitiveHeaders: Set<String>
+
+    public init(
+        method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+        timeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxResponseBytes: Int = 4 << 20,
+        verifyTLS: Bool = true, caFile: String? = nil,
+        sensitiveHeaders: Set<String> = ["authorization", "proxy-authorization"]
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.connectTimeout = connectTimeout
+        self.maxResponseBytes = maxResponseBytes
+        self.verifyTLS = verifyTLS
+        self.caFile = caFile
+        self.sensitiveHeaders = sensitiveHeaders
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names lower-cased, in the order received (of the final response after redirects).
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    /// The URL that produced this response, after redirects.
+    public var url: String
+
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8], url: String) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.url = url
+    }
+
+    public func header(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        return headers.first { $0.name == lowered }?.value
+    }
+
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// The seam every network user goes through; tests swap the transport, never the logic above it.
+public protocol HTTPClient: Sendable {
+    func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse
+}

@@ -1,0 +1,86 @@
+"""Shared plumbing for the strict fixture servers the Swift tests start.
+
+A fixture binds 127.0.0.1 port 0, prints `PORT <n>` on its first stdout line (the Swift side reads it),
+serves until stdin closes or SIGTERM, and logs every request as one JSON line on stderr so a test can
+assert what was asked. Fixtures exist only for services with no open-source stand-in (DESIGN.md); they
+must be as strict as the real service: missing headers and bad signatures get the real error shape.
+"""
+import json
+import os
+import signal
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FixtureHandler(BaseHTTPRequestHandler):
+    """Subclasses implement `route(self, method, path, query, body)` returning (status, headers, body)."""
+
+    protocol_version = "HTTP/1.1"
+    counters = {}
+    counters_lock = threading.Lock()
+
+    def log_message(self, fmt, *args):  # keep stderr for the JSON request log
+        pass
+
+    def count(self, name):
+        with FixtureHandler.counters_lock:
+            FixtureHandler.counters[name] = FixtureHandler.counters.get(name, 0) + 1
+            return FixtureHandler.counters[name]
+
+    def _handle(self, method):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path, _, query = self.path.partition("?")
+        if path == "/__counters":
+            status, headers, payload = 200, {"Content-Type": "application/json"}, json.dumps(FixtureHandler.counters).encode()
+        else:
+            status, headers, payload = self.route(method, path, query, body)
+        if isinstance(payload, (dict, list)):
+            payload = json.dumps(payload).encode()
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        elif isinstance(payload, str):
+            payload = payload.encode()
+        sys.stderr.write(json.dumps({"method": method, "path": path, "status": status}) + "\n")
+        sys.stderr.flush()
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_PUT(self):
+        self._handle("PUT")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
+
+def serve(handler_class):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    print(f"PORT {server.server_address[1]}", flush=True)
+
+    def stop(*_):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+
+    def watch_stdin():
+        # The test holds our stdin open; when it goes away (test ended or crashed) we stop too.
+        try:
+            while sys.stdin.buffer.read(1):
+                pass
+        except Exception:
+            pass
+        stop()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    server.serve_forever()
+    os._exit(0)

@@ -1,0 +1,76 @@
+import Foundation
+
+/// A Python fixture server from `Tests/Fixtures/` (see fixturelib.py): started on 127.0.0.1 port 0, its
+/// port read from its first stdout line, stopped by `stop()` (call it in `defer`). Its stdin stays open while
+/// the test runs, so the fixture also exits if the test process dies.
+public final class FixtureServer: @unchecked Sendable {
+    public let port: Int
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    private let process: Process
+    private let stdinPipe: Pipe
+    private let stderrPipe: Pipe
+
+    /// `script` is a file name under Tests/Fixtures; `arguments` and `environment` go to the script.
+    public init(script: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessRunner.resolve("python3"))
+        process.arguments = ["-u", Self.fixturesDirectory + "/" + script] + arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        env["PYTHONPATH"] = Self.fixturesDirectory
+        process.environment = env
+        stdinPipe = Pipe()
+        stderrPipe = Pipe()
+        let stdoutPipe = Pipe()
+        process.standardInput = stdinPipe
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        try process.run()
+        var line = Data()
+        let handle = stdoutPipe.fileHandleForReading
+        while true {
+            let byte = handle.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line.append(byte)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
+            process.terminate()
+            let err = String(decoding: stderrPipe.fileHandleForReading.availableData, as: UTF8.self)
+            throw FixtureServerError.didNotStart(script: script, output: text + err)
+        }
+        self.port = port
+    }
+
+    /// The number of times the fixture counted `name` (its `/__counters` endpoint).
+    public func counter(_ name: String) throws -> Int {
+        let result = try ProcessRunner.run("curl", ["-s", baseURL + "/__counters"])
+        let object = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Int]
+        return object?[name] ?? 0
+    }
+
+    public func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? stdinPipe.fileHandleForWriting.close()
+    }
+
+    deinit { stop() }
+
+    /// `Tests/Fixtures` of this checkout, found from this source file's location.
+    public static var fixturesDirectory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures").path
+    }
+}
+
+public enum FixtureServerError: Error, CustomStringConvertible {
+    case didNotStart(script: String, output: String)
+    public var description: String {
+        switch self {
+        case .didNotStart(let script, let output): return "fixture \(script) did not start: \(output)"
+        }
+    }
+}
