@@ -8,9 +8,26 @@ public struct OcicredCommand: AsyncParsableCommand {
         commandName: "ocicred",
         abstract: "Get, keep and hand out OCI registry credentials.",
         version: HelperProtocol.version,
-        subcommands: [HelperCommand.self])
+        subcommands: [HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self])
 
     public init() {}
+
+    /// Parses `arguments` (without argv[0]) and runs the chosen subcommand, async or not, then exits with the
+    /// command's status. ArgumentParser's own `main(_:)` taking arguments is the synchronous one, which refuses
+    /// async subcommands, hence this.
+    public static func run(arguments: [String]) async -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            exit()
+        } catch {
+            exit(withError: error)
+        }
+    }
 
     /// The logger subcommands use; `main` has bootstrapped the logging system before any command runs, so a
     /// logger made here writes to stderr at the configured level.

@@ -22,6 +22,8 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
     /// A static rule names an environment variable that is not set (the name, never a value, is reported).
     case variableMissing(host: String, variable: String, rule: String)
     case aliasLoop(host: String)
+    case authFileUnreadable(path: String, reason: String)
+    case authFileWriteFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -67,6 +69,10 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
         case .variableMissing(let host, let variable, let rule):
             return "credentials for \(host) come from the environment variable \(variable) (rule at \(rule)), "
                 + "which is not set"
+        case .authFileUnreadable(let path, let reason):
+            return "cannot use the auth file \(path): \(reason); fix or move it (it is left untouched)"
+        case .authFileWriteFailed(let path, let reason):
+            return "cannot write the auth file \(path): \(reason)"
         case .aliasLoop(let host):
             return "the config's aliases for \(host) form a loop or are nested too deeply; point `alias` at a real "
                 + "registry"

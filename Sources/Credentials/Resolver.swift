@@ -160,7 +160,7 @@ public struct Resolver: Sendable {
     /// `provider: static`: the named environment variables, read as credential material (so well-known names
     /// like NGC_API_KEY or GITHUB_TOKEN pick their conventional usernames), else positionally as
     /// [username, secret].
-    private func staticCredential(rule: RegistryRule, host: String) throws(CredentialError) -> Credential {
+    func staticCredential(rule: RegistryRule, host: String) throws(CredentialError) -> Credential {
         var values = [String: JSONValue]()
         var ordered = [String]()
         for name in rule.credentialVariables {

@@ -14,4 +14,4 @@ let invokedAs = arguments.first.map { $0.split(separator: "/").last.map(String.i
 if invokedAs.hasPrefix("docker-credential-") {
     exit(await HelperMain.run(arguments: Array(arguments.dropFirst()), environment: environment, logger: logger))
 }
-await OcicredCommand.main(Array(arguments.dropFirst()))
+await OcicredCommand.run(arguments: Array(arguments.dropFirst()))

@@ -27,8 +27,7 @@ public enum HelperMain {
         default:
             break
         }
-        let resolver = Resolver(
-            environment: environment, providers: ProviderSet.standard(environment: environment), logger: logger)
+        let resolver = Resolution.resolver(environment: environment, logger: logger)
         let helper = HelperProtocol(resolver: resolver, logger: logger)
         let input = HelperProtocol.readsInput(action) ? readStdin(limit: HelperProtocol.maxInputBytes) : []
         let response = await helper.handle(action: action, input: input)

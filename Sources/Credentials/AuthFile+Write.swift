@@ -1,0 +1,105 @@
+internal import Crypto
+
+/// The two auth-file dialects: containers/image's `auth.json` and docker's `config.json`. They share the
+/// `auths` shape; they differ in how Docker Hub is keyed (`docker.io` vs `https://index.docker.io/v1/`).
+public enum AuthFileFormat: String, Sendable, CaseIterable {
+    case containers
+    case docker
+
+    func entryKey(for key: CredentialKey) -> String {
+        switch self {
+        case .containers: return key.description
+        case .docker: return key.dockerConfigKey
+        }
+    }
+}
+
+extension AuthFile {
+    /// Puts `credential` under `key`, replacing any entry that normalises to the same key (so
+    /// `https://host/v1/` and `host` never coexist). An identity token is written as `identitytoken`, the
+    /// field docker and containers/image read it from; everything else as `auth` = base64(user:secret).
+    public mutating func setCredential(username: String, secret: Secret, for key: CredentialKey, format: AuthFileFormat) {
+        removeEntries(for: key)
+        let entry: [String: JSONValue]
+        if username == "<token>" {
+            entry = ["identitytoken": .string(secret.exposedValue)]
+        } else {
+            entry = ["auth": .string(Base64.encode(Array((username + ":" + secret.exposedValue).utf8)))]
+        }
+        auths[format.entryKey(for: key)] = .object(entry)
+    }
+
+    /// Names `helper` in `credHelpers` for `host`; returns false when it already was (idempotence).
+    @discardableResult
+    public mutating func setHelper(_ helper: String, for host: String) -> Bool {
+        if credHelpers[host] == helper { return false }
+        credHelpers[host] = helper
+        return true
+    }
+
+    mutating func removeEntries(for key: CredentialKey) {
+        for name in auths.keys where (try? CredentialKey(serverURL: name)) == key { auths[name] = nil }
+    }
+
+    /// The file as JSON: unknown keys as they were, keys sorted, two-space indent (what docker writes).
+    public func serialized() -> [UInt8] {
+        var object = otherFields
+        if !auths.isEmpty || credHelpers.isEmpty && credsStore == nil { object["auths"] = .object(auths) }
+        if !credHelpers.isEmpty { object["credHelpers"] = .object(credHelpers.mapValues { .string($0) }) }
+        if let credsStore { object["credsStore"] = .string(credsStore) }
+        return ((try? JSONValue.serialize(object, pretty: true)) ?? Array("{}".utf8)) + Array("\n".utf8)
+    }
+}
+
+/// Read-modify-write of an auth file under its lock, written atomically and 0600, so a reader (podman,
+/// buildah, a second ocicred) sees the old file or the new one, and two writers never lose each other's
+/// entries. A file that is not valid JSON is refused, never replaced: it may hold someone's credentials.
+public enum AuthFileUpdater {
+    public struct Result: Sendable {
+        /// The file's bytes before (nil when it did not exist) and after.
+        public let before: [UInt8]?
+        public let after: [UInt8]
+        public var changed: Bool { before != after }
+    }
+
+    public static func update(
+        path: String, replace: Bool = false, dryRun: Bool = false, _ transform: (inout AuthFile) -> Void
+    ) throws(CredentialError) -> Result {
+        do {
+            try FileIO.makeDirectory(FileIO.directoryName(path))
+        } catch {
+            throw .authFileWriteFailed(path: path, reason: error.description)
+        }
+        let lock: FileLock
+        do {
+            lock = try FileLock(path: path + ".lock")
+        } catch {
+            throw .authFileWriteFailed(path: path, reason: error.description)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let before: [UInt8]?
+        do {
+            before = try FileIO.read(path, limit: 16 << 20)
+        } catch {
+            throw .authFileUnreadable(path: path, reason: error.description)
+        }
+        var file = AuthFile()
+        if let before, !replace {
+            do {
+                file = try AuthFile.parse(before)
+            } catch {
+                throw .authFileUnreadable(path: path, reason: error.description)
+            }
+        }
+        transform(&file)
+        let after = file.serialized()
+        if !dryRun && after != before {
+            do {
+                try FileIO.writeAtomically(after, to: path)
+            } catch {
+                throw .authFileWriteFailed(path: path, reason: error.description)
+            }
+        }
+        return Result(before: before, after: after)
+    }
+}
