@@ -13,7 +13,7 @@ struct HelperCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = OcicredEnvironment.current
-        let status = await HelperMain.run(arguments: [action], environment: environment, logger: OcicredCommand.logger)
+        let status = HelperMain.run(arguments: [action], environment: environment, logger: OcicredCommand.logger)
         if status != 0 { throw ExitCode(status) }
     }
 }

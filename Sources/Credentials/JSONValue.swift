@@ -55,9 +55,33 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     public subscript(key: String) -> JSONValue? { objectValue?[key] }
 
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
+        case invalid(offset: Int)
+        case tooDeep
+        case notAnObject
+
+        public var description: String {
+            switch self {
+            case .invalid(let offset): return "invalid JSON at byte \(offset)"
+            case .tooDeep: return "JSON nested more than \(JSONParser.maxDepth) levels"
+            case .notAnObject: return "the JSON document is not an object"
+            }
+        }
+    }
+
     /// Parses a document whose top level must be an object.
-    public static func parseObject(_ bytes: [UInt8]) throws -> [String: JSONValue] {
-        try JSONDecoder().decode([String: JSONValue].self, from: Data(bytes))
+    public static func parseObject(_ bytes: [UInt8]) throws(ParseError) -> [String: JSONValue] {
+        let value: JSONValue
+        do throws(JSONParser.Failure) {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            switch error {
+            case .tooDeep: throw .tooDeep
+            case .invalid(let offset): throw .invalid(offset: offset)
+            }
+        }
+        guard case .object(let object) = value else { throw .notAnObject }
+        return object
     }
 
     /// Serialises with sorted keys and two-space indentation: stable output makes diffs and tests honest.

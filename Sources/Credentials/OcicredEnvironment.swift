@@ -1,4 +1,8 @@
-internal import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The environment ocicred reads, as a value: paths are derived here once, and tests pass their own
 /// dictionary instead of mutating the process environment.
@@ -7,7 +11,20 @@ public struct OcicredEnvironment: Sendable {
 
     public init(_ values: [String: String]) { self.values = values }
 
-    public static var current: OcicredEnvironment { OcicredEnvironment(ProcessInfo.processInfo.environment) }
+    /// The process environment, read straight from `environ`: ProcessInfo's dictionary costs a measurable
+    /// share of a credential-helper call's start-up.
+    public static var current: OcicredEnvironment {
+        var values = [String: String]()
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                values[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return OcicredEnvironment(values)
+    }
 
     public subscript(name: String) -> String? {
         guard let value = values[name], !value.isEmpty else { return nil }

@@ -57,60 +57,122 @@ public struct Resolver: Sendable {
         self.logger = logger
     }
 
-    public func resolve(_ key: CredentialKey) async throws(CredentialError) -> Credential {
-        try await resolve(key, asked: key, depth: 0)
+    /// What answering a key takes: either the answer, found in local files (config, store, token cache, auth
+    /// files) with no network and no async machinery, or a mint by a provider. The credential-helper `get`
+    /// calls this synchronously and starts the async runtime only for `.mint`, because podman pays the
+    /// start-up of every helper call.
+    public enum Plan: Sendable {
+        case answer(Credential)
+        case mint(Mint)
     }
 
-    private func resolve(_ key: CredentialKey, asked: CredentialKey, depth: Int) async throws(CredentialError)
-        -> Credential
-    {
+    /// A pending mint: who mints, for what, and what to fall back to when the provider has no source.
+    public struct Mint: Sendable {
+        let provider: any CredentialProvider
+        let request: MintRequest
+        let key: CredentialKey
+        /// Minting because of the host kind alone (no rule, no stored material): a provider without any
+        /// source then falls back to the auth files instead of failing.
+        let byHostKind: Bool
+    }
+
+    public func resolve(_ key: CredentialKey) async throws(CredentialError) -> Credential {
+        switch try plan(key) {
+        case .answer(let credential): return credential
+        case .mint(let mint): return try await execute(mint)
+        }
+    }
+
+    public func plan(_ key: CredentialKey) throws(CredentialError) -> Plan {
+        try plan(key, asked: key, depth: 0)
+    }
+
+    private func plan(_ key: CredentialKey, asked: CredentialKey, depth: Int) throws(CredentialError) -> Plan {
         guard depth <= Self.maxAliasDepth else { throw .aliasLoop(host: asked.host) }
         let rule = try loadConfig().rule(for: key.host)
         if let alias = rule?.alias {
             guard let target = try? CredentialKey(serverURL: alias) else { throw .aliasLoop(host: asked.host) }
             logger.debug("following config alias", metadata: ["host": "\(key)", "alias": "\(target)"])
-            return try await resolve(target, asked: asked, depth: depth + 1)
+            return try plan(target, asked: asked, depth: depth + 1)
         }
-        if let rule, rule.provider == .static { return try staticCredential(rule: rule, host: key.host) }
+        if let rule, rule.provider == .static { return .answer(try staticCredential(rule: rule, host: key.host)) }
 
         let stored = try storedMaterial(for: key)
         let kind = HostKind.classify(host: key.host)
         if let rule, let choice = rule.provider {
             let material = stored?.material.type.rawValue == choice.rawValue ? stored?.material : nil
-            return try await mint(
-                provider: choice.rawValue,
+            return try mintPlan(
+                provider: choice.rawValue, key: key, byHostKind: false,
                 MintRequest(host: key.host, kind: kind, material: material, identity: rule.identity,
                     environment: environment))
         }
         if let stored {
             if let (username, secret) = stored.material.staticCredential() {
                 logger.debug("credentials found", metadata: ["host": "\(key)", "source": "\(stored.path)"])
-                return Credential(username: username, secret: secret, source: .store(path: stored.path))
+                return .answer(Credential(username: username, secret: secret, source: .store(path: stored.path)))
             }
-            return try await mint(
-                provider: stored.material.type.rawValue,
+            return try mintPlan(
+                provider: stored.material.type.rawValue, key: key, byHostKind: false,
                 MintRequest(host: key.host, kind: kind, material: stored.material, environment: environment))
         }
-
-        var noSource: CredentialError?
         if kind.isMinted {
-            do {
-                return try await mint(
-                    provider: Self.providerName(for: kind), MintRequest(host: key.host, kind: kind, environment: environment))
-            } catch .provider(let error) {
-                guard case .noSource = error else { throw .provider(error) }
-                // Nothing to mint from: an auth file may still know the host, and public images on GCR, AR,
-                // ACR or ECR Public pull anonymously after a not-found, so only remember the cause here.
-                noSource = .provider(error)
-            }
+            return try mintPlan(
+                provider: Self.providerName(for: kind), key: key, byHostKind: true,
+                MintRequest(host: key.host, kind: kind, environment: environment))
         }
-        if let credential = ambientCredential(for: key) { return credential }
-        if let noSource {
-            logger.warning("no credentials", metadata: ["host": "\(key)", "cause": "\(noSource)"])
-            // A private ECR registry never serves anonymous pulls: say what was tried instead of "not found".
-            if case .ecrPrivate = kind { throw noSource }
-        }
+        if let credential = ambientCredential(for: key) { return .answer(credential) }
         throw .notFound(host: key.description)
+    }
+
+    /// A mint plan, or the answer straight from the token cache when it holds a token that is not due.
+    private func mintPlan(provider name: String, key: CredentialKey, byHostKind: Bool, _ request: MintRequest)
+        throws(CredentialError) -> Plan
+    {
+        guard let provider = providers[name] else {
+            if byHostKind, let credential = ambientCredential(for: key) { return .answer(credential) }
+            throw .providerUnavailable(type: name, host: request.host)
+        }
+        if let tokenCache,
+            let token = tokenCache.cached(registry: request.host, identity: cacheIdentity(provider, request))
+        {
+            return .answer(Credential(username: token.username, secret: token.secret, expiresAt: token.expiresAt,
+                source: .provider(name: name)))
+        }
+        return .mint(Mint(provider: provider, request: request, key: key, byHostKind: byHostKind))
+    }
+
+    private func cacheIdentity(_ provider: any CredentialProvider, _ request: MintRequest) -> String {
+        provider.name + ":" + provider.cacheIdentity(for: request)
+    }
+
+    /// Runs a mint plan: through the shared token cache (one process mints, every other reads its result).
+    public func execute(_ plan: Mint) async throws(CredentialError) -> Credential {
+        let provider = plan.provider
+        let request = plan.request
+        let token: MintedToken
+        do {
+            if let tokenCache {
+                token = try await tokenCache.token(registry: request.host, identity: cacheIdentity(provider, request)) {
+                    () async throws(CredentialError) -> MintedToken in
+                    try await Self.mint(provider, request)
+                }
+            } else {
+                token = try await Self.mint(provider, request)
+            }
+        } catch .provider(let error) {
+            guard plan.byHostKind, case .noSource = error else { throw .provider(error) }
+            // Nothing to mint from: an auth file may still know the host, and public images on GCR, AR, ACR or
+            // ECR Public pull anonymously after a not-found, so only a private ECR host reports the cause.
+            if let credential = ambientCredential(for: plan.key) { return credential }
+            logger.warning("no credentials", metadata: ["host": "\(plan.key)", "cause": "\(error)"])
+            if case .ecrPrivate = request.kind { throw .provider(error) }
+            throw .notFound(host: plan.key.description)
+        } catch {
+            throw error
+        }
+        logger.debug("credentials minted", metadata: ["host": "\(request.host)", "provider": "\(provider.name)"])
+        return Credential(username: token.username, secret: token.secret, expiresAt: token.expiresAt,
+            source: .provider(name: provider.name))
     }
 
     static func providerName(for kind: HostKind) -> String {
@@ -127,24 +189,6 @@ public struct Resolver: Sendable {
             if let found = try store.material(for: candidate) { return found }
         }
         return nil
-    }
-
-    /// Mints through the shared token cache: one process mints, every other reads its result.
-    private func mint(provider name: String, _ request: MintRequest) async throws(CredentialError) -> Credential {
-        guard let provider = providers[name] else { throw .providerUnavailable(type: name, host: request.host) }
-        let token: MintedToken
-        if let tokenCache {
-            let identity = name + ":" + provider.cacheIdentity(for: request)
-            token = try await tokenCache.token(registry: request.host, identity: identity) {
-                () async throws(CredentialError) -> MintedToken in
-                try await Self.mint(provider, request)
-            }
-        } else {
-            token = try await Self.mint(provider, request)
-        }
-        logger.debug("credentials minted", metadata: ["host": "\(request.host)", "provider": "\(name)"])
-        return Credential(username: token.username, secret: token.secret, expiresAt: token.expiresAt,
-            source: .provider(name: name))
     }
 
     private static func mint(_ provider: any CredentialProvider, _ request: MintRequest) async throws(CredentialError)

@@ -41,7 +41,7 @@ public struct TokenCache: Sendable {
         registry: String, identity: String, mint: () async throws(CredentialError) -> MintedToken
     ) async throws(CredentialError) -> MintedToken {
         let cacheKey = registry + "\n" + identity
-        if let hit = fresh(try? read()?[cacheKey]) { return hit }
+        if let hit = cached(registry: registry, identity: identity) { return hit }
         let lock: FileLock
         do {
             try FileIO.makeDirectory(FileIO.directoryName(file))
@@ -65,6 +65,12 @@ public struct TokenCache: Sendable {
         entries = entries.filter { $0.value.expiresAt > current }
         try write(entries)
         return token
+    }
+
+    /// The cached token if it is not due yet, without locking or minting: the synchronous fast path a
+    /// credential-helper `get` takes before it starts any async machinery.
+    public func cached(registry: String, identity: String) -> MintedToken? {
+        fresh(try? read()?[registry + "\n" + identity])
     }
 
     /// Forgets every cached token for `registry` (all identities), e.g. after the registry rejected one.

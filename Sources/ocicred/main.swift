@@ -12,6 +12,6 @@ let logger = LogSetup.bootstrap(environment: environment)
 let arguments = CommandLine.arguments
 let invokedAs = arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "ocicred"
 if invokedAs.hasPrefix("docker-credential-") {
-    exit(await HelperMain.run(arguments: Array(arguments.dropFirst()), environment: environment, logger: logger))
+    exit(HelperMain.run(arguments: Array(arguments.dropFirst()), environment: environment, logger: logger))
 }
-await OcicredCommand.run(arguments: Array(arguments.dropFirst()))
+AsyncBridge.wait { await OcicredCommand.run(arguments: Array(arguments.dropFirst())) }

@@ -20,10 +20,10 @@ struct HelperProtocolTests {
     @Test("store then get answers the exact JSON line docker expects")
     func storeGet() async throws {
         try await withHelper { helper, _ in
-            let stored = await helper.handle(
+            let stored = helper.handle(
                 action: "store", input: bytes(#"{"ServerURL":"127.0.0.1:5000","Username":"ci","Secret":"p:w\"d"}"#))
             #expect(stored == .init(stdout: "", status: 0))
-            let got = await helper.handle(action: "get", input: bytes("127.0.0.1:5000\n"))
+            let got = helper.handle(action: "get", input: bytes("127.0.0.1:5000\n"))
             #expect(got == .init(stdout: #"{"ServerURL":"127.0.0.1:5000","Username":"ci","Secret":"p:w\"d"}"# + "\n", status: 0))
         }
     }
@@ -31,8 +31,8 @@ struct HelperProtocolTests {
     @Test("an identity token is stored and returned with the <token> username, escaped as Go does")
     func identityToken() async throws {
         try await withHelper { helper, _ in
-            _ = await helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"<token>","Secret":"a&b"}"#))
-            let got = await helper.handle(action: "get", input: bytes("r.example"))
+            _ = helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"<token>","Secret":"a&b"}"#))
+            let got = helper.handle(action: "get", input: bytes("r.example"))
             #expect(got.stdout == #"{"ServerURL":"r.example","Username":"\u003ctoken\u003e","Secret":"a\u0026b"}"# + "\n")
         }
     }
@@ -40,7 +40,7 @@ struct HelperProtocolTests {
     @Test("get for an unknown host is docker's not-found text")
     func notFound() async throws {
         try await withHelper { helper, _ in
-            #expect(await helper.handle(action: "get", input: bytes("nobody.example")) ==
+            #expect(helper.handle(action: "get", input: bytes("nobody.example")) ==
                 .init(stdout: "credentials not found in native keychain\n", status: 1))
         }
     }
@@ -55,7 +55,7 @@ struct HelperProtocolTests {
     ])
     func missing(action: String, input: String, message: String) async throws {
         try await withHelper { helper, _ in
-            #expect(await helper.handle(action: action, input: bytes(input)) == .init(stdout: message, status: 1))
+            #expect(helper.handle(action: action, input: bytes(input)) == .init(stdout: message, status: 1))
         }
     }
 
@@ -69,26 +69,26 @@ struct HelperProtocolTests {
     ] as [(String, String?, String)])
     func badInput(action: String, input: String?, message: String) async throws {
         try await withHelper { helper, _ in
-            #expect(await helper.handle(action: action, input: input.map(bytes)) == .init(stdout: message, status: 1))
+            #expect(helper.handle(action: action, input: input.map(bytes)) == .init(stdout: message, status: 1))
         }
     }
 
     @Test("field names match case-insensitively, as Go's decoder does")
     func caseInsensitive() async throws {
         try await withHelper { helper, _ in
-            #expect(await helper.handle(action: "store", input: bytes(#"{"serverurl":"r.example","username":"u","secret":"s"}"#)).status == 0)
-            #expect(await helper.handle(action: "get", input: bytes("r.example")).stdout.contains(#""Username":"u""#))
+            #expect(helper.handle(action: "store", input: bytes(#"{"serverurl":"r.example","username":"u","secret":"s"}"#)).status == 0)
+            #expect(helper.handle(action: "get", input: bytes("r.example")).stdout.contains(#""Username":"u""#))
         }
     }
 
     @Test("list maps each server URL as stored to its username, keys sorted")
     func list() async throws {
         try await withHelper { helper, _ in
-            #expect(await helper.handle(action: "list", input: []) == .init(stdout: "{}\n", status: 0))
+            #expect(helper.handle(action: "list", input: []) == .init(stdout: "{}\n", status: 0))
             for (url, user) in [("https://index.docker.io/v1/", "hub"), ("127.0.0.1:5000", "local"), ("b.example", "<token>")] {
-                _ = await helper.handle(action: "store", input: bytes(#"{"ServerURL":"\#(url)","Username":"\#(user)","Secret":"s"}"#))
+                _ = helper.handle(action: "store", input: bytes(#"{"ServerURL":"\#(url)","Username":"\#(user)","Secret":"s"}"#))
             }
-            #expect(await helper.handle(action: "list", input: []).stdout ==
+            #expect(helper.handle(action: "list", input: []).stdout ==
                 #"{"127.0.0.1:5000":"local","b.example":"\u003ctoken\u003e","https://index.docker.io/v1/":"hub"}"# + "\n")
         }
     }
@@ -96,10 +96,10 @@ struct HelperProtocolTests {
     @Test("erase removes; erasing again is not-found")
     func erase() async throws {
         try await withHelper { helper, _ in
-            _ = await helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"u","Secret":"s"}"#))
-            #expect(await helper.handle(action: "erase", input: bytes("r.example\n")) == .init(stdout: "", status: 0))
-            #expect(await helper.handle(action: "get", input: bytes("r.example")).status == 1)
-            #expect(await helper.handle(action: "erase", input: bytes("r.example")) ==
+            _ = helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"u","Secret":"s"}"#))
+            #expect(helper.handle(action: "erase", input: bytes("r.example\n")) == .init(stdout: "", status: 0))
+            #expect(helper.handle(action: "get", input: bytes("r.example")).status == 1)
+            #expect(helper.handle(action: "erase", input: bytes("r.example")) ==
                 .init(stdout: "credentials not found in native keychain\n", status: 1))
         }
     }
@@ -107,9 +107,9 @@ struct HelperProtocolTests {
     @Test("Docker Hub aliases share one entry")
     func dockerHubAliases() async throws {
         try await withHelper { helper, _ in
-            _ = await helper.handle(action: "store", input: bytes(#"{"ServerURL":"https://index.docker.io/v1/","Username":"hub","Secret":"s"}"#))
+            _ = helper.handle(action: "store", input: bytes(#"{"ServerURL":"https://index.docker.io/v1/","Username":"hub","Secret":"s"}"#))
             for alias in ["docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/"] {
-                let got = await helper.handle(action: "get", input: bytes(alias))
+                let got = helper.handle(action: "get", input: bytes(alias))
                 #expect(got.status == 0, "\(alias)")
                 #expect(got.stdout == #"{"ServerURL":"\#(alias)","Username":"hub","Secret":"s"}"# + "\n")
             }
@@ -119,7 +119,7 @@ struct HelperProtocolTests {
     @Test("version prints name, package and version")
     func version() async throws {
         try await withHelper { helper, _ in
-            #expect(await helper.handle(action: "version", input: []) ==
+            #expect(helper.handle(action: "version", input: []) ==
                 .init(stdout: "docker-credential-ocicred (ocicred) \(HelperProtocol.version)\n", status: 0))
         }
     }
@@ -127,14 +127,14 @@ struct HelperProtocolTests {
     @Test("a secret never appears in an error message")
     func noSecretInErrors() async throws {
         try await withHelper { helper, dir in
-            _ = await helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"u","Secret":"canary-secret-9"}"#))
+            _ = helper.handle(action: "store", input: bytes(#"{"ServerURL":"r.example","Username":"u","Secret":"canary-secret-9"}"#))
             // Damage the entry: the error names the file and never the secret.
             let store = dir.path + "/.local/share/ocicred"
             let entry = try FileManager.default.contentsOfDirectory(atPath: store).first { $0.hasPrefix("oci-creds-") }!
             var data = try Data(contentsOf: URL(fileURLWithPath: store + "/" + entry))
             data[data.count - 1] ^= 1
             try data.write(to: URL(fileURLWithPath: store + "/" + entry))
-            let got = await helper.handle(action: "get", input: bytes("r.example"))
+            let got = helper.handle(action: "get", input: bytes("r.example"))
             #expect(got.status == 1)
             #expect(got.stdout.contains(entry))
             #expect(!got.stdout.contains("canary-secret-9"))

@@ -11,7 +11,7 @@ import Logging
 /// no argument parser, no network library.
 public enum HelperMain {
     /// `arguments` are the helper's own arguments (argv without argv[0]); returns the exit status.
-    public static func run(arguments: [String], environment: OcicredEnvironment, logger: Logger) async -> Int32 {
+    public static func run(arguments: [String], environment: OcicredEnvironment, logger: Logger) -> Int32 {
         guard arguments.count == 1 else {
             writeStdout(HelperProtocol.usage + "\n")
             return 1
@@ -30,7 +30,7 @@ public enum HelperMain {
         let resolver = Resolution.resolver(environment: environment, logger: logger)
         let helper = HelperProtocol(resolver: resolver, logger: logger)
         let input = HelperProtocol.readsInput(action) ? readStdin(limit: HelperProtocol.maxInputBytes) : []
-        let response = await helper.handle(action: action, input: input)
+        let response = helper.handle(action: action, input: input)
         writeStdout(response.stdout)
         return response.status
     }

@@ -38,7 +38,7 @@ public struct HelperProtocol: Sendable {
     public static func readsInput(_ action: String) -> Bool { ["store", "get", "erase"].contains(action) }
 
     /// Handles one call. `input` is nil when stdin exceeded `maxInputBytes`.
-    public func handle(action: String, input: [UInt8]?) async -> Response {
+    public func handle(action: String, input: [UInt8]?) -> Response {
         switch action {
         case "store", "get", "erase":
             guard let input else {
@@ -46,7 +46,7 @@ public struct HelperProtocol: Sendable {
             }
             switch action {
             case "store": return store(input)
-            case "get": return await get(input)
+            case "get": return get(input)
             default: return erase(input)
             }
         case "list": return list()
@@ -68,13 +68,28 @@ public struct HelperProtocol: Sendable {
         }
     }
 
-    func get(_ input: [UInt8]) async -> Response {
+    func get(_ input: [UInt8]) -> Response {
         let url = serverURL(from: input)
         if url.isEmpty { return .failure(Self.missingServerURLMessage) }
         let (parsedKey, failure) = self.key(for: url)
         guard let key = parsedKey else { return failure! }
         do {
-            let credential = try await resolver.resolve(key)
+            let credential: Credential
+            switch try resolver.plan(key) {
+            case .answer(let found):
+                credential = found
+            case .mint(let mint):
+                // Only here does the helper start the async runtime: a token has to be minted.
+                let resolver = self.resolver
+                let outcome = AsyncBridge.wait { () async -> Result<Credential, CredentialError> in
+                    do throws(CredentialError) {
+                        return .success(try await resolver.execute(mint))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                credential = try outcome.get()
+            }
             let body = GoJSON.object([
                 ("ServerURL", url), ("Username", credential.username), ("Secret", credential.secret.exposedValue),
             ])
