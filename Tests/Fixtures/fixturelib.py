@@ -64,6 +64,8 @@ class FixtureHandler(BaseHTTPRequestHandler):
 
 
 def serve(handler_class):
+    # A fixture spawned from a dispatch thread inherits that thread's blocked SIGTERM; take it back.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
     print(f"PORT {server.server_address[1]}", flush=True)
 

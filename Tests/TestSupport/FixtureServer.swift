@@ -49,13 +49,23 @@ public final class FixtureServer: @unchecked Sendable {
         return object?[name] ?? 0
     }
 
+    /// Closes the fixture's stdin (it exits on EOF), then SIGTERM, then SIGKILL after 5 s: a fixture spawned
+    /// from a dispatch thread inherits a blocked SIGTERM, so no single signal is enough on its own.
     public func stop() {
+        stopLock.lock()
+        defer { stopLock.unlock() }
+        try? stdinPipe.fileHandleForWriting.close()
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        try? stdinPipe.fileHandleForWriting.close()
     }
+
+    private let stopLock = NSLock()
 
     deinit { stop() }
 
