@@ -1,0 +1,189 @@
+internal import CCurl
+import FoundationEssentials
+internal import Glibc
+
+/// How one hop of an `HTTPRequest`, under the client's `TransportConfiguration`, becomes easy-handle options.
+extension CurlTransfer {
+    func configure(
+        _ request: HTTPRequest, url: RequestURL, timeout: Duration, connectTimeout: Duration,
+        configuration: TransportConfiguration
+    ) throws(HTTPError) {
+        let host = url.authority
+        let functions = library.functions
+        let handle = self.handle
+        func check(_ code: CURLcode) throws(HTTPError) {
+            guard code == CURLE_OK else { throw .other(host: host, reason: library.describe(code)) }
+        }
+        func setLong(_ option: CURLoption, _ value: Int) throws(HTTPError) {
+            try check(ccurl_setopt_long(functions, handle, option, value))
+        }
+        func setString(_ option: CURLoption, _ value: String) throws(HTTPError) {
+            try check(ccurl_setopt_string(functions, handle, option, value))
+        }
+
+        try setString(CURLOPT_URL, url.string)
+        try check(ccurl_setopt_pointer(functions, handle, CURLOPT_ERRORBUFFER, errorBuffer))
+        // curl's default resolver timeout uses SIGALRM, which is unsafe with other threads running.
+        try setLong(CURLOPT_NOSIGNAL, 1)
+        try setString(CURLOPT_PROTOCOLS_STR, "http,https")
+        try setString(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        // Redirects are RedirectPolicy's; credentials are the caller's headers only: no cookie engine (it is off
+        // unless CURLOPT_COOKIEFILE is set, which we never do), no ~/.netrc, no user:password from the URL.
+        try setLong(CURLOPT_FOLLOWLOCATION, 0)
+        try setLong(CURLOPT_NETRC, Int(CURL_NETRC_IGNORED.rawValue))
+        try setLong(CURLOPT_DISALLOW_USERNAME_IN_URL, 1)
+        // A proxy's CONNECT answer is not the server's response.
+        try setLong(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
+        try setString(CURLOPT_USERAGENT, configuration.userAgent)
+
+        try setLong(CURLOPT_TIMEOUT_MS, Self.milliseconds(timeout))
+        try setLong(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(min(connectTimeout, timeout)))
+        if request.method.uppercased() != "HEAD" {
+            // Rejects a too-large Content-Length before any byte arrives (CURLE_FILESIZE_EXCEEDED); the write
+            // callback covers chunked and close-delimited bodies. Not for HEAD: it announces a body it never sends.
+            try check(
+                ccurl_setopt_off_t(functions, handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(request.maxResponseBytes)))
+        }
+
+        try configureTLS(request, host: host, configuration: configuration, check: check)
+        try configureCallbacks(check: check)
+        try configureMethodAndBody(request, host: host, check: check)
+    }
+
+    private func configureTLS(
+        _ request: HTTPRequest, host: String, configuration: TransportConfiguration,
+        check: (CURLcode) throws(HTTPError) -> Void
+    ) throws(HTTPError) {
+        let functions = library.functions
+        try check(ccurl_setopt_long(functions, handle, CURLOPT_SSL_VERIFYPEER, request.verifyTLS ? 1 : 0))
+        try check(ccurl_setopt_long(functions, handle, CURLOPT_SSL_VERIFYHOST, request.verifyTLS ? 2 : 0))
+        var extraBundles: [String] = []
+        for file in [configuration.caFile, request.caFile].compactMap({ $0 }) where !extraBundles.contains(file) {
+            extraBundles.append(file)
+        }
+        guard request.verifyTLS, !extraBundles.isEmpty else { return }  // curl's built-in system bundle
+        if extraBundles.count == 1 {
+            try check(ccurl_setopt_string(functions, handle, CURLOPT_CAINFO, extraBundles[0]))
+        } else {
+            // Two bundles (OCICRED_CA_FILE and the host's certs.d ca.crt): curl takes one file, so hand it both as
+            // one in-memory PEM blob (copied by curl during the call).
+            var pem: [UInt8] = []
+            for file in extraBundles {
+                guard let contents = try? Data(contentsOf: URL(fileURLWithPath: file)) else {
+                    throw .tls(host: host, reason: "cannot read CA file \(file)")
+                }
+                pem.append(contentsOf: contents)
+                pem.append(UInt8(ascii: "\n"))
+            }
+            try check(
+                pem.withUnsafeBytes { bytes in
+                    ccurl_setopt_blob_copy(functions, handle, CURLOPT_CAINFO_BLOB, bytes.baseAddress, bytes.count)
+                })
+        }
+        // CAINFO replaces curl's default bundle file; the hashed system directory keeps the public CAs trusted,
+        // so a private CA is trusted in addition, not instead.
+        if access(configuration.systemCAPath, R_OK | X_OK) == 0 {
+            try check(ccurl_setopt_string(functions, handle, CURLOPT_CAPATH, configuration.systemCAPath))
+        }
+    }
+
+    /// The trampolines get the transfer back from userdata. It is passed unretained: the transfer thread holds a
+    /// +1 on it for the whole of curl_easy_perform (see `perform()`), the only time curl calls them.
+    private func configureCallbacks(check: (CURLcode) throws(HTTPError) -> Void) throws(HTTPError) {
+        let functions = library.functions
+        let userdata = Unmanaged.passUnretained(self).toOpaque()
+        try check(
+            ccurl_setopt_data_callback(functions, handle, CURLOPT_WRITEFUNCTION) { data, size, count, userdata in
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata!).takeUnretainedValue()
+                return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
+            })
+        try check(ccurl_setopt_pointer(functions, handle, CURLOPT_WRITEDATA, userdata))
+        try check(
+            ccurl_setopt_data_callback(functions, handle, CURLOPT_HEADERFUNCTION) { data, size, count, userdata in
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata!).takeUnretainedValue()
+                return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
+            })
+        try check(ccurl_setopt_pointer(functions, handle, CURLOPT_HEADERDATA, userdata))
+        try check(
+            ccurl_setopt_progress_callback(functions, handle, CURLOPT_XFERINFOFUNCTION) { userdata, _, _, _, _ in
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata!).takeUnretainedValue()
+                return transfer.shouldAbort() ? 1 : 0
+            })
+        try check(ccurl_setopt_pointer(functions, handle, CURLOPT_XFERINFODATA, userdata))
+        try check(ccurl_setopt_long(functions, handle, CURLOPT_NOPROGRESS, 0))
+    }
+
+    private func configureMethodAndBody(
+        _ request: HTTPRequest, host: String, check: (CURLcode) throws(HTTPError) -> Void
+    ) throws(HTTPError) {
+        let functions = library.functions
+        let method = request.method
+        guard !method.isEmpty, method.utf8.allSatisfy(Self.isTokenCharacter) else {
+            throw .other(host: host, reason: "invalid HTTP method \(method.debugDescription)")
+        }
+        let upper = method.uppercased()
+        let sendsBody = upper != "HEAD" && (!request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(upper))
+
+        var lines: [String] = []
+        for (name, value) in request.headers {
+            guard !name.isEmpty, name.utf8.allSatisfy(Self.isTokenCharacter) else {
+                throw .other(host: host, reason: "invalid header name \(name.debugDescription)")
+            }
+            // The value is never quoted back: it may be a token.
+            guard !value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
+                throw .other(host: host, reason: "the value of header \(name) contains a line break")
+            }
+            // "Name:" would tell curl to remove its own header of that name; "Name;" sends it empty.
+            lines.append(value.isEmpty ? "\(name);" : "\(name): \(value)")
+        }
+        let names = Set(request.headers.map { $0.name.lowercased() })
+        // curl waits up to a second for "100 Continue" before large bodies; registries and token endpoints do not
+        // need it.
+        if !names.contains("expect") { lines.append("Expect:") }
+        // With POSTFIELDS curl would claim application/x-www-form-urlencoded; send no type unless asked to.
+        if sendsBody && !names.contains("content-type") { lines.append("Content-Type:") }
+        for line in lines {
+            guard let list = functions.pointee.slist_append(headerList, line) else {
+                throw .other(host: host, reason: "out of memory building the request headers")
+            }
+            headerList = list
+        }
+        try check(ccurl_setopt_slist(functions, handle, CURLOPT_HTTPHEADER, headerList))
+
+        if upper == "HEAD" {
+            try check(ccurl_setopt_long(functions, handle, CURLOPT_NOBODY, 1))
+            return
+        }
+        if sendsBody {
+            // Not CURLOPT_COPYPOSTFIELDS: the bytes are copied once here and freed in deinit, after perform.
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, request.body.count), alignment: 1)
+            buffer.copyBytes(from: request.body)
+            requestBody = buffer
+            try check(
+                ccurl_setopt_off_t(functions, handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+            try check(ccurl_setopt_pointer(functions, handle, CURLOPT_POSTFIELDS, buffer.baseAddress))
+        } else {
+            try check(ccurl_setopt_long(functions, handle, CURLOPT_HTTPGET, 1))
+        }
+        if upper != (sendsBody ? "POST" : "GET") || method != upper {
+            try check(ccurl_setopt_string(functions, handle, CURLOPT_CUSTOMREQUEST, method))
+        }
+    }
+
+    /// RFC 9110 §5.6.2 tchar.
+    private static func isTokenCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    /// At least 1: curl reads 0 as "no timeout".
+    static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+    }
+}
