@@ -40,10 +40,20 @@ let package = Package(
             dependencies: ["Credentials", "Transport", "Crypto", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "Registry",
+            dependencies: ["Credentials", "Transport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Kubernetes",
+            dependencies: ["Credentials", "Transport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "Commands",
             dependencies: [
                 "Credentials",
                 "Providers",
+                "Registry",
+                "Kubernetes",
                 "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -56,6 +66,8 @@ let package = Package(
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "TestSupport"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Credentials", "Transport", "TestSupport"]),
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Credentials", "Transport", "TestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Credentials", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
     ]

@@ -44,16 +44,21 @@ public struct MintRequest: Sendable {
     public var material: CredentialMaterial?
     public var identity: ProviderIdentity
     public var environment: OcicredEnvironment
+    /// A Kubernetes service-account token handed over by the kubelet (credential provider
+    /// `tokenAttributes`, Kubernetes 1.33+): when set, it is the web-identity / federated token to exchange,
+    /// in place of any token file named by the environment.
+    public var serviceAccountToken: Secret?
 
     public init(
         host: String, kind: HostKind, material: CredentialMaterial? = nil, identity: ProviderIdentity = .init(),
-        environment: OcicredEnvironment
+        environment: OcicredEnvironment, serviceAccountToken: Secret? = nil
     ) {
         self.host = host
         self.kind = kind
         self.material = material
         self.identity = identity
         self.environment = environment
+        self.serviceAccountToken = serviceAccountToken
     }
 }
 

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The shared token cache across real processes: podman runs one helper process per registry per
+/// operation, so "mint once" has to hold between processes, not only between tasks. The ECR endpoint is the
+/// strict fixture from Tests/Fixtures/aws_fixtures.py (it verifies SigV4 and counts mints).
+@Suite(.serialized)
+struct TokenCacheProcessTests {
+    let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    let accessKey = "AKIDOCICREDFIXTURE01"
+    let secretKey = "fixture/secret/key/for/ocicred/tests00"
+
+    func startECR(lifetime: Int) throws -> FixtureServer {
+        try FixtureServer(
+            script: "aws_fixtures.py", arguments: ["--lifetime", String(lifetime)],
+            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+    }
+
+    /// The environment a CI job on a non-AWS machine has: static keys, the endpoint pointed at the fixture,
+    /// and IMDS off so nothing leaves loopback.
+    func environment(_ fixture: FixtureServer, secret: String? = nil) -> [String: String] {
+        [
+            "AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secret ?? secretKey,
+            "AWS_ENDPOINT_URL_ECR": fixture.baseURL, "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": "/nonexistent/aws/config", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws/credentials",
+        ]
+    }
+
+    func get(_ home: String, _ env: [String: String]) throws -> ProcessResult {
+        try OcicredBinary.helper("get", home: home, stdin: Data(host.utf8), extraEnvironment: env)
+    }
+
+    @Test func twentyParallelGetsWithAnEmptyCacheMintExactlyOnce() throws {
+        let fixture = try startECR(lifetime: 43_200)
+        defer { fixture.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        _ = try OcicredBinary.helper("version", home: dir.path, stdin: Data())
+        let env = environment(fixture)
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: 20) { _ in
+            results.append(Result { try get(dir.path, env) })
+        }
+        var secrets = Set<String>()
+        for result in results.all {
+            let output = try result.get()
+            #expect(output.status == 0, "\(output)")
+            let object = try JSONSerialization.jsonObject(with: output.stdout) as? [String: String]
+            #expect(object?["Username"] == "AWS")
+            secrets.insert(object?["Secret"] ?? "")
+        }
+        #expect(secrets.count == 1, "the 20 processes did not all get the one minted token")
+        #expect(try fixture.counter("mint") == 1)
+        // And a later call is served from the cache too.
+        #expect(try get(dir.path, env).status == 0)
+        #expect(try fixture.counter("mint") == 1)
+    }
+
+    @Test func tokensThatArriveExpiredOrNearlyExpiredAreNeverCached() throws {
+        for lifetime in [-30, 240] {
+            let fixture = try startECR(lifetime: lifetime)
+            defer { fixture.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            for _ in 0..<3 {
+                let output = try get(dir.path, environment(fixture))
+                #expect(output.status == 0, "\(output)")
+            }
+            #expect(try fixture.counter("mint") == 3, "lifetime \(lifetime): a due token was served from the cache")
+        }
+    }
+
+    @Test func aWrongSecretKeyIsReportedAsTheServiceSaysNotAsNotFound() throws {
+        let fixture = try startECR(lifetime: 43_200)
+        defer { fixture.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let output = try get(dir.path, environment(fixture, secret: "wrong/secret/key/for/ocicred/tests00000"))
+        #expect(output.status == 1)
+        #expect(!output.stdoutText.contains("credentials not found"), "\(output)")
+        #expect(output.stdoutText.contains("InvalidSignatureException") || output.stdoutText.contains("SignatureDoesNotMatch"),
+            "\(output)")
+        #expect(!output.stdoutText.contains("wrong/secret") && !output.stderrText.contains("wrong/secret"))
+    }
+
+    @Test func withNoSourceAtAllGetFailsFastNamingWhatWasTried() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let closed = try FreePort.pick()
+        let env = [
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(closed)",
+            "AWS_CONFIG_FILE": dir.file("no-config"), "AWS_SHARED_CREDENTIALS_FILE": dir.file("no-credentials"),
+        ]
+        let started = ContinuousClock.now
+        let output = try get(dir.path, env)
+        let elapsed = ContinuousClock.now - started
+        #expect(output.status == 1)
+        #expect(elapsed < .seconds(2), "no-source get took \(elapsed)")
+        #expect(output.stdoutText.contains("tried:"), "\(output)")
+        #expect(output.stdoutText.lowercased().contains("environment"), "\(output)")
+    }
+}
+
+private final class Results: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Result<ProcessResult, any Error>] = []
+    func append(_ item: Result<ProcessResult, any Error>) {
+        lock.lock()
+        items.append(item)
+        lock.unlock()
+    }
+    var all: [Result<ProcessResult, any Error>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
+    }
+}
