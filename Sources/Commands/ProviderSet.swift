@@ -1,10 +1,12 @@
 import Credentials
+import Providers
 import Transport
 
 /// The providers a command wires into the resolver. Building them is cheap (the HTTP client loads libcurl
 /// only on its first request), so the cached `get` path pays nothing for them.
 enum ProviderSet {
     static func standard(environment: OcicredEnvironment) -> [any CredentialProvider] {
-        []
+        let http = CurlHTTPClient(configuration: .fromEnvironment(environment.values))
+        return [GCPProvider(httpClient: http), AzureProvider(httpClient: http)]
     }
 }
