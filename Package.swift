@@ -45,7 +45,10 @@ let package = Package(
         ),
         .target(
             name: "Kubernetes",
-            dependencies: ["Credentials", "Transport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Credentials", "Transport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .target(
             name: "Commands",

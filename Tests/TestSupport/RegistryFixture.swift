@@ -48,8 +48,10 @@ public final class RegistryFixture: @unchecked Sendable {
     }
 
     /// Starts a registry that accepts `username` with `password`. The password reaches `htpasswd` on stdin only,
-    /// never as an argument.
-    public static func start(username: String, password: String) throws -> RegistryFixture {
+    /// never as an argument. With `tls` it serves HTTPS with that certificate instead of plain HTTP.
+    public static func start(username: String, password: String, tls: SelfSignedCertificate? = nil) throws
+        -> RegistryFixture
+    {
         try FixtureError.requirePrograms(["docker-registry": "docker-registry", "htpasswd": "apache2-utils"])
         let directory = try TemporaryDirectory(prefix: "ocicred-registry")
         do {
@@ -67,7 +69,7 @@ public final class RegistryFixture: @unchecked Sendable {
             var lastLog = ""
             for _ in 0..<5 {
                 let port = try FreePort.pick()
-                let process = try launch(in: directory, port: port)
+                let process = try launch(in: directory, port: port, tls: tls)
                 if FreePort.waitUntilListening(port, timeout: 20), process.isRunning {
                     return RegistryFixture(port: port, username: username, process: process, directory: directory)
                 }
@@ -84,7 +86,12 @@ public final class RegistryFixture: @unchecked Sendable {
         }
     }
 
-    private static func launch(in directory: TemporaryDirectory, port: Int) throws -> Process {
+    private static func launch(in directory: TemporaryDirectory, port: Int, tls: SelfSignedCertificate?) throws
+        -> Process
+    {
+        let tlsSection = tls.map {
+            "\n  tls:\n    certificate: \($0.certificateFile)\n    key: \($0.keyFile)"
+        } ?? ""
         let config = """
             version: 0.1
             log:
@@ -95,7 +102,7 @@ public final class RegistryFixture: @unchecked Sendable {
               delete:
                 enabled: true
             http:
-              addr: 127.0.0.1:\(port)
+              addr: 127.0.0.1:\(port)\(tlsSection)
             auth:
               htpasswd:
                 realm: ocicred-test

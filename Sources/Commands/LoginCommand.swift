@@ -1,0 +1,121 @@
+import ArgumentParser
+import Credentials
+import Registry
+import Transport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `ocicred login HOST`: `podman login` into ocicred's encrypted store, checked against the registry first.
+struct LoginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "login",
+        abstract: "Log in to a registry: check a username and password against it, then store them encrypted.",
+        discussion: """
+            The password is read from stdin with --password-stdin, else prompted for on the terminal without \
+            echo; it is never taken as an argument (argv is visible to every user of the machine). Nothing is \
+            stored unless the registry accepts the credentials.
+
+            Exit status: 0 logged in; 3 the registry rejected the credentials; 4 the registry is unreachable; \
+            5 TLS failed (trust its CA via certs.d, --cert-dir or OCICRED_CA_FILE, or use --tls-verify=false); \
+            1 anything else.
+            """)
+
+    @Argument(help: "The registry host (host[:port]).")
+    var host: String
+
+    @Option(name: [.short, .customLong("username")], help: "The username (prompted for when omitted).")
+    var username: String?
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the password from stdin (one trailing line end is dropped).")
+    var passwordStdin = false
+
+    @OptionGroup var access: RegistryAccessOptions
+
+    func validate() throws {
+        if passwordStdin && username == nil {
+            throw ValidationError("--password-stdin needs --username")
+        }
+    }
+
+    func run() async throws {
+        let environment = OcicredEnvironment.current
+        let logger = OcicredCommand.logger
+        let (key, _) = try access.parse(host: host, repository: nil)
+        let name: String
+        let password: Secret
+        do {
+            name = try username ?? TerminalPrompt.read("Username: ", echo: true)
+            password = Secret(
+                passwordStdin ? try TerminalPrompt.readStdinLine() : try TerminalPrompt.read("Password: ", echo: false))
+        } catch let error as TerminalPrompt.Failure {
+            StandardStreams.err("error: \(error.description)\n")
+            throw ExitCode(1)
+        }
+        guard !name.isEmpty, !password.isEmpty else {
+            StandardStreams.err("error: the username and password must not be empty\n")
+            throw ExitCode(1)
+        }
+        let resolver = Resolution.resolver(environment: environment, logger: logger)
+        do {
+            let endpoint = try access.endpoint(for: key, repository: nil, environment: environment)
+            _ = try await RegistryLogin.login(
+                key: key, username: name, password: password, endpoint: endpoint,
+                http: CurlHTTPClient(configuration: .fromEnvironment(environment.values)), store: resolver.store,
+                logger: logger)
+            StandardStreams.out("Login Succeeded!\n")
+        } catch {
+            StandardStreams.err("error: \(error.description)\n")
+            throw ExitCode(error.kind.rawValue)
+        }
+    }
+}
+
+/// Reading a username or password from the person at the terminal (/dev/tty, so it works with stdin
+/// redirected), with echo off for the password (termios), restored however the read ends.
+enum TerminalPrompt {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func read(_ prompt: String, echo: Bool) throws(Failure) -> String {
+        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw Failure(description: "no terminal to prompt on; pass --username and --password-stdin")
+        }
+        defer { close(fd) }
+        StandardStreams.write(prompt, to: fd)
+        var saved = termios()
+        let haveTermios = tcgetattr(fd, &saved) == 0
+        if !echo, haveTermios {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            quiet.c_lflag |= tcflag_t(ECHONL)
+            _ = tcsetattr(fd, TCSAFLUSH, &quiet)
+        }
+        defer { if !echo, haveTermios { _ = tcsetattr(fd, TCSAFLUSH, &saved) } }
+        return try readLine(fd)
+    }
+
+    /// docker's and podman's --password-stdin: all of stdin, less one trailing line end.
+    static func readStdinLine() throws(Failure) -> String { try readLine(0, wholeInput: true) }
+
+    private static func readLine(_ fd: Int32, wholeInput: Bool = false) throws(Failure) -> String {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let count = Glibc.read(fd, &byte, 1)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Failure(description: "cannot read the input: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 || (byte == 0x0A && !wholeInput) { break }
+            bytes.append(byte)
+            guard bytes.count <= 64 << 10 else { throw Failure(description: "the input line is too long") }
+        }
+        if wholeInput, bytes.last == 0x0A { bytes.removeLast() }
+        if bytes.last == 0x0D { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

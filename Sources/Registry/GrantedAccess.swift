@@ -1,0 +1,41 @@
+internal import FoundationEssentials
+
+/// One entry of a distribution token's `access` claim (token spec, "Requesting a Token" → the JWT's
+/// `access` field): what the token server actually granted, which can be less than what was asked — a token
+/// server answers a push request from a read-only user with a pull-only token instead of an error.
+public struct GrantedAccess: Sendable, Equatable, Decodable {
+    public var type: String
+    public var name: String
+    public var actions: [String]
+
+    public init(type: String, name: String, actions: [String]) {
+        self.type = type
+        self.name = name
+        self.actions = actions
+    }
+
+    /// The `access` claim of a JWT bearer token, read without verifying the signature: the registry verifies
+    /// it; we only learn what it will allow. nil when the token is not a JWT or has no `access` claim (some
+    /// registries issue opaque tokens; then only a request tells).
+    public static func fromToken(_ token: String) -> [GrantedAccess]? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = base64URLDecode(parts[1]) else { return nil }
+        struct Claims: Decodable { var access: [GrantedAccess]? }
+        return (try? JSONDecoder().decode(Claims.self, from: payload))?.access
+    }
+
+    /// Whether `access` allows `action` on repository `name` (`*` grants every action).
+    public static func allows(_ access: [GrantedAccess], action: String, repository name: String) -> Bool {
+        access.contains {
+            $0.type == "repository" && $0.name == name
+                && ($0.actions.contains(action)
+                    || $0.actions.contains("*"))
+        }
+    }
+
+    static func base64URLDecode(_ text: Substring) -> Data? {
+        var base64 = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        while base64.utf8.count % 4 != 0 { base64.append("=") }
+        return Data(base64Encoded: base64)
+    }
+}

@@ -1,0 +1,235 @@
+public import Credentials
+public import FoundationEssentials
+public import Logging
+import Synchronization
+public import Transport
+
+/// A client for one registry's distribution API (OCI distribution-spec, "Determining support" and the token
+/// auth flow): `/v2/` discovery, Basic or Bearer authorization, one retry after a 401.
+///
+/// A value type around an injected `HTTPClient`, so tests swap the transport and not the logic. Copies share
+/// one `RegistrySession` — the scheme that answered, the challenge, and the bearer tokens cached per scope — so
+/// a lazy mount's concurrent range requests reuse one token instead of minting one each.
+public struct RegistryClient: Sendable {
+    public let endpoint: RegistryEndpoint
+    let http: any HTTPClient
+    let credentials: RegistryCredentialSource
+    let session: RegistrySession
+    let now: @Sendable () -> Date
+    let logger: Logger
+    /// Per request, redirects included.
+    public var timeout: Duration = .seconds(30)
+    public var connectTimeout: Duration = .seconds(10)
+
+    public init(
+        endpoint: RegistryEndpoint, http: any HTTPClient, credentials: @escaping RegistryCredentialSource,
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "ocicred.registry")
+    ) {
+        self.endpoint = endpoint
+        self.http = http
+        self.credentials = credentials
+        self.now = now
+        self.logger = logger
+        session = RegistrySession()
+    }
+
+    /// `GET /v2/`, over https, then — for insecure and loopback registries only — over plain http when https
+    /// did not answer like a registry (200 or 401). The first failure is the one reported: a self-signed
+    /// loopback registry shows its TLS error, not the 400 its TLS port gives a plain-HTTP request.
+    public func ping() async throws(RegistryError) -> RegistryPing {
+        if let known = session.state.withLock({ $0.ping }) { return known }
+        var firstError: RegistryError?
+        for scheme in endpoint.schemes {
+            let baseURL = "\(scheme)://\(endpoint.apiHost)"
+            do throws(HTTPError) {
+                let response = try await http.send(request("GET", url: baseURL + "/v2/"))
+                if response.status == 200 || response.status == 401 {
+                    let ping = RegistryPing(
+                        baseURL: baseURL, status: response.status,
+                        challenges: AuthChallenge.parse(headers: response.headers))
+                    session.state.withLock { $0.ping = ping }
+                    logger.debug(
+                        "registry answered", metadata: ["url": "\(baseURL)/v2/", "status": "\(response.status)"])
+                    return ping
+                }
+                if firstError == nil { firstError = .notARegistry(host: endpoint.host, status: response.status) }
+            } catch {
+                logger.debug("registry did not answer", metadata: ["url": "\(baseURL)/v2/", "error": "\(error)"])
+                if firstError == nil { firstError = RegistryError(error) }
+            }
+        }
+        throw firstError ?? .unreachable(host: endpoint.host, reason: "no scheme to try")
+    }
+
+    /// Sends `method path` (a path under the registry, `/v2/…`, or an absolute URL of the registry's origin)
+    /// with the authorization the registry's challenge asks for, covering `scopes`. A 401 drops the cached
+    /// token, asks the credential source again (`refresh: true`) and retries once with the challenge the 401
+    /// carried; its answer is returned whatever it is.
+    public func send(
+        _ method: String, _ path: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+        scopes: [RegistryScope]
+    ) async throws(RegistryError) -> HTTPResponse {
+        let ping = try await ping()
+        let url = try absoluteURL(path, baseURL: ping.baseURL)
+        var challenge = Self.preferredChallenge(ping.challenges)
+        let first: String?
+        do throws(RegistryError) {
+            first = try await authorization(challenge, scopes: scopes, refresh: false)
+        } catch .credentialsRejected {
+            // The token server refused what the source gave first (a cached, minted token may have expired):
+            // the same one retry, with fresh credentials.
+            first = try await authorization(challenge, scopes: scopes, refresh: true)
+        }
+        var response = try await transmit(method, url: url, headers: headers, body: body, authorization: first)
+        guard response.status == 401 else { return response }
+        let renewed = Self.preferredChallenge(AuthChallenge.parse(headers: response.headers)) ?? challenge
+        guard let renewed else { return response }
+        if let challenge { session.invalidate(Self.cacheKey(challenge, scopes: scopes)) }
+        challenge = renewed
+        logger.debug("401, retrying with fresh credentials", metadata: ["request": "\(method) \(path)"])
+        response = try await transmit(
+            method, url: url, headers: headers, body: body,
+            authorization: try await authorization(renewed, scopes: scopes, refresh: true))
+        return response
+    }
+
+    /// The `Authorization` value for `challenge`, nil for an open registry or anonymous credentials.
+    func authorization(_ challenge: AuthChallenge?, scopes: [RegistryScope], refresh: Bool)
+        async throws(RegistryError) -> String?
+    {
+        guard let challenge else { return nil }
+        if challenge.isBearer {
+            return "Bearer " + (try await bearerToken(challenge, scopes: scopes, refresh: refresh)).exposedValue
+        }
+        guard challenge.isBasic else {
+            throw .unsupportedChallenge(host: endpoint.host, scheme: challenge.scheme)
+        }
+        switch try await credential(refresh: refresh) {
+        case nil:
+            return nil
+        case .identityToken:
+            throw .identityTokenNeedsBearer(host: endpoint.host)
+        case .basic(let username, let password)?:
+            return "Basic " + Data("\(username):\(password.exposedValue)".utf8).base64EncodedString()
+        }
+    }
+
+    /// The credential source's answer, kept for the session so one command asks the resolver once; `refresh`
+    /// asks again.
+    func credential(refresh: Bool) async throws(RegistryError) -> RegistryCredential? {
+        if !refresh, let known = session.state.withLock({ $0.credential }) { return known }
+        let fresh = try await credentials(refresh)
+        session.state.withLock { $0.credential = .some(fresh) }
+        return fresh
+    }
+
+    func transmit(
+        _ method: String, url: String, headers: [(name: String, value: String)], body: [UInt8],
+        authorization: String?
+    ) async throws(RegistryError) -> HTTPResponse {
+        var request = request(method, url: url, headers: headers, body: body)
+        if let authorization { request.headers.append((name: "Authorization", value: authorization)) }
+        do throws(HTTPError) {
+            return try await http.send(request)
+        } catch {
+            throw RegistryError(error)
+        }
+    }
+
+    func request(_ method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [])
+        -> HTTPRequest
+    {
+        HTTPRequest(
+            method: method, url: url, headers: headers, body: body, timeout: timeout, connectTimeout: connectTimeout,
+            verifyTLS: endpoint.verifyTLS, caFile: endpoint.caFile)
+    }
+
+    /// A registry path, or an absolute URL that must be on the registry's own origin: credentials are only
+    /// ever attached for the registry they were meant for (an upload `Location` on another host gets none).
+    func absoluteURL(_ path: String, baseURL: String) throws(RegistryError) -> String {
+        if path.hasPrefix("/") { return baseURL + path }
+        guard Self.sameOrigin(path, baseURL) else {
+            throw .invalidArgument("refusing to send registry credentials to \(Self.redacted(path))")
+        }
+        return path
+    }
+
+    static func sameOrigin(_ url: String, _ baseURL: String) -> Bool {
+        guard let a = URL(string: url), let b = URL(string: baseURL) else { return false }
+        func port(_ url: URL) -> Int { url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80) }
+        return a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased()
+            && port(a) == port(b)
+    }
+
+    /// Scheme, host and path of a URL, for messages (a presigned query is a secret).
+    static func redacted(_ url: String) -> String {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return "a URL" }
+        return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")\(parsed.path)"
+    }
+
+    /// A header value without surrounding whitespace or line ends. Transport's header callback currently leaves
+    /// the CRLF on values (a `Character` "\r\n" is one grapheme, so its trailing-"\n" check misses it); this
+    /// keeps us correct either way.
+    static func trimmedHeaderValue(_ value: String) -> String {
+        var scalars = Substring(value).unicodeScalars
+        while let last = scalars.last, last == " " || last == "\t" || last == "\r" || last == "\n" {
+            scalars.removeLast()
+        }
+        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
+        return String(scalars)
+    }
+
+    /// Bearer over Basic when a registry offers both (the token flow scopes access); other schemes only when
+    /// nothing else is offered, so the caller can name them in an error.
+    static func preferredChallenge(_ challenges: [AuthChallenge]) -> AuthChallenge? {
+        challenges.first(where: \.isBearer) ?? challenges.first(where: \.isBasic) ?? challenges.first
+    }
+}
+
+/// What `/v2/` said: which base URL answered, and how it wants to be authenticated.
+public struct RegistryPing: Sendable, Equatable {
+    public var baseURL: String
+    public var status: Int
+    public var challenges: [AuthChallenge]
+}
+
+/// The state copies of one `RegistryClient` share.
+final class RegistrySession: Sendable {
+    struct CachedToken: Sendable {
+        var token: Secret
+        var expiresAt: Date
+        /// Reused until here: a tenth of the lifetime before expiry, at most 30 s, so a request never leaves
+        /// with a token that dies on the way.
+        var refreshAt: Date
+    }
+
+    struct State: Sendable {
+        var ping: RegistryPing?
+        /// `.some(nil)`: asked, anonymous.
+        var credential: RegistryCredential??
+        var tokens: [String: CachedToken] = [:]
+    }
+
+    let state = Mutex(State())
+
+    func token(_ key: String, at now: Date) -> Secret? {
+        state.withLock { state in
+            guard let cached = state.tokens[key] else { return nil }
+            if now >= cached.refreshAt {
+                state.tokens[key] = nil
+                return nil
+            }
+            return cached.token
+        }
+    }
+
+    func store(_ token: Secret, key: String, receivedAt: Date, expiresAt: Date) {
+        let lifetime = expiresAt.timeIntervalSince(receivedAt)
+        let margin = min(30, max(0, lifetime / 10))
+        state.withLock {
+            $0.tokens[key] = CachedToken(token: token, expiresAt: expiresAt, refreshAt: expiresAt - margin)
+        }
+    }
+
+    func invalidate(_ key: String) { _ = state.withLock { $0.tokens.removeValue(forKey: key) } }
+}

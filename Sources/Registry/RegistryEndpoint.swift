@@ -1,0 +1,57 @@
+public import Credentials
+
+/// How to reach one registry host: whether TLS is verified, whether plain HTTP may be tried, and which extra
+/// CA to trust. Decided once per command from the flags, registries.conf and certs.d, the way podman does.
+public struct RegistryEndpoint: Sendable, Equatable {
+    /// `host[:port]` as the user names it (the credential key's host).
+    public var host: String
+    /// The host the API lives on: Docker Hub's credentials are keyed `docker.io`, its API is
+    /// registry-1.docker.io.
+    public var apiHost: String
+    public var verifyTLS: Bool
+    /// `--tls-verify=false` or `insecure = true` in registries.conf: TLS unverified, plain HTTP allowed.
+    public var insecure: Bool
+    public var caFile: String?
+
+    public init(host: String, verifyTLS: Bool = true, insecure: Bool = false, caFile: String? = nil) {
+        self.host = host
+        apiHost = host == "docker.io" ? "registry-1.docker.io" : host
+        self.verifyTLS = verifyTLS
+        self.insecure = insecure
+        self.caFile = caFile
+    }
+
+    /// https is always tried first; http after it only for an insecure registry or a loopback one (docker's
+    /// rule), and only when https did not answer like a registry.
+    public var allowsPlainHTTP: Bool { insecure || LoopbackHost.isLoopback(apiHost) }
+
+    public var schemes: [String] { allowsPlainHTTP ? ["https", "http"] : ["https"] }
+
+    /// Whether credentials may go over plain HTTP to `host` (a token realm): only to loopback, or when the user
+    /// declared the registry insecure.
+    public func permitsPlainHTTP(to host: String) -> Bool { insecure || LoopbackHost.isLoopback(host) }
+
+    /// The endpoint podman would use for `host`: `tlsVerify` is `--tls-verify` (nil when not given, then
+    /// registries.conf decides); `certDirectory` is `--cert-dir`. A registries.conf that cannot be read is an
+    /// error only when the flag does not already decide.
+    public static func resolve(
+        host: String, repository: String? = nil, tlsVerify: Bool?, certDirectory: String?,
+        environment: OcicredEnvironment
+    ) throws(RegistryError) -> RegistryEndpoint {
+        let caFile = CertificateDirectories.caFile(host: host, certDirectory: certDirectory, environment: environment)
+        if let tlsVerify {
+            return RegistryEndpoint(host: host, verifyTLS: tlsVerify, insecure: !tlsVerify, caFile: caFile)
+        }
+        let conf: RegistriesConf
+        do {
+            conf = try RegistriesConf.load(environment: environment)
+        } catch {
+            throw .registriesConf(error)
+        }
+        if conf.isBlocked(host: host, repository: repository) {
+            throw .invalidArgument("\(host) is blocked in registries.conf (containers-registries.conf(5))")
+        }
+        let insecure = conf.isInsecure(host: host, repository: repository)
+        return RegistryEndpoint(host: host, verifyTLS: !insecure, insecure: insecure, caFile: caFile)
+    }
+}

@@ -1,0 +1,30 @@
+/// A token scope, `resourcetype:resourcename:action[,action…]` (distribution's token scope documentation,
+/// "Resource Scope Grammar"), e.g. `repository:library/ubuntu:pull,push`.
+public struct RegistryScope: Hashable, Sendable, CustomStringConvertible {
+    public var resourceType: String
+    public var resourceName: String
+    public var actions: [String]
+
+    public init(resourceType: String, resourceName: String, actions: [String]) {
+        self.resourceType = resourceType
+        self.resourceName = resourceName
+        self.actions = actions
+    }
+
+    public static func repository(_ name: String, actions: [String]) -> RegistryScope {
+        RegistryScope(resourceType: "repository", resourceName: name, actions: actions)
+    }
+
+    /// Parses one scope; the name may itself hold `:` (the actions follow the last one).
+    public init?(_ text: String) {
+        guard let first = text.firstIndex(of: ":"), let last = text.lastIndex(of: ":"), first != last else {
+            return nil
+        }
+        resourceType = String(text[..<first])
+        resourceName = String(text[text.index(after: first)..<last])
+        actions = text[text.index(after: last)...].split(separator: ",").map(String.init)
+        guard !resourceType.isEmpty, !resourceName.isEmpty else { return nil }
+    }
+
+    public var description: String { "\(resourceType):\(resourceName):\(actions.joined(separator: ","))" }
+}

@@ -1,0 +1,186 @@
+import Foundation
+
+/// A self-signed certificate and its key, made by the `openssl` CLI in a private directory: the token server's
+/// signing certificate (and the registry's `rootcertbundle`), or a TLS registry's server certificate.
+public struct SelfSignedCertificate: Sendable {
+    public let certificateFile: String
+    public let keyFile: String
+
+    /// `subjectAltNames` like `["IP:127.0.0.1", "DNS:localhost"]`, for a server certificate.
+    public static func make(
+        in directory: String, name: String, commonName: String, subjectAltNames: [String] = []
+    ) throws -> SelfSignedCertificate {
+        try FixtureError.requirePrograms(["openssl": "openssl"])
+        let certificate = directory + "/\(name).crt"
+        let key = directory + "/\(name).key"
+        var arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2", "-keyout", key, "-out",
+            certificate, "-subj", "/CN=\(commonName)",
+        ]
+        if !subjectAltNames.isEmpty {
+            arguments += ["-addext", "subjectAltName=" + subjectAltNames.joined(separator: ",")]
+        }
+        let result = try ProcessRunner.run("openssl", arguments, timeout: 60)
+        guard result.status == 0 else {
+            throw FixtureError.commandFailed(command: "openssl req -x509", result: result)
+        }
+        return SelfSignedCertificate(certificateFile: certificate, keyFile: key)
+    }
+}
+
+/// A user of the token server: everyone authenticated may pull; only users with `push` may push.
+public struct TokenUser: Sendable {
+    public let name: String
+    public let password: String
+    public let push: Bool
+
+    public init(name: String, password: String, push: Bool) {
+        self.name = name
+        self.password = password
+        self.push = push
+    }
+}
+
+/// The Debian `docker-registry` (CNCF distribution 2.8) with token authentication (`auth: token:`) on a free
+/// 127.0.0.1 port, plus `Tests/Fixtures/token_server.py` as its realm. The token server signs RS256 JWTs with a
+/// key the test makes with the openssl CLI and puts the certificate in the JWT header's `x5c`; the registry
+/// trusts that same certificate as its `rootcertbundle`. Users and passwords reach the token server in its
+/// environment only. Call `stop()` in a `defer`; `deinit` stops both processes too.
+public final class TokenRegistryFixture: @unchecked Sendable {
+    public static let service = "ocicred-test-registry"
+    public static let issuer = "ocicred-test-token-issuer"
+
+    public let port: Int
+    public let tokenServer: FixtureServer
+    /// `127.0.0.1:PORT`.
+    public var host: String { "127.0.0.1:\(port)" }
+    public var realm: String { tokenServer.baseURL + "/token" }
+
+    private let process: Process
+    private let directory: TemporaryDirectory
+    private let lock = NSLock()
+    private var stopped = false
+
+    private init(port: Int, tokenServer: FixtureServer, process: Process, directory: TemporaryDirectory) {
+        self.port = port
+        self.tokenServer = tokenServer
+        self.process = process
+        self.directory = directory
+    }
+
+    /// `tokenLifetime` is the tokens' `expires_in` and `exp - iat`, in seconds.
+    public static func start(users: [TokenUser], tokenLifetime: Int = 300) throws -> TokenRegistryFixture {
+        try FixtureError.requirePrograms(["docker-registry": "docker-registry", "python3": "python3"])
+        let directory = try TemporaryDirectory(prefix: "ocicred-token-registry")
+        var tokenServer: FixtureServer?
+        do {
+            let signing = try SelfSignedCertificate.make(
+                in: directory.path, name: "token-signing", commonName: "ocicred test token issuer")
+            var table: [String: [String: Any]] = [:]
+            for user in users { table[user.name] = ["password": user.password, "push": user.push] }
+            let usersJSON = String(decoding: try JSONSerialization.data(withJSONObject: table), as: UTF8.self)
+            let server = try FixtureServer(
+                script: "token_server.py",
+                arguments: [
+                    "--key", signing.keyFile, "--cert", signing.certificateFile, "--issuer", issuer, "--service",
+                    service, "--lifetime", String(tokenLifetime),
+                ],
+                environment: ["TOKEN_SERVER_USERS": usersJSON])
+            tokenServer = server
+            try FileManager.default.createDirectory(atPath: directory.file("data"), withIntermediateDirectories: true)
+
+            var lastLog = ""
+            for _ in 0..<5 {
+                let port = try FreePort.pick()
+                let process = try launch(
+                    in: directory, port: port, realm: server.baseURL + "/token",
+                    rootCertificate: signing.certificateFile)
+                if FreePort.waitUntilListening(port, timeout: 20), process.isRunning {
+                    return TokenRegistryFixture(port: port, tokenServer: server, process: process, directory: directory)
+                }
+                terminate(process)
+                lastLog = (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
+                if !lastLog.contains("address already in use") {
+                    throw FixtureError.notListening(program: "docker-registry", port: port, log: lastLog)
+                }
+            }
+            throw FixtureError.notListening(program: "docker-registry", port: 0, log: lastLog)
+        } catch {
+            tokenServer?.stop()
+            directory.remove()
+            throw error
+        }
+    }
+
+    private static func launch(in directory: TemporaryDirectory, port: Int, realm: String, rootCertificate: String)
+        throws -> Process
+    {
+        let config = """
+            version: 0.1
+            log:
+              level: info
+            storage:
+              filesystem:
+                rootdirectory: \(directory.file("data"))
+              delete:
+                enabled: true
+            http:
+              addr: 127.0.0.1:\(port)
+            auth:
+              token:
+                realm: \(realm)
+                service: \(service)
+                issuer: \(issuer)
+                rootcertbundle: \(rootCertificate)
+
+            """
+        try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: directory.file("registry.log"), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("registry.log")))
+        defer { try? log.close() }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessRunner.resolve("docker-registry"))
+        process.arguments = ["serve", directory.file("config.yml")]
+        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
+        if let session = ProcessInfo.processInfo.environment["OCICRED_TEST_SESSION"] {
+            environment["OCICRED_TEST_SESSION"] = session
+        }
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        return process
+    }
+
+    private static func terminate(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// What the registry logged so far; for failure messages.
+    public var log: String {
+        (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
+    }
+
+    /// How often the token server counted `name` (token-basic, token-refresh, token-rejected, …).
+    public func tokenCounter(_ name: String) throws -> Int { try tokenServer.counter(name) }
+
+    /// Stops the registry, then the token server, and removes their files; safe to call more than once.
+    public func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopped else { return }
+        stopped = true
+        Self.terminate(process)
+        tokenServer.stop()
+        directory.remove()
+    }
+
+    deinit { stop() }
+}
