@@ -8,7 +8,8 @@ public struct OcicredCommand: AsyncParsableCommand {
         commandName: "ocicred",
         abstract: "Get, keep and hand out OCI registry credentials.",
         version: HelperProtocol.version,
-        subcommands: [HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self])
+        subcommands: [HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self, LoginCommand.self, VerifyCommand.self,
+            KubeletCommand.self, ConfigCommand.self])
 
     public init() {}
 

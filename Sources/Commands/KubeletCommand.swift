@@ -1,0 +1,39 @@
+import ArgumentParser
+import Credentials
+import Kubernetes
+
+/// `ocicred kubelet`: the kubelet's image credential provider plugin (Kubernetes docs, "Configure a kubelet
+/// image credential provider"). The kubelet runs it with a `CredentialProviderRequest` on stdin and reads the
+/// `CredentialProviderResponse` from stdout; on failure it logs our stderr and pulls without credentials.
+struct KubeletCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kubelet",
+        abstract: "Answer a kubelet CredentialProviderRequest on stdin with a CredentialProviderResponse on stdout.",
+        discussion: """
+            Credentials for the image's registry are resolved exactly as `docker-credential-ocicred get` \
+            resolves them. With a service-account token in the request (tokenAttributes in the kubelet's \
+            CredentialProviderConfig), it is exchanged as the pod's identity; the AWS role comes from the service \
+            account's eks.amazonaws.com/ecr-role-arn annotation, the config rule, or AWS_ECR_ROLE_ARN. See \
+            manifests/kubelet/.
+            """)
+
+    func run() async throws {
+        let environment = OcicredEnvironment.current
+        let logger = OcicredCommand.logger
+        // Read one byte past the limit so an oversized request is refused, not truncated into valid JSON.
+        guard let input = HelperMain.readStdin(limit: CredentialProviderRequest.maximumBytes) else {
+            StandardStreams.err(
+                "ocicred kubelet: the request is larger than \(CredentialProviderRequest.maximumBytes) bytes\n")
+            throw ExitCode(1)
+        }
+        let provider = KubeletCredentialProvider(
+            resolver: Resolution.resolver(environment: environment, logger: logger))
+        do {
+            let output = try await provider.respond(to: input)
+            StandardStreams.out(String(decoding: output, as: UTF8.self))
+        } catch {
+            StandardStreams.err("ocicred kubelet: \(error.description)\n")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,90 @@
+public import Credentials
+internal import FoundationEssentials
+
+/// Where the API server is, how to trust it and how to authenticate: what client-go's `rest.Config` holds for
+/// the two cases ocicred supports — a pod's service account (`rest.InClusterConfig`) and a kubeconfig file's
+/// current context with a bearer token.
+public struct ClusterConfig: Sendable, Equatable {
+    /// How the bearer token is obtained.
+    public enum Token: Sendable, Equatable {
+        /// Re-read periodically: projected service-account tokens are rotated by the kubelet (KEP-1205), so a
+        /// token read once at start-up expires under a long-running sidecar.
+        case file(String)
+        case inline(Secret)
+        case none
+    }
+
+    /// `https://host:port`, without a trailing slash.
+    public var server: String
+    /// A PEM bundle that signs the API server's certificate (the cluster's own CA, not in the system store).
+    public var caFile: String?
+    public var insecureSkipTLSVerify: Bool
+    public var token: Token
+    /// The namespace objects default to: the pod's own, or the kubeconfig context's (else `default`).
+    public var namespace: String
+    /// "in-cluster" or the kubeconfig path, for messages.
+    public var origin: String
+
+    public init(
+        server: String, caFile: String? = nil, insecureSkipTLSVerify: Bool = false, token: Token,
+        namespace: String = "default", origin: String = "explicit"
+    ) {
+        var server = server
+        while server.hasSuffix("/") { server.removeLast() }
+        self.server = server
+        self.caFile = caFile
+        self.insecureSkipTLSVerify = insecureSkipTLSVerify
+        self.token = token
+        self.namespace = namespace
+        self.origin = origin
+    }
+
+    /// The service-account directory every pod gets (Kubernetes docs, "Accessing the Kubernetes API from a
+    /// Pod"); OCICRED_KUBE_SERVICEACCOUNT_DIR points tests (or an unusual mount) elsewhere.
+    static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+    /// In-cluster when KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are set (as the kubelet sets them
+    /// in every container), else the kubeconfig: the first existing file of KUBECONFIG's list, else
+    /// `~/.kube/config`. (client-go merges every KUBECONFIG file; the first one holding the current context is
+    /// what one-file setups, the common case, need.)
+    public static func load(environment: OcicredEnvironment) throws(KubernetesError) -> ClusterConfig {
+        if environment["KUBERNETES_SERVICE_HOST"] != nil, environment["KUBERNETES_SERVICE_PORT"] != nil {
+            return try inCluster(environment: environment)
+        }
+        let candidates =
+            environment["KUBECONFIG"].map { $0.split(separator: ":").map(String.init) }
+            ?? [environment.home + "/.kube/config"]
+        for path in candidates where FileManager.default.fileExists(atPath: path) {
+            return try Kubeconfig.load(path: path)
+        }
+        throw .configuration(
+            "not running in a pod (KUBERNETES_SERVICE_HOST is unset) and no kubeconfig at "
+                + candidates.joined(separator: ", ") + "; set KUBECONFIG")
+    }
+
+    /// client-go's `InClusterConfig`: `https://` + host:port (IPv6 in brackets), the token file, the CA
+    /// file and the namespace file of the mounted service account.
+    public static func inCluster(environment: OcicredEnvironment) throws(KubernetesError) -> ClusterConfig {
+        guard let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"]
+        else {
+            throw .configuration("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set in a pod")
+        }
+        let directory = environment["OCICRED_KUBE_SERVICEACCOUNT_DIR"] ?? serviceAccountDirectory
+        let tokenFile = directory + "/token"
+        guard FileManager.default.fileExists(atPath: tokenFile) else {
+            throw .configuration(
+                "no service-account token at \(tokenFile); is automountServiceAccountToken "
+                    + "false for this pod?")
+        }
+        let caFile = directory + "/ca.crt"
+        var namespace = "default"
+        if let bytes = try? Data(contentsOf: URL(fileURLWithPath: directory + "/namespace")) {
+            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !text.isEmpty { namespace = text }
+        }
+        let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        return ClusterConfig(
+            server: "https://" + authority, caFile: FileManager.default.fileExists(atPath: caFile) ? caFile : nil,
+            token: .file(tokenFile), namespace: namespace, origin: "in-cluster")
+    }
+}

@@ -1,0 +1,69 @@
+public import Credentials
+public import FoundationEssentials
+
+/// `ocicred kubelet`'s logic: request bytes in, response bytes out, resolving the image's registry exactly as
+/// the credential helper's `get` does. Values in, values out, with the clock injected, so the whole exchange
+/// is tested without a kubelet.
+public struct KubeletCredentialProvider: Sendable {
+    /// The annotation EKS uses for the ECR role a pod's service account may assume
+    /// (cloud-provider-aws `ecr-credential-provider`, service-account token mode).
+    public static let ecrRoleAnnotation = "eks.amazonaws.com/ecr-role-arn"
+
+    let resolver: Resolver
+    let now: @Sendable () -> Date
+
+    public init(resolver: Resolver, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.resolver = resolver
+        self.now = now
+    }
+
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case request(CredentialProviderRequest.ParseError)
+        case image(String, ReferenceError)
+        case credentials(image: String, CredentialError)
+
+        public var description: String {
+            switch self {
+            case .request(let error): return "invalid CredentialProviderRequest: \(error.description)"
+            case .image(let image, let error): return "cannot parse image \"\(image)\": \(error.description)"
+            case .credentials(let image, let error): return "no credentials for \(image): \(error.description)"
+            }
+        }
+    }
+
+    public func respond(to input: [UInt8]) async throws(Failure) -> [UInt8] {
+        let request: CredentialProviderRequest
+        do {
+            request = try CredentialProviderRequest.parse(input)
+        } catch {
+            throw .request(error)
+        }
+        return try await respond(to: request).encoded()
+    }
+
+    public func respond(to request: CredentialProviderRequest) async throws(Failure) -> CredentialProviderResponse {
+        let reference: Reference
+        do {
+            reference = try Reference.parse(request.image)
+        } catch {
+            throw .image(request.image, error)
+        }
+        let key = CredentialKey(reference: reference)
+        let credential: Credential
+        do {
+            if let token = request.serviceAccountToken {
+                let role = request.serviceAccountAnnotations[Self.ecrRoleAnnotation]
+                credential = try await resolver.resolve(key, serviceAccountToken: token, awsRoleARN: role)
+            } else {
+                credential = try await resolver.resolve(key)
+            }
+        } catch {
+            throw .credentials(image: request.image, error)
+        }
+        // Registry: one answer serves every image of the host, which is what a registry token is good for.
+        return CredentialProviderResponse(
+            cacheKeyType: .registry,
+            cacheDurationSeconds: CredentialProviderResponse.cacheDuration(expiresAt: credential.expiresAt, now: now()),
+            auth: [reference.host: .init(username: credential.username, password: credential.secret.exposedValue)])
+    }
+}
