@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The refresh sidecar's /healthz, /readyz and /metrics: an HTTP server and the Prometheus text format
+        // from well-kept libraries rather than hand-written parsers (the issue asks for exactly that).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -51,12 +55,22 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Refresh",
+            dependencies: [
+                "Credentials", "Kubernetes", "Transport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .target(
             name: "Commands",
             dependencies: [
                 "Credentials",
                 "Providers",
                 "Registry",
                 "Kubernetes",
+                "Refresh",
                 "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,6 +85,7 @@ let package = Package(
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Credentials", "Transport", "TestSupport"]),
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Credentials", "Transport", "TestSupport"]),
+        .testTarget(name: "RefreshTests", dependencies: ["Refresh", "Credentials", "Kubernetes", "TestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Credentials", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
     ]
