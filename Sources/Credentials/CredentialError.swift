@@ -77,8 +77,8 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
             return "the config's aliases for \(host) form a loop or are nested too deeply; point `alias` at a real "
                 + "registry"
         case .providerUnavailable(let type, let host):
-            return "credentials for \(host) are \(type) material, which must be exchanged for a registry token by "
-                + "the \(type) provider; this build of ocicred has no \(type) provider"
+            return "credentials for \(host) must be minted by the \(type) provider, which this build of ocicred does not "
+                + "include"
         }
     }
 }

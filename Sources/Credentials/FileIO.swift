@@ -33,13 +33,6 @@ enum FileIO {
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    /// Mode bits of a file, or nil when it does not exist.
-    static func mode(_ path: String) -> mode_t? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return info.st_mode & 0o7777
-    }
-
     /// Creates `path` and its missing parents; the directories we create are 0700 because they hold secrets.
     static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(SystemError) {
         if path.isEmpty || exists(path) { return }
@@ -56,47 +49,21 @@ enum FileIO {
     /// file in the same directory, fsync, rename over the target, then fsync the directory so the rename
     /// itself survives a crash. Callers that can race hold a `FileLock` around this.
     static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(SystemError) {
-        let directory = directoryName(path)
-        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = try valueOrErrno("create \(temporary)") {
-            open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        }
-        var renamed = false
-        defer {
-            if !renamed { unlink(temporary) }
-        }
+        let temporary = try writeTemporary(bytes, beside: path, mode: mode)
         do {
-            // O_CREAT honours the umask; set the mode explicitly so a permissive umask cannot widen it.
-            _ = try valueOrErrno("chmod \(temporary)") { fchmod(fd, mode) }
-            try writeAll(fd, bytes, path: temporary)
-            _ = try valueOrErrno("fsync \(temporary)") { fsync(fd) }
+            _ = try valueOrErrno("rename \(temporary) to \(path)") { rename(temporary, path) }
         } catch {
-            close(fd)
+            unlink(temporary)
             throw error
         }
-        close(fd)
-        _ = try valueOrErrno("rename \(temporary) to \(path)") { rename(temporary, path) }
-        renamed = true
-        syncDirectory(directory)
+        syncDirectory(directoryName(path))
     }
 
     /// Creates `path` with `bytes` only if it does not exist yet (link(2) of a finished temp file fails with
     /// EEXIST), so two processes that both see "missing" cannot both win. Returns false if it already existed.
     static func createExclusively(_ bytes: [UInt8], at path: String, mode: mode_t = 0o600) throws(SystemError) -> Bool {
-        let temporary = path + ".new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = try valueOrErrno("create \(temporary)") {
-            open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        }
+        let temporary = try writeTemporary(bytes, beside: path, mode: mode)
         defer { unlink(temporary) }
-        do {
-            _ = try valueOrErrno("chmod \(temporary)") { fchmod(fd, mode) }
-            try writeAll(fd, bytes, path: temporary)
-            _ = try valueOrErrno("fsync \(temporary)") { fsync(fd) }
-        } catch {
-            close(fd)
-            throw error
-        }
-        close(fd)
         do {
             _ = try valueOrErrno("link \(path)") { link(temporary, path) }
         } catch {
@@ -105,6 +72,28 @@ enum FileIO {
         }
         syncDirectory(directoryName(path))
         return true
+    }
+
+    /// A finished, fsynced file with `bytes` next to `path` (same directory, so a rename or link is atomic),
+    /// created exclusively with `mode` set explicitly so a permissive umask cannot widen it. Returns its path.
+    private static func writeTemporary(_ bytes: [UInt8], beside path: String, mode: mode_t) throws(SystemError)
+        -> String
+    {
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = try valueOrErrno("create \(temporary)") {
+            open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        }
+        do {
+            _ = try valueOrErrno("chmod \(temporary)") { fchmod(fd, mode) }
+            try writeAll(fd, bytes, path: temporary)
+            _ = try valueOrErrno("fsync \(temporary)") { fsync(fd) }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        close(fd)
+        return temporary
     }
 
     static func remove(_ path: String) throws(SystemError) -> Bool {
