@@ -7,6 +7,6 @@ import Transport
 enum ProviderSet {
     static func standard(environment: OcicredEnvironment) -> [any CredentialProvider] {
         let http = CurlHTTPClient(configuration: .fromEnvironment(environment.values))
-        return [GCPProvider(httpClient: http), AzureProvider(httpClient: http)]
+        return [AWSProvider(httpClient: http), GCPProvider(httpClient: http), AzureProvider(httpClient: http)]
     }
 }

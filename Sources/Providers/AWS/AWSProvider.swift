@@ -1,0 +1,57 @@
+import Credentials
+public import FoundationEssentials
+import Transport
+
+/// Mints ECR registry tokens: finds AWS credentials (see `AWSCredentialChain`), then calls `GetAuthorizationToken`
+/// in the registry's region — ECR private for `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`, ECR Public
+/// (us-east-1, signing name `ecr-public`) for `public.ecr.aws`. The token is `AWS` + a 12-hour password.
+///
+/// Unlike ecr-login, which reports every failure as "credentials not found" (its #327), a refused signature or
+/// a denied policy comes back as `.rejected` with AWS's own error code and message.
+public struct AWSProvider: CredentialProvider {
+    public let name = "aws"
+    let http: any HTTPClient
+    let now: @Sendable () -> Date
+    /// The IMDS token request's whole budget (see `InstanceMetadata`): one second, as the SDKs' IMDS client.
+    var metadataProbeTimeout: Duration = .seconds(1)
+
+    /// - Parameters:
+    ///   - httpClient: the transport (libcurl in the binary, a fixture-pointed client in tests).
+    ///   - clock: wall-clock time for SigV4 dates and session names; injected so signatures are reproducible.
+    public init(httpClient: any HTTPClient, clock: @escaping @Sendable () -> Date = { Date() }) {
+        http = httpClient
+        now = clock
+    }
+
+    public func cacheIdentity(for request: MintRequest) -> String {
+        let config =
+            (try? AWSSharedConfig.load(request.environment))
+            ?? AWSSharedConfig.merge(config: [:], credentials: [:])
+        return AWSCredentialChain.plan(
+            material: request.material, identity: request.identity, environment: request.environment, config: config
+        ).cacheIdentity
+    }
+
+    public func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
+        let endpoints = AWSEndpoints(environment: request.environment)
+        let endpoint: AWSEndpoints.Endpoint
+        let registry: ECRClient.Registry
+        switch request.kind {
+        case .ecrPrivate(_, let region, let fips):
+            endpoint = endpoints.ecr(region: region, fips: fips)
+            registry = .privateRegistry
+        case .ecrPublic:
+            endpoint = endpoints.ecrPublic()
+            registry = .publicRegistry
+        default:
+            throw .misconfigured(provider: name, detail: "\(request.host) is not an ECR registry")
+        }
+        var chain = AWSCredentialChain(
+            http: http, environment: request.environment, now: now,
+            stsRegion: request.identity.awsRegion ?? endpoint.region, host: request.host)
+        chain.metadataProbeTimeout = metadataProbeTimeout
+        let credentials = try await chain.resolve(material: request.material, identity: request.identity)
+        return try await ECRClient(http: http, now: now)
+            .getAuthorizationToken(registry, endpoint: endpoint, credentials: credentials)
+    }
+}

@@ -1,0 +1,118 @@
+import Credentials
+import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Runs one program with an argv array and an explicit environment (posix_spawn, no shell), collecting its
+/// stdout; stdin and stderr are inherited so the program can talk to the user (its prompts and errors reach the
+/// terminal, as with the AWS CLI). Used for `credential_process`, whose output holds secrets — so nothing is
+/// written to disk and nothing secret is ever passed as an argument by us.
+enum ChildProcess {
+    struct Result: Sendable {
+        var status: Int32
+        var stdout: [UInt8]
+        var timedOut: Bool
+    }
+
+    enum Failure: Error {
+        case spawn(String)
+    }
+
+    static func run(
+        _ argv: [String], environment: [String: String], timeout: Duration, maxOutput: Int = 1 << 20
+    ) async throws(ProviderError) -> Result {
+        let program = resolve(argv[0], path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
+        let outcome: Swift.Result<Result, Failure> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    returning: runBlocking(
+                        program: program, argv: argv, environment: environment, timeout: timeout,
+                        maxOutput: maxOutput))
+            }
+        }
+        switch outcome {
+        case .success(let result): return result
+        case .failure(.spawn(let reason)):
+            throw .misconfigured(provider: "aws", detail: "cannot run credential_process \(argv[0]): \(reason)")
+        }
+    }
+
+    /// A name without `/` is looked up on the child's PATH (not ours: tests and users pass their own).
+    static func resolve(_ name: String, path: String) -> String {
+        if name.contains("/") { return name }
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return name
+    }
+
+    private static func runBlocking(
+        program: String, argv: [String], environment: [String: String], timeout: Duration, maxOutput: Int
+    ) -> Swift.Result<Result, Failure> {
+        var fds: [Int32] = [-1, -1]
+        // pipe2(O_CLOEXEC) is not exported by Glibc's module map; set the flag right after.
+        guard pipe(&fds) == 0 else { return .failure(.spawn(String(cString: strerror(errno)))) }
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, program, &actions, nil, cArgs, cEnv)
+        close(writeEnd)
+        guard spawned == 0 else {
+            close(readEnd)
+            return .failure(.spawn(String(cString: strerror(spawned))))
+        }
+
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        var timedOut = false
+        while true {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            if remaining <= .zero {
+                timedOut = true
+                break
+            }
+            let (seconds, attoseconds) = remaining.components
+            let milliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+            var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, milliseconds)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if ready == 0 { continue }
+            let count = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if count == 0 { break }
+            if output.count < maxOutput { output.append(contentsOf: buffer[0..<min(count, maxOutput - output.count)]) }
+        }
+        close(readEnd)
+        if timedOut { kill(pid, SIGKILL) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED / WEXITSTATUS are macros; spelled out: low 7 bits zero means a normal exit.
+        let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return .success(Result(status: exitStatus, stdout: output, timedOut: timedOut))
+    }
+}
