@@ -66,7 +66,7 @@ import Transport
         #expect(credentials.accessKeyID == "ASIAEXAMPLE")
         #expect(credentials.secretAccessKey.exposedValue == "s3cr3t")
         #expect(credentials.sessionToken?.exposedValue == "tok&en")
-        #expect(credentials.expiration == AWSTimestamp.parse("2030-01-02T03:04:05Z"))
+        #expect(credentials.expiration == RFC3339.parse("2030-01-02T03:04:05Z"))
         #expect(!"\(credentials)".contains("s3cr3t"))
     }
 

@@ -233,9 +233,9 @@ let sigV4Suite: [SigV4SuiteCase] = [
 
     @Test func timestampsRoundTrip() {
         #expect(AWSTimestamp.sigV4(Self.suiteTime) == ("20150830", "20150830T123600Z"))
-        #expect(AWSTimestamp.parse("2015-08-30T12:36:00Z") == Self.suiteTime)
-        #expect(AWSTimestamp.parse("2015-08-30T12:36:00.500Z") == Self.suiteTime.addingTimeInterval(0.5))
-        #expect(AWSTimestamp.parse("2015-08-30T14:36:00+02:00") == Self.suiteTime)
-        #expect(AWSTimestamp.parse("2015-08-30 12:36") == nil)
+        #expect(RFC3339.parse("2015-08-30T12:36:00Z") == Self.suiteTime)
+        #expect(RFC3339.parse("2015-08-30T12:36:00.500Z") == Self.suiteTime.addingTimeInterval(0.5))
+        #expect(RFC3339.parse("2015-08-30T14:36:00+02:00") == Self.suiteTime)
+        #expect(RFC3339.parse("2015-08-30 12:36") == nil)
     }
 }

@@ -89,7 +89,7 @@ struct ContainerCredentials: Sendable {
                 provider: "aws", endpoint: endpoint, reason: "the answer has no AccessKeyId/SecretAccessKey")
         }
         let token = (object["Token"] ?? object["SessionToken"])?.stringValue.map(Secret.init)
-        let expiration = object["Expiration"]?.stringValue.flatMap(AWSTimestamp.parse)
+        let expiration = object["Expiration"]?.stringValue.flatMap(RFC3339.parse)
         return AWSCredentials(
             accessKeyID: id, secretAccessKey: Secret(secret), sessionToken: token, expiration: expiration)
     }

@@ -49,7 +49,7 @@ struct CredentialProcess: Sendable {
         }
         var expiration: Date?
         if let text = object["Expiration"]?.stringValue {
-            guard let date = AWSTimestamp.parse(text) else {
+            guard let date = RFC3339.parse(text) else {
                 throw .invalidResponse(
                     provider: "aws", endpoint: endpoint, reason: "its Expiration is not an ISO 8601 time: \(text)")
             }

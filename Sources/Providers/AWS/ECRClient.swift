@@ -73,7 +73,7 @@ struct ECRClient: Sendable {
         case .integer(let seconds)?: expiresAt = Date(timeIntervalSince1970: Double(seconds))
         case .number(let seconds)?: expiresAt = Date(timeIntervalSince1970: seconds)
         case .string(let text)?:
-            guard let date = AWSTimestamp.parse(text) ?? Double(text).map(Date.init(timeIntervalSince1970:)) else {
+            guard let date = RFC3339.parse(text) ?? Double(text).map(Date.init(timeIntervalSince1970:)) else {
                 throw invalid("expiresAt is not a time: \(text)")
             }
             expiresAt = date

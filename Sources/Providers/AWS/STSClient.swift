@@ -89,7 +89,7 @@ struct STSClient: Sendable {
         else {
             throw .invalidResponse(provider: "aws", endpoint: endpoint, reason: "no Credentials in the \(result)")
         }
-        let expiration = XMLText.first("Expiration", in: credentials).flatMap(AWSTimestamp.parse)
+        let expiration = XMLText.first("Expiration", in: credentials).flatMap(RFC3339.parse)
         return AWSCredentials(
             accessKeyID: id, secretAccessKey: Secret(secret), sessionToken: Secret(token), expiration: expiration)
     }

@@ -38,14 +38,7 @@ enum TokenLifetime {
 
     /// Parses an RFC 3339 timestamp (`2024-05-01T12:00:00Z`, with or without fractional seconds or an offset),
     /// the format of IAM's `expireTime` and of `GCP_ACCESS_TOKEN_EXPIRY`.
-    static func parseRFC3339(_ text: String) -> Date? {
-        let trimmed = text.trimmingASCIIWhitespace()
-        if let date = try? Date(trimmed, strategy: Date.ISO8601FormatStyle()) { return date }
-        if let date = try? Date(trimmed, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
-            return date
-        }
-        return nil
-    }
+    static func parseRFC3339(_ text: String) -> Date? { RFC3339.parse(text.trimmingASCIIWhitespace()) }
 }
 
 /// Reading the small files providers take identity from (ADC JSON, key files, projected service-account tokens).
