@@ -31,6 +31,11 @@ let package = Package(
             name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "Crypto", dependencies: ["CCrypto"]),
         .target(name: "Transport", dependencies: ["CCurl"]),
         .target(
@@ -55,6 +60,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "LazyMount",
+            dependencies: [
+                "CZlib", "Crypto", "Credentials", "Registry", "Transport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Refresh",
             dependencies: [
                 "Credentials", "Kubernetes", "Transport", .product(name: "Logging", package: "swift-log"),
@@ -71,6 +83,7 @@ let package = Package(
                 "Registry",
                 "Kubernetes",
                 "Refresh",
+                "LazyMount",
                 "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,6 +99,8 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Credentials", "Transport", "TestSupport"]),
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Credentials", "Transport", "TestSupport"]),
         .testTarget(name: "RefreshTests", dependencies: ["Refresh", "Credentials", "Kubernetes", "TestSupport"]),
+        .testTarget(
+            name: "LazyMountTests", dependencies: ["LazyMount", "Registry", "Credentials", "Crypto", "TestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Credentials", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
     ]
