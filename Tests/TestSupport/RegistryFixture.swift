@@ -109,6 +109,12 @@ public final class RegistryFixture: @unchecked Sendable {
                 path: \(directory.file("htpasswd"))
 
             """
+        return try serve(config: config, in: directory)
+    }
+
+    /// Writes `config` as the registry's config.yml in `directory` and starts `docker-registry serve` on it,
+    /// logging to registry.log there. Shared by the htpasswd and the token-auth fixtures.
+    static func serve(config: String, in directory: TemporaryDirectory) throws -> Process {
         try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: directory.file("registry.log"), contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("registry.log")))
@@ -130,7 +136,7 @@ public final class RegistryFixture: @unchecked Sendable {
         return process
     }
 
-    private static func terminate(_ process: Process) {
+    static func terminate(_ process: Process) {
         guard process.isRunning else { return }
         process.terminate()
         let deadline = Date().addingTimeInterval(5)

@@ -98,7 +98,7 @@ public final class TokenRegistryFixture: @unchecked Sendable {
                 if FreePort.waitUntilListening(port, timeout: 20), process.isRunning {
                     return TokenRegistryFixture(port: port, tokenServer: server, process: process, directory: directory)
                 }
-                terminate(process)
+                RegistryFixture.terminate(process)
                 lastLog = (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
                 if !lastLog.contains("address already in use") {
                     throw FixtureError.notListening(program: "docker-registry", port: port, log: lastLog)
@@ -134,33 +134,7 @@ public final class TokenRegistryFixture: @unchecked Sendable {
                 rootcertbundle: \(rootCertificate)
 
             """
-        try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: directory.file("registry.log"), contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("registry.log")))
-        defer { try? log.close() }
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessRunner.resolve("docker-registry"))
-        process.arguments = ["serve", directory.file("config.yml")]
-        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
-        if let session = ProcessInfo.processInfo.environment["OCICRED_TEST_SESSION"] {
-            environment["OCICRED_TEST_SESSION"] = session
-        }
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        return process
-    }
-
-    private static func terminate(_ process: Process) {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        return try RegistryFixture.serve(config: config, in: directory)
     }
 
     /// What the registry logged so far; for failure messages.
@@ -177,7 +151,7 @@ public final class TokenRegistryFixture: @unchecked Sendable {
         defer { lock.unlock() }
         guard !stopped else { return }
         stopped = true
-        Self.terminate(process)
+        RegistryFixture.terminate(process)
         tokenServer.stop()
         directory.remove()
     }
