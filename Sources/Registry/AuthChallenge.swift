@@ -47,10 +47,7 @@ public struct AuthChallenge: Sendable, Equatable, CustomStringConvertible {
     /// The challenges of every `WWW-Authenticate` field of a response, in order.
     public static func parse(headers: [(name: String, value: String)]) -> [AuthChallenge] {
         parse(
-            headers.filter { $0.name.lowercased() == "www-authenticate" }.map {
-                RegistryClient.trimmedHeaderValue($0.value)
-            }
-            .joined(separator: ", "))
+            headers.filter { $0.name.lowercased() == "www-authenticate" }.map(\.value).joined(separator: ", "))
     }
 }
 

@@ -84,7 +84,7 @@ extension RegistryClient {
         let response = try await send("POST", "/v2/\(repository)/blobs/uploads/", scopes: scopes)
         switch response.status {
         case 202:
-            if let location = response.header("location").map(Self.trimmedHeaderValue) {
+            if let location = response.header("location") {
                 let target = location.hasPrefix("/") || location.contains("://") ? location : "/" + location
                 if target.hasPrefix("/") || Self.sameOrigin(target, ping.baseURL) {
                     _ = try? await send("DELETE", target, scopes: scopes)

@@ -167,18 +167,6 @@ public struct RegistryClient: Sendable {
         return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")\(parsed.path)"
     }
 
-    /// A header value without surrounding whitespace or line ends. Transport's header callback currently leaves
-    /// the CRLF on values (a `Character` "\r\n" is one grapheme, so its trailing-"\n" check misses it); this
-    /// keeps us correct either way.
-    static func trimmedHeaderValue(_ value: String) -> String {
-        var scalars = Substring(value).unicodeScalars
-        while let last = scalars.last, last == " " || last == "\t" || last == "\r" || last == "\n" {
-            scalars.removeLast()
-        }
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        return String(scalars)
-    }
-
     /// Bearer over Basic when a registry offers both (the token flow scopes access); other schemes only when
     /// nothing else is offered, so the caller can name them in an error.
     static func preferredChallenge(_ challenges: [AuthChallenge]) -> AuthChallenge? {

@@ -100,12 +100,3 @@ struct AuthChallengeTests {
         #expect(challenges.map(\.scheme) == ["basic", "bearer"])
     }
 }
-
-extension AuthChallengeTests {
-    @Test func lineEndsLeftOnHeaderValuesAreIgnored() {
-        let challenges = AuthChallenge.parse(headers: [
-            (name: "www-authenticate", value: "Bearer realm=\"https://t\",service=\"s\"\r\n")
-        ])
-        #expect(challenges == [AuthChallenge(scheme: "bearer", parameters: ["realm": "https://t", "service": "s"])])
-    }
-}

@@ -304,7 +304,7 @@ struct RegistryClientTests {
             }
             if request.method == "POST" {
                 return ScriptedHTTP.response(
-                    202, [("Location", "https://registry.example/v2/team/app/blobs/uploads/u-1?_state=x\r\n")])
+                    202, [("Location", "https://registry.example/v2/team/app/blobs/uploads/u-1?_state=x")])
             }
             return ScriptedHTTP.response(request.method == "DELETE" ? 204 : 200)
         }
