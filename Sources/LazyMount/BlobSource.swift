@@ -1,0 +1,50 @@
+import Crypto
+
+/// Where layer bytes come from: a registry (`RegistryBlobSource`) or, in tests, memory. Ranges are half-open
+/// byte ranges of the blob as stored (compressed).
+protocol BlobSource: Sendable {
+    func read(_ digest: String, range: Range<Int64>) async throws(LazyMountError) -> [UInt8]
+}
+
+extension BlobSource {
+    /// Reads `range` in pieces of at most `chunk` bytes, handing each to `body` in order until it returns false:
+    /// a layer is streamed once with memory bounded by one piece, and no response exceeds the transport's cap.
+    func stream(
+        _ digest: String, range: Range<Int64>, chunk: Int64,
+        _ body: ([UInt8]) throws(LazyMountError) -> Bool
+    ) async throws(LazyMountError) {
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(range.upperBound, start + chunk)
+            let bytes = try await read(digest, range: start..<end)
+            guard try body(bytes) else { return }
+            start = end
+        }
+    }
+}
+
+/// sha256 digests as OCI writes them (image-spec descriptor.md, "Digests"): `sha256:` + 64 lower-case hex.
+enum Digest {
+    static func sha256(_ bytes: some Collection<UInt8>) -> String { "sha256:" + SHA256.hexDigest(bytes) }
+
+    static func verify(_ bytes: [UInt8], matches expected: String, what: String) throws(LazyMountError) {
+        guard expected.hasPrefix("sha256:") else { throw .unsupportedDigest(expected) }
+        let actual = sha256(bytes)
+        guard actual == expected.lowercased() else {
+            throw .digestMismatch(what: what, expected: expected, actual: actual)
+        }
+    }
+}
+
+/// Memory as a blob store; what unit tests index and read from.
+struct MemoryBlobSource: BlobSource {
+    var blobs: [String: [UInt8]]
+
+    func read(_ digest: String, range: Range<Int64>) async throws(LazyMountError) -> [UInt8] {
+        guard let blob = blobs[digest] else { throw .blobFetch(digest: digest, status: 404) }
+        guard range.upperBound <= Int64(blob.count) else {
+            throw .rangeNotHonoured(digest: digest, detail: "range past the end")
+        }
+        return Array(blob[Int(range.lowerBound)..<Int(range.upperBound)])
+    }
+}

@@ -1,0 +1,84 @@
+public import FoundationEssentials
+
+/// The index `ocicred index` writes and the lazy mount reads: JSON, versioned by `version`, cached under
+/// `$XDG_CACHE_HOME/ocicred/index/<manifest digest>`.
+///
+/// Format, version 1 (fields in encoding order):
+/// - `version` (1), `reference`, `manifestDigest`, `configDigest`, `platform`, `span` (target uncompressed bytes
+///   between checkpoints);
+/// - `layers[]`: `digest`, `mediaType`, `compression` (`none` | `gzip` | `zstd`), `compressedSize`,
+///   `uncompressedSize`, `fetchWholeOnFirstRead` (zstd: no random access yet), `spans[]` and `entries[]`;
+/// - a span covers uncompressed bytes `[uncompressedOffset, uncompressedOffset + length)` and carries the `sha256`
+///   of exactly those bytes; in a gzip layer it also holds the `checkpoint` it can be inflated from (zlib's
+///   zran.c): `compressedOffset` (first whole byte of deflate data), `bits` (bits of the byte before it still
+///   unread, 0–7) and `window` (the 32 KiB of output before the span, base64 — the dictionary);
+/// - `entries[]`: every tar entry of the layer (`TarEntry`) in stream order, `offset` being where its data starts
+///   in the uncompressed stream;
+/// - `tree[]`: the merged filesystem (image-spec layer.md, "Applying Changesets": whiteouts and opaque directories
+///   hide lower layers only), sorted by path, each a `TarEntry` plus the `layer` it comes from.
+public struct ImageIndex: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public var version: Int
+    public var reference: String
+    public var manifestDigest: String
+    public var configDigest: String
+    public var platform: String
+    public var span: Int64
+    public var layers: [LayerIndex]
+    public var tree: [MergedEntry]
+
+    /// The merged entry at `path` (normalised like tar paths).
+    func entry(at path: String) -> MergedEntry? {
+        let key = TarEntry.normalize(path)
+        var low = 0
+        var high = tree.count
+        while low < high {
+            let mid = (low + high) / 2
+            if tree[mid].entry.path < key { low = mid + 1 } else { high = mid }
+        }
+        return low < tree.count && tree[low].entry.path == key ? tree[low] : nil
+    }
+}
+
+public struct LayerIndex: Codable, Sendable, Equatable {
+    public var digest: String
+    public var mediaType: String
+    var compression: LayerCompression
+    public var compressedSize: Int64
+    public var uncompressedSize: Int64
+    public var fetchWholeOnFirstRead: Bool
+    public var spans: [Span]
+    public var entries: [TarEntry]
+
+    public struct Span: Codable, Sendable, Equatable {
+        public var uncompressedOffset: Int64
+        public var length: Int64
+        /// Lower-case hex.
+        public var sha256: String
+        public var checkpoint: Checkpoint?
+    }
+
+    /// A place a raw inflate can start from (zran.c `point_t`).
+    public struct Checkpoint: Codable, Sendable, Equatable {
+        public var compressedOffset: Int64
+        public var bits: Int
+        public var window: Data
+    }
+
+    /// The span holding uncompressed `offset`.
+    func spanIndex(containing offset: Int64) -> Int? {
+        var low = 0
+        var high = spans.count
+        while low < high {
+            let mid = (low + high) / 2
+            if spans[mid].uncompressedOffset + spans[mid].length <= offset { low = mid + 1 } else { high = mid }
+        }
+        return low < spans.count && spans[low].uncompressedOffset <= offset ? low : nil
+    }
+}
+
+public struct MergedEntry: Codable, Sendable, Equatable {
+    public var layer: Int
+    public var entry: TarEntry
+}

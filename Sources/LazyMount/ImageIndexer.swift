@@ -1,0 +1,56 @@
+public import Credentials
+import FoundationEssentials
+public import Registry
+
+/// `ocicred index`'s entry point: resolve the image, index every layer once, merge the tree.
+public struct ImageIndexer: Sendable {
+    /// 4 MiB of uncompressed output between checkpoints, the brief's default; a read inflates at most this much.
+    public static let defaultSpan: Int64 = 4 << 20
+
+    let client: RegistryClient
+    public var span: Int64
+    /// Called with (layer number from 1, layer count, layer digest, compressed bytes read, compressed size).
+    public var progress: @Sendable (Int, Int, String, Int64, Int64) -> Void
+
+    public init(
+        client: RegistryClient, span: Int64 = ImageIndexer.defaultSpan,
+        progress: @escaping @Sendable (Int, Int, String, Int64, Int64) -> Void = { _, _, _, _, _ in }
+    ) {
+        self.client = client
+        self.span = span
+        self.progress = progress
+    }
+
+    /// The index of `reference` for `platform`: from `cache` when it holds one for the resolved manifest (and
+    /// `refresh` is off), else built and stored there. Returns the index and its cache path.
+    public func index(_ reference: Reference, platform: Platform, cache: IndexCache, refresh: Bool = false)
+        async throws(LazyMountError) -> (ImageIndex, String)
+    {
+        guard span >= 64 * 1024 else { throw .outOfRange("--span must be at least 65536 bytes") }
+        let image = try await client.resolveImage(reference, platform: platform)
+        if !refresh, let cached = cache.load(manifestDigest: image.manifestDigest, span: span) {
+            return (cached, cache.path(forManifest: image.manifestDigest))
+        }
+        let index = try await build(image)
+        return (index, try cache.store(index))
+    }
+
+    func build(_ image: ResolvedImage) async throws(LazyMountError) -> ImageIndex {
+        let reference = image.reference
+        let source = RegistryBlobSource(client: client, repository: reference.repository)
+        var layers: [LayerIndex] = []
+        let count = image.manifest.layers.count
+        for (number, descriptor) in image.manifest.layers.enumerated() {
+            let progress = self.progress
+            let indexer = LayerIndexer(span: span) { read in
+                progress(number + 1, count, descriptor.digest, read, descriptor.size)
+            }
+            layers.append(try await indexer.index(descriptor, from: source))
+        }
+        return ImageIndex(
+            version: ImageIndex.currentVersion, reference: reference.description,
+            manifestDigest: image.manifestDigest, configDigest: image.manifest.config.digest,
+            platform: image.platform.description, span: span, layers: layers,
+            tree: LayerMerge.merge(layers.map(\.entries)))
+    }
+}

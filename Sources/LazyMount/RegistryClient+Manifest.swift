@@ -1,0 +1,196 @@
+import Credentials
+import FoundationEssentials
+import Registry
+import Transport
+
+/// An image resolved to one platform's manifest: what `ocicred index` and the mount work from.
+struct ResolvedImage: Sendable, Equatable {
+    var reference: Reference
+    /// Digest of the platform manifest (not of an index pointing to it): the cache key of its index.
+    var manifestDigest: String
+    var manifest: ImageManifest
+    var platform: Platform
+    var config: [UInt8]
+}
+
+/// Manifests and blobs (distribution-spec "Pulling manifests", "Pulling blobs"), for the lazy mount. Lives here,
+/// not in Registry, because only the mount needs it; it goes through `send`, so it gets the same credentials,
+/// token cache and 401 retry as every other registry call.
+extension RegistryClient {
+    struct FetchedManifest {
+        var mediaType: String
+        var digest: String
+        var body: [UInt8]
+    }
+
+    /// `GET /v2/<name>/manifests/<reference>` with the OCI and Docker Accept types; the body's sha256 must equal
+    /// the digest asked for, or (by tag) the `Docker-Content-Digest` the registry reports.
+    func fetchManifest(repository: String, reference: String) async throws(LazyMountError) -> FetchedManifest {
+        let response: HTTPResponseLike
+        do throws(RegistryError) {
+            let raw = try await send(
+                "GET", "/v2/\(repository)/manifests/\(reference)",
+                headers: [(name: "Accept", value: MediaType.manifestAccept.joined(separator: ", "))],
+                scopes: [.repository(repository, actions: ["pull"])])
+            response = HTTPResponseLike(
+                status: raw.status, contentType: raw.header("content-type"),
+                dockerContentDigest: raw.header("docker-content-digest"), body: raw.body)
+        } catch {
+            throw .registry(error)
+        }
+        guard response.status == 200 else {
+            if response.status == 401 || response.status == 403 {
+                throw .registry(
+                    .denied(
+                        host: endpoint.host, repository: repository, action: "pull", detail: "HTTP \(response.status)"))
+            }
+            throw .manifestNotFound(reference: "\(repository):\(reference)", status: response.status)
+        }
+        let digest = Digest.sha256(response.body)
+        if reference.hasPrefix("sha256:") {
+            try Digest.verify(response.body, matches: reference, what: "manifest \(reference)")
+        } else if let reported = response.dockerContentDigest.map(Self.trimmedValue),
+            reported.hasPrefix("sha256:"), reported != digest
+        {
+            throw .digestMismatch(what: "manifest \(repository):\(reference)", expected: reported, actual: digest)
+        }
+        var mediaType =
+            response.contentType.map(Self.trimmedValue)?
+            .split(separator: ";").first.map { Self.trimmedValue(String($0)) } ?? ""
+        if !MediaType.isIndex(mediaType) && !MediaType.isManifest(mediaType) {
+            // Some registries answer application/json; the body's own mediaType decides then.
+            struct Probe: Decodable {
+                var mediaType: String?
+                var manifests: [Descriptor]?
+            }
+            let probe = try? JSONDecoder().decode(Probe.self, from: Data(response.body))
+            mediaType = probe?.mediaType ?? (probe?.manifests != nil ? MediaType.ociIndex : MediaType.ociManifest)
+        }
+        return FetchedManifest(mediaType: mediaType, digest: digest, body: response.body)
+    }
+
+    /// Tag or digest → the manifest for `platform`; an index or manifest list picks its matching entry. The
+    /// config blob is fetched whole and verified.
+    func resolveImage(_ reference: Reference, platform: Platform) async throws(LazyMountError) -> ResolvedImage {
+        let repository = reference.repository
+        var fetched = try await fetchManifest(
+            repository: repository, reference: reference.digest ?? reference.tag ?? "latest")
+        if MediaType.isIndex(fetched.mediaType) {
+            let index: ImageIndexManifest
+            do {
+                index = try JSONDecoder().decode(ImageIndexManifest.self, from: Data(fetched.body))
+            } catch {
+                throw .invalidManifest(reason: "image index: \(error)")
+            }
+            let candidates = index.manifests.filter { MediaType.isManifest($0.mediaType) }
+            guard let chosen = candidates.first(where: { $0.platform.map(platform.matches) ?? false }) else {
+                throw .noMatchingPlatform(
+                    requested: platform.description,
+                    available: candidates.compactMap { $0.platform?.description })
+            }
+            fetched = try await fetchManifest(repository: repository, reference: chosen.digest)
+        }
+        guard MediaType.isManifest(fetched.mediaType) else { throw .unsupportedMediaType(fetched.mediaType) }
+        let manifest: ImageManifest
+        do {
+            manifest = try JSONDecoder().decode(ImageManifest.self, from: Data(fetched.body))
+        } catch {
+            throw .invalidManifest(reason: "\(error)")
+        }
+        for layer in manifest.layers { _ = try MediaType.compression(ofLayer: layer.mediaType) }
+        let config = try await fetchBlob(repository: repository, manifest.config)
+        return ResolvedImage(
+            reference: reference, manifestDigest: fetched.digest, manifest: manifest, platform: platform, config: config
+        )
+    }
+
+    /// A small blob (a config), fetched whole and checked against its descriptor's digest and size.
+    func fetchBlob(repository: String, _ descriptor: Descriptor) async throws(LazyMountError) -> [UInt8] {
+        let response: HTTPResponseLike
+        do throws(RegistryError) {
+            let raw = try await send(
+                "GET", "/v2/\(repository)/blobs/\(descriptor.digest)",
+                scopes: [.repository(repository, actions: ["pull"])])
+            response = HTTPResponseLike(status: raw.status, contentType: nil, dockerContentDigest: nil, body: raw.body)
+        } catch {
+            throw .registry(error)
+        }
+        guard response.status == 200 else { throw .blobFetch(digest: descriptor.digest, status: response.status) }
+        try Digest.verify(response.body, matches: descriptor.digest, what: "blob \(descriptor.digest)")
+        return response.body
+    }
+
+    /// Bytes `range` of a blob with `Range: bytes=a-b`; the answer must be 206 with a `Content-Range` naming
+    /// exactly that range (RFC 9110 §14.4), or a 200 holding the whole blob (then sliced).
+    func fetchBlobRange(repository: String, digest: String, range: Range<Int64>) async throws(LazyMountError)
+        -> [UInt8]
+    {
+        let raw: HTTPResponse
+        do throws(RegistryError) {
+            raw = try await send(
+                "GET", "/v2/\(repository)/blobs/\(digest)",
+                headers: [(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound - 1)")],
+                scopes: [.repository(repository, actions: ["pull"])])
+        } catch {
+            throw .registry(error)
+        }
+        switch raw.status {
+        case 206:
+            let header = raw.header("content-range").map(Self.trimmedValue) ?? ""
+            guard let answered = Self.parseContentRange(header), answered == range else {
+                throw .rangeNotHonoured(digest: digest, detail: "asked \(range), Content-Range \"\(header)\"")
+            }
+            guard raw.body.count == range.count else {
+                throw .rangeNotHonoured(
+                    digest: digest, detail: "\(raw.body.count) bytes for a \(range.count)-byte range")
+            }
+            return raw.body
+        case 200:
+            guard Int64(raw.body.count) >= range.upperBound else {
+                throw .rangeNotHonoured(digest: digest, detail: "200 with \(raw.body.count) bytes")
+            }
+            return Array(raw.body[Int(range.lowerBound)..<Int(range.upperBound)])
+        default:
+            throw .blobFetch(digest: digest, status: raw.status)
+        }
+    }
+
+    /// A header value without surrounding blanks or the CRLF Transport may leave on it.
+    static func trimmedValue(_ value: String) -> String {
+        var scalars = Substring(value).unicodeScalars
+        while let last = scalars.last, last == " " || last == "\t" || last == "\r" || last == "\n" {
+            scalars.removeLast()
+        }
+        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
+        return String(scalars)
+    }
+
+    /// `bytes FIRST-LAST/TOTAL` (or `/*`) → FIRST..<LAST+1.
+    static func parseContentRange(_ value: String) -> Range<Int64>? {
+        guard value.hasPrefix("bytes ") else { return nil }
+        let spec = value.dropFirst("bytes ".count).split(separator: "/").first ?? ""
+        let bounds = spec.split(separator: "-")
+        guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]), last >= first else {
+            return nil
+        }
+        return first..<(last + 1)
+    }
+}
+
+/// What the manifest code keeps of a response (Transport's type stays out of the values passed around).
+private struct HTTPResponseLike {
+    var status: Int
+    var contentType: String?
+    var dockerContentDigest: String?
+    var body: [UInt8]
+}
+
+/// Layer bytes from a registry repository, over ranged GETs.
+struct RegistryBlobSource: BlobSource {
+    var client: RegistryClient
+    var repository: String
+
+    func read(_ digest: String, range: Range<Int64>) async throws(LazyMountError) -> [UInt8] {
+        try await client.fetchBlobRange(repository: repository, digest: digest, range: range)
+    }
+}

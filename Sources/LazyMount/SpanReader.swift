@@ -1,0 +1,129 @@
+import Crypto
+import FoundationEssentials
+
+/// Reads uncompressed bytes of one layer through its index, fetching only the compressed bytes of the spans
+/// involved (ranged GETs) and checking each span's sha256 before any byte of it is returned — a corrupt blob or
+/// a stale index is an error, never wrong file contents. This is what the FUSE mount's `read` calls.
+struct SpanReader: Sendable {
+    let layer: LayerIndex
+    let source: any BlobSource
+
+    /// Bytes `[offset, offset + count)` of the layer's uncompressed stream (clamped to its end).
+    func read(offset: Int64, count: Int) async throws(LazyMountError) -> [UInt8] {
+        if layer.fetchWholeOnFirstRead {
+            throw .fetchedWholeOnly(layer: layer.digest, compression: layer.compression.rawValue)
+        }
+        let end = min(offset + Int64(count), layer.uncompressedSize)
+        guard offset >= 0, offset <= layer.uncompressedSize else {
+            throw .outOfRange("offset \(offset) is outside layer \(layer.digest) (\(layer.uncompressedSize) bytes)")
+        }
+        guard offset < end else { return [] }
+        guard var spanIndex = layer.spanIndex(containing: offset) else {
+            throw .outOfRange("no span holds offset \(offset) of layer \(layer.digest)")
+        }
+        var result: [UInt8] = []
+        result.reserveCapacity(Int(end - offset))
+        while result.count < Int(end - offset) {
+            let span = layer.spans[spanIndex]
+            let bytes = try await spanBytes(spanIndex)
+            let from = Int(max(offset, span.uncompressedOffset) - span.uncompressedOffset)
+            let to = Int(min(end, span.uncompressedOffset + span.length) - span.uncompressedOffset)
+            result.append(contentsOf: bytes[from..<to])
+            spanIndex += 1
+        }
+        return result
+    }
+
+    /// Bytes of file `entry` (a regular file of this layer) from `offset` within the file.
+    func read(_ entry: TarEntry, offset: Int64, count: Int) async throws(LazyMountError) -> [UInt8] {
+        guard entry.kind == .file else { throw .outOfRange("\(entry.path) is not a regular file") }
+        let end = min(offset + Int64(count), entry.size)
+        guard offset >= 0, offset < end else { return [] }
+        return try await read(offset: entry.offset + offset, count: Int(end - offset))
+    }
+
+    /// One whole span, verified.
+    func spanBytes(_ index: Int) async throws(LazyMountError) -> [UInt8] {
+        let span = layer.spans[index]
+        let bytes: [UInt8]
+        switch layer.compression {
+        case .none:
+            bytes = try await source.read(
+                layer.digest, range: span.uncompressedOffset..<(span.uncompressedOffset + span.length))
+        case .gzip:
+            bytes = try await inflate(index)
+        case .zstd:
+            throw .fetchedWholeOnly(layer: layer.digest, compression: "zstd")
+        }
+        guard bytes.count == Int(span.length), SHA256.hexDigest(bytes) == span.sha256 else {
+            throw .spanDigestMismatch(layer: layer.digest, span: index)
+        }
+        return bytes
+    }
+
+    /// zran.c `deflate_index_extract`: a raw inflate started at the checkpoint — prime with the bits left in the
+    /// byte before it, set the window as dictionary — over the compressed bytes up to the next checkpoint. At a
+    /// member's end the 8-byte gzip trailer is skipped and the next member's header parsed (`inflateReset2`).
+    private func inflate(_ index: Int) async throws(LazyMountError) -> [UInt8] {
+        let span = layer.spans[index]
+        guard let checkpoint = span.checkpoint else {
+            throw .index(path: layer.digest, reason: "span \(index) of a gzip layer has no checkpoint")
+        }
+        let start = checkpoint.compressedOffset - (checkpoint.bits > 0 ? 1 : 0)
+        let end =
+            index + 1 < layer.spans.count
+            ? (layer.spans[index + 1].checkpoint?.compressedOffset ?? layer.compressedSize) : layer.compressedSize
+        let length = Int(span.length)
+        var result: [UInt8] = []
+        result.reserveCapacity(length)
+        var output = [UInt8](repeating: 0, count: 64 * 1024)
+        var primed = false
+        var trailerLeft = 0
+        let stream: ZStream
+        do { stream = try ZStream(.raw) } catch { throw .inflate(error) }
+        try await source.stream(layer.digest, range: start..<max(start, end), chunk: LayerIndexer.fetchChunk) {
+            (chunk) throws(LazyMountError) -> Bool in
+            do throws(InflateError) {
+                var position = 0
+                if !primed {
+                    primed = true
+                    if checkpoint.bits > 0, let first = chunk.first {
+                        try stream.prime(bits: checkpoint.bits, value: first)
+                        position = 1
+                    }
+                    try stream.setDictionary(Array(checkpoint.window))
+                }
+                try chunk.withBytes { (raw) throws(InflateError) in
+                    while result.count < length {
+                        if trailerLeft > 0 {
+                            guard position < raw.count else { return }
+                            let skip = min(trailerLeft, raw.count - position)
+                            position += skip
+                            trailerLeft -= skip
+                            if trailerLeft == 0 { try stream.reset(.gzip) }
+                            continue
+                        }
+                        let input = UnsafeRawBufferPointer(rebasing: raw[position...])
+                        let want = min(output.count, length - result.count)
+                        let step = try output.withMutableBytes { (out) throws(InflateError) in
+                            try stream.inflate(
+                                input, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<want]),
+                                stopAtBlocks: false)
+                        }
+                        position += step.consumed
+                        result.append(contentsOf: output[0..<step.produced])
+                        if step.streamEnd {
+                            trailerLeft = 8
+                            continue
+                        }
+                        if step.consumed == 0 && step.produced == 0 { return }
+                    }
+                }
+            } catch {
+                throw .inflate(error)
+            }
+            return result.count < length
+        }
+        return result
+    }
+}

@@ -1,0 +1,68 @@
+public import FoundationEssentials
+
+/// One entry of a layer's tar stream as the index keeps it: the metadata a filesystem shows, and where the
+/// file's bytes start in the layer's uncompressed stream.
+public struct TarEntry: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        case file, directory, symlink, hardlink, characterDevice, blockDevice, fifo
+    }
+
+    /// Normalised: no leading `./` or `/`, no trailing `/`.
+    public var path: String
+    public var kind: Kind
+    /// Permission bits with setuid, setgid and sticky (`mode & 0o7777`).
+    public var mode: UInt32
+    public var uid: Int
+    public var gid: Int
+    /// Seconds since the epoch (PAX fractions dropped).
+    public var mtime: Int64
+    /// Bytes of file data; 0 for everything but regular files.
+    public var size: Int64
+    /// Symlink target as written; hard link target normalised like `path`.
+    public var linkName: String?
+    public var devMajor: UInt32?
+    public var devMinor: UInt32?
+    /// `SCHILY.xattr.NAME` PAX records; values are bytes (base64 in the JSON index).
+    public var xattrs: [String: Data]?
+    /// Offset of the file's first data byte in the uncompressed layer stream.
+    public var offset: Int64
+}
+
+public enum TarError: Error, Equatable, CustomStringConvertible {
+    case badChecksum(offset: Int64)
+    case badNumber(field: String, offset: Int64)
+    case badPAX(offset: Int64, reason: String)
+    case metadataTooLarge(offset: Int64, size: Int64)
+    case truncated(offset: Int64)
+
+    public var description: String {
+        switch self {
+        case .badChecksum(let offset): return "tar header at offset \(offset) has a bad checksum: not a tar layer"
+        case .badNumber(let field, let offset): return "tar header at offset \(offset) has a bad \(field) field"
+        case .badPAX(let offset, let reason): return "PAX header at offset \(offset) is malformed: \(reason)"
+        case .metadataTooLarge(let offset, let size):
+            return "tar metadata entry at offset \(offset) is \(size) bytes; refusing more than 1 MiB"
+        case .truncated(let offset): return "the tar stream ends inside the entry at offset \(offset)"
+        }
+    }
+}
+
+extension TarEntry {
+    /// Tar paths as tools write them (`./etc/`, `/etc`, `etc`) become one spelling, the way the image spec's
+    /// changesets compare them.
+    static func normalize(_ path: String) -> String {
+        var text = Substring(path)
+        while true {
+            if text.hasPrefix("./") {
+                text = text.dropFirst(2)
+            } else if text.hasPrefix("/") {
+                text = text.dropFirst()
+            } else {
+                break
+            }
+        }
+        while text.hasSuffix("/") { text = text.dropLast() }
+        if text == "." { return "" }
+        return String(text)
+    }
+}

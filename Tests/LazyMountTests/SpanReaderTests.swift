@@ -1,0 +1,124 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import LazyMount
+
+/// zran-style resumption on layers built here: a tar of random and compressible files, gzipped by the real
+/// `gzip` in several members, indexed with small spans and read back from every checkpoint.
+@Suite struct SpanReaderTests {
+    static let span: Int64 = 64 * 1024
+
+    struct Fixture {
+        var blob: [UInt8]
+        var files: [String: [UInt8]]
+        var descriptor: Descriptor
+    }
+
+    static func makeLayer(gzip: Bool, members: Int = 3) throws -> Fixture {
+        var seed: UInt64 = 42
+        var tar = TestTar()
+        var files: [String: [UInt8]] = [:]
+        tar.directory("data/")
+        for index in 0..<6 {
+            let data =
+                index % 2 == 0
+                ? TestTar.random(150_000 + index * 7_001, seed: &seed) : TestTar.text(300_000 + index * 3, seed: &seed)
+            tar.file("data/f\(index)", data)
+            files["data/f\(index)"] = data
+        }
+        tar.file("data/empty", [])
+        files["data/empty"] = []
+        tar.finish()
+        var blob = tar.bytes
+        var mediaType = "application/vnd.oci.image.layer.v1.tar"
+        if gzip {
+            // Members split at arbitrary (not block- or entry-aligned) points, as concatenating writers do.
+            let cut = tar.bytes.count / members
+            blob = []
+            for member in 0..<members {
+                let end = member == members - 1 ? tar.bytes.count : (member + 1) * cut + 333
+                let start = member == 0 ? 0 : member * cut + 333
+                let result = try ProcessRunner.run("gzip", ["-c", "-6", "-n"], stdin: Data(tar.bytes[start..<end]))
+                try #require(result.status == 0, "gzip: \(result)")
+                blob += [UInt8](result.stdout)
+            }
+            mediaType += "+gzip"
+        }
+        let digest = Digest.sha256(blob)
+        return Fixture(
+            blob: blob, files: files,
+            descriptor: Descriptor(mediaType: mediaType, digest: digest, size: Int64(blob.count)))
+    }
+
+    func index(_ fixture: Fixture) async throws -> (LayerIndex, MemoryBlobSource) {
+        let source = MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob])
+        let layer = try await LayerIndexer(span: Self.span).index(fixture.descriptor, from: source)
+        return (layer, source)
+    }
+
+    @Test func gzipCheckpointsResumeAcrossMembersAndEveryFileReadsBack() async throws {
+        let fixture = try Self.makeLayer(gzip: true)
+        let (layer, source) = try await index(fixture)
+        #expect(layer.spans.count >= 10, "spans: \(layer.spans.count)")
+        #expect(layer.spans.allSatisfy { $0.checkpoint != nil })
+        #expect(layer.spans.contains { ($0.checkpoint?.bits ?? 0) != 0 }, "no mid-byte checkpoint exercised")
+        #expect(layer.spans.contains { $0.checkpoint?.window.count == 32 * 1024 })
+        // Spans tile the stream.
+        for (previous, next) in zip(layer.spans, layer.spans.dropFirst()) {
+            #expect(previous.uncompressedOffset + previous.length == next.uncompressedOffset)
+        }
+        #expect(layer.spans.last.map { $0.uncompressedOffset + $0.length } == layer.uncompressedSize)
+
+        let reader = SpanReader(layer: layer, source: source)
+        for index in layer.spans.indices { _ = try await reader.spanBytes(index) }
+        for entry in layer.entries where entry.kind == .file {
+            let expected = try #require(fixture.files[entry.path])
+            let whole = try await reader.read(entry, offset: 0, count: Int(entry.size))
+            #expect(whole == expected, "\(entry.path)")
+            if entry.size > 100_000 {
+                let middle = try await reader.read(entry, offset: 70_001, count: 90_000)
+                #expect(middle == Array(expected[70_001..<min(expected.count, 160_001)]))
+            }
+        }
+    }
+
+    @Test func uncompressedLayersHaveFixedSpansAndReadBack() async throws {
+        let fixture = try Self.makeLayer(gzip: false)
+        let (layer, source) = try await index(fixture)
+        #expect(layer.spans.allSatisfy { $0.checkpoint == nil })
+        #expect(layer.spans.dropLast().allSatisfy { $0.length == Self.span })
+        let reader = SpanReader(layer: layer, source: source)
+        for entry in layer.entries where entry.kind == .file {
+            #expect(try await reader.read(entry, offset: 0, count: Int(entry.size)) == fixture.files[entry.path])
+        }
+    }
+
+    @Test(arguments: [true, false]) func aCorruptedSpanIsAnErrorNeverWrongBytes(_ gzip: Bool) async throws {
+        var fixture = try Self.makeLayer(gzip: gzip)
+        let (layer, _) = try await index(fixture)
+        // Flip bytes in the middle of span 4's compressed range.
+        let target = layer.spans[4]
+        let from = target.checkpoint?.compressedOffset ?? target.uncompressedOffset
+        let to = layer.spans[5].checkpoint?.compressedOffset ?? layer.spans[5].uncompressedOffset
+        let position = Int((from + to) / 2)
+        fixture.blob[position] ^= 0x5a
+        fixture.blob[position + 1] ^= 0xa5
+        let reader = SpanReader(
+            layer: layer, source: MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob]))
+        await #expect(throws: LazyMountError.self) { _ = try await reader.spanBytes(4) }
+        await #expect(throws: LazyMountError.self) {
+            _ = try await reader.read(offset: target.uncompressedOffset + 10, count: 100)
+        }
+        // Neighbouring spans stay readable.
+        _ = try await reader.spanBytes(2)
+    }
+
+    @Test func aTruncatedGzipLayerFailsToIndex() async throws {
+        var fixture = try Self.makeLayer(gzip: true, members: 1)
+        fixture.blob.removeLast(100)
+        fixture.descriptor.size = Int64(fixture.blob.count)
+        fixture.descriptor.digest = Digest.sha256(fixture.blob)
+        await #expect(throws: LazyMountError.self) { _ = try await index(fixture) }
+    }
+}

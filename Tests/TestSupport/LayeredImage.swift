@@ -1,0 +1,216 @@
+import Foundation
+
+/// A three-layer test image written as an OCI layout by Python's tarfile (a real, independent tar writer) and
+/// pushed with the real skopeo: gzip, uncompressed and multi-member gzip layers holding a file overwritten in an
+/// upper layer, a whiteout, an opaque directory, a symlink, a hard link, an empty file, random files of a few
+/// MiB, a PAX long path and xattr, and odd modes (setuid, sticky, 0600, 0711).
+public struct LayeredImage {
+    public let layout: String
+    public let tag = "layered"
+
+    /// Builds the layout under `directory`.
+    public static func build(in directory: TemporaryDirectory) throws -> LayeredImage {
+        try FixtureError.requirePrograms(["python3": "python3", "skopeo": "skopeo"])
+        let layout = directory.file("layout")
+        let result = try ProcessRunner.run("python3", ["-c", script, layout], timeout: 120)
+        guard result.status == 0 else {
+            throw FixtureError.commandFailed(command: "python3 (layered image)", result: result)
+        }
+        return LayeredImage(layout: layout)
+    }
+
+    /// `skopeo copy oci:LAYOUT:TAG docker://HOST/REPO:TAG` with an auth file (0600) holding the credentials:
+    /// the password never appears in an argument.
+    public func push(to registry: RegistryFixture, password: String, repository: String, directory: TemporaryDirectory)
+        throws
+    {
+        let authFile = try Self.authFile(registry: registry, password: password, directory: directory)
+        let result = try ProcessRunner.run(
+            "skopeo",
+            [
+                "copy", "--preserve-digests", "--dest-tls-verify=false", "--dest-authfile", authFile,
+                "oci:\(layout):\(tag)",
+                "docker://\(registry.host)/\(repository):\(tag)",
+            ], environment: Self.environment(directory), timeout: 120)
+        guard result.status == 0 else {
+            throw FixtureError.commandFailed(command: "skopeo copy (push)", result: result)
+        }
+    }
+
+    /// Pulls `HOST/REPO:TAG` back with skopeo into a fresh OCI layout and unpacks it with `umoci unpack` (as
+    /// root, so owners and modes are kept); returns the rootfs path.
+    public static func unpackWithUmoci(
+        registry: RegistryFixture, password: String, reference: String, directory: TemporaryDirectory
+    ) throws -> String {
+        try FixtureError.requirePrograms(["umoci": "umoci", "skopeo": "skopeo"])
+        let authFile = try authFile(registry: registry, password: password, directory: directory)
+        let pulled = directory.file("pulled")
+        let copy = try ProcessRunner.run(
+            "skopeo",
+            ["copy", "--src-tls-verify=false", "--src-authfile", authFile, "docker://\(reference)", "oci:\(pulled):x"],
+            environment: environment(directory), timeout: 120)
+        guard copy.status == 0 else { throw FixtureError.commandFailed(command: "skopeo copy (pull)", result: copy) }
+        let bundle = directory.file("bundle")
+        var arguments = ["unpack", "--image", "\(pulled):x", bundle]
+        if getuid() != 0 { arguments.insert("--rootless", at: 1) }
+        let unpack = try ProcessRunner.run("umoci", arguments, environment: environment(directory), timeout: 120)
+        guard unpack.status == 0 else { throw FixtureError.commandFailed(command: "umoci unpack", result: unpack) }
+        return bundle + "/rootfs"
+    }
+
+    static func authFile(registry: RegistryFixture, password: String, directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("push-auth.json")
+        let auth = Data("\(registry.username):\(password)".utf8).base64EncodedString()
+        let json = try JSONSerialization.data(withJSONObject: ["auths": [registry.host: ["auth": auth]]])
+        FileManager.default.createFile(atPath: path, contents: json, attributes: [.posixPermissions: 0o600])
+        return path
+    }
+
+    static func environment(_ directory: TemporaryDirectory) -> [String: String] {
+        [
+            "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": directory.path, "TMPDIR": directory.path,
+            "CONTAINERS_REGISTRIES_CONF": directory.file("registries.conf"),
+        ]
+    }
+
+    /// Writes the OCI layout (image-spec image-layout.md). Layer 1 gzip, layer 2 plain tar, layer 3 gzip in two
+    /// members.
+    static let script = #"""
+        import gzip, hashlib, io, json, os, random, sys, tarfile
+
+        out = sys.argv[1]
+        rng = random.Random(7)
+        os.makedirs(out + "/blobs/sha256", exist_ok=True)
+
+        def blob(data):
+            digest = hashlib.sha256(data).hexdigest()
+            with open(out + "/blobs/sha256/" + digest, "wb") as f:
+                f.write(data)
+            return "sha256:" + digest
+
+        def layer(build):
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                def add(name, kind="f", data=b"", mode=0o644, link="", uid=0, gid=0, pax=None):
+                    info = tarfile.TarInfo(name)
+                    info.mode, info.uid, info.gid, info.mtime = mode, uid, gid, 1700000000
+                    if pax: info.pax_headers = pax
+                    if kind == "d": info.type = tarfile.DIRTYPE
+                    elif kind == "l": info.type, info.linkname = tarfile.SYMTYPE, link
+                    elif kind == "h": info.type, info.linkname = tarfile.LNKTYPE, link
+                    elif kind == "p": info.type = tarfile.FIFOTYPE
+                    else: info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data) if kind == "f" else None)
+                build(add)
+            return buf.getvalue()
+
+        def text(n):
+            words = [b"layer", b"index", b"span", b"window", b"deflate", b"mount"]
+            return b" ".join(rng.choice(words) for _ in range(n))[: n * 4]
+
+        def layer1(add):
+            for d in ["etc", "usr", "usr/bin", "usr/lib", "opaque", "opaque/sub", "tmp"]:
+                add(d, "d", mode=0o1777 if d == "tmp" else 0o755)
+            add("etc/overwritten", data=b"version one\n")
+            add("etc/removed", data=b"gone in layer 2\n")
+            add("opaque/old", data=b"hidden by the opaque marker\n")
+            add("opaque/sub/older", data=b"also hidden\n")
+            add("usr/bin/tool", data=text(20000), mode=0o4755)
+            add("usr/bin/sh", "l", link="/usr/bin/tool")
+            add("usr/lib/big.bin", data=rng.randbytes(3 << 20))
+            add("usr/lib/text.txt", data=text(300000))
+            add("empty", data=b"")
+            long = "deep/" + "/".join("component-%02d" % i for i in range(10)) + "/long-name-file.txt"
+            parts = long.split("/")
+            for i in range(1, len(parts)):
+                add("/".join(parts[:i]), "d")
+            add(long, data=b"a path longer than 100 bytes\n", pax={"SCHILY.xattr.user.note": "kept"})
+
+        def layer2(add):
+            add("etc", "d")
+            add("etc/overwritten", data=b"version two, longer than the first\n", mode=0o640, uid=1000, gid=1000)
+            add("etc/.wh.removed")
+            add("opaque", "d", mode=0o750)
+            add("opaque/.wh..wh..opq")
+            add("opaque/new", data=b"only this survives\n", mode=0o600)
+            add("data", "d", mode=0o711)
+            add("data/original", data=text(5000), mode=0o644)
+            add("data/hardlink", "h", link="data/original")
+            add("data/fifo", "p", mode=0o600)
+
+        def layer3(add):
+            add("usr", "d")
+            add("usr/lib", "d")
+            add("usr/lib/big2.bin", data=rng.randbytes(2 << 20), mode=0o600)
+            add("usr/lib/mixed.txt", data=text(200000) + rng.randbytes(100000))
+            add("secret", "d", mode=0o700)
+            add("secret/key", data=b"not really\n", mode=0o400)
+
+        layers, diff_ids = [], []
+        for i, (build, kind) in enumerate([(layer1, "gzip"), (layer2, "none"), (layer3, "multi")]):
+            tar = layer(build)
+            diff_ids.append("sha256:" + hashlib.sha256(tar).hexdigest())
+            if kind == "gzip":
+                data, media = gzip.compress(tar, 6, mtime=0), "application/vnd.oci.image.layer.v1.tar+gzip"
+            elif kind == "multi":
+                half = len(tar) // 2 + 1234
+                data = gzip.compress(tar[:half], 6, mtime=0) + gzip.compress(tar[half:], 9, mtime=0)
+                media = "application/vnd.oci.image.layer.v1.tar+gzip"
+            else:
+                data, media = tar, "application/vnd.oci.image.layer.v1.tar"
+            layers.append({"mediaType": media, "digest": blob(data), "size": len(data)})
+
+        config = json.dumps({
+            "architecture": "amd64", "os": "linux", "config": {},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": [],
+        }).encode()
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(config),
+                       "size": len(config)},
+            "layers": layers,
+        }).encode()
+        index = {"schemaVersion": 2, "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": blob(manifest),
+            "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": "layered"},
+            "platform": {"architecture": "amd64", "os": "linux"}}]}
+        with open(out + "/index.json", "w") as f: json.dump(index, f)
+        with open(out + "/oci-layout", "w") as f: json.dump({"imageLayoutVersion": "1.0.0"}, f)
+        """#
+}
+
+/// One path of an unpacked root filesystem, as `lstat` shows it.
+public struct UnpackedEntry: Equatable, Sendable {
+    public var kind: String
+    public var mode: UInt32
+    public var size: Int64
+    public var linkTarget: String?
+}
+
+extension LayeredImage {
+    /// Every path below `rootfs` (relative, no leading slash) with its type, permission bits, size and link.
+    public static func walk(_ rootfs: String) -> [String: UnpackedEntry] {
+        var result: [String: UnpackedEntry] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: rootfs)
+        while let relative = enumerator?.nextObject() as? String {
+            var info = stat()
+            guard lstat(rootfs + "/" + relative, &info) == 0 else { continue }
+            let kind: String
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: kind = "directory"
+            case S_IFLNK: kind = "symlink"
+            case S_IFIFO: kind = "fifo"
+            case S_IFCHR: kind = "characterDevice"
+            case S_IFBLK: kind = "blockDevice"
+            default: kind = "file"
+            }
+            let link =
+                kind == "symlink"
+                ? try? FileManager.default.destinationOfSymbolicLink(atPath: rootfs + "/" + relative) : nil
+            result[relative] = UnpackedEntry(
+                kind: kind, mode: UInt32(info.st_mode) & 0o7777, size: kind == "file" ? Int64(info.st_size) : 0,
+                linkTarget: link)
+        }
+        return result
+    }
+}
