@@ -48,6 +48,15 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    /// A number as Double, whether it was written as an integer or not.
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let value): return Double(value)
+        case .number(let value): return value
+        default: return nil
+        }
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }
         return nil

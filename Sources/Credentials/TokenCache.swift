@@ -20,11 +20,37 @@ public struct TokenCache: Sendable {
     }
 
     /// A cached token and when it was minted.
-    struct Entry: Codable, Equatable {
+    struct Entry: Equatable {
         var username: String
         var secret: String
         var issuedAt: Date
         var expiresAt: Date
+
+        /// Times as fractional Unix seconds. Read with the small JSON parser, not JSONDecoder: a cache hit is a
+        /// helper `get`, and JSONDecoder's generic set-up costs more than the whole read.
+        var json: JSONValue {
+            .object([
+                "username": .string(username), "secret": .string(secret),
+                "issuedAt": .number(issuedAt.timeIntervalSince1970), "expiresAt": .number(expiresAt.timeIntervalSince1970),
+            ])
+        }
+
+        init(username: String, secret: String, issuedAt: Date, expiresAt: Date) {
+            self.username = username
+            self.secret = secret
+            self.issuedAt = issuedAt
+            self.expiresAt = expiresAt
+        }
+
+        init?(_ value: JSONValue) {
+            guard case .object(let fields) = value, let username = fields["username"]?.stringValue,
+                let secret = fields["secret"]?.stringValue, let issued = fields["issuedAt"]?.doubleValue,
+                let expires = fields["expiresAt"]?.doubleValue
+            else { return nil }
+            self.init(
+                username: username, secret: secret, issuedAt: Date(timeIntervalSince1970: issued),
+                expiresAt: Date(timeIntervalSince1970: expires))
+        }
     }
 
     /// The moment a token of this lifetime should be replaced: 10 % of its lifetime or 5 minutes before it
@@ -103,13 +129,13 @@ public struct TokenCache: Sendable {
             let key = try StoreKey.load(path: keyFile)
         else { return [:] }
         let plaintext = try key.cipher.open(Array(bytes.dropFirst(Self.magic.count)), associatedData: Self.magic)
-        return try Self.decoder.decode([String: Entry].self, from: Data(plaintext))
+        return try JSONValue.parseObject(plaintext).compactMapValues(Entry.init)
     }
 
     private func write(_ entries: [String: Entry]) throws(CredentialError) {
         let key = try StoreKey.loadOrCreate(path: keyFile)
         do {
-            let plaintext = Array(try Self.encoder.encode(entries))
+            let plaintext = try JSONValue.serialize(entries.mapValues(\.json), pretty: false)
             let sealed = try key.cipher.seal(plaintext, associatedData: Self.magic)
             try FileIO.writeAtomically(Self.magic + sealed, to: file)
         } catch let error as SystemError {
@@ -118,15 +144,4 @@ public struct TokenCache: Sendable {
             throw .storeWriteFailed(path: file, reason: "\(error)")
         }
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .secondsSince1970
-        return encoder
-    }()
-    private static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        return decoder
-    }()
 }
