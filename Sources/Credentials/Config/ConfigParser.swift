@@ -16,7 +16,8 @@ public enum ConfigParser {
         guard let root else { return OcicredConfig(path: file) }
         let reader = NodeReader(file: file)
         let top = try reader.mapping(root, what: "the config")
-        try reader.checkKeys(top, allowed: ["version", "registries"], in: "the config")
+        // `refresh:` belongs to `ocicred refresh` (RefreshConfig.swift), which checks it; others only accept it.
+        try reader.checkKeys(top, allowed: ["version", "registries", "refresh"], in: "the config")
         if let version = top.first(where: { $0.key.string == "version" })?.value {
             guard version.int == 1 else {
                 throw reader.error(version, "`version` must be 1 (the only config version this ocicred reads)")

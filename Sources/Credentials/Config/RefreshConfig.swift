@@ -1,0 +1,276 @@
+import Yams
+
+/// The `refresh:` section of the config: where `ocicred refresh` writes the credentials of the registries the
+/// `registries:` rules describe, and how eagerly it retries.
+///
+/// ```yaml
+/// refresh:
+///   minInterval: 10s            # never two mints of one registry closer than this (an already-expired token)
+///   retry: { initial: 5s, max: 5m }
+///   outputs:
+///     - authFile: { path: /run/ocicred/auth.json, format: containers, registries: [gcr.io] }
+///     - secret:
+///         name: ocicred-pull
+///         namespaceSelector: { include: ["team-*"], exclude: ["kube-*"] }
+///         serviceAccounts: [default]
+/// ```
+/// Durations are a number of seconds or a number with `s`, `m` or `h`.
+public struct RefreshConfig: Sendable, Equatable {
+    public struct AuthFileOutput: Sendable, Equatable {
+        public var path: String
+        public var format: AuthFileFormat
+        /// Registry hosts written to the file; by default every exact host in `registries:`.
+        public var registries: [String]
+        public init(path: String, format: AuthFileFormat = .containers, registries: [String]) {
+            self.path = path
+            self.format = format
+            self.registries = registries
+        }
+    }
+
+    /// Namespace names by glob (`*` matches any run of characters); `exclude` wins over `include`.
+    public struct NamespaceSelector: Sendable, Equatable {
+        public var include: [String]
+        public var exclude: [String]
+        public init(include: [String] = ["*"], exclude: [String] = []) {
+            self.include = include
+            self.exclude = exclude
+        }
+
+        public func matches(_ namespace: String) -> Bool {
+            include.contains { Self.glob($0, namespace) } && !exclude.contains { Self.glob($0, namespace) }
+        }
+
+        static func glob(_ pattern: String, _ text: String) -> Bool {
+            let p = Array(pattern.utf8), t = Array(text.utf8)
+            var pi = 0, ti = 0, star = -1, mark = 0
+            while ti < t.count {
+                if pi < p.count, p[pi] != UInt8(ascii: "*"), p[pi] == t[ti] {
+                    pi += 1
+                    ti += 1
+                } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
+                    star = pi
+                    mark = ti
+                    pi += 1
+                } else if star >= 0 {
+                    pi = star + 1
+                    mark += 1
+                    ti = mark
+                } else {
+                    return false
+                }
+            }
+            while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
+            return pi == p.count
+        }
+    }
+
+    public struct SecretOutput: Sendable, Equatable {
+        public var name: String
+        /// Explicit namespaces; empty means "the selector", or the client's own namespace without one.
+        public var namespaces: [String]
+        public var namespaceSelector: NamespaceSelector?
+        /// Service accounts (in every chosen namespace) that get the Secret in `imagePullSecrets`.
+        public var serviceAccounts: [String]
+        public var registries: [String]
+        public init(
+            name: String, namespaces: [String] = [], namespaceSelector: NamespaceSelector? = nil,
+            serviceAccounts: [String] = [], registries: [String]
+        ) {
+            self.name = name
+            self.namespaces = namespaces
+            self.namespaceSelector = namespaceSelector
+            self.serviceAccounts = serviceAccounts
+            self.registries = registries
+        }
+    }
+
+    public enum Output: Sendable, Equatable {
+        case authFile(AuthFileOutput)
+        case secret(SecretOutput)
+
+        public var registries: [String] {
+            switch self {
+            case .authFile(let output): return output.registries
+            case .secret(let output): return output.registries
+            }
+        }
+    }
+
+    public var outputs: [Output]
+    /// Seconds; see `RefreshPolicy`.
+    public var minInterval: Double?
+    public var retryInitial: Double?
+    public var retryMax: Double?
+
+    public init(outputs: [Output] = [], minInterval: Double? = nil, retryInitial: Double? = nil, retryMax: Double? = nil) {
+        self.outputs = outputs
+        self.minInterval = minInterval
+        self.retryInitial = retryInitial
+        self.retryMax = retryMax
+    }
+
+    /// The config of this environment with its `refresh:` section, errors as `ConfigLoader.load` reports them.
+    public static func load(environment: OcicredEnvironment) throws(CredentialError) -> (OcicredConfig, RefreshConfig) {
+        let path = ConfigLoader.path(in: environment)
+        let bytes: [UInt8]?
+        do {
+            bytes = try FileIO.read(path, limit: 1 << 20)
+        } catch {
+            throw .configUnreadable(path: path, reason: error.description)
+        }
+        guard let bytes else { return (OcicredConfig(path: path), RefreshConfig()) }
+        do {
+            return try ConfigParser.parseWithRefresh(String(decoding: bytes, as: UTF8.self), file: path)
+        } catch {
+            throw .config(error)
+        }
+    }
+}
+
+extension ConfigParser {
+    /// `parse` plus the `refresh:` section, which only `ocicred refresh` reads (other commands accept and
+    /// ignore it, so one file serves every command).
+    public static func parseWithRefresh(_ text: String, file: String) throws(ConfigError) -> (OcicredConfig, RefreshConfig) {
+        let config = try parse(text, file: file)
+        let reader = NodeReader(file: file)
+        guard let root = try? Yams.compose(yaml: text), case .mapping(let top) = root,
+            let section = top.first(where: { $0.key.string == "refresh" })?.value
+        else { return (config, RefreshConfig()) }
+        let exactHosts = config.rules.filter(\.pattern.isExact).map(\.pattern.text)
+        return (config, try parseRefresh(section, reader: reader, defaultRegistries: exactHosts))
+    }
+
+    static func parseRefresh(_ node: Node, reader: NodeReader, defaultRegistries: [String]) throws(ConfigError)
+        -> RefreshConfig
+    {
+        let map = try reader.mapping(node, what: "`refresh`")
+        try reader.checkKeys(map, allowed: ["outputs", "minInterval", "retry"], in: "`refresh`")
+        var result = RefreshConfig()
+        if let value = map.first(where: { $0.key.string == "minInterval" })?.value {
+            result.minInterval = try duration(value, key: "minInterval", reader: reader)
+        }
+        if let value = map.first(where: { $0.key.string == "retry" })?.value {
+            let retry = try reader.mapping(value, what: "`retry`")
+            try reader.checkKeys(retry, allowed: ["initial", "max"], in: "`retry`")
+            if let initial = retry.first(where: { $0.key.string == "initial" })?.value {
+                result.retryInitial = try duration(initial, key: "initial", reader: reader)
+            }
+            if let max = retry.first(where: { $0.key.string == "max" })?.value {
+                result.retryMax = try duration(max, key: "max", reader: reader)
+                if let initial = result.retryInitial, let cap = result.retryMax, cap < initial {
+                    throw reader.error(max, "`retry.max` must not be shorter than `retry.initial`")
+                }
+            }
+        }
+        if let list = map.first(where: { $0.key.string == "outputs" })?.value {
+            guard case .sequence(let entries) = list else {
+                throw reader.error(list, "`outputs` must be a list of `- authFile: …` or `- secret: …` entries")
+            }
+            for entry in entries {
+                result.outputs.append(try parseOutput(entry, reader: reader, defaultRegistries: defaultRegistries))
+            }
+        }
+        return result
+    }
+
+    private static func parseOutput(_ node: Node, reader: NodeReader, defaultRegistries: [String]) throws(ConfigError)
+        -> RefreshConfig.Output
+    {
+        let map = try reader.mapping(node, what: "an output")
+        try reader.checkKeys(map, allowed: ["authFile", "secret"], in: "an output")
+        guard map.count == 1, let (key, value) = map.first, let kind = key.string else {
+            throw reader.error(node, "an output is exactly one of `authFile:` or `secret:`")
+        }
+        let settings = try reader.mapping(value, what: "`\(kind)`")
+        if kind == "authFile" {
+            try reader.checkKeys(settings, allowed: ["path", "format", "registries"], in: "`authFile`")
+            guard let path = try reader.optionalString(settings, "path"), !path.isEmpty else {
+                throw reader.error(value, "`authFile` needs `path:`")
+            }
+            var format = AuthFileFormat.containers
+            if let formatNode = settings.first(where: { $0.key.string == "format" })?.value {
+                let name = try reader.string(formatNode, key: "format")
+                guard let chosen = AuthFileFormat(rawValue: name) else {
+                    throw reader.error(formatNode, "`format` must be containers or docker, not \"\(name)\"")
+                }
+                format = chosen
+            }
+            let registries = try registryList(settings, value, reader: reader, defaults: defaultRegistries)
+            return .authFile(.init(path: path, format: format, registries: registries))
+        }
+        try reader.checkKeys(
+            settings, allowed: ["name", "namespaces", "namespaceSelector", "serviceAccounts", "registries"],
+            in: "`secret`")
+        guard let name = try reader.optionalString(settings, "name"), !name.isEmpty else {
+            throw reader.error(value, "`secret` needs `name:`")
+        }
+        var output = RefreshConfig.SecretOutput(
+            name: name, registries: try registryList(settings, value, reader: reader, defaults: defaultRegistries))
+        output.namespaces = try stringList(settings, "namespaces", reader: reader)
+        output.serviceAccounts = try stringList(settings, "serviceAccounts", reader: reader)
+        if let selectorNode = settings.first(where: { $0.key.string == "namespaceSelector" })?.value {
+            if !output.namespaces.isEmpty {
+                throw reader.error(selectorNode, "give `namespaces` or `namespaceSelector`, not both")
+            }
+            let selector = try reader.mapping(selectorNode, what: "`namespaceSelector`")
+            try reader.checkKeys(selector, allowed: ["include", "exclude"], in: "`namespaceSelector`")
+            let include = try stringList(selector, "include", reader: reader)
+            output.namespaceSelector = .init(
+                include: include.isEmpty ? ["*"] : include, exclude: try stringList(selector, "exclude", reader: reader))
+        }
+        return .secret(output)
+    }
+
+    private static func registryList(
+        _ settings: [(key: Node, value: Node)], _ owner: Node, reader: NodeReader, defaults: [String]
+    ) throws(ConfigError) -> [String] {
+        guard let listNode = settings.first(where: { $0.key.string == "registries" })?.value else {
+            guard !defaults.isEmpty else {
+                throw reader.error(owner, "no registries to write: list them in `registries:` here, or add rules "
+                    + "with exact hosts to the top-level `registries:`")
+            }
+            return defaults
+        }
+        guard case .sequence(let items) = listNode, !items.isEmpty else {
+            throw reader.error(listNode, "`registries` must be a non-empty list of registry hosts")
+        }
+        var hosts = [String]()
+        for item in items {
+            let host = try reader.string(item, key: "registries")
+            guard let key = try? CredentialKey(serverURL: host) else {
+                throw reader.error(item, "\"\(host)\" is not a registry host")
+            }
+            hosts.append(key.description)
+        }
+        return hosts
+    }
+
+    private static func stringList(_ map: [(key: Node, value: Node)], _ key: String, reader: NodeReader)
+        throws(ConfigError) -> [String]
+    {
+        guard let node = map.first(where: { $0.key.string == key })?.value else { return [] }
+        guard case .sequence(let items) = node else { throw reader.error(node, "`\(key)` must be a list") }
+        var values = [String]()
+        for item in items { values.append(try reader.string(item, key: key)) }
+        return values
+    }
+
+    /// `90`, `90s`, `15m`, `1h`: seconds as a Double, positive.
+    static func duration(_ node: Node, key: String, reader: NodeReader) throws(ConfigError) -> Double {
+        guard case .scalar(let scalar) = node else { throw reader.error(node, "`\(key)` must be a duration like 30s") }
+        var text = Substring(scalar.string)
+        var unit = 1.0
+        switch text.last {
+        case "s": unit = 1
+        case "m": unit = 60
+        case "h": unit = 3600
+        default: break
+        }
+        if let last = text.last, last.isLetter { text = text.dropLast() }
+        guard let value = Double(text), value > 0, value.isFinite else {
+            throw reader.error(node, "`\(key)` must be a positive duration such as 30s, 5m or 1h, not \"\(scalar.string)\"")
+        }
+        return value * unit
+    }
+}

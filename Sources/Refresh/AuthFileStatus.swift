@@ -1,0 +1,121 @@
+import Credentials
+public import FoundationEssentials
+import Glibc
+
+/// `F.status` beside an auth file `F` the refresh writes: which entries ocicred wrote and when each expires,
+/// so an exec probe (`ocicred health --file F`) can judge the file without credentials of its own. It holds
+/// registry names and times only — never a secret — and is written 0600, atomically, after the auth file.
+public struct AuthFileStatus: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        /// The key of the entry in the auth file's `auths`.
+        public var key: String
+        /// Unix seconds; nil for a credential without a known lifetime.
+        public var expiresAt: Double?
+    }
+
+    public var version = 1
+    public var writtenAt: Double
+    public var entries: [Entry]
+
+    public static func path(for authFile: String) -> String { authFile + ".status" }
+
+    public func write(beside authFile: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try AtomicFile.write(Array(try encoder.encode(self)) + [0x0A], to: Self.path(for: authFile))
+    }
+
+    public static func read(beside authFile: String) throws -> AuthFileStatus? {
+        guard let data = FileManager.default.contents(atPath: path(for: authFile)) else { return nil }
+        return try JSONDecoder().decode(AuthFileStatus.self, from: data)
+    }
+}
+
+/// What `ocicred health --file F` decides.
+public enum AuthFileHealth {
+    public enum Verdict: Sendable, Equatable, CustomStringConvertible {
+        case healthy(entries: Int)
+        case unreadable(String)
+        case noStatus
+        case missingEntry(String)
+        case expired(String, at: Double)
+
+        public var isHealthy: Bool { if case .healthy = self { return true } else { return false } }
+
+        public var description: String {
+            switch self {
+            case .healthy(let count): return "ok: \(count) entries written by ocicred, none expired"
+            case .unreadable(let reason): return "the auth file cannot be used: \(reason)"
+            case .noStatus: return "no status file beside it: ocicred refresh has not written this file yet"
+            case .missingEntry(let key): return "the entry for \(key) that ocicred wrote is missing"
+            case .expired(let key, let at):
+                return "the credential for \(key) expired at \(Date(timeIntervalSince1970: at))"
+            }
+        }
+    }
+
+    /// The auth file parses, and every entry the status lists is present and unexpired at `now`.
+    public static func check(path: String, now: Date = Date()) -> Verdict {
+        guard let data = FileManager.default.contents(atPath: path) else { return .unreadable("cannot read \(path)") }
+        let file: AuthFile
+        do {
+            file = try AuthFile.parse(Array(data))
+        } catch {
+            return .unreadable(error.description)
+        }
+        let status: AuthFileStatus
+        do {
+            guard let read = try AuthFileStatus.read(beside: path) else { return .noStatus }
+            status = read
+        } catch {
+            return .unreadable("its status file does not parse: \(error)")
+        }
+        for entry in status.entries {
+            guard file.auths[entry.key] != nil else { return .missingEntry(entry.key) }
+            if let expiresAt = entry.expiresAt, expiresAt <= now.timeIntervalSince1970 {
+                return .expired(entry.key, at: expiresAt)
+            }
+        }
+        return .healthy(entries: status.entries.count)
+    }
+}
+
+/// Temp file, fsync, rename, fsync of the directory, 0600: a reader sees the old bytes or the new ones.
+enum AtomicFile {
+    struct WriteError: Error, CustomStringConvertible {
+        let path: String
+        let errno: Int32
+        var description: String { "cannot write \(path): \(String(cString: strerror(errno)))" }
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw WriteError(path: temporary, errno: errno) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(fd)
+                unlink(temporary)
+                throw WriteError(path: temporary, errno: code)
+            }
+            offset += written
+        }
+        fsync(fd)
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw WriteError(path: path, errno: code)
+        }
+        let slash = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let directory = open(slash.isEmpty ? "/" : slash, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+}

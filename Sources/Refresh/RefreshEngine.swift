@@ -1,0 +1,140 @@
+public import Credentials
+public import FoundationEssentials
+public import Logging
+
+/// The refresh loop's state and one step of it: resolve what is due, record the outcome in the schedule,
+/// write the outputs that hold a changed credential, publish status. I/O (resolve, outputs), the clock and the
+/// jitter are injected, so tests drive it with fakes; `RefreshService` owns the sleeping between steps.
+public actor RefreshEngine {
+    /// Gets a registry's credential; `force` asks for a fresh mint (the cached token is due).
+    public typealias Resolve = @Sendable (_ registry: String, _ force: Bool) async throws -> Credential
+
+    private var resolve: Resolve
+    private var outputs: [any RefreshOutput]
+    private(set) var schedule: RefreshSchedule
+    /// The last good credential per registry: kept, and written, until replaced — a provider outage does not
+    /// empty an auth file whose token still works.
+    private var credentials = [String: Credential]()
+    private var outputSucceeded = [String: Bool]()
+    private let now: @Sendable () -> Date
+    private let jitter: @Sendable () -> Double
+    public nonisolated let status: RefreshStatus
+    private let events: RefreshEvents?
+    private let logger: Logger
+
+    public init(
+        outputs: [any RefreshOutput], policy: RefreshPolicy, resolve: @escaping Resolve, status: RefreshStatus = .init(),
+        events: RefreshEvents? = nil, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
+        jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        self.outputs = outputs
+        self.resolve = resolve
+        self.now = now
+        self.jitter = jitter
+        self.status = status
+        self.events = events
+        self.logger = logger
+        schedule = RefreshSchedule(registries: Self.registries(of: outputs), policy: policy, now: now())
+    }
+
+    static func registries(of outputs: [any RefreshOutput]) -> [String] {
+        Array(Set(outputs.flatMap(\.registries))).sorted()
+    }
+
+    public var nextWake: Date? { schedule.nextWake }
+    public var scheduleEntries: [String: RefreshSchedule.Entry] { schedule.entries }
+    public func credential(for registry: String) -> Credential? { credentials[registry] }
+
+    /// New outputs, policy and resolver (SIGHUP): every registry is due at once; credentials of registries that
+    /// stay are kept as last good until the new pass replaces them.
+    public func reconfigure(outputs: [any RefreshOutput], policy: RefreshPolicy, resolve: @escaping Resolve) {
+        self.outputs = outputs
+        self.resolve = resolve
+        let registries = Self.registries(of: outputs)
+        schedule = RefreshSchedule(registries: registries, policy: policy, now: now())
+        credentials = credentials.filter { registries.contains($0.key) }
+        outputSucceeded = [:]
+    }
+
+    /// Resolves every due registry and writes the outputs that hold one that changed (and those whose last
+    /// write failed). Returns the registries and outputs that failed in this step.
+    @discardableResult
+    public func step() async -> (registries: [String], outputs: [String]) {
+        let due = schedule.due(at: now())
+        var changed = Set<String>()
+        var failed = [String]()
+        for registry in due {
+            if events?.pendingTermination() == true { break }
+            let force = schedule.entries[registry]?.hasCredential ?? false
+            let started = now()
+            do {
+                let credential = try await resolve(registry, force)
+                credentials[registry] = credential
+                schedule.succeeded(registry, issuedAt: started, expiresAt: credential.expiresAt, jitter: jitter())
+                changed.insert(registry)
+                logger.debug(
+                    "credential obtained",
+                    metadata: [
+                        "registry": "\(registry)", "source": "\(credential.source)",
+                        "expiresAt": "\(credential.expiresAt.map { "\($0)" } ?? "never")",
+                    ])
+            } catch {
+                schedule.failed(registry, at: now(), jitter: jitter())
+                failed.append(registry)
+                let entry = schedule.entries[registry]
+                logger.warning(
+                    "refresh failed; keeping the last good credential",
+                    metadata: [
+                        "registry": "\(registry)", "error": "\(error)", "retryIn": "\(entry?.backoff ?? 0)s",
+                        "lastGoodValid": "\(schedule.isValid(registry, at: now()))",
+                    ])
+            }
+        }
+        let failedOutputs = await writeOutputs { output in
+            outputSucceeded[output.name] != true || !changed.isDisjoint(with: output.registries)
+        }
+        publish(newFailures: failed)
+        return (failed, failedOutputs)
+    }
+
+    /// Writes every output (a new leader writes its Secrets at once).
+    @discardableResult
+    public func writeAll() async -> [String] {
+        let failed = await writeOutputs { _ in true }
+        publish(newFailures: [])
+        return failed
+    }
+
+    private func writeOutputs(where selected: (any RefreshOutput) -> Bool) async -> [String] {
+        var failed = [String]()
+        for output in outputs where selected(output) {
+            let subset = credentials.filter { output.registries.contains($0.key) }
+            // Nothing obtained yet for this output: there is nothing to write, and it is not ready.
+            if subset.isEmpty {
+                outputSucceeded[output.name] = outputSucceeded[output.name] ?? nil
+                continue
+            }
+            do {
+                let wrote = try await output.write(subset)
+                outputSucceeded[output.name] = true
+                if wrote { logger.info("output written", metadata: ["output": "\(output.name)"]) }
+            } catch {
+                outputSucceeded[output.name] = false
+                failed.append(output.name)
+                logger.error("output write failed", metadata: ["output": "\(output.name)", "error": "\(error)"])
+                // Retried through the schedule, with backoff, like a failed mint.
+                for registry in output.registries { schedule.failed(registry, at: now(), jitter: jitter()) }
+            }
+        }
+        return failed
+    }
+
+    private func publish(newFailures: [String]) {
+        status.publish(
+            schedule: schedule,
+            outputs: outputs.map {
+                RefreshStatus.OutputState(
+                    name: $0.name, registries: $0.registries, lastWriteSucceeded: outputSucceeded[$0.name])
+            }, newFailures: newFailures)
+    }
+}

@@ -1,0 +1,111 @@
+import Credentials
+public import FoundationEssentials
+import Kubernetes
+import Logging
+
+/// One place the refresh writes credentials to. `write` gets the last good credential of each of the output's
+/// registries that has one (registries that never succeeded are left as they are in the target).
+public protocol RefreshOutput: Sendable {
+    /// For logs and metrics: the path or namespace/name, never content.
+    var name: String { get }
+    var registries: [String] { get }
+    /// Writes; returns false when it deliberately did not (a standby replica without the lease).
+    func write(_ credentials: [String: Credential]) async throws -> Bool
+}
+
+/// An auth file, merged under its lock, atomic, 0600 (`AuthFileUpdater`), then its `.status` beside it.
+public struct AuthFileOutput: RefreshOutput {
+    public let path: String
+    public let format: AuthFileFormat
+    public let registries: [String]
+    public var name: String { path }
+
+    public init(path: String, format: AuthFileFormat, registries: [String]) {
+        self.path = path
+        self.format = format
+        self.registries = registries
+    }
+
+    public func write(_ credentials: [String: Credential]) async throws -> Bool {
+        var written = [(CredentialKey, Credential)]()
+        for registry in registries {
+            guard let credential = credentials[registry], let key = try? CredentialKey(serverURL: registry) else {
+                continue
+            }
+            written.append((key, credential))
+        }
+        guard !written.isEmpty else { return false }
+        _ = try AuthFileUpdater.update(path: path) { file in
+            for (key, credential) in written {
+                file.setCredential(username: credential.username, secret: credential.secret, for: key, format: format)
+            }
+        }
+        // Entries of earlier writes that this one did not touch (a registry failing now) keep their status.
+        var entries = [String: AuthFileStatus.Entry]()
+        if let previous = try? AuthFileStatus.read(beside: path) {
+            for entry in previous.entries { entries[entry.key] = entry }
+        }
+        for (key, credential) in written {
+            let entryKey = format == .docker ? key.dockerConfigKey : key.description
+            entries[entryKey] = .init(key: entryKey, expiresAt: credential.expiresAt?.timeIntervalSince1970)
+        }
+        let status = AuthFileStatus(
+            writtenAt: Date().timeIntervalSince1970, entries: entries.values.sorted { $0.key < $1.key })
+        try status.write(beside: path)
+        return true
+    }
+}
+
+/// A `kubernetes.io/dockerconfigjson` Secret in each chosen namespace, optionally named in service accounts'
+/// `imagePullSecrets`. With a leader elector, only the leader writes: two replicas must not race each other.
+public struct SecretOutput: RefreshOutput {
+    public let config: RefreshConfig.SecretOutput
+    public let client: KubernetesClient
+    public let elector: LeaderElector?
+    let logger: Logger
+    public var registries: [String] { config.registries }
+    public var name: String { "secret/" + config.name }
+
+    public init(config: RefreshConfig.SecretOutput, client: KubernetesClient, elector: LeaderElector?, logger: Logger) {
+        self.config = config
+        self.client = client
+        self.elector = elector
+        self.logger = logger
+    }
+
+    public func write(_ credentials: [String: Credential]) async throws -> Bool {
+        if let elector, await !elector.isLeader { return false }
+        var file = AuthFile()
+        var expiries = [Date]()
+        for registry in registries {
+            guard let credential = credentials[registry], let key = try? CredentialKey(serverURL: registry) else {
+                continue
+            }
+            file.setCredential(username: credential.username, secret: credential.secret, for: key, format: .docker)
+            if let expiresAt = credential.expiresAt { expiries.append(expiresAt) }
+        }
+        guard !file.auths.isEmpty else { return false }
+        var annotations = [String: String]()
+        if let soonest = expiries.min() {
+            annotations["ocicred.io/expires-at"] = String(Int(soonest.timeIntervalSince1970))
+        }
+        for namespace in try await namespaces() {
+            let outcome = try await client.writeDockerConfigSecret(
+                namespace: namespace, name: config.name, dockerConfigJSON: file.serialized(),
+                labels: ["app.kubernetes.io/managed-by": "ocicred"], annotations: annotations)
+            logger.info("secret written", metadata: ["secret": "\(namespace)/\(config.name)", "outcome": "\(outcome)"])
+            for account in config.serviceAccounts {
+                try await client.ensureImagePullSecret(
+                    namespace: namespace, serviceAccount: account, secretName: config.name)
+            }
+        }
+        return true
+    }
+
+    /// Listed each time: a namespace created since the last refresh gets its Secret at the next one.
+    func namespaces() async throws -> [String] {
+        if !config.namespaces.isEmpty { return config.namespaces }
+        guard let selector = config.namespaceSelector else { return [client.config.namespace] }
+        return try await client.namespaceNames().filter(selector.matches)
+    }
+}
