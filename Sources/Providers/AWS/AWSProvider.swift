@@ -50,7 +50,19 @@ public struct AWSProvider: CredentialProvider {
             http: http, environment: request.environment, now: now,
             stsRegion: request.identity.awsRegion ?? endpoint.region, host: request.host)
         chain.metadataProbeTimeout = metadataProbeTimeout
-        let credentials = try await chain.resolve(material: request.material, identity: request.identity)
+        let credentials: AWSCredentials
+        if let podToken = request.serviceAccountToken {
+            // Kubelet service-account-token mode: the pod's own token is the web identity, exchanged for the
+            // role its service account names (EKS's IRSA contract, without a token file on the node).
+            guard let roleARN = request.identity.awsRoleARN else {
+                throw .misconfigured(provider: name, detail: "the kubelet passed a service-account token but no role: "
+                    + "annotate the service account with eks.amazonaws.com/ecr-role-arn or set AWS_ECR_ROLE_ARN")
+            }
+            credentials = try await chain.sts().assumeRoleWithWebIdentity(
+                roleARN: roleARN, sessionName: chain.defaultSessionName(), token: podToken)
+        } else {
+            credentials = try await chain.resolve(material: request.material, identity: request.identity)
+        }
         return try await ECRClient(http: http, now: now)
             .getAuthorizationToken(registry, endpoint: endpoint, credentials: credentials)
     }
