@@ -235,8 +235,13 @@ struct RefreshSidecarTests {
     @Test func shortLivedTokensAreRewrittenBeforeEveryExpiryAndBuildahPushes() throws {
         let dir = try TemporaryDirectory(prefix: "ocicred-refresh-short")
         defer { dir.remove() }
-        let gcp = try FixtureServer(script: "gcp_fixtures.py", environment: ["GCP_FIXTURE_EXPIRES_IN": "70"])
-        defer { gcp.stop() }
+        // 20-second ECR tokens from the strict ECR fixture (it verifies SigV4 and counts mints).
+        let ecrHost = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+        let accessKey = "AKIDREFRESHFIXTURE01", secretKey = "refresh/fixture/secret/key/000000000000"
+        let ecr = try FixtureServer(
+            script: "aws_fixtures.py", arguments: ["--lifetime", "20"],
+            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+        defer { ecr.stop() }
         let password = "push-" + UUID().uuidString.prefix(8).lowercased()
         let registry = try RegistryFixture.start(username: "pusher", password: password)
         defer { registry.stop() }
@@ -245,7 +250,7 @@ struct RefreshSidecarTests {
         let authFile = dir.file("shared/auth.json")
         try """
             registries:
-              - host: gcr.io
+              - host: \(ecrHost)
               - host: \(registry.host)
                 credentials: [REG_USER, REG_PASS]
             refresh:
@@ -257,11 +262,13 @@ struct RefreshSidecarTests {
             [], home: dir.path,
             environment: [
                 "OCICRED_CONFIG": dir.file("config.yaml"), "REGISTRY_AUTH_FILE": authFile, "REG_USER": "pusher",
-                "REG_PASS": password, "GCE_METADATA_HOST": "127.0.0.1:\(gcp.port)", "CLOUDSDK_CONFIG": dir.file("gcloud"),
+                "REG_PASS": password, "AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey,
+                "AWS_ENDPOINT_URL_ECR": ecr.baseURL, "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_CONFIG_FILE": dir.file("no-aws-config"), "AWS_SHARED_CREDENTIALS_FILE": dir.file("no-aws-creds"),
                 "OCICRED_LOG_LEVEL": "info",
             ])
         defer { sidecar.stop() }
-        try #require(Self.waitUntil(20) { Self.status(authFile)["gcr.io"] != nil }, "\(sidecar.log)")
+        try #require(Self.waitUntil(20) { Self.status(authFile)[ecrHost] != nil }, "\(sidecar.log)")
 
         var problems = [String]()
         var tokens = Set<String>()
@@ -273,15 +280,15 @@ struct RefreshSidecarTests {
                 usleep(100_000)
                 continue
             }
-            if let gcr = entries["gcr.io"] as? [String: Any], let auth = gcr["auth"] as? String { tokens.insert(auth) }
-            else { problems.append("no gcr.io entry at \(now)") }
+            if let entry = entries[ecrHost] as? [String: Any], let auth = entry["auth"] as? String { tokens.insert(auth) }
+            else { problems.append("no ECR entry at \(now)") }
             if entries[registry.host] == nil { problems.append("no registry entry at \(now)") }
-            if let expiry = Self.status(authFile)["gcr.io"], expiry <= now { problems.append("expired at \(now)") }
+            if let expiry = Self.status(authFile)[ecrHost], expiry <= now { problems.append("expired at \(now)") }
             usleep(100_000)
         }
         #expect(problems.isEmpty, "\(problems.prefix(5))\n\(sidecar.log)")
-        // 120 s of 70 s tokens refreshed at about half-life: at least 3 distinct tokens.
-        #expect(tokens.count >= 3, "tokens seen: \(tokens.count)\n\(sidecar.log)")
+        // 120 s of 20 s tokens refreshed before expiry: a new token every few seconds, never a gap.
+        #expect(tokens.count >= 6, "tokens seen: \(tokens.count)\n\(sidecar.log)")
         #expect(try OcicredBinary.run(["health", "--file", authFile], home: dir.path).status == 0)
 
         let from = try sandbox.run("buildah", ["from", "scratch"])
