@@ -64,9 +64,17 @@ class FixtureHandler(BaseHTTPRequestHandler):
 
 
 def serve(handler_class):
-    # A fixture spawned from a dispatch thread inherits that thread's blocked SIGTERM; take it back.
+    # A fixture spawned from a dispatch thread inherits that thread's blocked SIGTERM; take it back first.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    run(ThreadingHTTPServer(("127.0.0.1", 0), handler_class))
+
+
+def run(server):
+    """Announces the port, then serves until SIGTERM or until the test closes our stdin; never returns.
+
+    Fixtures that build their own server (HTTPS, say) call this with it, after unblocking SIGTERM themselves
+    before they do anything slow."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     print(f"PORT {server.server_address[1]}", flush=True)
 
     def stop(*_):

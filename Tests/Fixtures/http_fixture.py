@@ -22,6 +22,7 @@ import os
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+import fixturelib
 from fixturelib import FixtureHandler
 
 
@@ -131,24 +132,7 @@ def main():
     # As fixturelib.serve, with the server class chosen above.
     server = server_class(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    print(f"PORT {server.server_address[1]}", flush=True)
-
-    def stop(*_):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-
-    def watch_stdin():
-        try:
-            while sys.stdin.buffer.read(1):
-                pass
-        except Exception:
-            pass
-        stop()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    server.serve_forever()
-    os._exit(0)
+    fixturelib.run(server)
 
 
 if __name__ == "__main__":

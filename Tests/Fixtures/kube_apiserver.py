@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+import fixturelib
 from fixturelib import FixtureHandler
 
 LOCK = threading.Lock()
@@ -389,24 +390,7 @@ def main():
     TLSServer.context = make_tls(sys.argv[2])
     seed()
     server = TLSServer(("127.0.0.1", 0), Handler)
-    print(f"PORT {server.server_address[1]}", flush=True)
-
-    def stop(*_):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-
-    def watch_stdin():
-        try:
-            while sys.stdin.buffer.read(1):
-                pass
-        except Exception:
-            pass
-        stop()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    server.serve_forever()
-    os._exit(0)
+    fixturelib.run(server)
 
 
 if __name__ == "__main__":
