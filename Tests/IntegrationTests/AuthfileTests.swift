@@ -8,21 +8,6 @@ import TestSupport
 struct AuthfileTests {
     let username = "ci-pusher"
 
-    /// A local scratch image committed in the sandbox's private storage.
-    func commitScratchImage(_ sandbox: ContainersSandbox, name: String) throws -> String {
-        let from = try sandbox.run("buildah", ["from", "scratch"])
-        try #require(from.status == 0, "buildah from scratch: \(from)")
-        let container = from.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-        let file = sandbox.directory.file("payload.txt")
-        try "built by a CI job\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let copy = try sandbox.run("buildah", ["copy", "--quiet", container, file, "/payload.txt"])
-        try #require(copy.status == 0, "buildah copy: \(copy)")
-        let local = "localhost/\(name)"
-        let commit = try sandbox.run("buildah", ["commit", "--quiet", "--rm", container, local])
-        try #require(commit.status == 0, "buildah commit: \(commit)")
-        return local
-    }
-
     @Test func buildahPushPodmanPullAndSkopeoInspectUseAnAuthfileFromEnvironmentVariables() throws {
         let password = "ci:secret:" + UUID().uuidString.prefix(6).lowercased()
         let registry = try RegistryFixture.start(username: username, password: password)
@@ -42,7 +27,7 @@ struct AuthfileTests {
         let mode = try FileManager.default.attributesOfItem(atPath: authfile)[.posixPermissions] as? Int
         #expect(mode == 0o600)
 
-        let local = try commitScratchImage(sandbox, name: "ci/app:1")
+        let local = try sandbox.commitScratchImage(name: "ci/app:1", content: "built by a CI job\n")
         let reference = "\(registry.host)/ci/app:1"
         let push = try sandbox.run(
             "buildah", ["push", "--authfile", authfile, "--tls-verify=false", local, "docker://\(reference)"])

@@ -24,16 +24,7 @@ struct TokenAuthTests {
             home: sandbox.home, extraEnvironment: ["CI_REGISTRY_USER": "ci-pusher", "CI_REGISTRY_PASSWORD": password])
         try #require(write.status == 0, "ocicred authfile: \(write)")
 
-        let from = try sandbox.run("buildah", ["from", "scratch"])
-        try #require(from.status == 0, "buildah from scratch: \(from)")
-        let container = from.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-        let file = sandbox.directory.file("payload.txt")
-        try "pushed through a token server\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let copy = try sandbox.run("buildah", ["copy", "--quiet", container, file, "/payload.txt"])
-        try #require(copy.status == 0, "buildah copy: \(copy)")
-        let local = "localhost/ci/token-app:1"
-        let commit = try sandbox.run("buildah", ["commit", "--quiet", "--rm", container, local])
-        try #require(commit.status == 0, "buildah commit: \(commit)")
+        let local = try sandbox.commitScratchImage(name: "ci/token-app:1", content: "pushed through a token server\n")
 
         let reference = "\(registry.host)/ci/token-app:1"
         let push = try sandbox.run(

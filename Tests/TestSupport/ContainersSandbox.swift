@@ -107,6 +107,22 @@ public final class ContainersSandbox: @unchecked Sendable {
             timeout: 60)
     }
 
+    /// `buildah from scratch` + a one-file payload + `commit` into this sandbox's storage, as a CI job builds an
+    /// image before pushing it; returns the local name (`localhost/NAME`). Fails the calling test on any step.
+    public func commitScratchImage(name: String, content: String = "built by an ocicred test\n") throws -> String {
+        let from = try run("buildah", ["from", "scratch"])
+        guard from.status == 0 else { throw FixtureError.commandFailed(command: "buildah from scratch", result: from) }
+        let container = from.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let file = directory.file("payload.txt")
+        try content.write(toFile: file, atomically: true, encoding: .utf8)
+        let copy = try run("buildah", ["copy", "--quiet", container, file, "/payload.txt"])
+        guard copy.status == 0 else { throw FixtureError.commandFailed(command: "buildah copy", result: copy) }
+        let local = "localhost/\(name)"
+        let commit = try run("buildah", ["commit", "--quiet", "--rm", container, local])
+        guard commit.status == 0 else { throw FixtureError.commandFailed(command: "buildah commit", result: commit) }
+        return local
+    }
+
     /// The contents of the auth file podman and buildah read and write.
     public func authFileContents() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: authFile)) }
 
