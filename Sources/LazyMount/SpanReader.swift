@@ -42,6 +42,16 @@ struct SpanReader: Sendable {
         return try await read(offset: entry.offset + offset, count: Int(end - offset))
     }
 
+    /// The verified spans one fetch yields when span `index` is needed: that span alone for gzip and plain
+    /// layers; every span of the layer for zstd, which has no random access and is fetched whole once. The chunk
+    /// cache keeps all of them, so a zstd layer is downloaded at most once per cache.
+    func fetchSpans(_ index: Int) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] {
+        switch layer.compression {
+        case .none, .gzip: return [(index, try await spanBytes(index))]
+        case .zstd: throw .fetchedWholeOnly(layer: layer.digest, compression: "zstd")
+        }
+    }
+
     /// One whole span, verified.
     func spanBytes(_ index: Int) async throws(LazyMountError) -> [UInt8] {
         let span = layer.spans[index]
