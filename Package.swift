@@ -36,6 +36,17 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // The lazy mount's filesystem (libfuse3's low-level API) and zstd layers, which have no random access.
+        .systemLibrary(
+            name: "CFuse",
+            pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
         .target(name: "Crypto", dependencies: ["CCrypto"]),
         .target(name: "Transport", dependencies: ["CCurl"]),
         .target(
@@ -62,7 +73,7 @@ let package = Package(
         .target(
             name: "LazyMount",
             dependencies: [
-                "CZlib", "Crypto", "Credentials", "Registry", "Transport",
+                "CFuse", "CZlib", "CZstd", "Crypto", "Credentials", "Registry", "Transport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
