@@ -113,6 +113,6 @@ let package = Package(
         .testTarget(
             name: "LazyMountTests", dependencies: ["LazyMount", "Registry", "Credentials", "Crypto", "TestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Credentials", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Crypto"]),
     ]
 )

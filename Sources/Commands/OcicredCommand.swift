@@ -9,7 +9,8 @@ public struct OcicredCommand: AsyncParsableCommand {
         abstract: "Get, keep and hand out OCI registry credentials.",
         version: HelperProtocol.version,
         subcommands: [HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self, LoginCommand.self, VerifyCommand.self,
-            KubeletCommand.self, ConfigCommand.self, RefreshCommand.self, HealthCommand.self, IndexCommand.self])
+            KubeletCommand.self, ConfigCommand.self, RefreshCommand.self, HealthCommand.self, IndexCommand.self,
+            MountCommand.self, UnmountCommand.self])
 
     public init() {}
 

@@ -24,6 +24,10 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
     case fetchedWholeOnly(layer: String, compression: String)
     case outOfRange(String)
     case index(path: String, reason: String)
+    /// Mounting, serving or unmounting the FUSE filesystem failed.
+    case mount(mountpoint: String, reason: String)
+    /// A read could not be served within `--fetch-timeout` (retries included); the reader got EIO.
+    case fetchTimedOut(layer: String, seconds: Int)
 
     public var description: String {
         switch self {
@@ -57,6 +61,10 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
                 + "is not implemented yet"
         case .outOfRange(let reason): return reason
         case .index(let path, let reason): return "index \(path): \(reason)"
+        case .mount(let mountpoint, let reason): return "mount \(mountpoint): \(reason)"
+        case .fetchTimedOut(let layer, let seconds):
+            return "reading layer \(layer) took longer than \(seconds) s (--fetch-timeout) with retries; the "
+                + "registry stopped answering"
         }
     }
 }

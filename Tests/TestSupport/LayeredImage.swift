@@ -8,11 +8,12 @@ public struct LayeredImage {
     public let layout: String
     public let tag = "layered"
 
-    /// Builds the layout under `directory`.
-    public static func build(in directory: TemporaryDirectory) throws -> LayeredImage {
+    /// Builds the layout under `directory`; `largeFileMiB` > 0 adds `usr/lib/large.bin`, that many MiB of random
+    /// bytes, to the top layer (the lazy mount's big-file proofs).
+    public static func build(in directory: TemporaryDirectory, largeFileMiB: Int = 0) throws -> LayeredImage {
         try FixtureError.requirePrograms(["python3": "python3", "skopeo": "skopeo"])
         let layout = directory.file("layout")
-        let result = try ProcessRunner.run("python3", ["-c", script, layout], timeout: 120)
+        let result = try ProcessRunner.run("python3", ["-c", script, layout, String(largeFileMiB)], timeout: 300)
         guard result.status == 0 else {
             throw FixtureError.commandFailed(command: "python3 (layered image)", result: result)
         }
@@ -24,13 +25,22 @@ public struct LayeredImage {
     public func push(to registry: RegistryFixture, password: String, repository: String, directory: TemporaryDirectory)
         throws
     {
-        let authFile = try Self.authFile(registry: registry, password: password, directory: directory)
+        try push(
+            toHost: registry.host, username: registry.username, password: password, repository: repository,
+            directory: directory)
+    }
+
+    /// The same push to any registry host (a token-auth registry, a proxy in front of one).
+    public func push(
+        toHost host: String, username: String, password: String, repository: String, directory: TemporaryDirectory
+    ) throws {
+        let authFile = try Self.authFile(host: host, username: username, password: password, directory: directory)
         let result = try ProcessRunner.run(
             "skopeo",
             [
                 "copy", "--preserve-digests", "--dest-tls-verify=false", "--dest-authfile", authFile,
                 "oci:\(layout):\(tag)",
-                "docker://\(registry.host)/\(repository):\(tag)",
+                "docker://\(host)/\(repository):\(tag)",
             ], environment: Self.environment(directory), timeout: 120)
         guard result.status == 0 else {
             throw FixtureError.commandFailed(command: "skopeo copy (push)", result: result)
@@ -58,10 +68,28 @@ public struct LayeredImage {
         return bundle + "/rootfs"
     }
 
+    /// `umoci unpack` of the layout itself (no registry involved): the reference tree for images pushed to
+    /// registries the umoci/skopeo pair cannot pull from directly.
+    public func unpackLayoutWithUmoci(directory: TemporaryDirectory) throws -> String {
+        try FixtureError.requirePrograms(["umoci": "umoci"])
+        let bundle = directory.file("layout-bundle")
+        var arguments = ["unpack", "--image", "\(layout):\(tag)", bundle]
+        if getuid() != 0 { arguments.insert("--rootless", at: 1) }
+        let unpack = try ProcessRunner.run("umoci", arguments, environment: Self.environment(directory), timeout: 300)
+        guard unpack.status == 0 else { throw FixtureError.commandFailed(command: "umoci unpack", result: unpack) }
+        return bundle + "/rootfs"
+    }
+
     static func authFile(registry: RegistryFixture, password: String, directory: TemporaryDirectory) throws -> String {
+        try authFile(host: registry.host, username: registry.username, password: password, directory: directory)
+    }
+
+    static func authFile(host: String, username: String, password: String, directory: TemporaryDirectory) throws
+        -> String
+    {
         let path = directory.file("push-auth.json")
-        let auth = Data("\(registry.username):\(password)".utf8).base64EncodedString()
-        let json = try JSONSerialization.data(withJSONObject: ["auths": [registry.host: ["auth": auth]]])
+        let auth = Data("\(username):\(password)".utf8).base64EncodedString()
+        let json = try JSONSerialization.data(withJSONObject: ["auths": [host: ["auth": auth]]])
         FileManager.default.createFile(atPath: path, contents: json, attributes: [.posixPermissions: 0o600])
         return path
     }
@@ -79,6 +107,7 @@ public struct LayeredImage {
         import gzip, hashlib, io, json, os, random, sys, tarfile
 
         out = sys.argv[1]
+        large_mib = int(sys.argv[2]) if len(sys.argv) > 2 else 0
         rng = random.Random(7)
         os.makedirs(out + "/blobs/sha256", exist_ok=True)
 
@@ -145,6 +174,8 @@ public struct LayeredImage {
             add("usr/lib/mixed.txt", data=text(200000) + rng.randbytes(100000))
             add("secret", "d", mode=0o700)
             add("secret/key", data=b"not really\n", mode=0o400)
+            if large_mib:
+                add("usr/lib/large.bin", data=rng.randbytes(large_mib << 20), mode=0o644)
 
         layers, diff_ids = [], []
         for i, (build, kind) in enumerate([(layer1, "gzip"), (layer2, "none"), (layer3, "multi")]):

@@ -1,0 +1,138 @@
+import Crypto
+import FoundationEssentials
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Verified, uncompressed spans of an image's layers: a few in memory (the ones readers are in), all on disk
+/// under `$XDG_CACHE_HOME/ocicred/chunks/<layer digest>/<span>`, and at most one download per span at a time
+/// however many readers ask for it (single-flight) — eight threads reading one cold file cost one range request.
+///
+/// A span on disk is hashed again before use: the cache directory is not trusted more than the registry.
+final class ChunkCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var layer: Int
+        var span: Int
+    }
+
+    private struct State: Sendable {
+        var memory: [Key: [UInt8]] = [:]
+        /// Most recently used last.
+        var order: [Key] = []
+        var inflight: [Key: Task<[UInt8], any Error>] = [:]
+        var fetchedBytes: Int64 = 0
+        var fetches = 0
+    }
+
+    let directory: String?
+    let memorySpans: Int
+    private let state = Mutex(State())
+
+    init(directory: String?, memorySpans: Int = 8) {
+        self.directory = directory
+        self.memorySpans = max(2, memorySpans)
+    }
+
+    /// How many spans were downloaded and their uncompressed bytes (what the mount benchmark reports).
+    var statistics: (fetches: Int, bytes: Int64) { state.withLock { ($0.fetches, $0.fetchedBytes) } }
+
+    /// Span `key` of `layer`, from memory, disk, or `fetch` (which may hand back more spans than asked for: a
+    /// zstd layer yields all of them, and all are kept).
+    func span(
+        _ key: Key, layer: LayerIndex,
+        fetch: @escaping @Sendable () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])]
+    ) async throws(LazyMountError) -> [UInt8] {
+        let task: Task<[UInt8], any Error> = state.withLock { locked in
+            if let bytes = locked.memory[key] {
+                Self.touch(key, in: &locked)
+                return Task { bytes }
+            }
+            if let running = locked.inflight[key] { return running }
+            let running = Task<[UInt8], any Error> { [self] in
+                defer { _ = state.withLock { $0.inflight.removeValue(forKey: key) } }
+                if let bytes = loadFromDisk(key, layer: layer) {
+                    remember(key, bytes)
+                    return bytes
+                }
+                let spans = try await fetch()
+                var wanted: [UInt8]?
+                for (index, bytes) in spans {
+                    if index == key.span { wanted = bytes }
+                }
+                let directory = directory
+                if directory != nil {
+                    // Off the reader's path: the reply does not wait for the fsync.
+                    Task.detached(priority: .background) { [self] in
+                        for (index, bytes) in spans { storeOnDisk(Key(layer: key.layer, span: index), layer: layer, bytes) }
+                    }
+                }
+                guard let wanted else { throw LazyMountError.outOfRange("span \(key.span) was not fetched") }
+                state.withLock {
+                    $0.fetches += 1
+                    $0.fetchedBytes += Int64(spans.reduce(0) { $0 + $1.bytes.count })
+                }
+                remember(key, wanted)
+                return wanted
+            }
+            locked.inflight[key] = running
+            return running
+        }
+        do {
+            return try await task.value
+        } catch let error as LazyMountError {
+            throw error
+        } catch {
+            throw .outOfRange("span \(key.span): \(error)")
+        }
+    }
+
+    /// Whether span `key` is already available without a download (memory or disk).
+    func isCached(_ key: Key, layer: LayerIndex) -> Bool {
+        if state.withLock({ $0.memory[key] != nil }) { return true }
+        guard let path = path(key, layer: layer) else { return false }
+        return access(path, R_OK) == 0
+    }
+
+    private func remember(_ key: Key, _ bytes: [UInt8]) {
+        state.withLock { state in
+            state.memory[key] = bytes
+            Self.touch(key, in: &state)
+            while state.order.count > memorySpans {
+                state.memory.removeValue(forKey: state.order.removeFirst())
+            }
+        }
+    }
+
+    private static func touch(_ key: Key, in state: inout State) {
+        if let position = state.order.lastIndex(of: key) { state.order.remove(at: position) }
+        state.order.append(key)
+    }
+
+    private func path(_ key: Key, layer: LayerIndex) -> String? {
+        guard let directory, key.span < layer.spans.count else { return nil }
+        return directory + "/" + layer.digest + "/" + String(key.span)
+    }
+
+    private func loadFromDisk(_ key: Key, layer: LayerIndex) -> [UInt8]? {
+        guard let path = path(key, layer: layer) else { return nil }
+        let span = layer.spans[key.span]
+        guard let bytes = try? IndexCache.readFile(path), bytes.count == Int(span.length),
+            SHA256.hexDigest(bytes) == span.sha256
+        else {
+            unlink(path)  // absent, torn or tampered: fetch again
+            return nil
+        }
+        return bytes
+    }
+
+    /// Best effort: a full disk or a read-only cache directory only costs a later download.
+    private func storeOnDisk(_ key: Key, layer: LayerIndex, _ bytes: [UInt8]) {
+        guard let path = path(key, layer: layer) else { return }
+        do throws(LazyMountError) {
+            try IndexCache.makeDirectory(LayerMerge.split(path).parent)
+            try IndexCache.writeAtomically(bytes, to: path)
+        } catch {}
+    }
+}

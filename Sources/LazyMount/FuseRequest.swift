@@ -1,0 +1,121 @@
+import CFuse
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What `getattr` and `lookup` report for an inode, in Swift terms; only this file turns it into `struct stat`.
+struct FuseAttributes: Sendable {
+    var inode: UInt64
+    /// File type bits and permission bits, as in `st_mode`.
+    var mode: UInt32
+    var linkCount: UInt32
+    var uid: UInt32
+    var gid: UInt32
+    var size: Int64
+    var deviceMajor: UInt32 = 0
+    var deviceMinor: UInt32 = 0
+    var mtime: Int64
+
+    fileprivate var stat: stat {
+        var result = Glibc.stat()
+        result.st_ino = UInt(inode)
+        result.st_mode = mode
+        result.st_nlink = UInt(linkCount)
+        result.st_uid = uid
+        result.st_gid = gid
+        result.st_size = Int(size)
+        result.st_blksize = 4096
+        result.st_blocks = Int((size + 511) / 512)
+        result.st_rdev = cfuse_makedev(deviceMajor, deviceMinor)
+        result.st_mtim = timespec(tv_sec: Int(mtime), tv_nsec: 0)
+        result.st_ctim = result.st_mtim
+        result.st_atim = result.st_mtim
+        return result
+    }
+}
+
+/// One directory entry of a `readdirplus` answer.
+struct FuseDirectoryEntry: Sendable {
+    var name: String
+    var attributes: FuseAttributes
+    /// The offset the kernel passes back to continue after this entry.
+    var nextOffset: Int64
+}
+
+/// One request from the kernel, to be answered exactly once — possibly later and from another thread (libfuse's
+/// low-level API allows that), which is how reads wait for the network without holding a FUSE worker.
+struct FuseRequest: @unchecked Sendable {
+    private let raw: fuse_req_t
+
+    init(_ raw: fuse_req_t) { self.raw = raw }
+
+    /// The object given to `fuse_session_new` as user data.
+    var userData: UnsafeMutableRawPointer? { fuse_req_userdata(raw) }
+
+    func fail(_ errorNumber: Int32) { _ = fuse_reply_err(raw, errorNumber) }
+
+    func none() { fuse_reply_none(raw) }
+
+    func entry(_ attributes: FuseAttributes, timeout: Double) {
+        var parameters = Self.entryParameters(attributes, timeout: timeout)
+        _ = fuse_reply_entry(raw, &parameters)
+    }
+
+    func attributes(_ attributes: FuseAttributes, timeout: Double) {
+        var stat = attributes.stat
+        _ = fuse_reply_attr(raw, &stat, timeout)
+    }
+
+    func data(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { raw in
+            fuse_reply_buf(self.raw, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+        }
+    }
+
+    func data(_ bytes: ArraySlice<UInt8>) {
+        _ = bytes.withUnsafeBytes { raw in
+            fuse_reply_buf(self.raw, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+        }
+    }
+
+    func link(_ target: String) { _ = fuse_reply_readlink(raw, target) }
+
+    func xattrSize(_ size: Int) { _ = fuse_reply_xattr(raw, size) }
+
+    func statfs(blocks: UInt64, files: UInt64) {
+        var info = statvfs()
+        info.f_bsize = 4096
+        info.f_frsize = 4096
+        info.f_blocks = UInt(blocks)
+        info.f_files = UInt(files)
+        info.f_namemax = 255
+        _ = fuse_reply_statfs(raw, &info)
+    }
+
+    /// Packs as many of `entries` as fit in `size` bytes (each entry counts one lookup, as readdirplus must).
+    func directory(_ entries: some Sequence<FuseDirectoryEntry>, size: Int, timeout: Double) {
+        var buffer = [CChar](repeating: 0, count: size)
+        var used = 0
+        for entry in entries {
+            var parameters = Self.entryParameters(entry.attributes, timeout: timeout)
+            let needed = buffer.withUnsafeMutableBufferPointer { buffer in
+                fuse_add_direntry_plus(
+                    raw, buffer.baseAddress! + used, size - used, entry.name, &parameters, off_t(entry.nextOffset))
+            }
+            if needed > size - used { break }
+            used += needed
+        }
+        _ = buffer.withUnsafeBufferPointer { fuse_reply_buf(raw, $0.baseAddress, used) }
+    }
+
+    private static func entryParameters(_ attributes: FuseAttributes, timeout: Double) -> fuse_entry_param {
+        var parameters = fuse_entry_param()
+        parameters.ino = attributes.inode
+        parameters.generation = 1
+        parameters.attr = attributes.stat
+        parameters.attr_timeout = timeout
+        parameters.entry_timeout = timeout
+        return parameters
+    }
+}

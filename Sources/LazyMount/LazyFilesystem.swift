@@ -1,0 +1,233 @@
+import FoundationEssentials
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The image as a read-only filesystem: metadata from the index (answered at once), file bytes from the chunk
+/// cache, which fetches spans from the registry on demand.
+///
+/// Reads are answered from a task, so a FUSE worker never waits on the network. Each read is bounded by
+/// `fetchTimeout`: retries with backoff run inside that bound, and when it passes the reader gets EIO — a registry
+/// that stops answering never leaves `cat` stuck for minutes. Bad bytes (wrong digest, short range) are EIO too.
+final class LazyFilesystem: FuseFilesystem {
+    /// Content and metadata never change, so the kernel may keep them as long as it likes.
+    static let cacheTimeout: Double = 86_400
+
+    let index: ImageIndex
+    let table: InodeTable
+    let source: any BlobSource
+    let cache: ChunkCache
+    let fetchTimeout: Duration
+    let logger: Logger
+    private let outstanding = Mutex(0)
+
+    init(
+        index: ImageIndex, source: any BlobSource, cache: ChunkCache, fetchTimeout: Duration, logger: Logger
+    ) {
+        self.index = index
+        table = InodeTable(index: index)
+        self.source = source
+        self.cache = cache
+        self.fetchTimeout = fetchTimeout
+        self.logger = logger
+    }
+
+    /// Reads still to be answered; the session must outlive them.
+    var outstandingReads: Int { outstanding.withLock { $0 } }
+
+    func initialize() {}
+
+    func lookup(_ request: FuseRequest, parent: UInt64, name: String) {
+        guard let inode = table.lookup(parent, name), let attributes = attributes(inode) else {
+            return request.fail(table.node(parent) == nil ? ENOENT : ENOENT)
+        }
+        request.entry(attributes, timeout: Self.cacheTimeout)
+    }
+
+    func getattr(_ request: FuseRequest, inode: UInt64) {
+        guard let attributes = attributes(inode) else { return request.fail(ENOENT) }
+        request.attributes(attributes, timeout: Self.cacheTimeout)
+    }
+
+    func readlink(_ request: FuseRequest, inode: UInt64) {
+        guard let node = table.node(inode) else { return request.fail(ENOENT) }
+        guard node.entry.kind == .symlink, let target = node.entry.linkName else { return request.fail(EINVAL) }
+        request.link(target)
+    }
+
+    func open(inode: UInt64, flags: Int32) -> Int32 {
+        guard let node = table.node(inode) else { return ENOENT }
+        if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { return EROFS }
+        return node.entry.kind == .directory ? EISDIR : 0
+    }
+
+    func read(_ request: FuseRequest, inode: UInt64, size: Int, offset: Int64) {
+        guard let node = table.node(inode) else { return request.fail(ENOENT) }
+        guard node.entry.kind == .file, node.layer >= 0 else { return request.fail(EISDIR) }
+        let end = min(offset + Int64(size), node.entry.size)
+        guard offset < end else { return request.data([]) }
+        outstanding.withLock { $0 += 1 }
+        let layer = node.layer
+        let start = node.entry.offset + offset
+        let fileEnd = node.entry.offset + node.entry.size
+        Task {
+            defer { outstanding.withLock { $0 -= 1 } }
+            do throws(LazyMountError) {
+                let bytes = try await Deadline.race(fetchTimeout, layer: index.layers[layer].digest) {
+                    () async throws(LazyMountError) -> [UInt8] in
+                    try await self.read(layer: layer, range: start..<(start + (end - offset)), fileEnd: fileEnd)
+                }
+                request.data(bytes)
+            } catch {
+                logger.error(
+                    "read failed, answering EIO",
+                    metadata: ["path": "\(node.entry.path)", "offset": "\(offset)", "error": "\(error)"])
+                request.fail(EIO)
+            }
+        }
+    }
+
+    func readdirplus(_ request: FuseRequest, inode: UInt64, size: Int, offset: Int64) {
+        guard let node = table.node(inode) else { return request.fail(ENOENT) }
+        guard node.entry.kind == .directory else { return request.fail(ENOTDIR) }
+        // Offsets: 0 → ".", 1 → "..", 2 + i → children[i]; each entry's nextOffset is its position + 1.
+        var entries: [FuseDirectoryEntry] = []
+        var position = Int(max(0, offset))
+        let total = 2 + node.children.count
+        while position < total && entries.count < 512 {
+            let (name, child) =
+                position == 0 ? (".", inode) : position == 1 ? ("..", node.parent) : node.children[position - 2]
+            if let attributes = attributes(child) {
+                entries.append(FuseDirectoryEntry(name: name, attributes: attributes, nextOffset: Int64(position + 1)))
+            }
+            position += 1
+        }
+        request.directory(entries, size: size, timeout: Self.cacheTimeout)
+    }
+
+    func statfs(_ request: FuseRequest) {
+        request.statfs(blocks: UInt64((table.totalBytes + 4095) / 4096), files: UInt64(table.count))
+    }
+
+    func getxattr(_ request: FuseRequest, inode: UInt64, name: String, size: Int) {
+        guard let node = table.node(inode) else { return request.fail(ENOENT) }
+        guard let value = node.entry.xattrs?[name] else { return request.fail(ENODATA) }
+        if size == 0 { return request.xattrSize(value.count) }
+        guard value.count <= size else { return request.fail(ERANGE) }
+        request.data([UInt8](value))
+    }
+
+    func listxattr(_ request: FuseRequest, inode: UInt64, size: Int) {
+        guard let node = table.node(inode) else { return request.fail(ENOENT) }
+        var list: [UInt8] = []
+        for name in (node.entry.xattrs ?? [:]).keys.sorted() { list += Array(name.utf8) + [0] }
+        if size == 0 { return request.xattrSize(list.count) }
+        guard list.count <= size else { return request.fail(ERANGE) }
+        request.data(list)
+    }
+
+    /// Uncompressed bytes `range` of layer `layer`, span by span through the cache. When the file being read
+    /// goes on into the next span, that span is fetched in the background, so a sequential reader finds it ready.
+    func read(layer: Int, range: Range<Int64>, fileEnd: Int64) async throws(LazyMountError) -> [UInt8] {
+        let layerIndex = index.layers[layer]
+        guard var spanIndex = layerIndex.spanIndex(containing: range.lowerBound) else {
+            throw .outOfRange("no span holds offset \(range.lowerBound) of layer \(layerIndex.digest)")
+        }
+        var result: [UInt8] = []
+        result.reserveCapacity(range.count)
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let span = layerIndex.spans[spanIndex]
+            let bytes = try await spanBytes(layer: layer, span: spanIndex)
+            let from = Int(position - span.uncompressedOffset)
+            let to = Int(min(range.upperBound, span.uncompressedOffset + span.length) - span.uncompressedOffset)
+            result.append(contentsOf: bytes[from..<to])
+            position = span.uncompressedOffset + Int64(to)
+            if position >= span.uncompressedOffset + span.length { spanIndex += 1 }
+        }
+        let last = layerIndex.spans[min(spanIndex, layerIndex.spans.count - 1)]
+        let next = last.uncompressedOffset + last.length <= range.upperBound ? spanIndex : spanIndex + 1
+        if next < layerIndex.spans.count, fileEnd > layerIndex.spans[next].uncompressedOffset {
+            prefetch(layer: layer, span: next)
+        }
+        return result
+    }
+
+    /// Starts fetching a span if it is not cached or on its way; errors are left for the reader who needs it.
+    func prefetch(layer: Int, span: Int, priority: TaskPriority = .medium) {
+        let key = ChunkCache.Key(layer: layer, span: span)
+        guard !cache.isCached(key, layer: index.layers[layer]) else { return }
+        Task(priority: priority) {
+            _ = try? await Deadline.race(fetchTimeout, layer: index.layers[layer].digest) {
+                () async throws(LazyMountError) -> [UInt8] in try await self.spanBytes(layer: layer, span: span)
+            }
+        }
+    }
+
+    /// One verified span: from the cache, or fetched with retries (transient failures only: a digest mismatch
+    /// will not improve by asking again).
+    func spanBytes(layer: Int, span: Int) async throws(LazyMountError) -> [UInt8] {
+        let layerIndex = index.layers[layer]
+        let reader = SpanReader(layer: layerIndex, source: source)
+        let logger = logger
+        return try await cache.span(ChunkCache.Key(layer: layer, span: span), layer: layerIndex) {
+            () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+            var delay = Duration.milliseconds(250)
+            // Shared by every reader waiting on this span, so it has a bound of its own.
+            let giveUp = ContinuousClock.now + self.fetchTimeout
+            while true {
+                do throws(LazyMountError) {
+                    return try await reader.fetchSpans(span)
+                } catch {
+                    guard Self.isTransient(error) else { throw error }
+                    logger.warning(
+                        "fetching a span failed, retrying",
+                        metadata: ["layer": "\(layerIndex.digest)", "span": "\(span)", "error": "\(error)"])
+                    if Task.isCancelled || ContinuousClock.now + delay > giveUp { throw error }
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(4))
+                }
+            }
+        }
+    }
+
+    static func isTransient(_ error: LazyMountError) -> Bool {
+        switch error {
+        case .registry(.unreachable), .registry(.timedOut), .registry(.transport): return true
+        case .registry(.unexpectedStatus(_, _, let status, _)): return status >= 500 || status == 429
+        case .blobFetch(_, let status): return status >= 500 || status == 429 || status == 408
+        default: return false
+        }
+    }
+
+    private func attributes(_ inode: UInt64) -> FuseAttributes? {
+        guard let node = table.node(inode) else { return nil }
+        let entry = node.entry
+        let type: UInt32
+        var size: Int64 = 0
+        switch entry.kind {
+        case .file:
+            type = UInt32(S_IFREG)
+            size = entry.size
+        case .directory:
+            type = UInt32(S_IFDIR)
+            size = 4096
+        case .symlink:
+            type = UInt32(S_IFLNK)
+            size = Int64(entry.linkName?.utf8.count ?? 0)
+        case .characterDevice: type = UInt32(S_IFCHR)
+        case .blockDevice: type = UInt32(S_IFBLK)
+        case .fifo: type = UInt32(S_IFIFO)
+        case .hardlink: type = UInt32(S_IFREG)
+        }
+        // Linux shows every symlink as 0777 whatever the tar header said (symlink(7)).
+        let permissions = entry.kind == .symlink ? 0o777 : entry.mode & 0o7777
+        return FuseAttributes(
+            inode: inode, mode: type | permissions, linkCount: node.linkCount,
+            uid: UInt32(truncatingIfNeeded: entry.uid), gid: UInt32(truncatingIfNeeded: entry.gid), size: size,
+            deviceMajor: entry.devMajor ?? 0, deviceMinor: entry.devMinor ?? 0, mtime: entry.mtime)
+    }
+}

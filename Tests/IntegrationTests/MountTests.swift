@@ -1,0 +1,227 @@
+import Crypto
+import Synchronization
+import Foundation
+import TestSupport
+import Testing
+
+/// `ocicred mount` as a user runs it, against the Debian docker-registry, with `umoci unpack` of the same image
+/// as the reference: the tree and every byte match, concurrent readers get the right bytes, `ocicred unmount`
+/// and SIGTERM end it cleanly, and faults (a registry that dies, a proxy that alters bytes) are EIO within the
+/// fetch timeout — never a hang, never wrong data.
+@Suite(.serialized)
+struct MountTests {
+    /// A registry with the layered image pushed, a home with `ocicred login` done, and the umoci reference.
+    struct Prepared {
+        let registry: RegistryFixture
+        let directory: TemporaryDirectory
+        let home: String
+        let password: String
+        let reference: String
+        let environment: [String: String]
+        let image: LayeredImage
+
+        func stop() {
+            registry.stop()
+            directory.remove()
+        }
+    }
+
+    static func prepare(largeFileMiB: Int = 0) throws -> Prepared {
+        let password = "pw:" + UUID().uuidString.prefix(8).lowercased()
+        let registry = try RegistryFixture.start(username: "mounter", password: password)
+        let directory = try TemporaryDirectory(prefix: "ocicred-mount")
+        do {
+            let home = directory.file("home")
+            try FileManager.default.createDirectory(
+                atPath: home + "/registries.conf.d", withIntermediateDirectories: true)
+            let environment = [
+                "CONTAINERS_REGISTRIES_CONF": home + "/registries.conf",
+                "OCICRED_REGISTRIES_CONF_DIR": home + "/registries.conf.d",
+                "OCICRED_CERTS_DIRS": home + "/certs.d", "XDG_CACHE_HOME": home + "/.cache",
+            ]
+            let image = try LayeredImage.build(in: directory, largeFileMiB: largeFileMiB)
+            try image.push(to: registry, password: password, repository: "team/layered", directory: directory)
+            let login = try OcicredBinary.run(
+                ["login", registry.host, "-u", "mounter", "--password-stdin"], home: home, stdin: password + "\n",
+                extraEnvironment: environment)
+            try #require(login.status == 0, "login: \(login)")
+            return Prepared(
+                registry: registry, directory: directory, home: home, password: password,
+                reference: "\(registry.host)/team/layered:layered", environment: environment, image: image)
+        } catch {
+            registry.stop()
+            directory.remove()
+            throw error
+        }
+    }
+
+    static func sha256(_ path: String) throws -> String {
+        SHA256.hexDigest([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+    }
+
+    enum ReadOutcome: Equatable {
+        case bytes([UInt8])
+        case failed(errno: Int32)
+
+        func get() throws -> [UInt8] {
+            guard case .bytes(let bytes) = self else { throw POSIXError(.EIO) }
+            return bytes
+        }
+    }
+
+    /// `pread` of exactly `count` bytes (short only at end of file), or the errno.
+    static func pread(_ path: String, offset: Int, count: Int) -> ReadOutcome {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return .failed(errno: errno) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = buffer.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            if n < 0 { return .failed(errno: errno) }
+            if n == 0 { break }
+            done += n
+        }
+        return .bytes(Array(buffer[0..<done]))
+    }
+
+    @Test func mountedTreeAndBytesMatchUmociUnpackAndConcurrentReadersAgree() throws {
+        let prepared = try Self.prepare(largeFileMiB: 64)
+        defer { prepared.stop() }
+        let rootfs = try LayeredImage.unpackWithUmoci(
+            registry: prepared.registry, password: prepared.password, reference: prepared.reference,
+            directory: prepared.directory)
+        let mountpoint = prepared.directory.file("mnt")
+        let mount = try OcicredMount(
+            image: prepared.reference, mountpoint: mountpoint, home: prepared.home,
+            arguments: ["--span", "1048576"], environment: prepared.environment)
+        defer { mount.stop() }
+        try #require(mount.waitUntilMounted(timeout: 180), "mount: \(mount.log)")
+
+        // Every path: type, permission bits, size, link target; every regular file: sha256.
+        let expected = LayeredImage.walk(rootfs)
+        let mounted = LayeredImage.walk(mountpoint)
+        #expect(Set(mounted.keys) == Set(expected.keys))
+        #expect(expected.count >= 30)
+        var hashed = 0
+        for (path, reference) in expected {
+            #expect(mounted[path] == reference, "\(path)")
+            if reference.kind == "file" {
+                #expect(try Self.sha256(mountpoint + "/" + path) == Self.sha256(rootfs + "/" + path), "\(path)")
+                hashed += 1
+            }
+        }
+        #expect(hashed >= 12)
+        #expect(mounted["usr/lib/large.bin"]?.size == 64 << 20)
+
+        // Owners, the hard link's shared inode, the PAX xattr, and read-only-ness.
+        var original = stat()
+        var link = stat()
+        var overwritten = stat()
+        #expect(lstat(mountpoint + "/data/original", &original) == 0 && lstat(mountpoint + "/data/hardlink", &link) == 0)
+        #expect(original.st_ino == link.st_ino && original.st_nlink == 2)
+        #expect(lstat(mountpoint + "/etc/overwritten", &overwritten) == 0)
+        #expect(overwritten.st_uid == 1000 && overwritten.st_gid == 1000)
+        let longPath = try #require(expected.keys.first { $0.hasSuffix("long-name-file.txt") })
+        let xattrs = try ProcessRunner.run(
+            "python3",
+            [
+                "-c",
+                "import os, sys; print(os.getxattr(sys.argv[1], 'user.note').decode(), os.listxattr(sys.argv[1]), "
+                    + "os.listxattr(sys.argv[2]))",
+                mountpoint + "/" + longPath, mountpoint + "/empty",
+            ])
+        #expect(xattrs.stdoutText == "kept ['user.note'] []\n", "\(xattrs)")
+        #expect(open(mountpoint + "/empty", O_WRONLY) == -1 && errno == EROFS)
+        var filesystem = statvfs()
+        #expect(statvfs(mountpoint, &filesystem) == 0 && filesystem.f_blocks > 0)
+
+        // Eight threads at random offsets of the big file (cold and warm spans alike) get the reference bytes.
+        let reference = try Data(contentsOf: URL(fileURLWithPath: rootfs + "/usr/lib/large.bin"))
+        let mismatches = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            var generator = SystemRandomNumberGenerator()
+            for _ in 0..<25 {
+                let count = Int.random(in: 1...(300 << 10), using: &generator)
+                let offset = Int.random(in: 0..<(reference.count - count), using: &generator)
+                switch Self.pread(mountpoint + "/usr/lib/large.bin", offset: offset, count: count) {
+                case .bytes(let bytes) where bytes == [UInt8](reference[offset..<(offset + count)]): continue
+                default: mismatches.withLock { $0 += 1 }
+                }
+            }
+            _ = thread
+        }
+        #expect(mismatches.withLock { $0 } == 0)
+        #expect(!mount.log.contains(prepared.password))
+
+        // `ocicred unmount` refuses what is not ours, then ends the mount; the process exits 0.
+        let refused = try OcicredBinary.run(["unmount", prepared.home], home: prepared.home)
+        #expect(refused.status == 1 && refused.stdoutText.isEmpty)
+        let unmounted = try OcicredBinary.run(["unmount", mountpoint], home: prepared.home)
+        #expect(unmounted.status == 0, "\(unmounted)")
+        #expect(mount.waitForExit(timeout: 40) == 0, "\(mount.log)")
+        #expect(!OcicredMount.isMounted(mountpoint))
+    }
+
+    @Test func deadRegistryIsEIOWithinTheFetchTimeoutAndSIGTERMUnmounts() throws {
+        let prepared = try Self.prepare()
+        defer { prepared.stop() }
+        let mountpoint = prepared.directory.file("mnt")
+        let mount = try OcicredMount(
+            image: prepared.reference, mountpoint: mountpoint, home: prepared.home,
+            arguments: ["--span", "262144", "--fetch-timeout", "5"], environment: prepared.environment)
+        defer { mount.stop() }
+        try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
+        // Warm: one file read while the registry is up.
+        let warm = Self.pread(mountpoint + "/etc/overwritten", offset: 0, count: 100)
+        #expect((try? warm.get()) == Array("version two, longer than the first\n".utf8))
+
+        prepared.registry.stop()
+        let started = Date()
+        let cold = Self.pread(mountpoint + "/usr/lib/big2.bin", offset: 1_500_000, count: 4096)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(cold == .failed(errno: EIO), "a dead registry must be EIO, got \(cold)")
+        #expect(elapsed < 5 + 3, "EIO after \(elapsed) s, bound 5 s")
+        #expect(elapsed > 1, "gave up without retrying (\(elapsed) s)")
+        // What was read before is still served from the cache.
+        #expect((try? Self.pread(mountpoint + "/etc/overwritten", offset: 0, count: 7).get()) == Array("version".utf8))
+        #expect(mount.log.contains("retrying"), "\(mount.log)")
+
+        mount.signal(SIGTERM)
+        #expect(mount.waitForExit(timeout: 20) == 0, "\(mount.log)")
+        #expect(!OcicredMount.isMounted(mountpoint))
+    }
+
+    @Test func aSpanAlteredOnTheWayIsEIONeverWrongBytes() throws {
+        let prepared = try Self.prepare()
+        defer { prepared.stop() }
+        let proxy = try FixtureServer(
+            script: "tamper_proxy.py", arguments: ["--upstream", prepared.registry.host])
+        defer { proxy.stop() }
+        let proxyHost = "127.0.0.1:\(proxy.port)"
+        let login = try OcicredBinary.run(
+            ["login", proxyHost, "-u", "mounter", "--password-stdin"], home: prepared.home,
+            stdin: prepared.password + "\n", extraEnvironment: prepared.environment)
+        try #require(login.status == 0, "login through the proxy: \(login)")
+        let mountpoint = prepared.directory.file("mnt")
+        let mount = try OcicredMount(
+            image: "\(proxyHost)/team/layered:layered", mountpoint: mountpoint, home: prepared.home,
+            arguments: ["--span", "262144", "--fetch-timeout", "10"], environment: prepared.environment)
+        defer { mount.stop() }
+        try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
+
+        let switched = try ProcessRunner.run("curl", ["-s", "-X", "POST", "--data", "on", proxy.baseURL + "/__tamper"])
+        try #require(switched.stdoutText.contains("true"))
+        // A plain-tar layer (digest check) and a gzip layer (inflate or digest check): both EIO.
+        #expect(Self.pread(mountpoint + "/data/original", offset: 0, count: 1000) == .failed(errno: EIO))
+        #expect(Self.pread(mountpoint + "/usr/lib/text.txt", offset: 0, count: 1000) == .failed(errno: EIO))
+        #expect(mount.log.contains("does not match"), "\(mount.log)")
+
+        // With honest bytes again the same reads succeed: nothing bad was cached.
+        _ = try ProcessRunner.run("curl", ["-s", "-X", "POST", "--data", "off", proxy.baseURL + "/__tamper"])
+        let rootfs = try prepared.image.unpackLayoutWithUmoci(directory: prepared.directory)
+        let honest = try Self.pread(mountpoint + "/data/original", offset: 0, count: 1000).get()
+        let expected = [UInt8](try Data(contentsOf: URL(fileURLWithPath: rootfs + "/data/original")).prefix(1000))
+        #expect(honest == expected)
+    }
+}

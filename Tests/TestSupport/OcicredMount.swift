@@ -1,0 +1,77 @@
+import Foundation
+
+/// A running `ocicred mount IMAGE DIR`, started like a user would (stdout says "mounted" when DIR is usable).
+/// `stop()` unmounts (SIGTERM) and, should that fail, kills the process and detaches the mount, so no test
+/// leaves a mount or a process behind.
+public final class OcicredMount: @unchecked Sendable {
+    public let process = Process()
+    public let mountpoint: String
+    public let logFile: String
+    private let output = Pipe()
+
+    public init(
+        image: String, mountpoint: String, home: String, arguments: [String] = [], environment: [String: String] = [:]
+    ) throws {
+        self.mountpoint = mountpoint
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        logFile = home + "/mount-\(UUID().uuidString.prefix(6)).log"
+        FileManager.default.createFile(atPath: logFile, contents: nil)
+        process.executableURL = URL(fileURLWithPath: OcicredBinary.path)
+        process.arguments = ["mount", image, mountpoint] + arguments
+        process.environment = OcicredBinary.environment(home: home, extra: environment)
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: logFile)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+    /// Waits for the "mounted" line; false when the process exits first or `timeout` passes.
+    public func waitUntilMounted(timeout: Double = 120) -> Bool {
+        let deadline = Date() + timeout
+        let handle = output.fileHandleForReading
+        var text = ""
+        while Date() < deadline {
+            var poll = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            if Glibc.poll(&poll, 1, 200) > 0 {
+                let data = handle.availableData
+                if data.isEmpty { return false }
+                text += String(decoding: data, as: UTF8.self)
+                if text.contains("mounted ") { return Self.isMounted(mountpoint) }
+            } else if !process.isRunning {
+                return false
+            }
+        }
+        return false
+    }
+
+    /// Whether a `fuse.ocicred` filesystem is mounted exactly at `path`.
+    public static func isMounted(_ path: String) -> Bool {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let mountinfo = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
+        return mountinfo.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 4 && fields[4] == resolved && line.contains(" - fuse.ocicred ")
+        }
+    }
+
+    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    public func waitForExit(timeout: Double = 30) -> Int32? {
+        let deadline = Date() + timeout
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    public func stop() {
+        if process.isRunning {
+            signal(SIGTERM)
+            if waitForExit(timeout: 40) == nil {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+        if Self.isMounted(mountpoint) { _ = umount2(mountpoint, Int32(MNT_DETACH)) }
+    }
+}
