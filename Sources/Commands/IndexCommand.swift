@@ -17,7 +17,10 @@ struct IndexCommand: AsyncParsableCommand {
             Credentials are resolved exactly as `docker-credential-ocicred get` resolves them. Each layer is \
             read once, with ranged requests; the index (JSON, version 1) is cached under \
             $XDG_CACHE_HOME/ocicred/index/<manifest digest> and its path printed. With -o it is also written \
-            to FILE (- for stdout).
+            to FILE (- for stdout). With --push it is also stored in the image's repository as an OCI artifact \
+            whose subject is the image manifest (the referrers tag sha256-<hex> is kept for registries without \
+            the referrers API), where `ocicred mount` finds it; the artifact's reference is printed after the \
+            path (on stderr with -o -).
             """)
 
     @Argument(help: "The image reference, e.g. registry.example.com/team/app:1.0 or …@sha256:…")
@@ -34,6 +37,9 @@ struct IndexCommand: AsyncParsableCommand {
 
     @Flag(help: "Re-read the layers even when a cached index exists.")
     var refresh = false
+
+    @Flag(help: "Push the index to the image's repository as an artifact referring to the image (needs push access).")
+    var push = false
 
     @OptionGroup var access: RegistryAccessOptions
 
@@ -62,15 +68,26 @@ struct IndexCommand: AsyncParsableCommand {
                 StandardStreams.err(
                     "\rlayer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\u{1B}[K")
             }
+            // Refused push rights are found out before the layers are read, not after minutes of indexing.
+            if push { _ = try await client.verify(repository: reference.repository, push: true) }
             let cache = IndexCache(environment: environment)
             let (index, path) = try await indexer.index(reference, platform: platform, cache: cache, refresh: refresh)
             if showProgress { StandardStreams.err("\r\u{1B}[K") }
+            var pushed: String?
+            if push {
+                let artifact = try await IndexReferrer.push(index, client: client, repository: reference.repository)
+                pushed = "\(reference.host)/\(reference.repository)@\(artifact.digest)"
+                if !artifact.pushed { StandardStreams.err("the registry already holds this index\n") }
+            }
             switch output {
             case "-"?: StandardStreams.out(String(decoding: try IndexCache.encode(index), as: UTF8.self) + "\n")
             case let file?: try IndexCache.write(index, to: file)
             case nil: break
             }
             if output != "-" { StandardStreams.out(path + "\n") }
+            if let pushed {
+                if output == "-" { StandardStreams.err(pushed + "\n") } else { StandardStreams.out(pushed + "\n") }
+            }
         } catch let error as LazyMountError {
             StandardStreams.err("error: \(error.description)\n")
             if case .registry(let registryError) = error { throw ExitCode(registryError.kind.rawValue) }
