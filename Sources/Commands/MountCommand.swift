@@ -43,6 +43,7 @@ struct MountCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard fetchTimeout > 0 else { throw ValidationError("--fetch-timeout must be at least 1 second") }
+        guard span >= 64 * 1024 else { throw ValidationError("--span must be at least 65536 bytes") }
     }
 
     func run() async throws {

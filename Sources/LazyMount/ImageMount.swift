@@ -60,8 +60,7 @@ public struct ImageMount: Sendable {
         var client = client
         client.timeout = min(client.timeout, options.fetchTimeout)
         client.connectTimeout = min(client.connectTimeout, options.fetchTimeout)
-        let (index, indexPath) = try await ImageIndexer(client: client, span: options.span)
-            .index(reference, platform: options.platform, cache: IndexCache(environment: environment))
+        let (index, indexPath) = try await index(client: client)
 
         let filesystem = LazyFilesystem(
             index: index, source: RegistryBlobSource(client: client, repository: reference.repository),
@@ -87,6 +86,33 @@ public struct ImageMount: Sendable {
         if status < 0 {
             throw .mount(mountpoint: mountpoint, reason: "the FUSE loop failed: \(String(cString: strerror(-status)))")
         }
+    }
+
+    /// The index for the image: the cached one, else one pushed to the registry by `ocicred index --push`
+    /// (found through the referrers API or its tag fallback), else built now by reading every layer once.
+    func index(client: RegistryClient) async throws(LazyMountError) -> (ImageIndex, String) {
+        let cache = IndexCache(environment: environment)
+        let indexer = ImageIndexer(client: client, span: options.span)
+        let image = try await client.resolveImage(reference, platform: options.platform)
+        if let cached = cache.load(manifestDigest: image.manifestDigest, span: options.span) {
+            logger.info("index from the cache", metadata: ["manifest": "\(image.manifestDigest)"])
+            return (cached, cache.path(forManifest: image.manifestDigest))
+        }
+        do throws(LazyMountError) {
+            if let pushed = try await IndexReferrer.fetch(
+                client: client, repository: reference.repository, manifestDigest: image.manifestDigest,
+                span: options.span)
+            {
+                logger.info("index from the registry (referrer)", metadata: ["manifest": "\(image.manifestDigest)"])
+                return (pushed, try cache.store(pushed))
+            }
+        } catch {
+            // A broken or altered artifact is not fatal: the layers themselves are verified while indexing.
+            logger.warning("ignoring the index pushed to the registry", metadata: ["error": "\(error)"])
+        }
+        logger.info("building the index", metadata: ["manifest": "\(image.manifestDigest)"])
+        let built = try await indexer.build(image)
+        return (built, try cache.store(built))
     }
 
     /// Unmounts an ocicred mount at `mountpoint`; refuses anything else, so a typo cannot unmount /home.

@@ -224,4 +224,41 @@ struct MountTests {
         let expected = [UInt8](try Data(contentsOf: URL(fileURLWithPath: rootfs + "/data/original")).prefix(1000))
         #expect(honest == expected)
     }
+
+    @Test func mountTakesTheIndexPushedToTheRegistryBeforeBuildingOne() throws {
+        let prepared = try Self.prepare()
+        defer { prepared.stop() }
+        let pushed = try OcicredBinary.run(
+            ["index", prepared.reference, "--push", "--span", "262144"], home: prepared.home,
+            extraEnvironment: prepared.environment, timeout: 120)
+        try #require(pushed.status == 0, "index --push: \(pushed)")
+
+        // Another machine: an empty cache, so only the registry can supply the index.
+        var environment = prepared.environment
+        environment["XDG_CACHE_HOME"] = prepared.directory.file("other-cache")
+        environment["OCICRED_LOG_LEVEL"] = "info"
+        let mountpoint = prepared.directory.file("mnt")
+        let mount = try OcicredMount(
+            image: prepared.reference, mountpoint: mountpoint, home: prepared.home,
+            arguments: ["--span", "262144"], environment: environment)
+        defer { mount.stop() }
+        try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
+        #expect(mount.log.contains("index from the registry"), "\(mount.log)")
+        #expect(!mount.log.contains("building the index"))
+        let cached = try FileManager.default.contentsOfDirectory(atPath: environment["XDG_CACHE_HOME"]! + "/ocicred/index")
+        #expect(cached.count == 1 && cached[0].hasPrefix("sha256:"))
+        #expect(
+            (try? Self.pread(mountpoint + "/etc/overwritten", offset: 0, count: 11).get())
+                == Array("version two".utf8))
+
+        // With a different span the pushed index does not fit: the mount builds its own.
+        mount.stop()
+        environment["XDG_CACHE_HOME"] = prepared.directory.file("third-cache")
+        let other = try OcicredMount(
+            image: prepared.reference, mountpoint: mountpoint, home: prepared.home,
+            arguments: ["--span", "524288"], environment: environment)
+        defer { other.stop() }
+        try #require(other.waitUntilMounted(), "mount: \(other.log)")
+        #expect(other.log.contains("building the index"), "\(other.log)")
+    }
 }
