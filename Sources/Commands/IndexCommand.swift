@@ -15,7 +15,7 @@ struct IndexCommand: AsyncParsableCommand {
         abstract: "Index an image's layers for lazy mounting (tar entries, gzip checkpoints, span digests).",
         discussion: """
             Credentials are resolved exactly as `docker-credential-ocicred get` resolves them. Each layer is \
-            read once, with ranged requests; the index (JSON, version 1) is cached under \
+            read once, with ranged requests; the index (JSON, version 2) is cached under \
             $XDG_CACHE_HOME/ocicred/index/<manifest digest> and its path printed. With -o it is also written \
             to FILE (- for stdout). With --push it is also stored in the image's repository as an OCI artifact \
             whose subject is the image manifest (the referrers tag sha256-<hex> is kept for registries without \

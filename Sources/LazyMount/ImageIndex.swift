@@ -3,11 +3,15 @@ public import FoundationEssentials
 /// The index `ocicred index` writes and the lazy mount reads: JSON, versioned by `version`, cached under
 /// `$XDG_CACHE_HOME/ocicred/index/<manifest digest>`.
 ///
-/// Format, version 1 (fields in encoding order):
-/// - `version` (1), `reference`, `manifestDigest`, `configDigest`, `platform`, `span` (target uncompressed bytes
+/// Format, version 2 (fields in encoding order):
+/// - `version` (2), `reference`, `manifestDigest`, `configDigest`, `platform`, `span` (target uncompressed bytes
 ///   between checkpoints);
 /// - `layers[]`: `digest`, `mediaType`, `compression` (`none` | `gzip` | `zstd`), `compressedSize`,
-///   `uncompressedSize`, `fetchWholeOnFirstRead` (zstd: no random access yet), `spans[]` and `entries[]`;
+///   `uncompressedSize`, `fetchWholeOnFirstRead`, `spans[]` and `entries[]`;
+/// - `fetchWholeOnFirstRead` is true for zstd layers: a zstd frame cannot be entered in the middle (there is no
+///   block boundary plus window to resume from, as deflate has) and layer writers emit one frame or a few, so the
+///   first read of any span fetches the whole blob once, checks it against the layer digest and yields every span
+///   (`SpanReader.fetchSpans`); their spans are plain fixed spans, like an uncompressed tar's, without checkpoints;
 /// - a span covers uncompressed bytes `[uncompressedOffset, uncompressedOffset + length)` and carries the `sha256`
 ///   of exactly those bytes; in a gzip layer it also holds the `checkpoint` it can be inflated from (zlib's
 ///   zran.c): `compressedOffset` (first whole byte of deflate data), `bits` (bits of the byte before it still
@@ -17,7 +21,8 @@ public import FoundationEssentials
 /// - `tree[]`: the merged filesystem (image-spec layer.md, "Applying Changesets": whiteouts and opaque directories
 ///   hide lower layers only), sorted by path, each a `TarEntry` plus the `layer` it comes from.
 public struct ImageIndex: Codable, Sendable, Equatable {
-    public static let currentVersion = 1
+    /// 2: zstd layers carry entries and plain spans (version 1 indexes listed none for them).
+    public static let currentVersion = 2
 
     public var version: Int
     public var reference: String

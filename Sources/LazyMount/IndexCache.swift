@@ -35,7 +35,7 @@ public struct IndexCache: Sendable {
         do {
             let index = try JSONDecoder().decode(ImageIndex.self, from: Data(bytes))
             guard index.version == ImageIndex.currentVersion else {
-                throw LazyMountError.index(path: path, reason: "version \(index.version), expected 1")
+                throw LazyMountError.index(path: path, reason: "version \(index.version), expected \(ImageIndex.currentVersion)")
             }
             return index
         } catch let error as LazyMountError {

@@ -5,7 +5,10 @@ import FoundationEssentials
 /// and at a block boundary (`data_type & 128`, not after the last block: `& 64` clear) at least `span` bytes after
 /// the previous checkpoint, record the compressed offset, the unused bit count (`data_type & 7`) and the last
 /// 32 KiB of output. Multi-member gzip (what pigz and concatenating writers produce) continues after each member's
-/// end with a fresh gzip header, as zran.c does with `inflateReset2`.
+/// end with a fresh gzip header, as zran.c does with `inflateReset2`. zstd has no equivalent of a checkpoint a
+/// decoder can resume from, so a zstd layer is decompressed here as it streams in (every frame, skippable ones
+/// passed over), cut into plain fixed spans like an uncompressed tar, and marked `fetchWholeOnFirstRead`: a read
+/// fetches the whole blob once and yields all its spans (`SpanReader.fetchSpans`).
 struct LayerIndexer {
     static let windowSize = 32 * 1024
     /// The size of one ranged request: under Transport's 4 MiB response cap, and bounded memory.
@@ -20,7 +23,6 @@ struct LayerIndexer {
             digest: descriptor.digest, mediaType: descriptor.mediaType, compression: compression,
             compressedSize: descriptor.size, uncompressedSize: 0, fetchWholeOnFirstRead: compression == .zstd,
             spans: [], entries: [])
-        guard compression != .zstd else { return layer }
         var state = IndexingState(span: span, compression: compression)
         var read: Int64 = 0
         try await source.stream(descriptor.digest, range: 0..<descriptor.size, chunk: Self.fetchChunk) {
@@ -49,6 +51,7 @@ struct IndexingState {
     private var window: [UInt8] = []
     private var lastCheckpointOut: Int64 = -1
     private var stream: ZStream?
+    private var zstdStream: ZstdStream?
     private var memberEnded = false
     private var nextPlainCut: Int64 = 0
 
@@ -58,20 +61,25 @@ struct IndexingState {
     }
 
     mutating func consume(_ chunk: [UInt8]) throws(LazyMountError) {
-        if compression == .none {
-            try chunk.withBytes { (raw) throws(LazyMountError) in try uncompressed(raw) }
-        } else {
-            try chunk.withBytes { (raw) throws(LazyMountError) in try gzip(raw) }
+        switch compression {
+        case .none: try chunk.withBytes { (raw) throws(LazyMountError) in try uncompressed(raw) }
+        case .gzip: try chunk.withBytes { (raw) throws(LazyMountError) in try gzip(raw) }
+        case .zstd: try chunk.withBytes { (raw) throws(LazyMountError) in try zstd(raw) }
         }
     }
 
     mutating func finish() throws(LazyMountError) {
         if compression == .gzip && !memberEnded { throw .inflate(.truncated) }
+        if compression == .zstd {
+            guard let zstdStream else { throw .zstd(.truncated) }
+            do { try zstdStream.finish() } catch { throw .zstd(error) }
+        }
         recorder.finish()
         do { try tar.finish() } catch { throw .tar(error) }
     }
 
-    /// Plain tar: fixed spans, no checkpoints (any offset is directly addressable).
+    /// Plain tar, and the output of zstd: fixed spans, no checkpoints (a plain offset is directly addressable; a
+    /// zstd layer is only ever fetched whole).
     private mutating func uncompressed(_ raw: UnsafeRawBufferPointer) throws(LazyMountError) {
         var index = 0
         while index < raw.count {
@@ -130,6 +138,37 @@ struct IndexingState {
                 lastCheckpointOut = totalOut
             }
             if step.consumed == 0 && step.produced == 0 { return }
+        }
+    }
+
+    private mutating func zstd(_ raw: UnsafeRawBufferPointer) throws(LazyMountError) {
+        let stream: ZstdStream
+        if let zstdStream {
+            stream = zstdStream
+        } else {
+            do { stream = try ZstdStream() } catch { throw .zstd(error) }
+            zstdStream = stream
+        }
+        var output = [UInt8](repeating: 0, count: ZstdStream.outputSize)
+        var index = 0
+        while true {
+            let input = UnsafeRawBufferPointer(rebasing: raw[index...])
+            let step: ZstdStream.Step
+            do throws(ZstdError) {
+                step = try output.withMutableBytes { (out) throws(ZstdError) in
+                    try stream.decompress(input, into: out)
+                }
+            } catch {
+                throw .zstd(error)
+            }
+            index += step.consumed
+            if step.produced > 0 {
+                try output[0..<step.produced].withUnsafeBytes { out in
+                    Result { () throws(LazyMountError) in try uncompressed(out) }
+                }.get()
+            }
+            // Done with this piece once all of it is consumed and libzstd has nothing more to flush.
+            if index == raw.count && step.produced < output.count { return }
         }
     }
 

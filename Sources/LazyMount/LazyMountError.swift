@@ -21,13 +21,16 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
     /// The bytes inflated for a span hash to something other than the index recorded: corrupted blob, wrong
     /// checkpoint, or a stale index. Never returned as data.
     case spanDigestMismatch(layer: String, span: Int)
-    case fetchedWholeOnly(layer: String, compression: String)
     case outOfRange(String)
     case index(path: String, reason: String)
     /// Mounting, serving or unmounting the FUSE filesystem failed.
     case mount(mountpoint: String, reason: String)
     /// A read could not be served within `--fetch-timeout` (retries included); the reader got EIO.
     case fetchTimedOut(layer: String, seconds: Int)
+    /// libzstd rejected a zstd layer, or it ended inside a frame.
+    case zstd(ZstdError)
+    /// A layer fetched whole decompressed to another size than its index recorded: the index is stale or corrupt.
+    case uncompressedSizeMismatch(layer: String, expected: Int64, actual: Int64)
 
     public var description: String {
         switch self {
@@ -56,15 +59,16 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
         case .spanDigestMismatch(let layer, let span):
             return "span \(span) of layer \(layer) does not match the index's sha256: the blob or the index is "
                 + "corrupt; delete the cached index and run `ocicred index` again"
-        case .fetchedWholeOnly(let layer, let compression):
-            return "layer \(layer) is \(compression)-compressed: it can only be fetched whole on first read, which "
-                + "is not implemented yet"
         case .outOfRange(let reason): return reason
         case .index(let path, let reason): return "index \(path): \(reason)"
         case .mount(let mountpoint, let reason): return "mount \(mountpoint): \(reason)"
         case .fetchTimedOut(let layer, let seconds):
             return "reading layer \(layer) took longer than \(seconds) s (--fetch-timeout) with retries; the "
                 + "registry stopped answering"
+        case .zstd(let error): return error.description
+        case .uncompressedSizeMismatch(let layer, let expected, let actual):
+            return "layer \(layer) decompressed to \(actual) bytes, but its index says \(expected): delete the cached "
+                + "index and run `ocicred index` again"
         }
     }
 }

@@ -10,9 +10,6 @@ struct SpanReader: Sendable {
 
     /// Bytes `[offset, offset + count)` of the layer's uncompressed stream (clamped to its end).
     func read(offset: Int64, count: Int) async throws(LazyMountError) -> [UInt8] {
-        if layer.fetchWholeOnFirstRead {
-            throw .fetchedWholeOnly(layer: layer.digest, compression: layer.compression.rawValue)
-        }
         let end = min(offset + Int64(count), layer.uncompressedSize)
         guard offset >= 0, offset <= layer.uncompressedSize else {
             throw .outOfRange("offset \(offset) is outside layer \(layer.digest) (\(layer.uncompressedSize) bytes)")
@@ -21,11 +18,17 @@ struct SpanReader: Sendable {
         guard var spanIndex = layer.spanIndex(containing: offset) else {
             throw .outOfRange("no span holds offset \(offset) of layer \(layer.digest)")
         }
+        // A zstd layer comes whole: one fetch serves every span the read touches.
+        var fetched: [Int: [UInt8]] = [:]
+        if layer.compression == .zstd {
+            for (index, bytes) in try await fetchSpans(spanIndex) { fetched[index] = bytes }
+        }
         var result: [UInt8] = []
         result.reserveCapacity(Int(end - offset))
         while result.count < Int(end - offset) {
             let span = layer.spans[spanIndex]
-            let bytes = try await spanBytes(spanIndex)
+            let bytes: [UInt8]
+            if let whole = fetched[spanIndex] { bytes = whole } else { bytes = try await spanBytes(spanIndex) }
             let from = Int(max(offset, span.uncompressedOffset) - span.uncompressedOffset)
             let to = Int(min(end, span.uncompressedOffset + span.length) - span.uncompressedOffset)
             result.append(contentsOf: bytes[from..<to])
@@ -48,7 +51,7 @@ struct SpanReader: Sendable {
     func fetchSpans(_ index: Int) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] {
         switch layer.compression {
         case .none, .gzip: return [(index, try await spanBytes(index))]
-        case .zstd: throw .fetchedWholeOnly(layer: layer.digest, compression: "zstd")
+        case .zstd: return try await wholeZstdLayer()
         }
     }
 
@@ -63,12 +66,52 @@ struct SpanReader: Sendable {
         case .gzip:
             bytes = try await inflate(index)
         case .zstd:
-            throw .fetchedWholeOnly(layer: layer.digest, compression: "zstd")
+            // The whole layer, for one span: callers that want more use `fetchSpans` (as `read` does).
+            bytes = try await wholeZstdLayer()[index].bytes
         }
         guard bytes.count == Int(span.length), SHA256.hexDigest(bytes) == span.sha256 else {
             throw .spanDigestMismatch(layer: layer.digest, span: index)
         }
         return bytes
+    }
+
+    /// Every span of a zstd layer, verified: the blob is fetched whole with ranged reads and decompressed as it
+    /// arrives (libzstd, all frames) straight into the spans the index lays out; then the blob's sha256 must equal
+    /// the layer digest, its decompressed size the index's, and each span its recorded sha256. Nothing is returned
+    /// unless all of that holds. Memory: the compressed blob (for its digest; `Crypto` has no incremental SHA-256)
+    /// and the decompressed layer, which is what this returns.
+    private func wholeZstdLayer() async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] {
+        let stream: ZstdStream
+        do { stream = try ZstdStream() } catch { throw .zstd(error) }
+        var compressed: [UInt8] = []
+        compressed.reserveCapacity(Int(max(0, layer.compressedSize)))
+        var splitter = ZstdSpanSplitter(layer: layer)
+        var output = [UInt8](repeating: 0, count: ZstdStream.outputSize)
+        try await source.stream(layer.digest, range: 0..<layer.compressedSize, chunk: LayerIndexer.fetchChunk) {
+            (chunk) throws(LazyMountError) -> Bool in
+            compressed.append(contentsOf: chunk)
+            try chunk.withBytes { (raw) throws(LazyMountError) in
+                var position = 0
+                while true {
+                    let input = UnsafeRawBufferPointer(rebasing: raw[position...])
+                    let step: ZstdStream.Step
+                    do throws(ZstdError) {
+                        step = try output.withMutableBytes { (out) throws(ZstdError) in
+                            try stream.decompress(input, into: out)
+                        }
+                    } catch {
+                        throw .zstd(error)
+                    }
+                    position += step.consumed
+                    try splitter.append(output[0..<step.produced])
+                    if position == raw.count && step.produced < output.count { return }
+                }
+            }
+            return true
+        }
+        do { try stream.finish() } catch { throw .zstd(error) }
+        try Digest.verify(compressed, matches: layer.digest, what: "layer \(layer.digest)")
+        return try splitter.finish()
     }
 
     /// zran.c `deflate_index_extract`: a raw inflate started at the checkpoint — prime with the bits left in the
@@ -135,5 +178,60 @@ struct SpanReader: Sendable {
             return result.count < length
         }
         return result
+    }
+}
+
+/// Cuts a zstd layer's decompressed stream into the spans its index records, in order, and verifies each: a stream
+/// longer or shorter than the index says, or a span hashing differently, is an error.
+private struct ZstdSpanSplitter {
+    let layer: LayerIndex
+    private(set) var spans: [(index: Int, bytes: [UInt8])] = []
+    private var current: [UInt8] = []
+    private var total: Int64 = 0
+
+    init(layer: LayerIndex) { self.layer = layer }
+
+    mutating func append(_ bytes: ArraySlice<UInt8>) throws(LazyMountError) {
+        var rest = bytes
+        closeFullSpans()
+        while !rest.isEmpty {
+            guard spans.count < layer.spans.count else {
+                throw .uncompressedSizeMismatch(
+                    layer: layer.digest, expected: layer.uncompressedSize, actual: total + Int64(rest.count))
+            }
+            let length = layer.spans[spans.count].length
+            guard length >= 0 else { throw .spanDigestMismatch(layer: layer.digest, span: spans.count) }
+            let want = Int(length) - current.count
+            let part = rest.prefix(want)
+            if current.isEmpty { current.reserveCapacity(Int(layer.spans[spans.count].length)) }
+            current.append(contentsOf: part)
+            rest = rest.dropFirst(part.count)
+            total += Int64(part.count)
+            closeFullSpans()
+        }
+    }
+
+    mutating func finish() throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] {
+        closeFullSpans()
+        guard spans.count == layer.spans.count, current.isEmpty, total == layer.uncompressedSize else {
+            throw .uncompressedSizeMismatch(layer: layer.digest, expected: layer.uncompressedSize, actual: total)
+        }
+        var offset: Int64 = 0
+        for (index, bytes) in spans {
+            let span = layer.spans[index]
+            guard span.uncompressedOffset == offset, SHA256.hexDigest(bytes) == span.sha256 else {
+                throw .spanDigestMismatch(layer: layer.digest, span: index)
+            }
+            offset += span.length
+        }
+        return spans
+    }
+
+    /// Ends every span the bytes so far fill (zero-length spans included); `finish` verifies them.
+    private mutating func closeFullSpans() {
+        while spans.count < layer.spans.count && current.count == Int(layer.spans[spans.count].length) {
+            spans.append((spans.count, current))
+            current = []
+        }
     }
 }
