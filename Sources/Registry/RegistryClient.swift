@@ -81,7 +81,7 @@ public struct RegistryClient: Sendable {
             first = try await authorization(challenge, scopes: scopes, refresh: true)
         }
         var response = try await transmit(method, url: url, headers: headers, body: body, authorization: first)
-        guard response.status == 401 else { return response }
+        guard response.status == 401 || Self.isExpiredCredential(response) else { return response }
         let renewed = Self.preferredChallenge(AuthChallenge.parse(headers: response.headers)) ?? challenge
         guard let renewed else { return response }
         if let challenge { session.invalidate(Self.cacheKey(challenge, scopes: scopes)) }
@@ -91,6 +91,16 @@ public struct RegistryClient: Sendable {
             method, url: url, headers: headers, body: body,
             authorization: try await authorization(renewed, scopes: scopes, refresh: true))
         return response
+    }
+
+    /// A 403 that means "your credentials expired", not "you may not": ECR's `DENIED: Your authorization token
+    /// has expired`, and S3's `AccessDenied: Request has expired` from a presigned blob URL the registry
+    /// redirected to. Both are cured by asking again with fresh credentials, like a 401.
+    static func isExpiredCredential(_ response: HTTPResponse) -> Bool {
+        guard response.status == 403, response.body.count <= 64 << 10 else { return false }
+        let text = String(decoding: response.body, as: UTF8.self).lowercased()
+        return text.contains("token has expired") || text.contains("request has expired")
+            || text.contains("expiredtoken") || text.contains("token is expired")
     }
 
     /// The `Authorization` value for `challenge`, nil for an open registry or anonymous credentials.

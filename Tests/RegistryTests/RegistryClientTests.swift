@@ -194,6 +194,30 @@ struct RegistryClientTests {
         #expect(credentials.asks.withLock { $0 } == [false, true])
     }
 
+    /// ECR answers an expired token with 403, and an expired presigned S3 redirect is a 403 too: both are retried
+    /// once with fresh credentials; a plain 403 (no pull rights) is not.
+    @Test(arguments: [
+        (#"{"errors":[{"code":"DENIED","message":"Your authorization token has expired. Reauthenticate and try again."}]}"#, true),
+        ("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", true),
+        (#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#, false),
+    ])
+    func a403ForAnExpiredTokenIsRetriedWithFreshCredentials(body: String, retried: Bool) async throws {
+        let attempts = Counter()
+        let http = ScriptedHTTP { request throws(HTTPError) in
+            guard request.header("Authorization") != nil else {
+                return ScriptedHTTP.response(401, [("WWW-Authenticate", #"Basic realm="r""#)])
+            }
+            if request.path == "/v2/" { return ScriptedHTTP.response(200) }
+            return attempts.next() == 1 ? ScriptedHTTP.response(403, body: body) : ScriptedHTTP.response(200, body: "ok")
+        }
+        let credentials = CredentialLog(alice)
+        let response = try await client(http, credentials).send(
+            "GET", "/v2/team/app/blobs/sha256:abc", scopes: [.repository("team/app", actions: ["pull"])])
+        #expect(response.status == (retried ? 200 : 403))
+        #expect(attempts.count == (retried ? 2 : 1))
+        #expect(credentials.asks.withLock { $0 }.last == retried)
+    }
+
     @Test func aTokenServerRefusalIsRejectedCredentials() async throws {
         let http = ScriptedHTTP { request throws(HTTPError) in
             if request.host == "auth.example" {
