@@ -82,6 +82,13 @@ public struct SecretOutput: RefreshOutput {
                 continue
             }
             file.setCredential(username: credential.username, secret: credential.secret, for: key, format: .docker)
+            // `kubectl create secret docker-registry` writes username and password beside auth; tools reading
+            // the Secret (not only the kubelet, which takes either) expect all three.
+            if case .object(var entry)? = file.auths[key.dockerConfigKey], entry["auth"] != nil {
+                entry["username"] = .string(credential.username)
+                entry["password"] = .string(credential.secret.exposedValue)
+                file.auths[key.dockerConfigKey] = .object(entry)
+            }
             if let expiresAt = credential.expiresAt { expiries.append(expiresAt) }
         }
         guard !file.auths.isEmpty else { return false }

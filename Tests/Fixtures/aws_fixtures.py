@@ -15,6 +15,14 @@ Secrets come only from the environment, never from arguments:
   AWS_FIXTURE_CONTAINER_TOKEN  the Authorization value the container endpoint requires (403 otherwise).
   AWS_FIXTURE_ECR_PASSWORD     the password inside minted tokens (default: ecr-password-<mint number>).
 
+Test control (no signature, not an AWS path):
+  POST /__outage?seconds=N        GetAuthorizationToken is unavailable for the next N seconds
+  POST /__outage?state=on|off     ... until switched off / no longer
+       Either answers {"outage": true|false, "until": <epoch seconds, or null for "until switched off">}.
+  While unavailable, a correctly signed GetAuthorizationToken gets what AWS sends when the service is down:
+  503, x-amzn-ErrorType: ServiceUnavailableException, {"__type": "ServiceUnavailableException", "message": ...};
+  each is counted as `unavailable` at /__counters (requests failing the checks before it get their usual error).
+
 Endpoints:
   PUT  /latest/api/token                          IMDSv2 token; needs X-aws-ec2-metadata-token-ttl-seconds 1..21600
   GET  /latest/meta-data/iam/security-credentials/[ROLE]   needs a valid X-aws-ec2-metadata-token, else 401
@@ -55,6 +63,36 @@ KEYS = {}
 if os.environ.get("AWS_FIXTURE_ACCESS_KEY_ID"):
     KEYS[os.environ["AWS_FIXTURE_ACCESS_KEY_ID"]] = (os.environ.get("AWS_FIXTURE_SECRET_ACCESS_KEY", ""), None)
 IMDS_TOKENS = {}  # token -> expiry (epoch)
+# GetAuthorizationToken is unavailable while time.time() < OUTAGE["until"] (inf: until switched off).
+OUTAGE = {"until": 0.0}
+
+
+def outage_active():
+    with LOCK:
+        return time.time() < OUTAGE["until"]
+
+
+def set_outage(method, query):
+    """The /__outage control: `seconds=N`, or `state=on|off`."""
+    if method != "POST":
+        return 405, {}, ""
+    params = {k: v[0] for k, v in urllib.parse.parse_qs(query).items()}
+    with LOCK:
+        if "seconds" in params:
+            try:
+                seconds = float(params["seconds"])
+            except ValueError:
+                return 400, {}, {"error": "seconds must be a number"}
+            OUTAGE["until"] = time.time() + seconds
+        elif params.get("state") == "on":
+            OUTAGE["until"] = float("inf")
+        elif params.get("state") == "off":
+            OUTAGE["until"] = 0.0
+        else:
+            return 400, {}, {"error": "give seconds=N or state=on|off"}
+        until = OUTAGE["until"]
+    active = time.time() < until
+    return 200, {}, {"outage": active, "until": None if until == float("inf") else (until if active else None)}
 
 
 def iso(epoch):
@@ -146,6 +184,8 @@ class Handler(FixtureHandler):
         return None
 
     def route(self, method, path, query, body):
+        if path == "/__outage":
+            return set_outage(method, query)
         if path == "/latest/api/token":
             if method != "PUT":
                 return 405, {}, ""
@@ -200,6 +240,10 @@ class Handler(FixtureHandler):
         failure = self.verify_sigv4("POST", path, query, body, service, region)
         if failure:
             return failure
+        if outage_active():
+            self.count("unavailable")
+            return json_error(503, "ServiceUnavailableException",
+                              "The service is unavailable. Please try again later.")
         number = self.count("mint")
         password = os.environ.get("AWS_FIXTURE_ECR_PASSWORD") or f"ecr-password-{number}"
         token = base64.b64encode(f"AWS:{password}".encode()).decode()

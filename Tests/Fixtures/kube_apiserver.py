@@ -22,6 +22,10 @@ Every (verb, resource) served to an authenticated client is recorded. Test contr
   POST /__touch_after_get    {"resource","namespace","name","times"}: after each of the next `times` GETs of
                              that object, another writer changes it (annotation other-writer/touched, new rv)
   GET  /__object?resource=&namespace=&name=
+  POST /__namespaces         {"add": [...]}: more namespaces, each with its `default` ServiceAccount (as the
+                             namespace controller makes it); the list stays in creation order
+  POST /__forbid             {"verb","group","resource"[,"namespace"]}: RBAC denies that call from now on (403 with
+                             the API server's Forbidden Status); without "namespace" it is denied everywhere
 """
 import base64
 import datetime
@@ -51,6 +55,8 @@ NAMESPACES = ["default", "kube-system", "ocicred", "team-a", "team-b"]
 CALLS = set()
 TOKENS = set(t for t in os.environ.get("KUBE_FIXTURE_TOKENS", "").split(",") if t)
 TOUCH = {}  # (resource, namespace, name) -> remaining count
+FORBIDDEN = []  # [{"verb", "group", "resource", "namespace"?}]: calls RBAC denies
+USER = "system:serviceaccount:ocicred:ocicred"
 RV = [100]
 
 KINDS = {
@@ -101,6 +107,26 @@ def stamp(obj, resource, namespace, name, previous=None):
 def seed():
     for namespace in NAMESPACES:
         stamp({"metadata": {}}, "serviceaccounts", namespace, "default")
+
+
+def forbidden(verb, group, resource, namespace, name):
+    """The API server's 403 for a call RBAC denies (its wording, kube-apiserver's forbidden()), else None."""
+    for rule in FORBIDDEN:
+        if (rule["verb"], rule.get("group", ""), rule["resource"]) != (verb, group, resource):
+            continue
+        if rule.get("namespace") not in (None, namespace):
+            continue
+        subject = f'{resource}.{group}' if group else resource
+        subject = f'{subject} "{name}"' if name else subject
+        scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+        details = {"kind": resource}
+        if name:
+            details["name"] = name
+        if group:
+            details["group"] = group
+        return status(403, "Forbidden", f'{subject} is forbidden: User "{USER}" cannot {verb} resource '
+                      f'"{resource}" in API group "{group}" {scope}', details)
+    return None
 
 
 def merge_patch(target, patch):
@@ -205,6 +231,20 @@ class Handler(FixtureHandler):
             spec = json.loads(body)
             TOUCH[(spec["resource"], spec["namespace"], spec["name"])] = spec.get("times", 1)
             return 200, {}, {}
+        if path == "/__namespaces" and method == "POST":
+            for namespace in json.loads(body).get("add", []):
+                if not NAME.match(namespace) or len(namespace) > 63:
+                    return 400, {}, {"error": f"not a namespace name: {namespace!r}"}
+                if namespace not in NAMESPACES:
+                    NAMESPACES.append(namespace)
+                    stamp({"metadata": {}}, "serviceaccounts", namespace, "default")
+            return 200, {}, {"namespaces": NAMESPACES}
+        if path == "/__forbid" and method == "POST":
+            rule = json.loads(body)
+            if not isinstance(rule, dict) or not rule.get("verb") or not rule.get("resource"):
+                return 400, {}, {"error": "give verb, resource, and optionally group and namespace"}
+            FORBIDDEN.append(rule)
+            return 200, {}, {}
         if path == "/__object" and method == "GET":
             q = {k: v[0] for k, v in parse_qs(query).items()}
             obj = OBJECTS.get((q["resource"], q["namespace"], q["name"]))
@@ -218,6 +258,9 @@ class Handler(FixtureHandler):
             if method != "GET":
                 return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
             CALLS.add(("list", "", "namespaces"))
+            denied = forbidden("list", "", "namespaces", None, None)
+            if denied:
+                return denied
             limit = int(params.get("limit", "0") or 0)
             offset = int(base64.b64decode(params["continue"]).decode()) if params.get("continue") else 0
             names = NAMESPACES[offset:offset + limit] if limit else NAMESPACES[offset:]
@@ -244,6 +287,10 @@ class Handler(FixtureHandler):
         if verb is None:
             return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         CALLS.add((verb, group, resource))
+        # Authorization comes before the namespace lookup, as in the API server's handler chain.
+        denied = forbidden(verb, group, resource, namespace, name)
+        if denied:
+            return denied
         if namespace not in NAMESPACES:
             return status(404, "NotFound", f'namespaces "{namespace}" not found',
                           {"name": namespace, "kind": "namespaces"})

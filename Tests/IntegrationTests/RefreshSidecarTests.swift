@@ -54,62 +54,6 @@ struct RefreshSidecarTests {
         return condition()
     }
 
-    /// A forwarder in front of a fixture that a test can take down (`POST /__down`, `/__up`): the token source's
-    /// address stays the same while it is "down", as an outage looks to a client.
-    static let proxyScript = """
-        import http.server, sys, threading, urllib.request
-        upstream = sys.argv[1]
-        state = {"down": False}
-        class H(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a): pass
-            def do_POST(self):
-                state["down"] = self.path == "/__down"
-                self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
-            def do_GET(self):
-                if state["down"]:
-                    self.send_response(503); self.send_header("Content-Length", "0"); self.end_headers(); return
-                req = urllib.request.Request(upstream + self.path, headers={k: v for k, v in self.headers.items()})
-                try:
-                    with urllib.request.urlopen(req, timeout=5) as r:
-                        body = r.read(); code = r.status; ctype = r.headers.get("Content-Type", "application/json")
-                except urllib.error.HTTPError as e:
-                    body = e.read(); code = e.code; ctype = "application/json"
-                self.send_response(code); self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
-        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        print("PORT", s.server_address[1], flush=True)
-        threading.Thread(target=lambda: (sys.stdin.read(), s.shutdown()), daemon=True).start()
-        s.serve_forever()
-        """
-
-    final class Proxy: @unchecked Sendable {
-        let process = Process()
-        let port: Int
-        let input = Pipe()
-        init(upstream: String, directory: TemporaryDirectory) throws {
-            let script = directory.file("proxy.py")
-            try RefreshSidecarTests.proxyScript.write(toFile: script, atomically: true, encoding: .utf8)
-            let output = Pipe()
-            process.executableURL = URL(fileURLWithPath: ProcessRunner.resolve("python3"))
-            process.arguments = ["-u", script, upstream]
-            process.standardOutput = output
-            process.standardInput = input
-            try process.run()
-            var line = Data()
-            while true {
-                let byte = output.fileHandleForReading.readData(ofLength: 1)
-                if byte.isEmpty || byte == Data("\n".utf8) { break }
-                line.append(byte)
-            }
-            port = Int(String(decoding: line, as: UTF8.self).dropFirst(5)) ?? 0
-        }
-        func set(down: Bool) { _ = try? ProcessRunner.run("curl", ["-s", "-X", "POST", "http://127.0.0.1:\(port)/__\(down ? "down" : "up")"]) }
-        func stop() {
-            try? input.fileHandleForWriting.close()
-            if process.isRunning { process.terminate(); process.waitUntilExit() }
-        }
-    }
-
     static func authEntries(_ path: String) -> [String: Any]? {
         guard let data = FileManager.default.contents(atPath: path),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
@@ -154,7 +98,10 @@ struct RefreshSidecarTests {
         let failing = try OcicredBinary.run(
             ["refresh", "--once"], home: dir.path, extraEnvironment: ["OCICRED_CONFIG": config, "REG_USER": "ci"])
         #expect(failing.status == 1, "\(failing)")
-        #expect(failing.stderrText.contains("REG_PASS") && !failing.stderrText.contains("s3cret-value"))
+        // Judged outside #expect, which would print the operands, the secret among them.
+        let namesTheVariable = failing.stderrText.contains("REG_PASS")
+        let showsTheValue = failing.stderrText.contains("s3cret-value")
+        #expect(namesTheVariable && !showsTheValue, "the error should name REG_PASS and never show a secret")
         let nothing = try OcicredBinary.run(["refresh", "--once"], home: dir.path, extraEnvironment: ["OCICRED_CONFIG": dir.file("none.yaml")])
         #expect(nothing.status == 2, "\(nothing)")
     }
@@ -229,9 +176,8 @@ struct RefreshSidecarTests {
 
     // MARK: time-compressed refresh
 
-    /// GCP's metadata server issuing 70-second tokens (the GCP provider refuses tokens with less than 60 s
-    /// left, so 20 s ones cannot be used): over two minutes the auth file is rewritten before every expiry, a
-    /// reader polling every 100 ms never sees an expired or partial file, and buildah pushes with it at the end.
+    /// The ECR fixture issuing 20-second tokens: over two minutes the auth file is rewritten before every expiry,
+    /// a reader polling every 100 ms never sees an expired or partial file, and buildah pushes with it at the end.
     @Test func shortLivedTokensAreRewrittenBeforeEveryExpiryAndBuildahPushes() throws {
         let dir = try TemporaryDirectory(prefix: "ocicred-refresh-short")
         defer { dir.remove() }
@@ -300,27 +246,58 @@ struct RefreshSidecarTests {
             "buildah", ["push", "--authfile", authFile, "--tls-verify=false", "localhost/refreshed",
                 "docker://\(registry.host)/sidecar/app:latest"])
         #expect(push.status == 0, "buildah push --authfile: \(push)\n\(registry.log)")
-        #expect(!sidecar.log.contains(password))
+        let leaked = sidecar.log.contains(password)  // outside #expect, which would print the log and the password
+        #expect(!leaked, "the registry password in the sidecar's log")
         sidecar.signal(SIGTERM)
         #expect(sidecar.waitForExit() == 0)
     }
 
     // MARK: faults
 
-    @Test func aTokenSourceOutageKeepsTheLastGoodUntilExpiryThenReadinessRecovers() throws {
+    /// The value of a per-registry series in a Prometheus text exposition.
+    static func metric(_ name: String, registry: String, in text: String) -> Double? {
+        let prefix = "\(name){registry=\"\(registry)\"} "
+        return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.dropFirst(prefix.count)) }
+    }
+
+    /// The most mint attempts that `window` seconds of failures allow: the first at once, then every wait as short
+    /// as the backoff makes it (jitter takes at most `jitterFraction` off, never going below `minInterval`).
+    /// A tight loop, or a retry at every `minInterval`, makes more.
+    static func mostAttempts(
+        in window: Double, minInterval: Double, initial: Double, cap: Double, jitterFraction: Double = 0.1
+    ) -> Int {
+        var attempts = 1
+        var elapsed = 0.0
+        while true {
+            let base = min(initial * Double(sign: .plus, exponent: attempts - 1, significand: 1), cap)
+            elapsed += max(base * (1 - jitterFraction), min(minInterval, cap))
+            if elapsed > window { return attempts }
+            attempts += 1
+        }
+    }
+
+    /// Issue 5's fault proof: 20-second ECR tokens, and ECR unavailable for 40 s from just after a refresh
+    /// (GetAuthorizationToken answers 503 ServiceUnavailableException, as AWS does). The last good token stays in
+    /// the auth file byte for byte; /readyz stays ready until that token expires and turns 503 then, not before;
+    /// the failures counter rises; the retries follow the capped backoff, not a tight loop; once ECR is back, a
+    /// fresh token is written within the backoff cap and /readyz is ready again.
+    @Test func anECROutageKeepsTheLastGoodTokenUntilExpiryBacksOffAndRecovers() throws {
         let dir = try TemporaryDirectory(prefix: "ocicred-refresh-outage")
         defer { dir.remove() }
-        let gcp = try FixtureServer(script: "gcp_fixtures.py", environment: ["GCP_FIXTURE_EXPIRES_IN": "70"])
-        defer { gcp.stop() }
-        let proxy = try Proxy(upstream: gcp.baseURL, directory: dir)
-        defer { proxy.stop() }
-        let authFile = dir.file("auth.json")
+        let ecrHost = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+        let accessKey = "AKIDOUTAGEFIXTURE001", secretKey = "outage/fixture/secret/key/0000000000000"
+        let ecr = try FixtureServer(
+            script: "aws_fixtures.py", arguments: ["--lifetime", "20"],
+            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+        defer { ecr.stop() }
+        let authFile = dir.file("shared/auth.json")
+        let outage = 40.0, minInterval = 2.0, retryInitial = 2.0, retryMax = 8.0
         try """
             registries:
-              - host: gcr.io
+              - host: \(ecrHost)
             refresh:
-              minInterval: 2s
-              retry: {initial: 2s, max: 8s}
+              minInterval: \(Int(minInterval))s
+              retry: {initial: \(Int(retryInitial))s, max: \(Int(retryMax))s}
               outputs:
                 - authFile: {path: \(authFile)}
             """.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
@@ -328,35 +305,110 @@ struct RefreshSidecarTests {
         let sidecar = try Sidecar(
             ["--listen", "127.0.0.1:\(port)"], home: dir.path,
             environment: [
-                "OCICRED_CONFIG": dir.file("config.yaml"), "GCE_METADATA_HOST": "127.0.0.1:\(proxy.port)",
-                "CLOUDSDK_CONFIG": dir.file("gcloud"),
+                "OCICRED_CONFIG": dir.file("config.yaml"), "AWS_ACCESS_KEY_ID": accessKey,
+                "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_ENDPOINT_URL_ECR": ecr.baseURL,
+                "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": dir.file("no-aws-config"),
+                "AWS_SHARED_CREDENTIALS_FILE": dir.file("no-aws-creds"), "OCICRED_LOG_LEVEL": "info",
             ])
         defer { sidecar.stop() }
-        let readyz = "http://127.0.0.1:\(port)/readyz"
+        let readyz = "http://127.0.0.1:\(port)/readyz", metricsURL = "http://127.0.0.1:\(port)/metrics"
+        func series(_ name: String) -> Double? { Self.metric(name, registry: ecrHost, in: Self.get(metricsURL).body) }
         try #require(Self.waitUntil(20) { Self.get(readyz).status == 200 }, "\(sidecar.log)")
-        let before = try #require(Self.authEntries(authFile)?["gcr.io"] as? [String: Any])
-        let expiry = try #require(Self.status(authFile)["gcr.io"])
 
-        proxy.set(down: true)
-        // While down and before expiry: the last good credential is still served and ready.
-        Thread.sleep(forTimeInterval: 20)
-        #expect(Self.get(readyz).status == 200)
-        #expect(Self.authEntries(authFile)?["gcr.io"] as? [String: String] == before as? [String: String])
-        // After the kept credential expires: 503.
-        let untilExpiry = expiry - Date().timeIntervalSince1970 + 2
-        if untilExpiry > 0 { Thread.sleep(forTimeInterval: untilExpiry) }
-        #expect(Self.get(readyz).status == 503, "\(sidecar.log)")
-        #expect(try OcicredBinary.run(["health", "--file", authFile], home: dir.path).status == 1)
-        // The refreshes due since the outage began failed and are backing off, visibly.
-        let metrics = Self.get("http://127.0.0.1:\(port)/metrics").body
-        #expect(metrics.contains("ocicred_refresh_failures_total{registry=\"gcr.io\"}") && !metrics.contains("failures_total{registry=\"gcr.io\"} 0"), "\(metrics)")
-        let backoff = metrics.split(separator: "\n").first { $0.hasPrefix("ocicred_refresh_backoff_seconds{registry=\"gcr.io\"}") }
-        #expect((backoff?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0, "\(metrics)")
-        proxy.set(down: false)
-        #expect(Self.waitUntil(20) { Self.get(readyz).status == 200 }, "\(sidecar.log)")
+        // Start the outage right after a refresh: the kept token then has almost all its 20 s left and expires
+        // half-way through the outage.
+        let firstExpiry = try #require(Self.status(authFile)[ecrHost])
+        try #require(
+            Self.waitUntil(15) { (Self.status(authFile)[ecrHost] ?? firstExpiry) != firstExpiry },
+            "no refresh of a 20 s token within 15 s\n\(sidecar.log)")
+        let outageStart = Date().timeIntervalSince1970
+        let switched = try ProcessRunner.run(
+            "curl", ["-s", "-X", "POST", ecr.baseURL + "/__outage?seconds=\(Int(outage))"])
+        let answer = try JSONSerialization.jsonObject(with: switched.stdout) as? [String: Any]
+        let outageEnd = try #require(answer?["until"] as? Double, "the fixture did not start the outage: \(switched)")
+        let kept = try Data(contentsOf: URL(fileURLWithPath: authFile))
+        let expiry = try #require(Self.status(authFile)[ecrHost])
+        let mintsBefore = try ecr.counter("mint")
+        let failuresBefore = try #require(series("ocicred_refresh_failures_total"), "no failures series in /metrics")
+        try #require(
+            expiry > outageStart + 12 && expiry < outageEnd - 10,
+            "the kept token must expire well inside the outage, or this proves nothing: \(expiry - outageStart) s")
+
+        var problems = [String]()
+        var firstUnready: Double?
+        var healthAfterExpiry: Int32?
+        var failureSamples = [Double]()
+        var largestBackoff = 0.0
+        while Date().timeIntervalSince1970 < outageEnd - 0.5 {
+            let at = String(format: "%.1f s into the outage", Date().timeIntervalSince1970 - outageStart)
+            let bytes = FileManager.default.contents(atPath: authFile)
+            if bytes != kept { problems.append("the auth file changed (\(bytes?.count ?? 0) bytes) \(at)") }
+            let asked = Date().timeIntervalSince1970
+            let ready = Self.get(readyz).status
+            let answered = Date().timeIntervalSince1970
+            switch ready {
+            case 200 where asked > expiry + 0.05:
+                problems.append("ready \(asked - expiry) s after the kept token expired")
+            case 503 where answered < expiry - 0.05:
+                problems.append("not ready \(expiry - answered) s before the kept token expires")
+            case 503 where firstUnready == nil:
+                firstUnready = answered
+                healthAfterExpiry = try OcicredBinary.run(["health", "--file", authFile], home: dir.path).status
+            case 200, 503: break
+            default: problems.append("/readyz answered \(ready) \(at)")
+            }
+            let metrics = Self.get(metricsURL).body
+            if let failures = Self.metric("ocicred_refresh_failures_total", registry: ecrHost, in: metrics) {
+                failureSamples.append(failures)
+            }
+            largestBackoff = max(
+                largestBackoff, Self.metric("ocicred_refresh_backoff_seconds", registry: ecrHost, in: metrics) ?? 0)
+            usleep(100_000)
+        }
+        let mintsDuring = try ecr.counter("mint")
+        #expect(problems.isEmpty, "\(problems.prefix(5))\n\(sidecar.log)")
+        #expect(mintsDuring == mintsBefore, "the fixture minted during its own outage")
+        let unready = try #require(firstUnready, "/readyz never turned not-ready after the kept token expired")
+        #expect(unready - expiry < 2, "/readyz turned not-ready \(unready - expiry) s after the token expired")
+        #expect(healthAfterExpiry == 1, "ocicred health --file after expiry: \(String(describing: healthAfterExpiry))")
+        #expect(failureSamples == failureSamples.sorted(), "the failures counter went down: \(failureSamples)")
+        #expect((failureSamples.last ?? 0) > failuresBefore, "failures \(failuresBefore) → \(failureSamples.last ?? 0)")
+        // Doubling from 2 s reaches the 8 s cap by the third failure, and never passes it.
+        #expect(
+            largestBackoff >= retryMax * 0.9 && largestBackoff <= retryMax,
+            "the backoff in /metrics peaked at \(largestBackoff) s, not at the \(retryMax) s cap")
+
+        // Every refused call happened before the end of the outage; the backoff bounds how many there were.
+        let untilEnd = outageEnd - Date().timeIntervalSince1970
+        if untilEnd > 0 { Thread.sleep(forTimeInterval: untilEnd) }
+        let attempts = try ecr.counter("unavailable")
+        let most = Self.mostAttempts(in: outage, minInterval: minInterval, initial: retryInitial, cap: retryMax)
+        #expect(
+            (3...most).contains(attempts),
+            "\(attempts) GetAuthorizationToken calls during a \(Int(outage)) s outage; the backoff allows 3...\(most)")
+
+        // Back: the next retry, at most the backoff cap after the last refused one, writes a fresh token.
+        let recovered = Self.waitUntil(retryMax + 4) { (Self.status(authFile)[ecrHost] ?? 0) > expiry }
+        let recoveredAfter = Date().timeIntervalSince1970 - outageEnd
+        try #require(recovered, "no fresh token \(recoveredAfter) s after the outage\n\(sidecar.log)")
+        // The cap, plus 2 s for the mint, the write and this test's polling.
+        #expect(recoveredAfter <= retryMax + 2, "a fresh token only \(recoveredAfter) s after the outage ended")
+        #expect(try ecr.counter("mint") == mintsBefore + 1, "recovery should take one mint, not a burst")
+        let fresh = FileManager.default.contents(atPath: authFile)
+        let replaced = fresh != nil && fresh != kept
+        #expect(replaced, "the auth file still holds the expired token")
+        #expect(Self.authEntries(authFile)?[ecrHost] != nil)
+        #expect(Self.waitUntil(2) { Self.get(readyz).status == 200 }, "not ready after recovery\n\(sidecar.log)")
         #expect(try OcicredBinary.run(["health", "--file", authFile], home: dir.path).status == 0)
+        let metrics = Self.get(metricsURL).body
+        let failuresAfter = Self.metric("ocicred_refresh_failures_total", registry: ecrHost, in: metrics)
+        #expect(failuresAfter == failuresBefore + Double(attempts), "each refused call is one failure:\n\(metrics)")
+        #expect(Self.metric("ocicred_refresh_backoff_seconds", registry: ecrHost, in: metrics) == 0, "\(metrics)")
+        // Judged outside #expect, which would print the log it searched.
+        let leaked = sidecar.log.contains("ecr-password-")
+        #expect(!leaked, "a token's password in the sidecar's log")
         sidecar.signal(SIGTERM)
-        #expect(sidecar.waitForExit() == 0)
+        #expect(sidecar.waitForExit() == 0, "\(leaked ? "<log withheld>" : sidecar.log)")
     }
 
     // MARK: Secrets and leader election
