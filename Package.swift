@@ -22,7 +22,6 @@ let package = Package(
     targets: [
         .systemLibrary(
             name: "CCrypto",
-            pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
         // No pkgConfig: that would add -lcurl and make every run load libcurl and its dozen dependencies.
@@ -33,18 +32,17 @@ let package = Package(
         ),
         .systemLibrary(
             name: "CZlib",
-            pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // No pkg-config for the system libraries: SwiftPM would put -L/usr/lib/<multiarch> ahead of everything and
+        // helpers/build-release could not pick their static archives; the Debian paths need no flags anyway.
         // The lazy mount's filesystem (libfuse3's low-level API) and zstd layers, which have no random access.
         .systemLibrary(
             name: "CFuse",
-            pkgConfig: "fuse3",
             providers: [.apt(["libfuse3-dev"])]
         ),
         .systemLibrary(
             name: "CZstd",
-            pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
         .target(name: "Crypto", dependencies: ["CCrypto"]),
