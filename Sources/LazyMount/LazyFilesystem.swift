@@ -15,6 +15,9 @@ import Synchronization
 final class LazyFilesystem: FuseFilesystem {
     /// Content and metadata never change, so the kernel may keep them as long as it likes.
     static let cacheTimeout: Double = 86_400
+    /// Spans fetched ahead of a reader whose file goes on: two keep both cores inflating while the reader copies,
+    /// which is how a sequential read keeps up with `curl | gzip -d`.
+    static let readahead = 2
 
     let index: ImageIndex
     let table: InodeTable
@@ -130,7 +133,7 @@ final class LazyFilesystem: FuseFilesystem {
     }
 
     /// Uncompressed bytes `range` of layer `layer`, span by span through the cache. When the file being read
-    /// goes on into the next span, that span is fetched in the background, so a sequential reader finds it ready.
+    /// goes on into the next spans, they are fetched in the background, so a sequential reader finds them ready.
     func read(layer: Int, range: Range<Int64>, fileEnd: Int64) async throws(LazyMountError) -> [UInt8] {
         let layerIndex = index.layers[layer]
         guard var spanIndex = layerIndex.spanIndex(containing: range.lowerBound) else {
@@ -150,8 +153,9 @@ final class LazyFilesystem: FuseFilesystem {
         }
         let last = layerIndex.spans[min(spanIndex, layerIndex.spans.count - 1)]
         let next = last.uncompressedOffset + last.length <= range.upperBound ? spanIndex : spanIndex + 1
-        if next < layerIndex.spans.count, fileEnd > layerIndex.spans[next].uncompressedOffset {
-            prefetch(layer: layer, span: next)
+        for ahead in next..<min(next + Self.readahead, layerIndex.spans.count) {
+            guard fileEnd > layerIndex.spans[ahead].uncompressedOffset else { break }
+            prefetch(layer: layer, span: ahead)
         }
         return result
     }
