@@ -320,4 +320,77 @@ struct MountTests {
         #expect(tokens >= 5, "only \(tokens) tokens over three minutes of 30-second tokens")
         #expect(!mount.log.contains(password))
     }
+
+    /// `--prefetch` downloads every span in the background: once it is done, the registry can go away and every
+    /// file still reads like the reference.
+    @Test func prefetchFetchesEverySpanSoTheMountSurvivesTheRegistry() throws {
+        let prepared = try Self.prepare()
+        defer { prepared.stop() }
+        let rootfs = try prepared.image.unpackLayoutWithUmoci(directory: prepared.directory)
+        let mountpoint = prepared.directory.file("mnt")
+        let mount = try OcicredMount(
+            image: prepared.reference, mountpoint: mountpoint, home: prepared.home,
+            arguments: ["--span", "262144", "--prefetch", "--fetch-timeout", "3"], environment: prepared.environment)
+        defer { mount.stop() }
+        try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
+        let indexDirectory = prepared.home + "/.cache/ocicred/index"
+        let indexFile = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: indexDirectory).first { !$0.contains(".tmp") })
+        let index = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: indexDirectory + "/" + indexFile))) as? [String: Any])
+        let layers = try #require(index["layers"] as? [[String: Any]])
+        let spanCount = layers.reduce(0) { $0 + (($1["spans"] as? [Any])?.count ?? 0) }
+        let chunks = prepared.home + "/.cache/ocicred/chunks"
+        func cachedSpans() -> Int {
+            let enumerator = FileManager.default.enumerator(atPath: chunks)
+            var count = 0
+            while let path = enumerator?.nextObject() as? String {
+                if !path.contains(".tmp"), path.split(separator: "/").count == 2 { count += 1 }
+            }
+            return count
+        }
+        let deadline = Date() + 60
+        while cachedSpans() < spanCount && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        #expect(cachedSpans() == spanCount, "\(cachedSpans()) of \(spanCount) spans prefetched")
+
+        prepared.registry.stop()
+        let expected = LayeredImage.walk(rootfs)
+        for (path, entry) in expected where entry.kind == "file" {
+            #expect(try Self.sha256(mountpoint + "/" + path) == Self.sha256(rootfs + "/" + path), "\(path)")
+        }
+    }
+
+    /// `default_permissions` makes the kernel apply the image's modes and owners, and only `--allow-other` lets
+    /// another user in at all.
+    @Test func otherUsersNeedAllowOtherAndThenMeetTheImagesModes() throws {
+        try #require(getuid() == 0, "needs root to act as another user")
+        let prepared = try Self.prepare()
+        defer { prepared.stop() }
+        func readAsNobody(_ path: String) throws -> ProcessResult {
+            try ProcessRunner.run(
+                "setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "cat", path], timeout: 30)
+        }
+        let closed = prepared.directory.file("closed")
+        let mount = try OcicredMount(
+            image: prepared.reference, mountpoint: closed, home: prepared.home, environment: prepared.environment)
+        defer { mount.stop() }
+        try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
+        chmod(prepared.directory.path, 0o755)
+        #expect(try readAsNobody(closed + "/data/original").status != 0, "without --allow-other nobody is let in")
+        mount.stop()
+
+        let open = prepared.directory.file("open")
+        let shared = try OcicredMount(
+            image: prepared.reference, mountpoint: open, home: prepared.home, arguments: ["--allow-other"],
+            environment: prepared.environment)
+        defer { shared.stop() }
+        try #require(shared.waitUntilMounted(), "mount: \(shared.log)")
+        let world = try readAsNobody(open + "/data/original")
+        #expect(world.status == 0 && world.stdout.count > 1000, "0644 file under a 0711 directory: \(world)")
+        let ownerOnly = try readAsNobody(open + "/secret/key")
+        #expect(ownerOnly.status != 0 && ownerOnly.stderrText.contains("Permission denied"), "0400 root file: \(ownerOnly)")
+        // The image's own directory modes count too: its usr/ is 0644 (no search bit), as umoci unpacks it.
+        #expect(try readAsNobody(open + "/usr/lib/text.txt").status != 0)
+    }
 }
