@@ -393,4 +393,62 @@ struct MountTests {
         // The image's own directory modes count too: its usr/ is 0644 (no search bit), as umoci unpacks it.
         #expect(try readAsNobody(open + "/usr/lib/text.txt").status != 0)
     }
+
+    /// A registry with a self-signed certificate holding a zstd-recompressed image: the mount refuses it with the
+    /// TLS exit code until `--tls-verify=false`, then serves every file like umoci's unpack of the same layout
+    /// (zstd layers are fetched whole on first read, checked, and cached).
+    @Test func zstdLayersOverTLSWithVerificationOffReadLikeUmoci() throws {
+        let password = "pw:" + UUID().uuidString.prefix(8).lowercased()
+        let directory = try TemporaryDirectory(prefix: "ocicred-mount-zstd")
+        defer { directory.remove() }
+        let certificate = try SelfSignedCertificate.make(
+            in: directory.path, name: "registry-tls", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let registry = try RegistryFixture.start(username: "mounter", password: password, tls: certificate)
+        defer { registry.stop() }
+        let home = directory.file("home")
+        try FileManager.default.createDirectory(atPath: home + "/registries.conf.d", withIntermediateDirectories: true)
+        let environment = [
+            "CONTAINERS_REGISTRIES_CONF": home + "/registries.conf",
+            "OCICRED_REGISTRIES_CONF_DIR": home + "/registries.conf.d",
+            "OCICRED_CERTS_DIRS": home + "/certs.d", "XDG_CACHE_HOME": home + "/.cache",
+        ]
+        let image = try LayeredImage.build(in: directory)
+        try image.push(
+            toHost: registry.host, username: "mounter", password: password, repository: "team/zstd",
+            directory: directory, recompress: "zstd")
+        let rootfs = try image.unpackLayoutWithUmoci(directory: directory)
+        let login = try OcicredBinary.run(
+            ["login", registry.host, "-u", "mounter", "--password-stdin", "--tls-verify=false"], home: home,
+            stdin: password + "\n", extraEnvironment: environment)
+        try #require(login.status == 0, "login: \(login)")
+        let reference = "\(registry.host)/team/zstd:layered"
+        let mountpoint = directory.file("mnt")
+
+        let refused = try OcicredMount(image: reference, mountpoint: mountpoint, home: home, environment: environment)
+        defer { refused.stop() }
+        #expect(!refused.waitUntilMounted(timeout: 60))
+        #expect(refused.waitForExit() == 5, "\(refused.log)")
+        #expect(refused.log.contains("TLS"), "\(refused.log)")
+
+        var logged = environment
+        logged["OCICRED_LOG_LEVEL"] = "info"
+        let mount = try OcicredMount(
+            image: reference, mountpoint: mountpoint, home: home, arguments: ["--tls-verify=false"],
+            environment: logged)
+        defer { mount.stop() }
+        try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
+        let index = try String(
+            contentsOfFile: home + "/.cache/ocicred/index/"
+                + (try FileManager.default.contentsOfDirectory(atPath: home + "/.cache/ocicred/index").first ?? ""),
+            encoding: .utf8)
+        #expect(index.contains("\"compression\":\"zstd\""), "skopeo did not write zstd layers")
+        let expected = LayeredImage.walk(rootfs)
+        #expect(Set(LayeredImage.walk(mountpoint).keys) == Set(expected.keys))
+        var hashed = 0
+        for (path, entry) in expected where entry.kind == "file" {
+            #expect(try Self.sha256(mountpoint + "/" + path) == Self.sha256(rootfs + "/" + path), "\(path)")
+            hashed += 1
+        }
+        #expect(hashed >= 12)
+    }
 }

@@ -31,14 +31,17 @@ public struct LayeredImage {
     }
 
     /// The same push to any registry host (a token-auth registry, a proxy in front of one).
+    /// `recompress` (`zstd`, say) has skopeo recompress every layer on the way instead of keeping the layout's.
     public func push(
-        toHost host: String, username: String, password: String, repository: String, directory: TemporaryDirectory
+        toHost host: String, username: String, password: String, repository: String, directory: TemporaryDirectory,
+        recompress: String? = nil
     ) throws {
         let authFile = try Self.authFile(host: host, username: username, password: password, directory: directory)
+        let compression = recompress.map { ["--dest-compress", "--dest-compress-format", $0] } ?? ["--preserve-digests"]
         let result = try ProcessRunner.run(
             "skopeo",
-            [
-                "copy", "--preserve-digests", "--dest-tls-verify=false", "--dest-authfile", authFile,
+            ["copy"] + compression + [
+                "--dest-tls-verify=false", "--dest-authfile", authFile,
                 "oci:\(layout):\(tag)",
                 "docker://\(host)/\(repository):\(tag)",
             ], environment: Self.environment(directory), timeout: 120)
