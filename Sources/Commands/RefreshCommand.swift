@@ -71,3 +71,14 @@ struct RefreshCommand: AsyncParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 }
+
+/// What `main` does before the process's first task when the subcommand is `refresh`: the sidecar runs Swift
+/// concurrency on one NIO event loop instead of libdispatch's pool, whose monitor would wake it every second
+/// (`RefreshExecutor` says why). Other commands keep the stock executor: they are short-lived.
+public enum RefreshProcess {
+    /// `arguments` without argv[0]; the root command has no options of its own, so the subcommand comes first.
+    public static func prepare(arguments: [String]) {
+        guard arguments.first == RefreshCommand.configuration.commandName else { return }
+        RefreshExecutor.install()
+    }
+}

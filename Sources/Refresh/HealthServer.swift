@@ -2,10 +2,10 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// `/healthz`, `/readyz` and `/metrics` over HTTP/1.1 (swift-nio), on one event-loop thread that sleeps in
-/// epoll until a request comes: serving health adds no periodic wake-up to an idle sidecar.
+/// `/healthz`, `/readyz` and `/metrics` over HTTP/1.1 (swift-nio), on an event loop that sleeps in epoll until a
+/// request comes: serving health adds no periodic wake-up to an idle sidecar. It runs on NIO's singleton group,
+/// the loop `RefreshExecutor` also runs the sidecar's tasks on, so health costs no thread of its own.
 public final class HealthServer: Sendable {
-    private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
     public var port: Int { channel.localAddress?.port ?? 0 }
 
@@ -17,32 +17,25 @@ public final class HealthServer: Sendable {
         var host = String(address[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.isEmpty { host = "0.0.0.0" }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        do {
-            let channel = try await ServerBootstrap(group: group)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        try channel.pipeline.syncOperations.addHandler(HealthHandler(status: status))
-                    }
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(HealthHandler(status: status))
                 }
-                .bind(host: host, port: port).get()
-            return HealthServer(group: group, channel: channel)
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
+            }
+            .bind(host: host, port: port).get()
+        return HealthServer(channel: channel)
     }
 
-    private init(group: MultiThreadedEventLoopGroup, channel: any Channel) {
-        self.group = group
+    private init(channel: any Channel) {
         self.channel = channel
     }
 
+    /// Closes the listening socket; the singleton group lives as long as the process.
     public func stop() async {
         try? await channel.close()
-        try? await group.shutdownGracefully()
     }
 }
 

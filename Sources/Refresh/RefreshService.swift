@@ -106,6 +106,9 @@ public enum RefreshService {
         await engine.step()
         logger.notice("refresh running", metadata: ["outputs": "\(setup.outputs.map(\.name))"])
         loop: while true {
+            // About to idle, likely for hours: give back the code pages the pass ran (see StartupCode). As a task
+            // of its own it runs once this one waits, so the code of going to sleep is given back too (~130 KiB).
+            Task { StartupCode.release() }
             let event = await events.next(until: await engine.nextWake)
             switch event {
             case nil:

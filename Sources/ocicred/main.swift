@@ -14,4 +14,5 @@ let invokedAs = arguments.first.map { $0.split(separator: "/").last.map(String.i
 if invokedAs.hasPrefix("docker-credential-") {
     exit(HelperMain.run(arguments: Array(arguments.dropFirst()), environment: environment, logger: logger))
 }
+RefreshProcess.prepare(arguments: Array(arguments.dropFirst()))
 AsyncBridge.wait { await OcicredCommand.run(arguments: Array(arguments.dropFirst())) }

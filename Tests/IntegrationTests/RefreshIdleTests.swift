@@ -1,0 +1,84 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `ocicred refresh` between refreshes, as helpers/bench measures it: a sidecar with nothing due must sleep —
+/// no thread of it wakes while it idles (issue 5: no periodic polling) — and still answer its health endpoints.
+@Suite("ocicred refresh while idle")
+struct RefreshIdleTests {
+    /// Voluntary + involuntary context switches per thread id, from /proc/PID/task/*/status.
+    static func switches(of pid: Int32) -> [String: Int] {
+        let tasks = "/proc/\(pid)/task"
+        var result = [String: Int]()
+        for tid in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
+            guard let status = try? String(contentsOfFile: "\(tasks)/\(tid)/status", encoding: .utf8) else { continue }
+            result[tid] = status.split(separator: "\n").filter { $0.contains("ctxt_switches") }
+                .compactMap { $0.split(separator: "\t").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+                .reduce(0, +)
+        }
+        return result
+    }
+
+    static func threadNames(of pid: Int32) -> [String] {
+        let tasks = "/proc/\(pid)/task"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).compactMap {
+            (try? String(contentsOfFile: "\(tasks)/\($0)/comm", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    @Test func anIdleSidecarNeverWakesAndStillServesHealth() throws {
+        let home = try TemporaryDirectory(prefix: "ocicred-idle")
+        defer { home.remove() }
+        var config = "registries:\n"
+        for index in 0..<10 {
+            config += "  - host: r\(index).idle.example\n    credentials: [IDLE_USER, IDLE_PASS]\n"
+        }
+        try config.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
+        let authFile = home.file("auth.json")
+        let port = try FreePort.pick()
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: OcicredBinary.path)
+        process.arguments = ["refresh", "--auth-file", authFile, "--listen", "127.0.0.1:\(port)"]
+        process.environment = OcicredBinary.environment(
+            home: home.path,
+            extra: ["OCICRED_CONFIG": home.file("config.yaml"), "IDLE_USER": "u", "IDLE_PASS": "p"])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+        let pid = process.processIdentifier
+
+        let deadline = Date() + 20
+        while !FileManager.default.fileExists(atPath: authFile + ".status") && Date() < deadline { usleep(50_000) }
+        #expect(FileManager.default.fileExists(atPath: authFile + ".status"), "the first pass wrote nothing")
+        #expect(FreePort.waitUntilListening(port))
+        let ready = try ProcessRunner.run(
+            "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/readyz"])
+        #expect(ready.stdoutText == "200")
+
+        // Let the health request's connection close, then watch every thread for a while.
+        usleep(500_000)
+        let before = Self.switches(of: pid)
+        sleep(5)
+        let after = Self.switches(of: pid)
+        let woke = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
+        #expect(woke <= 1, "an idle sidecar woke \(woke) times in 5 s; threads: \(Self.threadNames(of: pid))")
+        // No libdispatch worker pool (its monitor ticks once a second): main, signals and one event loop.
+        #expect(Self.threadNames(of: pid).count <= 3, "threads: \(Self.threadNames(of: pid))")
+
+        let healthz = try ProcessRunner.run("curl", ["-s", "http://127.0.0.1:\(port)/healthz"])
+        #expect(healthz.stdoutText == "ok\n")
+        kill(pid, SIGTERM)
+        let exitDeadline = Date() + 20
+        while process.isRunning && Date() < exitDeadline { usleep(20_000) }
+        #expect(!process.isRunning && process.terminationStatus == 0)
+    }
+}
