@@ -45,7 +45,7 @@ final class LazyFilesystem: FuseFilesystem {
 
     func lookup(_ request: FuseRequest, parent: UInt64, name: String) {
         guard let inode = table.lookup(parent, name), let attributes = attributes(inode) else {
-            return request.fail(table.node(parent) == nil ? ENOENT : ENOENT)
+            return request.fail(ENOENT)
         }
         request.entry(attributes, timeout: Self.cacheTimeout)
     }
