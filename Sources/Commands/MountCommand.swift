@@ -4,6 +4,10 @@ import LazyMount
 import Registry
 import Transport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `ocicred mount IMAGE DIR`: serve the image read-only over FUSE until unmounted (see ImageMount).
 struct MountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,6 +66,14 @@ struct MountCommand: AsyncParsableCommand {
             options.allowOther = allowOther
             options.prefetch = prefetch
             options.span = span
+            if isatty(2) == 1 {
+                options.indexProgress = { layer, count, digest, read, size in
+                    let mib = { (bytes: Int64) in String(Double(bytes * 10 / (1 << 20)) / 10) }
+                    StandardStreams.err(
+                        "\rindexing layer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\u{1B}[K"
+                            + (layer == count && read == size ? "\n" : ""))
+                }
+            }
             let key = CredentialKey.forImage(reference)
             let endpoint = try access.endpoint(for: key, repository: reference.repository, environment: environment)
             let client = RegistryClient(

@@ -21,6 +21,8 @@ public struct ImageMount: Sendable {
         public var maxThreads = 16
         public var span: Int64 = ImageIndexer.defaultSpan
         public var platform: Platform = .host
+        /// Indexing progress when the mount has to build the index (ImageIndexer's callback).
+        public var indexProgress: @Sendable (Int, Int, String, Int64, Int64) -> Void = { _, _, _, _, _ in }
         public init() {}
     }
 
@@ -92,7 +94,7 @@ public struct ImageMount: Sendable {
     /// (found through the referrers API or its tag fallback), else built now by reading every layer once.
     func index(client: RegistryClient) async throws(LazyMountError) -> (ImageIndex, String) {
         let cache = IndexCache(environment: environment)
-        let indexer = ImageIndexer(client: client, span: options.span)
+        let indexer = ImageIndexer(client: client, span: options.span, progress: options.indexProgress)
         let image = try await client.resolveImage(reference, platform: options.platform)
         if let cached = cache.load(manifestDigest: image.manifestDigest, span: options.span) {
             logger.info("index from the cache", metadata: ["manifest": "\(image.manifestDigest)"])
