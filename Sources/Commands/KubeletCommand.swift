@@ -12,9 +12,17 @@ struct KubeletCommand: AsyncParsableCommand {
         discussion: """
             Credentials for the image's registry are resolved exactly as `docker-credential-ocicred get` \
             resolves them. With a service-account token in the request (tokenAttributes in the kubelet's \
-            CredentialProviderConfig), it is exchanged as the pod's identity; the AWS role comes from the service \
-            account's eks.amazonaws.com/ecr-role-arn annotation, the config rule, or AWS_ECR_ROLE_ARN. See \
-            manifests/kubelet/.
+            CredentialProviderConfig), it is exchanged as the pod's identity, picked by the service account's \
+            annotations, else the config rule, else the plugin's environment:
+
+              AWS    eks.amazonaws.com/ecr-role-arn, AWS_ECR_ROLE_ARN (AssumeRoleWithWebIdentity)
+              GCP    ocicred.io/gcp-workload-identity-provider, OCICRED_GCP_WORKLOAD_IDENTITY_PROVIDER or an \
+            external_account GOOGLE_APPLICATION_CREDENTIALS (the STS audience); iam.gke.io/gcp-service-account, \
+            OCICRED_GCP_SERVICE_ACCOUNT (impersonated, optional)
+              Azure  azure.workload.identity/client-id and /tenant-id, AZURE_CLIENT_ID and AZURE_TENANT_ID \
+            (the federated client assertion)
+
+            See manifests/kubelet/.
             """)
 
     func run() async throws {

@@ -11,10 +11,14 @@ public struct ProviderIdentity: Sendable, Hashable, CustomStringConvertible {
     public var gcpImpersonate: String?
     public var azureClientID: String?
     public var azureTenantID: String?
+    /// The Workload Identity Federation provider (`//iam.googleapis.com/projects/N/locations/global/
+    /// workloadIdentityPools/POOL/providers/PROV`) a kubelet-supplied service-account token is exchanged at.
+    public var gcpWorkloadIdentityProvider: String?
 
     public init(
         awsProfile: String? = nil, awsRoleARN: String? = nil, awsRegion: String? = nil, gcpKeyFile: String? = nil,
-        gcpImpersonate: String? = nil, azureClientID: String? = nil, azureTenantID: String? = nil
+        gcpImpersonate: String? = nil, azureClientID: String? = nil, azureTenantID: String? = nil,
+        gcpWorkloadIdentityProvider: String? = nil
     ) {
         self.awsProfile = awsProfile
         self.awsRoleARN = awsRoleARN
@@ -23,12 +27,14 @@ public struct ProviderIdentity: Sendable, Hashable, CustomStringConvertible {
         self.gcpImpersonate = gcpImpersonate
         self.azureClientID = azureClientID
         self.azureTenantID = azureTenantID
+        self.gcpWorkloadIdentityProvider = gcpWorkloadIdentityProvider
     }
 
     public var description: String {
         let parts: [(String, String?)] = [
             ("profile", awsProfile), ("role", awsRoleARN), ("region", awsRegion), ("keyFile", gcpKeyFile),
             ("impersonate", gcpImpersonate), ("client", azureClientID), ("tenant", azureTenantID),
+            ("wifProvider", gcpWorkloadIdentityProvider),
         ]
         return parts.compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: ",")
     }

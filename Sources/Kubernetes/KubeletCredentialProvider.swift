@@ -52,8 +52,8 @@ public struct KubeletCredentialProvider: Sendable {
         let credential: Credential
         do {
             if let token = request.serviceAccountToken {
-                let role = request.serviceAccountAnnotations[Self.ecrRoleAnnotation]
-                credential = try await resolver.resolve(key, serviceAccountToken: token, awsRoleARN: role)
+                credential = try await resolver.resolve(
+                    key, serviceAccountToken: token, serviceAccountAnnotations: request.serviceAccountAnnotations)
             } else {
                 credential = try await resolver.resolve(key)
             }

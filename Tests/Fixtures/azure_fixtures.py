@@ -6,10 +6,14 @@ One server answers, on 127.0.0.1:
                                        the test gives; exp and aud checked).
   GET  /metadata/identity/oauth2/token IMDS managed identity; requires `Metadata: true`.
   POST /oauth2/exchange                ACR: an AAD token this fixture issued → {"refresh_token": <JWT with exp>}.
+  GET  /__seen                         what the token endpoint was asked (client, tenant, assertion), in order.
 
 Configuration (environment):
   AZURE_FIXTURE_TENANT, AZURE_FIXTURE_CLIENT_ID, AZURE_FIXTURE_CLIENT_SECRET   the service principal.
   AZURE_FIXTURE_ASSERTION_PUBLIC_KEY   path of the federated token issuer's public key (PEM), public half only.
+  AZURE_FIXTURE_FEDERATED_CREDENTIALS  JSON {"<client id>": "<subject>"}: applications with a federated identity
+                                       credential trusting one subject (`system:serviceaccount:NS:NAME`); an
+                                       assertion for such a client must carry that `sub`, as Entra ID requires.
   AZURE_FIXTURE_MI_CLIENT_ID           the managed identity's client id (user-assigned requests must name it).
   AZURE_FIXTURE_REGISTRY               the registry (`service`) the exchange serves.
   AZURE_FIXTURE_REFRESH_LIFETIME       seconds the ACR refresh token lives, default 10800.
@@ -43,8 +47,11 @@ if ENV.get("AZURE_FIXTURE_ASSERTION_PUBLIC_KEY"):
     with open(ENV["AZURE_FIXTURE_ASSERTION_PUBLIC_KEY"], "rb") as f:
         PUBLIC_KEY = serialization.load_pem_public_key(f.read())
 
+FEDERATED = json.loads(ENV.get("AZURE_FIXTURE_FEDERATED_CREDENTIALS") or "{}")
+
 issued = set()
 issued_lock = threading.Lock()
+seen = []
 
 
 def b64url(data):
@@ -94,6 +101,9 @@ class Handler(fixturelib.FixtureHandler):
             return self.aad_token(urllib.parse.unquote(path[1:-len("/oauth2/v2.0/token")]), body)
         if method == "GET" and path == "/metadata/identity/oauth2/token":
             return self.imds(query)
+        if method == "GET" and path == "/__seen":
+            with issued_lock:
+                return 200, {}, list(seen)
         if method == "POST" and path == "/oauth2/exchange":
             return self.exchange(body)
         return 404, {"Content-Type": "text/plain"}, "Not Found\n"
@@ -110,21 +120,25 @@ class Handler(fixturelib.FixtureHandler):
         if form.get("grant_type") != "client_credentials":
             return aad_error(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
         client_id = form.get("client_id")
-        if client_id != ENV.get("AZURE_FIXTURE_CLIENT_ID"):
+        with issued_lock:
+            seen.append({"tenant": tenant, "client_id": client_id, "client_assertion": form.get("client_assertion")})
+        if client_id != ENV.get("AZURE_FIXTURE_CLIENT_ID") and client_id not in FEDERATED:
             return aad_error(400, "unauthorized_client", 700016, f"Application with identifier '{client_id}' was not "
                              f"found in the directory '{tenant}'.")
         if form.get("scope") != SCOPE:
             return aad_error(400, "invalid_scope", 1002012, f"The provided value for scope {form.get('scope')} is "
                              "not valid.")
         if "client_secret" in form:
-            if form["client_secret"] != ENV.get("AZURE_FIXTURE_CLIENT_SECRET"):
+            if client_id != ENV.get("AZURE_FIXTURE_CLIENT_ID") or form["client_secret"] != ENV.get(
+                "AZURE_FIXTURE_CLIENT_SECRET"
+            ):
                 return aad_error(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret "
                                  f"being sent in the request is the client secret value, not the client secret ID, "
                                  f"for a secret added to app '{client_id}'.")
         elif "client_assertion" in form:
             if form.get("client_assertion_type") != ASSERTION_TYPE:
                 return aad_error(400, "invalid_request", 70002, "The client_assertion_type is not supported.")
-            failure = self.check_assertion(form["client_assertion"])
+            failure = self.check_assertion(form["client_assertion"], client_id)
             if failure:
                 return failure
         else:
@@ -133,7 +147,7 @@ class Handler(fixturelib.FixtureHandler):
         return 200, {}, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                          "access_token": issue_aad(client_id)}
 
-    def check_assertion(self, assertion):
+    def check_assertion(self, assertion, client_id):
         parts = assertion.split(".")
         try:
             header = json.loads(b64url_decode(parts[0]))
@@ -153,6 +167,10 @@ class Handler(fixturelib.FixtureHandler):
         if FEDERATED_AUDIENCE not in audiences:
             return aad_error(400, "invalid_request", 700212, "No matching federated identity record found for "
                              "presented assertion audience.")
+        if client_id in FEDERATED and claims.get("sub") != FEDERATED[client_id]:
+            return aad_error(400, "invalid_request", 70021, "No matching federated identity record found for "
+                             f"presented assertion. Assertion Issuer: '{claims.get('iss')}'. Assertion Subject: "
+                             f"'{claims.get('sub')}'. Assertion Audience: '{FEDERATED_AUDIENCE}'.")
         return None
 
     def imds(self, query):

@@ -10,12 +10,20 @@ One server answers, on 127.0.0.1:
   POST /v1/projects/-/serviceAccounts/<email>:generateAccessToken
                                     IAM Credentials; the bearer must be a token this fixture issued.
   GET  /subject-token               a URL credential source (JSON {"id_token": ...}), requires a header.
+  GET  /__seen                      what STS and IAM Credentials were asked, in order (subject tokens included:
+                                    the test must see which token reached STS), for assertions.
 
 Configuration (environment; all optional except where a test relies on it):
   GCP_FIXTURE_PUBLIC_KEY     path of the service account's public key (PEM). Only the public half.
   GCP_FIXTURE_CLIENT_EMAIL   the service account the key belongs to.
   GCP_FIXTURE_CLIENT_ID / GCP_FIXTURE_CLIENT_SECRET / GCP_FIXTURE_REFRESH_TOKEN   the authorized_user grant.
-  GCP_FIXTURE_AUDIENCE / GCP_FIXTURE_SUBJECT_TOKEN / GCP_FIXTURE_SUBJECT_TOKEN_TYPE   the STS exchange.
+  GCP_FIXTURE_AUDIENCE / GCP_FIXTURE_SUBJECT_TOKEN / GCP_FIXTURE_SUBJECT_TOKEN_TYPE   the STS exchange; the
+                             audience may list several pool providers, comma-separated.
+  GCP_FIXTURE_SUBJECT_PUBLIC_KEY   an OIDC provider's public key (PEM): instead of comparing with
+                             GCP_FIXTURE_SUBJECT_TOKEN, STS verifies the subject token as a pool's OIDC provider does:
+                             RS256 signature, `exp` in the future, `aud` naming the provider
+                             (`https://iam.googleapis.com/projects/...`, or GCP_FIXTURE_SUBJECT_AUDIENCE), and `iss`
+                             equal to GCP_FIXTURE_SUBJECT_ISSUER when that is set.
   GCP_FIXTURE_IMPERSONATE    service accounts (comma-separated) generateAccessToken may mint for.
   GCP_FIXTURE_EXPIRES_IN     lifetime (s) of the tokens issued, default 3599.
 Error bodies have the real services' shapes.
@@ -48,8 +56,19 @@ if ENV.get("GCP_FIXTURE_PUBLIC_KEY"):
     with open(ENV["GCP_FIXTURE_PUBLIC_KEY"], "rb") as f:
         PUBLIC_KEY = serialization.load_pem_public_key(f.read())
 
+SUBJECT_PUBLIC_KEY = None
+if ENV.get("GCP_FIXTURE_SUBJECT_PUBLIC_KEY"):
+    with open(ENV["GCP_FIXTURE_SUBJECT_PUBLIC_KEY"], "rb") as f:
+        SUBJECT_PUBLIC_KEY = serialization.load_pem_public_key(f.read())
+
 issued = set()
 issued_lock = threading.Lock()
+seen = []
+
+
+def record(entry):
+    with issued_lock:
+        seen.append(entry)
 
 
 def issue(prefix):
@@ -90,6 +109,9 @@ class Handler(fixturelib.FixtureHandler):
         ):
             email = urllib.parse.unquote(path[len("/v1/projects/-/serviceAccounts/"):-len(":generateAccessToken")])
             return self.generate_access_token(email, body)
+        if method == "GET" and path == "/__seen":
+            with issued_lock:
+                return 200, {}, list(seen)
         if method == "GET" and path == "/subject-token":
             if self.headers.get("X-Subject-Token-Auth") != "yes":
                 return 401, {}, {"error": "missing X-Subject-Token-Auth"}
@@ -171,22 +193,57 @@ class Handler(fixturelib.FixtureHandler):
         expected_type = ENV.get("GCP_FIXTURE_SUBJECT_TOKEN_TYPE", "urn:ietf:params:oauth:token-type:jwt")
         if form.get("subject_token_type") != expected_type:
             return oauth_error(400, "invalid_request", "Invalid value for \"subject_token_type\".")
-        if form.get("audience") != ENV.get("GCP_FIXTURE_AUDIENCE"):
+        record({"endpoint": "sts", "audience": form.get("audience"), "subject_token": form.get("subject_token"),
+                "subject_token_type": form.get("subject_token_type")})
+        audiences = [a for a in ENV.get("GCP_FIXTURE_AUDIENCE", "").split(",") if a]
+        if form.get("audience") not in audiences:
             return oauth_error(400, "invalid_target", "The target service indicated by the \"audience\" parameters "
                                "is invalid. This might either be because the pool or provider is disabled or deleted "
                                "or because it doesn't exist.")
         if CLOUD_PLATFORM not in (form.get("scope") or "").split():
             return oauth_error(400, "invalid_scope", "Invalid scope.")
-        if not form.get("subject_token") or form.get("subject_token") != ENV.get("GCP_FIXTURE_SUBJECT_TOKEN"):
+        if SUBJECT_PUBLIC_KEY is not None:
+            failure = self.check_subject_token(form.get("subject_token") or "", form["audience"])
+            if failure:
+                return failure
+        elif not form.get("subject_token") or form.get("subject_token") != ENV.get("GCP_FIXTURE_SUBJECT_TOKEN"):
             return oauth_error(400, "invalid_grant", "The ID Token's signature could not be verified.")
         return 200, {}, {
             "access_token": issue("sts"), "issued_token_type": ACCESS_TOKEN_TYPE, "token_type": "Bearer",
             "expires_in": EXPIRES_IN,
         }
 
+    def check_subject_token(self, token, audience):
+        """An OIDC pool provider's checks on a subject token (a Kubernetes service-account token here)."""
+        parts = token.split(".")
+        try:
+            header = json.loads(b64url_decode(parts[0]))
+            claims = json.loads(b64url_decode(parts[1]))
+            signature = b64url_decode(parts[2])
+        except Exception:
+            return oauth_error(400, "invalid_grant", "Invalid ID Token: the token is not a valid JWT.")
+        if header.get("alg") != "RS256":
+            return oauth_error(400, "invalid_grant", "The ID Token's signature could not be verified.")
+        try:
+            SUBJECT_PUBLIC_KEY.verify(signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            return oauth_error(400, "invalid_grant", "The ID Token's signature could not be verified.")
+        if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
+            return oauth_error(400, "invalid_grant", "ID Token expired.")
+        issuer = ENV.get("GCP_FIXTURE_SUBJECT_ISSUER")
+        if issuer and claims.get("iss") != issuer:
+            return oauth_error(400, "invalid_grant", f"The issuer in ID Token {claims.get('iss')} does not match the "
+                               "expected ones.")
+        allowed = ENV.get("GCP_FIXTURE_SUBJECT_AUDIENCE") or "https:" + audience
+        audiences = claims.get("aud") if isinstance(claims.get("aud"), list) else [claims.get("aud")]
+        if allowed not in audiences:
+            return oauth_error(400, "invalid_grant", "The audience in ID Token does not match the expected audience.")
+        return None
+
     # iamcredentials.googleapis.com
     def generate_access_token(self, email, body):
         self.count("generate_access_token")
+        record({"endpoint": "generate_access_token", "service_account": email})
         auth = self.headers.get("Authorization") or ""
         with issued_lock:
             known = auth.startswith("Bearer ") and auth[len("Bearer "):] in issued

@@ -52,9 +52,17 @@ struct AADTokenEndpoint: Sendable {
         guard !assertion.isEmpty else {
             throw .misconfigured(provider: "azure", detail: "AZURE_FEDERATED_TOKEN_FILE \(federatedTokenFile) is empty")
         }
+        return try await token(
+            tenantID: tenantID, clientID: clientID, assertion: assertion, origin: federatedTokenFile, oauth, now: now)
+    }
+
+    /// The client-credentials grant with a federated token as `client_assertion`; `origin` names the token in
+    /// messages (a file path, the kubelet request), never its value. An expired token fails before the network.
+    func token(tenantID: String, clientID: String, assertion: String, origin: String, _ oauth: OAuth2, now: Date)
+        async throws(ProviderError) -> OAuth2.AccessToken
+    {
         if let expiry = TokenLifetime.jwtExpiry(assertion), expiry <= now {
-            throw .expiredIdentity(
-                provider: "azure", detail: "the federated token in \(federatedTokenFile) expired at \(expiry)")
+            throw .expiredIdentity(provider: "azure", detail: "the federated token in \(origin) expired at \(expiry)")
         }
         let url = tokenURL(tenantID: tenantID)
         do {
@@ -68,7 +76,7 @@ struct AADTokenEndpoint: Sendable {
             return try oauth.accessToken(answer, url: url, now: now)
         } catch {
             if case .rejected(_, _, Self.expiredAssertionCode, let message) = error {
-                throw .expiredIdentity(provider: "azure", detail: "\(federatedTokenFile): \(message)")
+                throw .expiredIdentity(provider: "azure", detail: "\(origin): \(message)")
             }
             throw error
         }

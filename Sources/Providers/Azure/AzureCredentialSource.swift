@@ -10,6 +10,9 @@ enum AzureCredentialSource: Sendable {
     case federatedToken(tenantID: String, clientID: String, tokenFile: String)
     /// A managed identity; `clientID` picks a user-assigned one.
     case managedIdentity(clientID: String?)
+    /// Kubelet service-account-token mode: the pod's token from the request is the client assertion, as the
+    /// projected token file is for `federatedToken`.
+    case podToken(tenantID: String, clientID: String, token: Secret)
 
     var cacheIdentity: String {
         switch self {
@@ -17,13 +20,18 @@ enum AzureCredentialSource: Sendable {
         case .federatedToken(let tenant, let client, _): return "azure-wi:\(client)@\(tenant)"
         case .managedIdentity(let client?): return "azure-mi:\(client)"
         case .managedIdentity(nil): return "azure-mi"
+        case .podToken(let tenant, let client, let token):
+            // The token's `sub` (system:serviceaccount:NS:NAME) keeps two pods that share an application apart.
+            let subject = TokenLifetime.jwtClaims(token.exposedValue)?["sub"]?.stringValue ?? "unknown"
+            return "azure-pod-wi:\(client)@\(tenant)#\(subject)"
         }
     }
 
     /// The tenant the AAD token is issued in, when configuration says; the exchange form carries it.
     var tenantID: String? {
         switch self {
-        case .clientSecret(let tenant, _, _), .federatedToken(let tenant, _, _): return tenant
+        case .clientSecret(let tenant, _, _), .federatedToken(let tenant, _, _), .podToken(let tenant, _, _):
+            return tenant
         case .managedIdentity: return nil
         }
     }
@@ -44,6 +52,10 @@ enum AzureCredentialSource: Sendable {
         }
         let clientID = setting("AZURE_CLIENT_ID", rule: request.identity.azureClientID)
         let tenantID = setting("AZURE_TENANT_ID", rule: request.identity.azureTenantID)
+        if let token = request.serviceAccountToken {
+            let source = try podTokenSource(token, tenantID: tenantID, clientID: clientID)
+            return (source, ["the kubelet's service-account token"])
+        }
         var tried: [String] = []
         if request.material != nil { tried.append("stored material") }
 
@@ -58,6 +70,26 @@ enum AzureCredentialSource: Sendable {
             return (.federatedToken(tenantID: tenant, clientID: client, tokenFile: tokenFile), tried)
         }
         return (.managedIdentity(clientID: clientID), tried)
+    }
+
+    /// The pod-token source, or what to annotate: a pod's token without a client id cannot fall back to the
+    /// node's identity, which would hand the pod credentials that are not its own.
+    private static func podTokenSource(_ token: Secret, tenantID: String?, clientID: String?) throws(ProviderError)
+        -> AzureCredentialSource
+    {
+        guard let tenantID, let clientID else {
+            let missing = [
+                ("client id", clientID, Resolver.ServiceAccountAnnotation.azureClientID, "AZURE_CLIENT_ID"),
+                ("tenant id", tenantID, Resolver.ServiceAccountAnnotation.azureTenantID, "AZURE_TENANT_ID"),
+            ].filter { $0.1 == nil }
+            throw .misconfigured(
+                provider: "azure",
+                detail: "the kubelet passed a service-account token but no "
+                    + missing.map(\.0).joined(separator: " or ") + " is known: annotate the service account with "
+                    + missing.map(\.2).joined(separator: " and ") + ", or set "
+                    + missing.map(\.3).joined(separator: " and ") + " for the plugin")
+        }
+        return .podToken(tenantID: tenantID, clientID: clientID, token: token)
     }
 
     private static func require(_ tenantID: String?, _ clientID: String?, for what: String) throws(ProviderError)

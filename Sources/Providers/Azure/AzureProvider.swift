@@ -9,7 +9,9 @@ public import Transport
 /// AAD token sources, first that applies wins (DefaultAzureCredential's order): a client secret
 /// (`AZURE_CLIENT_SECRET` in stored material or the environment), a federated token
 /// (`AZURE_FEDERATED_TOKEN_FILE`, AKS workload identity), then a managed identity. Client and tenant ids come
-/// from the config rule, then stored material, then the environment. Only a managed-identity endpoint that
+/// from the config rule, then stored material, then the environment. With a pod's service-account token from
+/// the kubelet (`tokenAttributes`), that token is the federated assertion instead, for the client and tenant the
+/// service account's `azure.workload.identity/client-id` and `/tenant-id` annotations name. Only a managed-identity endpoint that
 /// cannot be reached makes the answer "no source".
 public struct AzureProvider: CredentialProvider {
     public static let username = "00000000-0000-0000-0000-000000000000"
@@ -43,6 +45,10 @@ public struct AzureProvider: CredentialProvider {
         case .federatedToken(let tenant, let client, let file):
             aadToken = try await aad.token(
                 tenantID: tenant, clientID: client, federatedTokenFile: file, oauth, now: now)
+        case .podToken(let tenant, let client, let token):
+            aadToken = try await aad.token(
+                tenantID: tenant, clientID: client, assertion: token.exposedValue,
+                origin: "the kubelet request's service-account token", oauth, now: now)
         case .managedIdentity(let client):
             let identity = AzureManagedIdentity(environment: request.environment)
             do {

@@ -21,6 +21,8 @@ struct ExternalAccount: Sendable {
     enum SubjectSource: Sendable {
         case file(path: String, format: Format)
         case url(String, headers: [(name: String, value: String)], format: Format)
+        /// A token handed over whole: the pod's service-account token from a kubelet credential provider request.
+        case given(Secret, origin: String)
     }
 
     var audience: String
@@ -94,6 +96,8 @@ struct ExternalAccount: Sendable {
                 throw OAuth2.rejection(provider: "gcp", endpoint: OAuth2.endpointName(url), response: response)
             }
             (raw, format, origin) = (response.body, urlFormat, OAuth2.endpointName(url))
+        case .given(let token, let givenOrigin):
+            (raw, format, origin) = (Array(token.exposedValue.utf8), .text, givenOrigin)
         }
         let token: String
         switch format {

@@ -16,6 +16,9 @@ public import Transport
 ///    `~/.config/gcloud/application_default_credentials.json`;
 /// 6. the metadata server (`GCE_METADATA_HOST`); only when it cannot be reached is the answer "no source".
 ///
+/// With a pod's service-account token (kubelet `tokenAttributes`), none of these is used: the token is exchanged
+/// through Workload Identity Federation instead (GCPProvider+ServiceAccountToken.swift).
+///
 /// The rule's `gcpImpersonate` then trades the token for that service account's through IAM Credentials
 /// (`CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS` moves the endpoint, as it does for gcloud).
 ///
@@ -41,6 +44,7 @@ public struct GCPProvider: CredentialProvider {
     }
 
     public func cacheIdentity(for request: MintRequest) -> String {
+        if let podToken = request.serviceAccountToken { return podCacheIdentity(request, podToken: podToken) }
         let base = (try? discover(request).source.cacheIdentity) ?? "unresolved"
         return request.identity.gcpImpersonate.map { base + ">" + $0 } ?? base
     }
@@ -48,6 +52,12 @@ public struct GCPProvider: CredentialProvider {
     public func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
         let now = now()
         let oauth = OAuth2(provider: name, client: httpClient)
+        if let podToken = request.serviceAccountToken {
+            // Kubelet service-account-token mode: the pod's token, not the node's credentials, is exchanged.
+            let token = try await podFederation(request, podToken: podToken).fetchToken(oauth, now: now)
+            try TokenLifetime.requireUsable(token.expiresAt, now: now, provider: name, endpoint: token.endpoint)
+            return MintedToken(username: Self.username, secret: token.value, expiresAt: token.expiresAt)
+        }
         let discovery = try discover(request)
         var token: OAuth2.AccessToken
         do {
