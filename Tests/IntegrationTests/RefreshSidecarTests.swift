@@ -12,7 +12,7 @@ struct RefreshSidecarTests {
         let logFile: String
         init(_ arguments: [String], home: String, environment: [String: String]) throws {
             logFile = home + "/refresh-\(UUID().uuidString.prefix(6)).log"
-            FileManager.default.createFile(atPath: logFile, contents: nil)
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
             process.executableURL = URL(fileURLWithPath: OcicredBinary.path)
             process.arguments = ["refresh"] + arguments
             process.environment = OcicredBinary.environment(home: home, extra: environment)

@@ -15,7 +15,7 @@ public final class OcicredMount: @unchecked Sendable {
         self.mountpoint = mountpoint
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
         logFile = home + "/mount-\(UUID().uuidString.prefix(6)).log"
-        FileManager.default.createFile(atPath: logFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         process.executableURL = URL(fileURLWithPath: OcicredBinary.path)
         process.arguments = ["mount", image, mountpoint] + arguments
         process.environment = OcicredBinary.environment(home: home, extra: environment)
