@@ -1,0 +1,106 @@
+import Crypto
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import LazyMount
+
+/// The chunk cache's promises: one download per span however many readers ask at once, spans kept on disk for
+/// the next mount, and a span on disk that no longer hashes right is fetched again rather than served.
+struct ChunkCacheTests {
+    final class Count: Sendable {
+        private let value = Mutex(0)
+        func add() { value.withLock { $0 += 1 } }
+        var current: Int { value.withLock { $0 } }
+    }
+
+    static func layer(spans: [[UInt8]]) -> LayerIndex {
+        var offset: Int64 = 0
+        var records: [LayerIndex.Span] = []
+        for bytes in spans {
+            records.append(
+                LayerIndex.Span(
+                    uncompressedOffset: offset, length: Int64(bytes.count), sha256: SHA256.hexDigest(bytes),
+                    checkpoint: nil))
+            offset += Int64(bytes.count)
+        }
+        return LayerIndex(
+            digest: "sha256:" + String(repeating: "ab", count: 32), mediaType: "application/vnd.oci.image.layer.v1.tar",
+            compression: .none, compressedSize: offset, uncompressedSize: offset, fetchWholeOnFirstRead: false,
+            spans: records, entries: [])
+    }
+
+    @Test func eightConcurrentReadersOfAColdSpanCauseOneFetch() async throws {
+        let bytes = (0..<3).map { index in [UInt8](repeating: UInt8(index + 1), count: 4096) }
+        let layer = Self.layer(spans: bytes)
+        let cache = ChunkCache(directory: nil)
+        let fetches = Count()
+        let results = try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try await cache.span(ChunkCache.Key(layer: 0, span: 1), layer: layer) {
+                        () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+                        fetches.add()
+                        try? await Task.sleep(for: .milliseconds(200))  // slow enough that all eight wait on it
+                        return [(1, bytes[1])]
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(fetches.current == 1)
+        #expect(results.count == 8 && results.allSatisfy { $0 == bytes[1] })
+        #expect(cache.statistics.fetches == 1 && cache.statistics.bytes == 4096)
+    }
+
+    @Test func spansOutliveTheProcessOnDiskAndATamperedOneIsFetchedAgain() async throws {
+        let directory = try TemporaryDirectory(prefix: "ocicred-chunks")
+        defer { directory.remove() }
+        let bytes = (0..<2).map { index in [UInt8](repeating: UInt8(index + 7), count: 8192) }
+        let layer = Self.layer(spans: bytes)
+        let fetches = Count()
+        let fetch: @Sendable () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] = {
+            fetches.add()
+            return [(0, bytes[0]), (1, bytes[1])]  // as a zstd layer does: every span at once
+        }
+        let first = ChunkCache(directory: directory.path)
+        #expect(try await first.span(ChunkCache.Key(layer: 0, span: 0), layer: layer, fetch: fetch) == bytes[0])
+        let spanFile = directory.path + "/" + layer.digest + "/1"
+        // Both spans reach the disk (in the background, off the reader's path).
+        let deadline = Date() + 10
+        while !FileManager.default.fileExists(atPath: spanFile) && Date() < deadline { usleep(20_000) }
+        let attributes = try FileManager.default.attributesOfItem(atPath: spanFile)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        // A new cache (the next mount) serves span 1 from disk without fetching.
+        let second = ChunkCache(directory: directory.path)
+        #expect(second.isCached(ChunkCache.Key(layer: 0, span: 1), layer: layer))
+        #expect(try await second.span(ChunkCache.Key(layer: 0, span: 1), layer: layer, fetch: fetch) == bytes[1])
+        #expect(fetches.current == 1)
+
+        // Altered on disk: not served, fetched again, and the good bytes come back.
+        var altered = bytes[1]
+        altered[100] ^= 0xFF
+        try Data(altered).write(to: URL(fileURLWithPath: spanFile))
+        let third = ChunkCache(directory: directory.path)
+        #expect(try await third.span(ChunkCache.Key(layer: 0, span: 1), layer: layer, fetch: fetch) == bytes[1])
+        #expect(fetches.current == 2)
+    }
+
+    @Test func aFailedFetchIsNotCachedAndTheNextReaderTriesAgain() async throws {
+        let bytes = [[UInt8](repeating: 9, count: 1024)]
+        let layer = Self.layer(spans: bytes)
+        let cache = ChunkCache(directory: nil)
+        await #expect(throws: LazyMountError.blobFetch(digest: layer.digest, status: 503)) {
+            try await cache.span(ChunkCache.Key(layer: 0, span: 0), layer: layer) {
+                () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+                throw .blobFetch(digest: layer.digest, status: 503)
+            }
+        }
+        let again = try await cache.span(ChunkCache.Key(layer: 0, span: 0), layer: layer) {
+            () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in [(0, bytes[0])]
+        }
+        #expect(again == bytes[0])
+    }
+}
