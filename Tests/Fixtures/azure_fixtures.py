@@ -17,6 +17,10 @@ Configuration (environment):
   AZURE_FIXTURE_MI_CLIENT_ID           the managed identity's client id (user-assigned requests must name it).
   AZURE_FIXTURE_REGISTRY               the registry (`service`) the exchange serves.
   AZURE_FIXTURE_REFRESH_LIFETIME       seconds the ACR refresh token lives, default 10800.
+  AZURE_FIXTURE_REFRESH_TOKEN          when set, the exchange answers this fixed refresh token (after all its
+                                       checks) instead of a fresh JWT, so a golden file can hold it. A value that
+                                       is not a JWT carries no `exp`: clients then assume ACR's 3-hour lifetime and
+                                       AZURE_FIXTURE_REFRESH_LIFETIME does not apply.
 Errors have the real services' shapes (AADSTS codes in error_description and error_codes).
 """
 import base64
@@ -206,6 +210,8 @@ class Handler(fixturelib.FixtureHandler):
             known = form.get("access_token") in issued
         if not known:
             return 401, {}, {"errors": [{"code": "UNAUTHORIZED", "message": "The access token is invalid."}]}
+        if ENV.get("AZURE_FIXTURE_REFRESH_TOKEN"):
+            return 200, {}, {"refresh_token": ENV["AZURE_FIXTURE_REFRESH_TOKEN"]}
         now = int(time.time())
         lifetime = int(ENV.get("AZURE_FIXTURE_REFRESH_LIFETIME", "10800"))
         refresh = fake_jwt({"jti": str(uuid.uuid4()), "sub": "fixture", "nbf": now, "iat": now,

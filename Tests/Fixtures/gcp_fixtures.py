@@ -26,6 +26,8 @@ Configuration (environment; all optional except where a test relies on it):
                              equal to GCP_FIXTURE_SUBJECT_ISSUER when that is set.
   GCP_FIXTURE_IMPERSONATE    service accounts (comma-separated) generateAccessToken may mint for.
   GCP_FIXTURE_EXPIRES_IN     lifetime (s) of the tokens issued, default 3599.
+  GCP_FIXTURE_TOKEN_SUFFIX   when set, every token issued is `ya29.<kind>-<suffix>` instead of ending in random
+                             characters, so a golden file can hold it; every check before issuing stays the same.
 Error bodies have the real services' shapes.
 """
 import base64
@@ -72,7 +74,7 @@ def record(entry):
 
 
 def issue(prefix):
-    token = f"ya29.{prefix}-{secrets.token_urlsafe(24)}"
+    token = f"ya29.{prefix}-{ENV.get('GCP_FIXTURE_TOKEN_SUFFIX') or secrets.token_urlsafe(24)}"
     with issued_lock:
         issued.add(token)
     return token
