@@ -65,7 +65,9 @@ final class ChunkCache: Sendable {
                 if directory != nil {
                     // Off the reader's path: the reply does not wait for the fsync.
                     Task.detached(priority: .background) { [self] in
-                        for (index, bytes) in spans { storeOnDisk(Key(layer: key.layer, span: index), layer: layer, bytes) }
+                        for (index, bytes) in spans {
+                            storeOnDisk(Key(layer: key.layer, span: index), layer: layer, bytes)
+                        }
                     }
                 }
                 guard let wanted else { throw LazyMountError.outOfRange("span \(key.span) was not fetched") }

@@ -105,7 +105,9 @@ final class FuseSession: @unchecked Sendable {
 
     /// Unmounts if still mounted and frees the session. Call once every outstanding reply has been sent.
     func close() {
-        if mounted.withLock({ let was = $0; $0 = false; return was }) {
+        if mounted.withLock({
+            let was = $0; $0 = false; return was
+        }) {
             fuse_session_unmount(session)
         }
         fuse_session_destroy(session)

@@ -151,7 +151,9 @@ public struct ImageMount: Sendable {
         var bytes: [UInt8] = []
         var utf8 = Array(text.utf8)[...]
         while let byte = utf8.popFirst() {
-            if byte == UInt8(ascii: "\\"), utf8.count >= 3, let value = UInt8(String(decoding: utf8.prefix(3), as: UTF8.self), radix: 8) {
+            if byte == UInt8(ascii: "\\"), utf8.count >= 3,
+                let value = UInt8(String(decoding: utf8.prefix(3), as: UTF8.self), radix: 8)
+            {
                 bytes.append(value)
                 utf8 = utf8.dropFirst(3)
             } else {
@@ -167,7 +169,8 @@ public struct ImageMount: Sendable {
             for span in layerIndex.spans.indices {
                 if Task.isCancelled { return }
                 _ = try? await Deadline.race(filesystem.fetchTimeout, layer: layerIndex.digest) {
-                    () async throws(LazyMountError) -> [UInt8] in try await filesystem.spanBytes(layer: layer, span: span)
+                    () async throws(LazyMountError) -> [UInt8] in
+                    try await filesystem.spanBytes(layer: layer, span: span)
                 }
             }
         }

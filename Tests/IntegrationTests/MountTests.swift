@@ -1,6 +1,6 @@
 import Crypto
-import Synchronization
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -77,7 +77,9 @@ struct MountTests {
         var buffer = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
-            let n = buffer.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            let n = buffer.withUnsafeMutableBytes {
+                Glibc.pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done))
+            }
             if n < 0 { return .failed(errno: errno) }
             if n == 0 { break }
             done += n
@@ -118,7 +120,8 @@ struct MountTests {
         var original = stat()
         var link = stat()
         var overwritten = stat()
-        #expect(lstat(mountpoint + "/data/original", &original) == 0 && lstat(mountpoint + "/data/hardlink", &link) == 0)
+        #expect(
+            lstat(mountpoint + "/data/original", &original) == 0 && lstat(mountpoint + "/data/hardlink", &link) == 0)
         #expect(original.st_ino == link.st_ino && original.st_nlink == 2)
         #expect(lstat(mountpoint + "/etc/overwritten", &overwritten) == 0)
         #expect(overwritten.st_uid == 1000 && overwritten.st_gid == 1000)
@@ -245,7 +248,8 @@ struct MountTests {
         try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
         #expect(mount.log.contains("index from the registry"), "\(mount.log)")
         #expect(!mount.log.contains("building the index"))
-        let cached = try FileManager.default.contentsOfDirectory(atPath: environment["XDG_CACHE_HOME"]! + "/ocicred/index")
+        let cached = try FileManager.default.contentsOfDirectory(
+            atPath: environment["XDG_CACHE_HOME"]! + "/ocicred/index")
         #expect(cached.count == 1 && cached[0].hasPrefix("sha256:"))
         #expect(
             (try? Self.pread(mountpoint + "/etc/overwritten", offset: 0, count: 11).get())
@@ -296,7 +300,9 @@ struct MountTests {
             arguments: ["--span", "65536", "--fetch-timeout", "20"], environment: environment)
         defer { mount.stop() }
         try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
-        let tokensBefore = try registry.tokenCounter("token-basic") + registry.tokenCounter("token-password") + registry.tokenCounter("token-refresh")
+        let tokensBefore =
+            try registry.tokenCounter("token-basic") + registry.tokenCounter("token-password")
+            + registry.tokenCounter("token-refresh")
 
         // 8 MiB in 64 KiB spans: 128 spans, read in a shuffled order, one every 1.4 s, never the same twice.
         let span = 64 << 10
@@ -314,7 +320,9 @@ struct MountTests {
             }
             Thread.sleep(forTimeInterval: 1.4)
         }
-        let tokens = try registry.tokenCounter("token-basic") + registry.tokenCounter("token-password") + registry.tokenCounter("token-refresh") - tokensBefore
+        let tokens =
+            try registry.tokenCounter("token-basic") + registry.tokenCounter("token-password")
+            + registry.tokenCounter("token-refresh") - tokensBefore
         #expect(failures.isEmpty, "\(failures)\n\(mount.log.suffix(2000))")
         #expect(Date().timeIntervalSince(started) >= 175 && reads >= 120, "\(reads) reads")
         // Six lifetimes pass; distribution accepts a token up to 60 s past its exp (its leeway), so a client that
@@ -391,7 +399,8 @@ struct MountTests {
         let world = try readAsNobody(open + "/data/original")
         #expect(world.status == 0 && world.stdout.count > 1000, "0644 file under a 0711 directory: \(world)")
         let ownerOnly = try readAsNobody(open + "/secret/key")
-        #expect(ownerOnly.status != 0 && ownerOnly.stderrText.contains("Permission denied"), "0400 root file: \(ownerOnly)")
+        #expect(
+            ownerOnly.status != 0 && ownerOnly.stderrText.contains("Permission denied"), "0400 root file: \(ownerOnly)")
         // The image's own directory modes count too: its usr/ is 0644 (no search bit), as umoci unpacks it.
         #expect(try readAsNobody(open + "/usr/lib/text.txt").status != 0)
     }
