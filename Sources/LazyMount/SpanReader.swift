@@ -86,25 +86,13 @@ struct SpanReader: Sendable {
         var compressed: [UInt8] = []
         compressed.reserveCapacity(Int(max(0, layer.compressedSize)))
         var splitter = ZstdSpanSplitter(layer: layer)
-        var output = [UInt8](repeating: 0, count: ZstdStream.outputSize)
+        var output: [UInt8] = []
         try await source.stream(layer.digest, range: 0..<layer.compressedSize, chunk: LayerIndexer.fetchChunk) {
             (chunk) throws(LazyMountError) -> Bool in
             compressed.append(contentsOf: chunk)
             try chunk.withBytes { (raw) throws(LazyMountError) in
-                var position = 0
-                while true {
-                    let input = UnsafeRawBufferPointer(rebasing: raw[position...])
-                    let step: ZstdStream.Step
-                    do throws(ZstdError) {
-                        step = try output.withMutableBytes { (out) throws(ZstdError) in
-                            try stream.decompress(input, into: out)
-                        }
-                    } catch {
-                        throw .zstd(error)
-                    }
-                    position += step.consumed
-                    try splitter.append(output[0..<step.produced])
-                    if position == raw.count && step.produced < output.count { return }
+                try stream.decompressAll(raw, buffer: &output) { (piece) throws(LazyMountError) in
+                    try splitter.append(piece)
                 }
             }
             return true

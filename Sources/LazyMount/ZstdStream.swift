@@ -61,6 +61,28 @@ final class ZstdStream {
         return Step(consumed: inBuffer.pos, produced: outBuffer.pos)
     }
 
+    /// Decompresses all of `input`, handing each piece of output to `body` in order, and returns once the input
+    /// is consumed and libzstd has nothing more to flush. `buffer` is the caller's reusable output space.
+    func decompressAll(
+        _ input: UnsafeRawBufferPointer, buffer: inout [UInt8],
+        _ body: (ArraySlice<UInt8>) throws(LazyMountError) -> Void
+    ) throws(LazyMountError) {
+        if buffer.count < Self.outputSize { buffer = [UInt8](repeating: 0, count: Self.outputSize) }
+        var position = 0
+        while true {
+            let rest = UnsafeRawBufferPointer(rebasing: input[position...])
+            let step: Step
+            do throws(ZstdError) {
+                step = try buffer.withMutableBytes { (out) throws(ZstdError) in try decompress(rest, into: out) }
+            } catch {
+                throw .zstd(error)
+            }
+            position += step.consumed
+            if step.produced > 0 { try body(buffer[0..<step.produced]) }
+            if position == input.count && step.produced < buffer.count { return }
+        }
+    }
+
     /// Called after the last input byte: the stream must have ended a frame and not started another.
     func finish() throws(ZstdError) {
         guard atFrameBoundary && framesEnded > 0 else { throw .truncated }
