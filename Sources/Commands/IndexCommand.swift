@@ -2,11 +2,6 @@ import ArgumentParser
 import Credentials
 import LazyMount
 import Registry
-import Transport
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// `ocicred index IMAGE`: read every layer once and write the index the lazy mount reads (format: ImageIndex).
 struct IndexCommand: AsyncParsableCommand {
@@ -46,33 +41,18 @@ struct IndexCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = OcicredEnvironment.current
         let logger = OcicredCommand.logger
-        let reference: Reference
-        do {
-            reference = try Reference.parse(image)
-        } catch {
-            throw ValidationError("\(image) is not an image reference: \(error)")
-        }
+        let reference = try ImageAccess.reference(image)
         do {
             let platform = try platform.map(Platform.parse) ?? Platform.host
-            let key = CredentialKey.forImage(reference)
-            let endpoint = try access.endpoint(for: key, repository: reference.repository, environment: environment)
-            let client = RegistryClient(
-                endpoint: endpoint, http: CurlHTTPClient(configuration: .fromEnvironment(environment.values)),
-                credentials: RegistryLogin.credentialSource(
-                    resolver: Resolution.resolver(environment: environment, logger: logger), key: key),
-                logger: logger)
-            let showProgress = isatty(2) == 1
-            let indexer = ImageIndexer(client: client, span: span) { layer, count, digest, read, size in
-                guard showProgress else { return }
-                let mib = { (bytes: Int64) in String(Double(bytes * 10 / (1 << 20)) / 10) }
-                StandardStreams.err(
-                    "\rlayer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\u{1B}[K")
-            }
+            let client = try ImageAccess.client(
+                for: reference, access: access, environment: environment, logger: logger)
+            let indexer = ImageIndexer(
+                client: client, span: span, progress: ImageAccess.progressLine(prefix: "") ?? { _, _, _, _, _ in })
             // Refused push rights are found out before the layers are read, not after minutes of indexing.
             if push { _ = try await client.verify(repository: reference.repository, push: true) }
             let cache = IndexCache(environment: environment)
             let (index, path) = try await indexer.index(reference, platform: platform, cache: cache, refresh: refresh)
-            if showProgress { StandardStreams.err("\r\u{1B}[K") }
+            ImageAccess.clearProgressLine()
             var pushed: String?
             if push {
                 let artifact = try await IndexReferrer.push(index, client: client, repository: reference.repository)
@@ -88,13 +68,8 @@ struct IndexCommand: AsyncParsableCommand {
             if let pushed {
                 if output == "-" { StandardStreams.err(pushed + "\n") } else { StandardStreams.out(pushed + "\n") }
             }
-        } catch let error as LazyMountError {
-            StandardStreams.err("error: \(error.description)\n")
-            if case .registry(let registryError) = error { throw ExitCode(registryError.kind.rawValue) }
-            throw ExitCode(1)
-        } catch let error as RegistryError {
-            StandardStreams.err("error: \(error.description)\n")
-            throw ExitCode(error.kind.rawValue)
+        } catch {
+            try ImageAccess.fail(error)
         }
     }
 }

@@ -2,11 +2,6 @@ import ArgumentParser
 import Credentials
 import LazyMount
 import Registry
-import Transport
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// `ocicred mount IMAGE DIR`: serve the image read-only over FUSE until unmounted (see ImageMount).
 struct MountCommand: AsyncParsableCommand {
@@ -53,12 +48,7 @@ struct MountCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = OcicredEnvironment.current
         let logger = OcicredCommand.logger
-        let reference: Reference
-        do {
-            reference = try Reference.parse(image)
-        } catch {
-            throw ValidationError("\(image) is not an image reference: \(error)")
-        }
+        let reference = try ImageAccess.reference(image)
         do {
             var options = ImageMount.Options()
             options.platform = try platform.map(Platform.parse) ?? Platform.host
@@ -66,21 +56,14 @@ struct MountCommand: AsyncParsableCommand {
             options.allowOther = allowOther
             options.prefetch = prefetch
             options.span = span
-            if isatty(2) == 1 {
+            if let progress = ImageAccess.progressLine(prefix: "indexing ") {
                 options.indexProgress = { layer, count, digest, read, size in
-                    let mib = { (bytes: Int64) in String(Double(bytes * 10 / (1 << 20)) / 10) }
-                    StandardStreams.err(
-                        "\rindexing layer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\u{1B}[K"
-                            + (layer == count && read == size ? "\n" : ""))
+                    progress(layer, count, digest, read, size)
+                    if layer == count && read == size { StandardStreams.err("\n") }
                 }
             }
-            let key = CredentialKey.forImage(reference)
-            let endpoint = try access.endpoint(for: key, repository: reference.repository, environment: environment)
-            let client = RegistryClient(
-                endpoint: endpoint, http: CurlHTTPClient(configuration: .fromEnvironment(environment.values)),
-                credentials: RegistryLogin.credentialSource(
-                    resolver: Resolution.resolver(environment: environment, logger: logger), key: key),
-                logger: logger)
+            let client = try ImageAccess.client(
+                for: reference, access: access, environment: environment, logger: logger)
             let mount = ImageMount(
                 client: client, reference: reference, environment: environment, options: options, logger: logger)
             let directory = directory
@@ -88,13 +71,8 @@ struct MountCommand: AsyncParsableCommand {
                 StandardStreams.out(
                     "mounted \(reference.description) at \(directory) (\(mounted.index.tree.count) entries)\n")
             }
-        } catch let error as LazyMountError {
-            StandardStreams.err("error: \(error.description)\n")
-            if case .registry(let registryError) = error { throw ExitCode(registryError.kind.rawValue) }
-            throw ExitCode(1)
-        } catch let error as RegistryError {
-            StandardStreams.err("error: \(error.description)\n")
-            throw ExitCode(error.kind.rawValue)
+        } catch {
+            try ImageAccess.fail(error)
         }
     }
 }

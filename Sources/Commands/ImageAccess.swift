@@ -1,0 +1,62 @@
+import ArgumentParser
+import Credentials
+import LazyMount
+import Logging
+import Registry
+import Transport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What `index` and `mount` share: the image reference from the command line, a registry client whose
+/// credentials come from the resolver (asked again on every 401), the progress line while layers are indexed,
+/// and the exit codes for their errors.
+enum ImageAccess {
+    static func reference(_ image: String) throws -> Reference {
+        do {
+            return try Reference.parse(image)
+        } catch {
+            throw ValidationError("\(image) is not an image reference: \(error)")
+        }
+    }
+
+    static func client(
+        for reference: Reference, access: RegistryAccessOptions, environment: OcicredEnvironment, logger: Logger
+    ) throws(RegistryError) -> RegistryClient {
+        let key = CredentialKey.forImage(reference)
+        let endpoint = try access.endpoint(for: key, repository: reference.repository, environment: environment)
+        return RegistryClient(
+            endpoint: endpoint, http: CurlHTTPClient(configuration: .fromEnvironment(environment.values)),
+            credentials: RegistryLogin.credentialSource(
+                resolver: Resolution.resolver(environment: environment, logger: logger), key: key),
+            logger: logger)
+    }
+
+    /// ImageIndexer's progress callback as one rewritten line on stderr; nil unless stderr is a terminal.
+    static func progressLine(prefix: String) -> (@Sendable (Int, Int, String, Int64, Int64) -> Void)? {
+        guard isatty(2) == 1 else { return nil }
+        return { layer, count, digest, read, size in
+            let mib = { (bytes: Int64) in String(Double(bytes * 10 / (1 << 20)) / 10) }
+            StandardStreams.err(
+                "\r\(prefix)layer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\u{1B}[K")
+        }
+    }
+
+    static func clearProgressLine() { if isatty(2) == 1 { StandardStreams.err("\r\u{1B}[K") } }
+
+    /// Reports `error` on stderr and exits with the registry error kinds' codes (1 for everything else).
+    static func fail(_ error: any Error) throws -> Never {
+        switch error {
+        case let error as LazyMountError:
+            StandardStreams.err("error: \(error.description)\n")
+            if case .registry(let registryError) = error { throw ExitCode(registryError.kind.rawValue) }
+            throw ExitCode(1)
+        case let error as RegistryError:
+            StandardStreams.err("error: \(error.description)\n")
+            throw ExitCode(error.kind.rawValue)
+        default:
+            throw error
+        }
+    }
+}
