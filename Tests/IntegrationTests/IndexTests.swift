@@ -13,12 +13,7 @@ struct IndexTests {
         let directory = try TemporaryDirectory(prefix: "ocicred-index")
         defer { directory.remove() }
         let home = directory.file("home")
-        try FileManager.default.createDirectory(atPath: home + "/registries.conf.d", withIntermediateDirectories: true)
-        let environment = [
-            "CONTAINERS_REGISTRIES_CONF": home + "/registries.conf",
-            "OCICRED_REGISTRIES_CONF_DIR": home + "/registries.conf.d",
-            "OCICRED_CERTS_DIRS": home + "/certs.d", "XDG_CACHE_HOME": home + "/.cache",
-        ]
+        let environment = try OcicredBinary.registryEnvironment(home: home)
         let image = try LayeredImage.build(in: directory)
         try image.push(to: registry, password: password, repository: "team/layered", directory: directory)
 

@@ -32,13 +32,7 @@ struct MountTests {
         let directory = try TemporaryDirectory(prefix: "ocicred-mount")
         do {
             let home = directory.file("home")
-            try FileManager.default.createDirectory(
-                atPath: home + "/registries.conf.d", withIntermediateDirectories: true)
-            let environment = [
-                "CONTAINERS_REGISTRIES_CONF": home + "/registries.conf",
-                "OCICRED_REGISTRIES_CONF_DIR": home + "/registries.conf.d",
-                "OCICRED_CERTS_DIRS": home + "/certs.d", "XDG_CACHE_HOME": home + "/.cache",
-            ]
+            let environment = try OcicredBinary.registryEnvironment(home: home)
             let image = try LayeredImage.build(in: directory, largeFileMiB: largeFileMiB)
             try image.push(to: registry, password: password, repository: "team/layered", directory: directory)
             let login = try OcicredBinary.run(
@@ -277,12 +271,7 @@ struct MountTests {
         let directory = try TemporaryDirectory(prefix: "ocicred-mount-token")
         defer { directory.remove() }
         let home = directory.file("home")
-        try FileManager.default.createDirectory(atPath: home + "/registries.conf.d", withIntermediateDirectories: true)
-        let environment = [
-            "CONTAINERS_REGISTRIES_CONF": home + "/registries.conf",
-            "OCICRED_REGISTRIES_CONF_DIR": home + "/registries.conf.d",
-            "OCICRED_CERTS_DIRS": home + "/certs.d", "XDG_CACHE_HOME": home + "/.cache",
-        ]
+        let environment = try OcicredBinary.registryEnvironment(home: home)
         let image = try LayeredImage.build(in: directory, largeFileMiB: 8)
         try image.push(
             toHost: registry.host, username: "reader", password: password, repository: "team/layered",
@@ -417,12 +406,7 @@ struct MountTests {
         let registry = try RegistryFixture.start(username: "mounter", password: password, tls: certificate)
         defer { registry.stop() }
         let home = directory.file("home")
-        try FileManager.default.createDirectory(atPath: home + "/registries.conf.d", withIntermediateDirectories: true)
-        let environment = [
-            "CONTAINERS_REGISTRIES_CONF": home + "/registries.conf",
-            "OCICRED_REGISTRIES_CONF_DIR": home + "/registries.conf.d",
-            "OCICRED_CERTS_DIRS": home + "/certs.d", "XDG_CACHE_HOME": home + "/.cache",
-        ]
+        let environment = try OcicredBinary.registryEnvironment(home: home)
         let image = try LayeredImage.build(in: directory)
         try image.push(
             toHost: registry.host, username: "mounter", password: password, repository: "team/zstd",

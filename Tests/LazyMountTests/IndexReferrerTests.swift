@@ -24,7 +24,7 @@ import Transport
         let image = try LayeredImage.build(in: directory)
         try image.push(to: registry, password: password, repository: "team/layered", directory: directory)
         let home = directory.file("home")
-        let environment = Self.cliEnvironment(home: home)
+        let environment = try OcicredBinary.registryEnvironment(home: home)
         let login = try OcicredBinary.run(
             ["login", registry.host, "-u", "pusher", "--password-stdin"], home: home, stdin: password + "\n",
             extraEnvironment: environment)
@@ -214,7 +214,7 @@ import Transport
 
         // The command: refused before any layer is read, exit 3 (FailureKind.rejected), a message that says why.
         let home = directory.file("home")
-        let environment = Self.cliEnvironment(home: home)
+        let environment = try OcicredBinary.registryEnvironment(home: home)
         let login = try OcicredBinary.run(
             ["login", registry.host, "-u", "reader", "--password-stdin"], home: home, stdin: readerPassword + "\n",
             extraEnvironment: environment)
@@ -364,14 +364,6 @@ import Transport
     {
         let credential = RegistryCredential.basic(username: username, password: Secret(password))
         return RegistryClient(endpoint: RegistryEndpoint(host: host), http: http, credentials: { _ in credential })
-    }
-
-    static func cliEnvironment(home: String) -> [String: String] {
-        [
-            "CONTAINERS_REGISTRIES_CONF": home + "/registries.conf",
-            "OCICRED_REGISTRIES_CONF_DIR": home + "/registries.conf.d",
-            "OCICRED_CERTS_DIRS": home + "/certs.d", "XDG_CACHE_HOME": home + "/.cache",
-        ]
     }
 
     static func json(_ object: Any) -> [UInt8] {

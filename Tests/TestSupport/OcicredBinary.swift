@@ -44,6 +44,18 @@ public enum OcicredBinary {
         return env
     }
 
+    /// Creates `home` and returns the extra environment that keeps registry settings in it as well: an empty
+    /// registries.conf and drop-in directory, certs.d, and the cache (indexes, chunks) — so commands that talk
+    /// to a registry never read the machine's own containers configuration.
+    public static func registryEnvironment(home: String) throws -> [String: String] {
+        try FileManager.default.createDirectory(atPath: home + "/registries.conf.d", withIntermediateDirectories: true)
+        return [
+            "CONTAINERS_REGISTRIES_CONF": home + "/registries.conf",
+            "OCICRED_REGISTRIES_CONF_DIR": home + "/registries.conf.d",
+            "OCICRED_CERTS_DIRS": home + "/certs.d", "XDG_CACHE_HOME": home + "/.cache",
+        ]
+    }
+
     /// Runs `ocicred` with `arguments`, or as `docker-credential-ocicred ACTION` when `asHelper` is set.
     @discardableResult
     public static func run(
