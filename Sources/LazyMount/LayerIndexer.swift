@@ -1,3 +1,4 @@
+import Crypto
 import FoundationEssentials
 
 /// Reads one layer once, front to back, and builds its `LayerIndex`: tar entries with their uncompressed offsets,
@@ -23,14 +24,23 @@ struct LayerIndexer {
             digest: descriptor.digest, mediaType: descriptor.mediaType, compression: compression,
             compressedSize: descriptor.size, uncompressedSize: 0, fetchWholeOnFirstRead: compression == .zstd,
             spans: [], entries: [])
+        guard descriptor.digest.hasPrefix("sha256:") else { throw .unsupportedDigest(descriptor.digest) }
         var state = IndexingState(span: span, compression: compression)
         var read: Int64 = 0
+        // The whole blob passes through here once, so it is checked against its digest on the way: an index is
+        // never built from bytes the registry (or a proxy) altered.
+        let hasher = SHA256Hasher()
         try await source.stream(descriptor.digest, range: 0..<descriptor.size, chunk: Self.fetchChunk) {
             (chunk) throws(LazyMountError) -> Bool in
+            hasher.update(chunk)
             try state.consume(chunk)
             read += Int64(chunk.count)
             progress(read)
             return true
+        }
+        let actual = hasher.finishDigest()
+        guard actual == descriptor.digest.lowercased() else {
+            throw .digestMismatch(what: "layer \(descriptor.digest)", expected: descriptor.digest, actual: actual)
         }
         try state.finish()
         layer.uncompressedSize = state.totalOut

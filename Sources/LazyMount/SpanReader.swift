@@ -78,18 +78,18 @@ struct SpanReader: Sendable {
     /// Every span of a zstd layer, verified: the blob is fetched whole with ranged reads and decompressed as it
     /// arrives (libzstd, all frames) straight into the spans the index lays out; then the blob's sha256 must equal
     /// the layer digest, its decompressed size the index's, and each span its recorded sha256. Nothing is returned
-    /// unless all of that holds. Memory: the compressed blob (for its digest; `Crypto` has no incremental SHA-256)
-    /// and the decompressed layer, which is what this returns.
+    /// unless all of that holds. Memory: the decompressed layer, which is what this returns (the blob is hashed as
+    /// it streams by).
     private func wholeZstdLayer() async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] {
         let stream: ZstdStream
         do { stream = try ZstdStream() } catch { throw .zstd(error) }
-        var compressed: [UInt8] = []
-        compressed.reserveCapacity(Int(max(0, layer.compressedSize)))
+        guard layer.digest.hasPrefix("sha256:") else { throw .unsupportedDigest(layer.digest) }
+        let hasher = SHA256Hasher()
         var splitter = ZstdSpanSplitter(layer: layer)
         var output: [UInt8] = []
         try await source.stream(layer.digest, range: 0..<layer.compressedSize, chunk: LayerIndexer.fetchChunk) {
             (chunk) throws(LazyMountError) -> Bool in
-            compressed.append(contentsOf: chunk)
+            hasher.update(chunk)
             try chunk.withBytes { (raw) throws(LazyMountError) in
                 try stream.decompressAll(raw, buffer: &output) { (piece) throws(LazyMountError) in
                     try splitter.append(piece)
@@ -98,7 +98,10 @@ struct SpanReader: Sendable {
             return true
         }
         do { try stream.finish() } catch { throw .zstd(error) }
-        try Digest.verify(compressed, matches: layer.digest, what: "layer \(layer.digest)")
+        let actual = hasher.finishDigest()
+        guard actual == layer.digest.lowercased() else {
+            throw .digestMismatch(what: "layer \(layer.digest)", expected: layer.digest, actual: actual)
+        }
         return try splitter.finish()
     }
 

@@ -121,4 +121,23 @@ import Testing
         fixture.descriptor.digest = Digest.sha256(fixture.blob)
         await #expect(throws: LazyMountError.self) { _ = try await index(fixture) }
     }
+
+    /// Indexing reads the whole blob once, so it checks the blob against its digest: bytes altered in transit
+    /// (here one flipped byte in a plain tar, which would still parse) never become an index.
+    @Test(arguments: [false, true])
+    func aLayerThatDoesNotMatchItsDigestIsNotIndexed(gzip: Bool) async throws {
+        var fixture = try Self.makeLayer(gzip: gzip, members: 1)
+        let expected = fixture.descriptor.digest
+        fixture.blob[fixture.blob.count / 2] ^= 0x01
+        let source = MemoryBlobSource(blobs: [expected: fixture.blob])
+        do {
+            _ = try await LayerIndexer(span: Self.span).index(fixture.descriptor, from: source)
+            Issue.record("an altered layer was indexed")
+        } catch .digestMismatch(let what, let wanted, let actual) {
+            #expect(what == "layer \(expected)" && wanted == expected && actual == Digest.sha256(fixture.blob))
+        } catch {
+            // A flipped byte inside deflate data may break the stream before the end; that is refused too.
+            #expect(gzip, "a plain tar must fail on its digest, not with \(error)")
+        }
+    }
 }
