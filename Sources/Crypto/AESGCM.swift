@@ -1,7 +1,8 @@
-internal import CCrypto
-
 /// AES-256-GCM with a random 96-bit nonce per message. A sealed box is `nonce ‖ ciphertext ‖ tag`, so one
 /// opaque byte string carries everything decryption needs besides the key.
+///
+/// The cipher is the default provider's own (`ProviderCipher`), not an EVP fetch: opening the store is most of
+/// a cached `get`, and EVP's first fetch would cost more than the rest of that call.
 public struct AESGCM: Sendable {
     public static let keyByteCount = 32
     public static let nonceByteCount = 12
@@ -20,28 +21,11 @@ public struct AESGCM: Sendable {
     /// header to it, so a file cannot be re-labelled).
     public func seal(_ plaintext: [UInt8], associatedData: [UInt8] = []) throws(CryptoError) -> [UInt8] {
         let nonce = try SecureRandom.bytes(Self.nonceByteCount)
-        guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError.fromQueue("EVP_CIPHER_CTX_new") }
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        try check(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil), "EVP_EncryptInit_ex")
-        try check(ccrypto_gcm_set_ivlen(ctx, Int32(Self.nonceByteCount)), "set GCM IV length")
-        try check(EVP_EncryptInit_ex(ctx, nil, nil, key, nonce), "EVP_EncryptInit_ex(key)")
-        var length: Int32 = 0
-        if !associatedData.isEmpty {
-            try check(EVP_EncryptUpdate(ctx, nil, &length, associatedData, Int32(associatedData.count)), "GCM AAD")
-        }
-        var ciphertext = [UInt8](repeating: 0, count: plaintext.count + 16)
-        var written: Int32 = 0
-        if !plaintext.isEmpty {
-            try check(EVP_EncryptUpdate(ctx, &ciphertext, &written, plaintext, Int32(plaintext.count)), "EVP_EncryptUpdate")
-        }
-        var finalLength: Int32 = 0
-        try ciphertext.withUnsafeMutableBufferPointer { (buffer) throws(CryptoError) in
-            try check(EVP_EncryptFinal_ex(ctx, buffer.baseAddress! + Int(written), &finalLength), "EVP_EncryptFinal_ex")
-        }
-        ciphertext.removeLast(ciphertext.count - Int(written + finalLength))
-        var tag = [UInt8](repeating: 0, count: Self.tagByteCount)
-        try check(ccrypto_gcm_get_tag(ctx, Int32(Self.tagByteCount), &tag), "get GCM tag")
-        return nonce + ciphertext + tag
+        let cipher = try ProviderCipher(encrypting: true, key: key, nonce: nonce)
+        try cipher.authenticate(associatedData)
+        let ciphertext = try cipher.update(plaintext)
+        guard cipher.finish() else { throw CryptoError.fromQueue("AES-256-GCM final") }
+        return nonce + ciphertext + (try cipher.tag())
     }
 
     /// Decrypts a sealed box; any change to the box, the associated data or the key is `.authenticationFailed`.
@@ -52,31 +36,17 @@ public struct AESGCM: Sendable {
         }
         let nonce = Array(sealed[0..<Self.nonceByteCount])
         let ciphertext = Array(sealed[Self.nonceByteCount..<(sealed.count - Self.tagByteCount)])
-        var tag = Array(sealed[(sealed.count - Self.tagByteCount)...])
-        guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError.fromQueue("EVP_CIPHER_CTX_new") }
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        try check(EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil), "EVP_DecryptInit_ex")
-        try check(ccrypto_gcm_set_ivlen(ctx, Int32(Self.nonceByteCount)), "set GCM IV length")
-        try check(EVP_DecryptInit_ex(ctx, nil, nil, key, nonce), "EVP_DecryptInit_ex(key)")
-        var length: Int32 = 0
-        if !associatedData.isEmpty {
-            try check(EVP_DecryptUpdate(ctx, nil, &length, associatedData, Int32(associatedData.count)), "GCM AAD")
-        }
-        var plaintext = [UInt8](repeating: 0, count: ciphertext.count + 16)
-        var written: Int32 = 0
-        if !ciphertext.isEmpty {
-            try check(EVP_DecryptUpdate(ctx, &plaintext, &written, ciphertext, Int32(ciphertext.count)), "EVP_DecryptUpdate")
-        }
-        try check(ccrypto_gcm_set_tag(ctx, Int32(Self.tagByteCount), &tag), "set GCM tag")
-        var finalLength: Int32 = 0
-        let ok = plaintext.withUnsafeMutableBufferPointer { buffer in
-            EVP_DecryptFinal_ex(ctx, buffer.baseAddress! + Int(written), &finalLength)
-        }
-        guard ok == 1 else {
-            ERR_clear_error()
+        let tag = Array(sealed[(sealed.count - Self.tagByteCount)...])
+        let cipher = try ProviderCipher(encrypting: false, key: key, nonce: nonce)
+        try cipher.authenticate(associatedData)
+        var plaintext = try cipher.update(ciphertext)
+        try cipher.setTag(tag)
+        guard cipher.finish() else {
+            // Nothing decrypted may outlive a failed tag check.
+            for index in plaintext.indices { plaintext[index] = 0 }
+            CryptoError.clearQueue()
             throw .authenticationFailed
         }
-        plaintext.removeLast(plaintext.count - Int(written + finalLength))
         return plaintext
     }
 }

@@ -23,6 +23,8 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
 
     /// Drains libcrypto's thread-local error queue into one value.
     static func fromQueue(_ operation: String) -> CryptoError {
+        // The reason texts are loaded only now: a process that never fails never pays for them.
+        OPENSSL_init_crypto(UInt64(OPENSSL_INIT_LOAD_CRYPTO_STRINGS), nil)
         var reason = "unknown error"
         let code = ERR_get_error()
         if code != 0 {
@@ -33,6 +35,9 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
         ERR_clear_error()
         return .openssl(operation: operation, reason: reason)
     }
+
+    /// Drops whatever libcrypto queued for a failure that is reported as a Swift value of its own.
+    static func clearQueue() { ERR_clear_error() }
 }
 
 /// The one seam that turns libcrypto's `1 on success` convention into a thrown error.

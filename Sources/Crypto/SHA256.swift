@@ -1,18 +1,14 @@
-internal import CCrypto
-
-/// SHA-256 over libcrypto's one-shot EVP digest.
+/// SHA-256 over the default provider's digest (`ProviderDigest`): it names every store file, so it is on the
+/// path of every cached `get`, where an EVP fetch would cost more than the hashing.
 public enum SHA256 {
     public static let byteCount = 32
 
     public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: byteCount)
-        var length: UInt32 = 0
-        let ok = Array(bytes).withUnsafeBytes { input in
-            EVP_Digest(input.baseAddress, input.count, &output, &length, EVP_sha256(), nil)
+        let digest = ProviderDigest()
+        if bytes.withContiguousStorageIfAvailable({ digest.update(UnsafeRawBufferPointer($0)) }) == nil {
+            Array(bytes).withUnsafeBytes { digest.update($0) }
         }
-        // EVP_Digest on an in-memory buffer with a built-in digest only fails on allocation failure.
-        precondition(ok == 1 && length == UInt32(byteCount), "EVP_Digest(SHA-256) failed")
-        return output
+        return digest.finish()
     }
 
     public static func hash(_ string: String) -> [UInt8] { hash(Array(string.utf8)) }

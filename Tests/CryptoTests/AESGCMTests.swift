@@ -53,6 +53,41 @@ struct AESGCMTests {
         }
     }
 
+    /// The GCM specification's test case 16 (McGrew & Viega, AES-256 with associated data): boxes sealed by
+    /// any correct AES-256-GCM — including the EVP code that wrote stores before — open.
+    @Test("the GCM specification's AES-256 test case 16 opens and its tag is checked")
+    func knownAnswer() throws {
+        let key = hexBytes("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308")
+        let nonce = hexBytes("cafebabefacedbaddecaf888")
+        let plaintext = hexBytes("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+            + "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39")
+        let associatedData = hexBytes("feedfacedeadbeeffeedfacedeadbeefabaddad2")
+        let ciphertext = hexBytes("522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+            + "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662")
+        let tag = hexBytes("76fc6ece0f4e1768cddf8853bb2d551b")
+        let cipher = try AESGCM(key: key)
+        #expect(try cipher.open(nonce + ciphertext + tag, associatedData: associatedData) == plaintext)
+        var badTag = tag
+        badTag[15] ^= 1
+        #expect(throws: CryptoError.authenticationFailed) {
+            try cipher.open(nonce + ciphertext + badTag, associatedData: associatedData)
+        }
+        // Sealing draws its own nonce, so its bytes cannot be compared with the vector; it must round-trip.
+        let sealed = try cipher.seal(plaintext, associatedData: associatedData)
+        #expect(try cipher.open(sealed, associatedData: associatedData) == plaintext)
+    }
+
+    private func hexBytes(_ hex: String) -> [UInt8] {
+        var bytes = [UInt8]()
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(UInt8(hex[index..<next], radix: 16)!)
+            index = next
+        }
+        return bytes
+    }
+
     @Test("a key that is not 32 bytes is refused")
     func badKey() {
         #expect(throws: CryptoError.invalidLength(what: "AES-256 key", expected: 32, actual: 16)) {
