@@ -146,6 +146,8 @@ struct HelperProtocolTests {
         ("plain", "\"plain\""), ("<>&", "\"\\u003c\\u003e\\u0026\""), ("a\"b\\c", "\"a\\\"b\\\\c\""),
         ("line\nbreak\ttab\r", "\"line\\nbreak\\ttab\\r\""), ("\u{01}\u{1f}", "\"\\u0001\\u001f\""),
         ("\u{2028}\u{2029}", "\"\\u2028\\u2029\""), ("é✓", "\"é✓\""),
+        // Neighbours of U+2028/U+2029 share their first UTF-8 bytes but are not escaped.
+        ("x\u{2027}\u{202A}€\u{2028}", "\"x\u{2027}\u{202A}€\\u2028\""),
     ])
     func goEscaping(input: String, expected: String) {
         #expect(GoJSON.string(input) == expected)
