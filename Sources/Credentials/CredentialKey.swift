@@ -48,7 +48,9 @@ public struct CredentialKey: Hashable, Sendable, CustomStringConvertible {
         if let last = segments.last, last.elementsEqual("v1".utf8) || last.elementsEqual("v2".utf8) {
             segments.removeLast()
         }
-        let path = segments.map(ReferenceGrammar.text).joined(separator: "/")
+        // The segments are contiguous slices of `pathBytes`, so the path is the bytes up to the last one kept
+        // (cheaper than joining them again, which a credential-helper call would pay on every start).
+        let path = segments.last.map { ReferenceGrammar.text(pathBytes[pathBytes.startIndex..<$0.endIndex]) } ?? ""
         for segment in segments {
             if segment.contains(where: ReferenceGrammar.isUppercase) { throw .uppercaseRepository(path) }
             guard ReferenceGrammar.isPathComponent(segment) else { throw .invalidRepository(path) }

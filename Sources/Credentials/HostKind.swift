@@ -78,7 +78,13 @@ public enum HostKind: Hashable, Sendable {
                     || $0 == ReferenceGrammar.underscore
             })
         else { return nil }
-        let suffix = labels[(regionIndex + 1)...].joined(separator: ".")
+        // Concatenated String by String: joining Substrings goes through unspecialised generic code whose
+        // associated types are looked up at run time, a scan of every conformance record in the binary.
+        var suffix = ""
+        for label in labels[(regionIndex + 1)...] {
+            if !suffix.isEmpty { suffix.append(".") }
+            suffix.append(String(label))
+        }
         guard ecrSuffixes.contains(suffix) else { return nil }
         return .ecrPrivate(accountID: String(labels[0]), region: String(region), fips: fips)
     }

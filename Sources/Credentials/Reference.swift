@@ -159,7 +159,9 @@ enum ReferenceGrammar {
 
     static func firstSpaceOrControl(in string: String) -> Unicode.Scalar? {
         string.unicodeScalars.first { scalar in
-            scalar.value <= 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F) || scalar.properties.isWhitespace
+            // Unicode's property tables only for what is not ASCII: every ASCII space is <= 0x20.
+            scalar.value <= 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F)
+                || (scalar.value > 0x9F && scalar.properties.isWhitespace)
         }
     }
 
