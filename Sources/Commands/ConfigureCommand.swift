@@ -1,5 +1,6 @@
 import ArgumentParser
 import Credentials
+import SystemSupport
 
 /// `ocicred configure`: names ocicred in `credHelpers` for chosen registries, keeping the rest of the file.
 struct ConfigureCommand: AsyncParsableCommand {
@@ -54,7 +55,7 @@ struct ConfigureCommand: AsyncParsableCommand {
         let path = dockerConfig ?? authfile ?? environment["REGISTRY_AUTH_FILE"]
             ?? environment.configHome + "/containers/auth.json"
         do {
-            let result = try CredHelperConfigurator.configure(path: path, hosts: hosts, dryRun: dryRun)
+            let result = try await CredHelperConfigurator.configure(path: path, hosts: hosts, dryRun: dryRun)
             if dryRun {
                 StandardStreams.out(LineDiff.render(
                     before: String(decoding: result.before ?? [], as: UTF8.self),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Credentials
 import LazyMount
 import Registry
+import SystemSupport
 
 /// `ocicred index IMAGE`: read every layer once and write the index the lazy mount reads (format: ImageIndex).
 struct IndexCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Credentials
 import LazyMount
 import Registry
+import SystemSupport
 
 /// `ocicred mount IMAGE DIR`: serve the image read-only over FUSE until unmounted (see ImageMount).
 struct MountCommand: AsyncParsableCommand {

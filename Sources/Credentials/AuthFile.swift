@@ -103,6 +103,7 @@ public struct AuthFile: Sendable, Equatable {
 }
 
 internal import Crypto
+import SystemSupport
 typealias CryptoBase64 = Crypto.Base64
 
 /// Base64 text helpers over Crypto's codec, for fields that hold UTF-8 text.

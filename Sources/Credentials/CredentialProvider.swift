@@ -1,4 +1,5 @@
 public import FoundationEssentials
+public import SystemSupport
 
 /// Who a config rule says should mint for a registry. Every field is optional: a provider falls back to its
 /// ambient chain (environment, files, metadata) for what the rule does not pin down. Holds names and paths,

@@ -1,4 +1,5 @@
 public import Logging
+public import SystemSupport
 
 /// Answers "which credentials does this registry use", in DESIGN.md's order: a config rule, then the
 /// encrypted store, then the provider the host kind implies, then the ambient auth files. A host nobody

@@ -2,6 +2,7 @@ public import Credentials
 import FoundationEssentials
 public import Logging
 public import Registry
+public import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -134,7 +135,7 @@ public struct ImageMount: Sendable {
         guard let resolved = realpath(path, nil) else { return nil }
         let target = String(cString: resolved)
         free(resolved)
-        guard let bytes = try? IndexCache.readFile("/proc/self/mountinfo") else { return nil }
+        guard let bytes = try? FileIO.read("/proc/self/mountinfo") else { return nil }
         var found: String?
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             let halves = line.components(separatedBy: " - ")

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 import TestSupport
+import SystemSupport
 import Testing
 
 /// `Resolver.resolve(_:serviceAccountToken:serviceAccountAnnotations:)`: the kubelet's pod token reaches the

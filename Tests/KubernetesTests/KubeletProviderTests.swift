@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 import TestSupport
+import SystemSupport
 import Testing
 
 @testable import Kubernetes

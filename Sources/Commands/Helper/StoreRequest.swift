@@ -1,4 +1,5 @@
 import Credentials
+import SystemSupport
 
 /// The `store` payload `{"ServerURL":…,"Username":…,"Secret":…}`. Field names match case-insensitively, as
 /// Go's json.Unmarshal matches them, so clients that lower-case the keys keep working.

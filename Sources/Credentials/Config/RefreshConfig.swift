@@ -1,4 +1,5 @@
 import Yams
+import SystemSupport
 
 /// The `refresh:` section of the config: where `ocicred refresh` writes the credentials of the registries the
 /// `registries:` rules describe, and how eagerly it retries.
