@@ -60,6 +60,8 @@ public enum AuthFileUpdater {
         /// The file's bytes before (nil when it did not exist) and after.
         public let before: [UInt8]?
         public let after: [UInt8]
+        /// The change entry by entry, credentials redacted: what a dry run shows.
+        public let change: AuthFileChange
         public var changed: Bool { before != after }
     }
 
@@ -98,6 +100,7 @@ public enum AuthFileUpdater {
                 throw .authFileUnreadable(path: path, reason: error.description)
             }
         }
+        let original = file
         transform(&file)
         let after = file.serialized()
         if write && after != before {
@@ -107,6 +110,6 @@ public enum AuthFileUpdater {
                 throw .authFileWriteFailed(path: path, reason: error.description)
             }
         }
-        return Result(before: before, after: after)
+        return Result(before: before, after: after, change: AuthFileChange(before: original, after: file))
     }
 }
