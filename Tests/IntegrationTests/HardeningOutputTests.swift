@@ -188,4 +188,43 @@ struct HardeningOutputTests {
         #expect(result.stdoutText.contains("+ credHelpers.\"ghcr.io\": \"ocicred\""), "\(result.stdoutText.prefix(500))")
         #expect(result.stdoutText.split(separator: "\n").count < 10, "only the change is shown")
     }
+
+    /// Inputs whose nesting depth, not size, is hostile: each parser bounds its recursion and says so.
+    enum DeepInput: String, CaseIterable, CustomTestStringConvertible {
+        case config, registriesConf, authFile, storeRequest, kubeletRequest
+        var testDescription: String { rawValue }
+    }
+
+    @Test("deeply nested input is refused with a message, never a crash", arguments: DeepInput.allCases)
+    func deeplyNestedInputIsRefused(input: DeepInput) throws {
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        let depth = 100_000
+        let deepJSON = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        var environment = try OcicredBinary.registryEnvironment(home: home.path)
+        let result: ProcessResult
+        switch input {
+        case .config:
+            try ("registries: " + deepJSON).write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
+            result = try OcicredBinary.run(["config", "validate", home.file("config.yaml")], home: home.path)
+        case .registriesConf:
+            try ("[registries]\nx = " + deepJSON + "\n").write(
+                toFile: home.file("registries.conf"), atomically: true, encoding: .utf8)
+            result = try OcicredBinary.run(["verify", "127.0.0.1:9"], home: home.path, extraEnvironment: environment)
+        case .authFile:
+            try ("{\"auths\": " + deepJSON + "}").write(toFile: home.file("auth.json"), atomically: true, encoding: .utf8)
+            environment["REGISTRY_AUTH_FILE"] = home.file("auth.json")
+            result = try OcicredBinary.run(
+                ["configure", "--registry", "ghcr.io", "--authfile", home.file("auth.json")], home: home.path)
+        case .storeRequest:
+            result = try OcicredBinary.helper("store", home: home.path, stdin: Data(("{\"ServerURL\":" + String(repeating: "[", count: 30_000) + "}").utf8))
+        case .kubeletRequest:
+            let request = #"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"a/b","x":"#
+                + String(repeating: "[", count: 30_000) + String(repeating: "]", count: 30_000) + "}"
+            result = try OcicredBinary.run(["kubelet"], home: home.path, stdin: request)
+        }
+        #expect(result.signal == nil, "it failed cleanly, not by a signal: \(result)")
+        #expect(result.status != 0, "\(result)")
+        #expect(!(result.stdoutText + result.stderrText).isEmpty, "it said why")
+    }
 }
