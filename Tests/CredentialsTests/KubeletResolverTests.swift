@@ -20,6 +20,7 @@ struct KubeletResolverTests {
 
         var requests: [MintRequest] { recorded.withLock { $0 } }
 
+        let mintingEnvironment: [String] = []
         func cacheIdentity(for request: MintRequest) -> String { "fixed" }
 
         func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {

@@ -153,6 +153,7 @@ final class RecordingProvider: CredentialProvider {
 
     var requests: [MintRequest] { recorded.withLock { $0 } }
 
+    let mintingEnvironment: [String] = []
     func cacheIdentity(for request: MintRequest) -> String { request.identity.description }
 
     func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {

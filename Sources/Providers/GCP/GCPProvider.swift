@@ -50,6 +50,12 @@ public struct GCPProvider: CredentialProvider {
         return request.identity.gcpImpersonate.map { base + ">" + $0 } ?? base
     }
 
+    /// The metadata server's address, the STS and IAM Credentials endpoint overrides, and the ADC file chosen.
+    public let mintingEnvironment = [
+        "GCE_METADATA_HOST", "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", IAMCredentials.baseURLVariable,
+        GCPProvider.stsBaseURLVariable,
+    ]
+
     public func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
         let now = now()
         let oauth = OAuth2(provider: name, client: httpClient)
