@@ -45,11 +45,14 @@ public final class FixtureServer: @unchecked Sendable {
     /// The number of times the fixture counted `name` (its `/__counters` endpoint); 0 only when the fixture
     /// answered and has not counted it. A fixture that does not answer is an error, never a 0 that could make
     /// "minted exactly once" or "never minted" pass.
-    public func counter(_ name: String) throws -> Int {
-        let result = try ProcessRunner.run("curl", ["-sS", "--fail", baseURL + "/__counters"], timeout: 30)
+    /// A fixture serving HTTPS passes its certificate as `caFile`.
+    public func counter(_ name: String, caFile: String? = nil) throws -> Int {
+        let url = (caFile == nil ? baseURL : "https://127.0.0.1:\(port)") + "/__counters"
+        let result = try ProcessRunner.run(
+            "curl", ["-sS", "--fail"] + (caFile.map { ["--cacert", $0] } ?? []) + [url], timeout: 30)
         guard result.status == 0,
             let object = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Int]
-        else { throw FixtureServerError.counterUnreadable(url: baseURL + "/__counters", detail: "\(result)") }
+        else { throw FixtureServerError.counterUnreadable(url: url, detail: "\(result)") }
         return object[name] ?? 0
     }
 
