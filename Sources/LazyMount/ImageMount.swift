@@ -64,6 +64,10 @@ public struct ImageMount: Sendable {
         client.timeout = min(client.timeout, options.fetchTimeout)
         client.connectTimeout = min(client.connectTimeout, options.fetchTimeout)
         let (index, indexPath) = try await index(client: client)
+        for skipped in index.skippedEntries {
+            logger.warning(
+                "skipped a layer entry whose name leaves the image's root", metadata: ["entry": "\(skipped)"])
+        }
 
         let filesystem = LazyFilesystem(
             index: index, source: RegistryBlobSource(client: client, repository: reference.repository),

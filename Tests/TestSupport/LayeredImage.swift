@@ -10,10 +10,14 @@ public struct LayeredImage {
 
     /// Builds the layout under `directory`; `largeFileMiB` > 0 adds `usr/lib/large.bin`, that many MiB of random
     /// bytes, to the top layer (the lazy mount's big-file proofs).
-    public static func build(in directory: TemporaryDirectory, largeFileMiB: Int = 0) throws -> LayeredImage {
+    /// `hostileNames` adds a fourth layer whose entry names try to leave the root (`../`, `a/../../`, a hard
+    /// link to `../../etc/passwd`) beside names that only look odd (`./x/../y`, `/abs`, `a//b/./c`).
+    public static func build(in directory: TemporaryDirectory, largeFileMiB: Int = 0, hostileNames: Bool = false)
+        throws -> LayeredImage
+    {
         try FixtureError.requirePrograms(["python3": "python3", "skopeo": "skopeo"])
         let layout = directory.file("layout")
-        let result = try ProcessRunner.run("python3", ["-c", script, layout, String(largeFileMiB)], timeout: 300)
+        let result = try ProcessRunner.run("python3", ["-c", script, layout, String(largeFileMiB), hostileNames ? "hostile" : ""], timeout: 300)
         guard result.status == 0 else {
             throw FixtureError.commandFailed(command: "python3 (layered image)", result: result)
         }
@@ -111,6 +115,7 @@ public struct LayeredImage {
 
         out = sys.argv[1]
         large_mib = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+        hostile = len(sys.argv) > 3 and sys.argv[3] == "hostile"
         rng = random.Random(7)
         os.makedirs(out + "/blobs/sha256", exist_ok=True)
 
@@ -180,8 +185,22 @@ public struct LayeredImage {
             if large_mib:
                 add("usr/lib/large.bin", data=rng.randbytes(large_mib << 20), mode=0o644)
 
+        def layer4(add):
+            add("../escaped-parent", data=b"must not appear anywhere\n")
+            add("../../../etc/escaped-etc", data=b"must not appear anywhere\n")
+            add("inside/../../escaped-via-inside", data=b"must not appear anywhere\n")
+            add("..", "d")
+            add("hardlinked", "h", link="../../etc/passwd")
+            add("./odd/../kept-after-clean", data=b"clean names stay\n")
+            add("/absolute-kept", data=b"a leading slash is only a spelling\n")
+            add("dots", "d")
+            add("dots/and", "d")
+            add("dots//and/./slashes", "d")
+            add("dots//and/./slashes/file", data=b"inner dots and empty components are dropped\n")
+
+        builds = [(layer1, "gzip"), (layer2, "none"), (layer3, "multi")] + ([(layer4, "gzip")] if hostile else [])
         layers, diff_ids = [], []
-        for i, (build, kind) in enumerate([(layer1, "gzip"), (layer2, "none"), (layer3, "multi")]):
+        for i, (build, kind) in enumerate(builds):
             tar = layer(build)
             diff_ids.append("sha256:" + hashlib.sha256(tar).hexdigest())
             if kind == "gzip":
