@@ -12,11 +12,19 @@ public enum RenderedManifests {
         ((try? FileManager.default.contentsOfDirectory(atPath: root + "/overlays")) ?? []).sorted()
     }
 
-    /// `kubectl kustomize DIR` offline; DIR is an overlay name or any path holding a kustomization.
-    public static func render(_ overlayOrPath: String) throws -> String {
+    /// Debian 12's own kubectl (kubernetes-client 1.20, kustomize v2.0.3), unpacked by helpers/test when another
+    /// package owns /usr/bin/kubectl: what a user on a fresh Debian 12 machine renders with.
+    public static var debianKubectl: String? {
+        ProcessInfo.processInfo.environment["OCICRED_DEBIAN_KUBECTL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// `kubectl kustomize DIR` offline; DIR is an overlay name or any path holding a kustomization. `kubectl`
+    /// picks another binary (Debian's, say).
+    public static func render(_ overlayOrPath: String, kubectl: String? = nil) throws -> String {
         try FixtureError.requirePrograms(["kubectl": "kubernetes-client", "unshare": "util-linux"])
         let path = overlayOrPath.hasPrefix("/") ? overlayOrPath : root + "/overlays/" + overlayOrPath
-        let result = try ProcessRunner.run("unshare", ["-n", ProcessRunner.resolve("kubectl"), "kustomize", path])
+        let result = try ProcessRunner.run(
+            "unshare", ["-n", kubectl ?? ProcessRunner.resolve("kubectl"), "kustomize", path])
         guard result.status == 0 else {
             throw FixtureError.commandFailed(command: "kubectl kustomize \(path)", result: result)
         }
