@@ -1,11 +1,20 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// `/healthz`, `/readyz` and `/metrics` over HTTP/1.1 (swift-nio), on an event loop that sleeps in epoll until a
 /// request comes: serving health adds no periodic wake-up to an idle sidecar. It runs on NIO's singleton group,
 /// the loop `RefreshExecutor` also runs the sidecar's tasks on, so health costs no thread of its own.
+///
+/// Probes must keep working when something else holds connections open: a connection that has not sent its whole
+/// request within `idleTimeout` is closed, and at most `maximumConnections` are open at once — a new one closes
+/// the oldest — so a thousand idle clients (the fd limit is often 1024) can neither exhaust descriptors nor keep
+/// a kubelet probe out.
 public final class HealthServer: Sendable {
+    static let idleTimeout: TimeAmount = .seconds(10)
+    static let maximumConnections = 64
+
     private let channel: any Channel
     public var port: Int { channel.localAddress?.port ?? 0 }
 
@@ -17,10 +26,14 @@ public final class HealthServer: Sendable {
         var host = String(address[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.isEmpty { host = "0.0.0.0" }
+        let connections = ConnectionLimit(maximum: maximumConnections)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                connections.admit(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(HealthHandler(status: status))
                 }
@@ -57,6 +70,15 @@ final class HealthHandler: ChannelInboundHandler {
     private var uri = "/"
 
     init(status: RefreshStatus) { self.status = status }
+
+    /// A connection that sent no complete request within the idle timeout is closed.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -97,5 +119,27 @@ final class HealthHandler: ChannelInboundHandler {
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+}
+
+/// The open connections, oldest first; admitting one over the limit closes the oldest.
+final class ConnectionLimit: Sendable {
+    private let maximum: Int
+    private let open = Mutex<[(id: ObjectIdentifier, channel: any Channel)]>([])
+
+    init(maximum: Int) { self.maximum = maximum }
+
+    func admit(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        let evicted = open.withLock { open -> [any Channel] in
+            open.append((id, channel))
+            let excess = max(0, open.count - maximum)
+            defer { open.removeFirst(excess) }
+            return open.prefix(excess).map(\.channel)
+        }
+        for old in evicted { old.close(promise: nil) }
+        channel.closeFuture.whenComplete { [self] _ in
+            open.withLock { open in open.removeAll { $0.id == id } }
+        }
     }
 }

@@ -18,21 +18,47 @@ public final class RefreshEvents: Sendable {
         var pending: [RefreshEvent] = []
         var waiter: (id: Int, continuation: CheckedContinuation<RefreshEvent?, Never>)?
         var nextID = 0
+        /// Work to cancel when SIGTERM arrives (a pass waiting on another process's lock, say).
+        var cancellers: [Int: @Sendable () -> Void] = [:]
+        var terminating = false
     }
     private let state = Mutex(State())
 
     public init() {}
 
     public func post(_ event: RefreshEvent) {
-        let waiter = state.withLock { state -> CheckedContinuation<RefreshEvent?, Never>? in
+        let (waiter, cancellers) = state.withLock {
+            state -> (CheckedContinuation<RefreshEvent?, Never>?, [@Sendable () -> Void]) in
+            var cancellers: [@Sendable () -> Void] = []
+            if event == .terminate {
+                state.terminating = true
+                cancellers = Array(state.cancellers.values)
+            }
             if let waiter = state.waiter {
                 state.waiter = nil
-                return waiter.continuation
+                return (waiter.continuation, cancellers)
             }
             state.pending.append(event)
-            return nil
+            return (nil, cancellers)
         }
+        for cancel in cancellers { cancel() }
         waiter?.resume(returning: event)
+    }
+
+    /// Runs `body` as a task that SIGTERM cancels: a pass that waits on another process's lock or on a backoff
+    /// ends at once, and the loop then sees `.terminate`. What cancellation cannot interrupt (a write already
+    /// under its lock) finishes first.
+    public func cancellingOnTermination<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        let task = Task { await body() }
+        let (id, alreadyTerminating) = state.withLock { state -> (Int, Bool) in
+            state.nextID += 1
+            state.cancellers[state.nextID] = { task.cancel() }
+            return (state.nextID, state.terminating)
+        }
+        if alreadyTerminating { task.cancel() }
+        let value = await task.value
+        _ = state.withLock { $0.cancellers.removeValue(forKey: id) }
+        return value
     }
 
     /// A posted event that has not been taken yet, without waiting (checked between registries of a pass).

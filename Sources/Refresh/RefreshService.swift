@@ -104,7 +104,7 @@ public enum RefreshService {
                 }
             }
         }
-        await engine.step()
+        _ = await events.cancellingOnTermination { await engine.step() }
         logger.notice("refresh running", metadata: ["outputs": "\(setup.outputs.map(\.name))"])
         loop: while true {
             // About to idle, likely for hours: give back the code pages the pass ran (see StartupCode). As a task
@@ -113,9 +113,9 @@ public enum RefreshService {
             let event = await events.next(until: await engine.nextWake)
             switch event {
             case nil:
-                await engine.step()
+                _ = await events.cancellingOnTermination { await engine.step() }
             case .leadershipGained:
-                await engine.writeAll()
+                _ = await events.cancellingOnTermination { await engine.writeAll() }
             case .reload:
                 do {
                     let reloaded = try RefreshConfig.load(environment: environment)
@@ -126,7 +126,7 @@ public enum RefreshService {
                         outputs: next.outputs, policy: next.policy,
                         resolve: resolver(makeResolver(reloaded.0), environment: environment))
                     logger.notice("config reloaded", metadata: ["outputs": "\(next.outputs.map(\.name))"])
-                    await engine.step()
+                    _ = await events.cancellingOnTermination { await engine.step() }
                 } catch {
                     logger.error("config reload failed; keeping the previous config", metadata: ["error": "\(error)"])
                 }

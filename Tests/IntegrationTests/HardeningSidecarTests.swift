@@ -1,0 +1,167 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The sidecar's event loop never blocks, through the built binary: another process holding the token cache's lock
+/// for 30 s does not stop /healthz from answering or SIGTERM from ending the sidecar, and thousands of idle
+/// connections do not keep a probe out.
+@Suite("the refresh sidecar's loop under pressure, through the binary", .serialized)
+struct HardeningSidecarTests {
+    let ecrHost = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    let accessKey = "AKIDSIDECARFIXTURE01"
+    let secretKey = "sidecar/fixture/secret/key/00000000000"
+
+    /// `ocicred refresh --listen` for the ECR fixture, with the token cache on and a 1024-descriptor limit (a
+    /// common default), its stderr in a file.
+    func startSidecar(home: TemporaryDirectory, ecr: FixtureServer, port: Int) throws -> Process {
+        try """
+            registries:
+              - host: \(ecrHost)
+            refresh:
+              outputs:
+                - authFile: {path: \(home.file("shared/auth.json")), registries: [\(ecrHost)]}
+            """.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        process.arguments = ["--nofile=1024:1024", OcicredBinary.path, "refresh", "--listen", "127.0.0.1:\(port)"]
+        process.environment = OcicredBinary.environment(
+            home: home.path,
+            extra: [
+                "OCICRED_CONFIG": home.file("config.yaml"), "AWS_ACCESS_KEY_ID": accessKey,
+                "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_ENDPOINT_URL_ECR": ecr.baseURL,
+                "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": home.file("no-aws-config"),
+                "AWS_SHARED_CREDENTIALS_FILE": home.file("no-aws-credentials"), "XDG_CACHE_HOME": home.file("cache"),
+            ])
+        _ = FileManager.default.createFile(atPath: home.file("refresh.log"), contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: home.file("refresh.log"))
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// GET /healthz with a fresh connection: the status and how long it took.
+    func probe(_ port: Int) throws -> (status: Int, seconds: Double) {
+        let started = Date()
+        let result = try ProcessRunner.run(
+            "curl", ["-s", "-o", "/dev/null", "-m", "5", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+        return (Int(result.stdoutText) ?? 0, Date().timeIntervalSince(started))
+    }
+
+    /// The locks another ocicred process (a helper minting, a second writer of the shared auth file) holds.
+    enum HeldLock: String, CaseIterable, CustomTestStringConvertible {
+        case tokenCache, authFile
+        var testDescription: String { rawValue }
+    }
+
+    @Test("another process holding a lock for 30 s neither stalls /healthz nor delays SIGTERM",
+        arguments: HeldLock.allCases)
+    func lockHeldElsewhereDoesNotBlockTheLoop(held: HeldLock) throws {
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        let ecr = try FixtureServer(
+            script: "aws_fixtures.py",
+            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+        defer { ecr.stop() }
+        // Another ocicred-like process minting or writing: it holds the lock for 30 s.
+        for directory in ["cache/ocicred", "shared"] {
+            try FileManager.default.createDirectory(
+                atPath: home.file(directory), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let lockFile = held == .tokenCache ? home.file("cache/ocicred/tokens.lock") : home.file("shared/auth.json.lock")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: ProcessRunner.resolve("python3"))
+        holder.arguments = [
+            "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
+                + "print('locked', flush=True)\ntime.sleep(30)",
+            lockFile,
+        ]
+        let holderOutput = Pipe()
+        holder.standardOutput = holderOutput
+        try holder.run()
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        try #require(String(decoding: holderOutput.fileHandleForReading.availableData, as: UTF8.self).contains("locked"))
+
+        let port = try FreePort.pick()
+        let sidecar = try startSidecar(home: home, ecr: ecr, port: port)
+        defer { if sidecar.isRunning { kill(sidecar.processIdentifier, SIGKILL) } }
+        try #require(FreePort.waitUntilListening(port, timeout: 30), "the sidecar did not listen")
+        // The sidecar is now waiting for the lock to mint; the loop that serves probes must not be.
+        sleep(2)
+        var times: [Double] = []
+        for _ in 0..<15 {
+            let answer = try probe(port)
+            #expect(answer.status == 200, "/healthz answered \(answer.status)")
+            times.append(answer.seconds)
+            usleep(200_000)
+        }
+        #expect(holder.isRunning, "the lock is still held while probing")
+        let median = times.sorted()[times.count / 2]
+        #expect(median < 0.1, "median /healthz time \(median) s with the lock held elsewhere (all: \(times))")
+        if held == .tokenCache { #expect(try ecr.counter("mint") == 0, "nothing minted while the lock is held") }
+        #expect(!FileManager.default.fileExists(atPath: home.file("shared/auth.json")), "nothing written under it")
+
+        let signalled = Date()
+        kill(sidecar.processIdentifier, SIGTERM)
+        while sidecar.isRunning && Date().timeIntervalSince(signalled) < 10 { usleep(20_000) }
+        let took = Date().timeIntervalSince(signalled)
+        try #require(!sidecar.isRunning, "SIGTERM did not end the sidecar within 10 s")
+        #expect(took < 2, "SIGTERM took \(took) s with the lock held elsewhere")
+        #expect(
+            sidecar.terminationStatus == 0,
+            "\((try? String(contentsOfFile: home.file("refresh.log"), encoding: .utf8)) ?? "")")
+    }
+
+    @Test("2,000 idle connections do not keep /healthz from answering")
+    func idleConnectionsDoNotExhaustTheServer() throws {
+        var limit = rlimit()
+        try #require(getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0)
+        let needed: rlim_t = 2_200
+        if limit.rlim_cur < needed {
+            try #require(limit.rlim_max >= needed, "the test process may open 2,200 descriptors (hard limit \(limit.rlim_max))")
+            var raised = limit
+            raised.rlim_cur = needed
+            try #require(setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0)
+        }
+        defer { _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) }
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        let ecr = try FixtureServer(
+            script: "aws_fixtures.py",
+            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+        defer { ecr.stop() }
+        let port = try FreePort.pick()
+        let sidecar = try startSidecar(home: home, ecr: ecr, port: port)
+        defer { if sidecar.isRunning { kill(sidecar.processIdentifier, SIGKILL) } }
+        try #require(FreePort.waitUntilListening(port, timeout: 30), "the sidecar did not listen")
+
+        var sockets: [Int32] = []
+        defer { for fd in sockets { close(fd) } }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        for _ in 0..<2_000 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            try #require(fd >= 0, "socket: \(String(cString: strerror(errno)))")
+            sockets.append(fd)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            try #require(connected == 0, "connect: \(String(cString: strerror(errno)))")
+        }
+        // All 2,000 are open on this side and none has sent a byte.
+        for _ in 0..<5 {
+            let answer = try probe(port)
+            #expect(answer.status == 200, "/healthz answered \(answer.status) with 2,000 idle connections")
+        }
+        #expect(sidecar.isRunning, "the sidecar survived")
+    }
+}
