@@ -47,7 +47,7 @@ let package = Package(
         ),
         // The machine, once: the one file reader and atomic writer, locks, errno, the environment, JSON, RFC 3339.
         .target(name: "SystemSupport"),
-        .target(name: "Crypto", dependencies: ["CCrypto"]),
+        .target(name: "Crypto", dependencies: ["SystemSupport", "CCrypto"]),
         .target(name: "Transport", dependencies: ["SystemSupport", "CCurl"]),
         .target(
             name: "Credentials",
@@ -106,7 +106,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "ocicred", dependencies: ["Commands", "SystemSupport"]),
+        .executableTarget(name: "ocicred", dependencies: ["Commands", "Crypto", "SystemSupport"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),

@@ -126,4 +126,13 @@ static inline int ccrypto_cipher_get_tag(OSSL_FUNC_cipher_get_ctx_params_fn *get
     };
     return get_ctx_params(ctx, params);
 }
+// --- The EVP route (CryptoRoute.configured): the same GCM tag through EVP's control interface ---
+static inline int ccrypto_evp_gcm_get_tag(EVP_CIPHER_CTX *ctx, void *tag, int length) {
+    return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, length, tag);
+}
+static inline int ccrypto_evp_gcm_set_tag(EVP_CIPHER_CTX *ctx, void *tag, int length) {
+    return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, length, tag);
+}
+// Where this libcrypto looks for openssl.cnf when OPENSSL_CONF is unset ("OPENSSLDIR: \"/usr/lib/ssl\"").
+static inline const char *ccrypto_openssl_directory(void) { return OpenSSL_version(OPENSSL_DIR); }
 #endif

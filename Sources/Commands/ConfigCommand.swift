@@ -51,7 +51,7 @@ enum ConfigValidation {
         } catch {
             return .failure(Failure("cannot read \(error.description)"))
         }
-        guard let bytes else { return .failure(Failure("\(file): no such file")) }
+        guard let bytes else { return .failure(Failure("\(file): cannot read: no such file")) }
         let text = String(decoding: bytes, as: UTF8.self)
         do {
             return .success(try ConfigParser.parse(text, file: file).rules.count)

@@ -1,6 +1,8 @@
 /// A containers `auth.json` or docker `config.json`. Only `auths`, `credHelpers` and `credsStore` are
 /// interpreted; every other key is kept as it was, so a file we rewrite loses nothing.
-public struct AuthFile: Sendable, Equatable {
+public struct AuthFile: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     /// `auths` entries as written, keyed as written (a host, `host/namespace`, or a URL).
     public var auths: [String: JSONValue]
     /// `auths` keys in the order the file lists them, so a lookup that several keys could answer picks the
@@ -18,6 +20,21 @@ public struct AuthFile: Sendable, Equatable {
         self.credHelpers = credHelpers
         self.credsStore = credsStore
         self.otherFields = otherFields
+    }
+
+    /// `auths` values are base64 of user:password (or tokens): printed and reflected forms list keys only.
+    public var description: String {
+        "AuthFile(auths: \(auths.keys.sorted()), credHelpers: \(credHelpers), credsStore: \(credsStore ?? "none"), "
+            + "other keys: \(otherFields.keys.sorted()))"
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "auths": auths.keys.sorted(), "credHelpers": credHelpers, "credsStore": credsStore as Any,
+                "otherFields": otherFields.keys.sorted(),
+            ], displayStyle: .struct)
     }
 
     public enum ParseError: Error, Equatable, CustomStringConvertible {

@@ -4,7 +4,9 @@ import SystemSupport
 /// Long-lived credential material — what a registry credential is made from — in the one versioned shape
 /// DESIGN.md fixes: `{"version":1,"registry":…,"type":…,"credentials":{…}}`. Keys we do not know are kept
 /// (in `credentials` and at the top level) so a newer writer's data survives an older reader's round trip.
-public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible {
+public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     public static let currentVersion = 1
 
     public var registry: String
@@ -156,6 +158,19 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "CredentialMaterial(type: \(type.rawValue), registry: \(registry), keys: \(credentials.keys.sorted()))"
+    }
+
+    /// `credentials` holds the secrets themselves (passwords, keys, tokens) as plain JSON values, so every
+    /// printed or reflected form names its keys only: `dump`, `String(reflecting:)` and a Mirror walk show
+    /// nothing a log line must not hold.
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "registry": registry, "type": type, "credentials": credentials.keys.sorted(),
+                "unknownFields": unknownFields.keys.sorted(),
+            ], displayStyle: .struct)
     }
 }
 

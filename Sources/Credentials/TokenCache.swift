@@ -23,7 +23,7 @@ public struct TokenCache: Sendable {
     /// A cached token and when it was minted.
     struct Entry: Equatable {
         var username: String
-        var secret: String
+        var secret: Secret
         var issuedAt: Date
         var expiresAt: Date
 
@@ -31,12 +31,12 @@ public struct TokenCache: Sendable {
         /// helper `get`, and JSONDecoder's generic set-up costs more than the whole read.
         var json: JSONValue {
             .object([
-                "username": .string(username), "secret": .string(secret),
+                "username": .string(username), "secret": .string(secret.exposedValue),
                 "issuedAt": .number(issuedAt.timeIntervalSince1970), "expiresAt": .number(expiresAt.timeIntervalSince1970),
             ])
         }
 
-        init(username: String, secret: String, issuedAt: Date, expiresAt: Date) {
+        init(username: String, secret: Secret, issuedAt: Date, expiresAt: Date) {
             self.username = username
             self.secret = secret
             self.issuedAt = issuedAt
@@ -49,7 +49,7 @@ public struct TokenCache: Sendable {
                 let expires = fields["expiresAt"]?.doubleValue
             else { return nil }
             self.init(
-                username: username, secret: secret, issuedAt: Date(timeIntervalSince1970: issued),
+                username: username, secret: Secret(secret), issuedAt: Date(timeIntervalSince1970: issued),
                 expiresAt: Date(timeIntervalSince1970: expires))
         }
     }
@@ -87,7 +87,7 @@ public struct TokenCache: Sendable {
         let issuedAt = now()
         let token = try await mint()
         let entry = Entry(
-            username: token.username, secret: token.secret.exposedValue, issuedAt: issuedAt,
+            username: token.username, secret: token.secret, issuedAt: issuedAt,
             expiresAt: token.expiresAt)
         guard fresh(entry) != nil else { return token }
         entries[cacheKey] = entry
@@ -128,7 +128,7 @@ public struct TokenCache: Sendable {
     private func fresh(_ entry: Entry?) -> MintedToken? {
         guard let entry else { return nil }
         guard now() < Self.refreshAt(issuedAt: entry.issuedAt, expiresAt: entry.expiresAt) else { return nil }
-        return MintedToken(username: entry.username, secret: Secret(entry.secret), expiresAt: entry.expiresAt)
+        return MintedToken(username: entry.username, secret: entry.secret, expiresAt: entry.expiresAt)
     }
 
     /// The cache's entries, or nil when there is no cache file. A cache that cannot be decrypted (key rotated)

@@ -9,6 +9,9 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     case authenticationFailed
     /// Input of the wrong size (a key that is not 32 bytes, a sealed box shorter than nonce + tag).
     case invalidLength(what: String, expected: Int, actual: Int)
+    /// The user's OpenSSL configuration (`reason`) leaves no implementation of an algorithm ocicred needs:
+    /// failing is the point, rather than using one the configuration excludes.
+    case unavailableUnderConfiguration(reason: String, String)
 
     public var description: String {
         switch self {
@@ -18,6 +21,9 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
             return "decryption failed: the key is wrong or the data was altered"
         case .invalidLength(let what, let expected, let actual):
             return "\(what) must be \(expected) bytes, got \(actual)"
+        case .unavailableUnderConfiguration(let reason, let detail):
+            return "OpenSSL is configured (\(reason)) so that it offers no implementation ocicred may use: \(detail); "
+                + "install the provider the configuration asks for, or fix the configuration"
         }
     }
 

@@ -1,3 +1,4 @@
+public import Credentials
 public import FoundationEssentials
 
 /// What a credential provider writes to stdout (`credentialprovider.kubelet.k8s.io/v1`). The kubelet decodes
@@ -13,12 +14,20 @@ public struct CredentialProviderResponse: Sendable, Equatable {
 
     public struct AuthConfig: Sendable, Equatable, Encodable {
         public var username: String
-        /// The registry password or token. This type exists only to be written to stdout for the kubelet.
-        public var password: String
+        /// The registry password or token, exposed only where it is encoded for the kubelet's stdout.
+        public var password: Secret
 
-        public init(username: String, password: String) {
+        public init(username: String, password: Secret) {
             self.username = username
             self.password = password
+        }
+
+        private enum CodingKeys: String, CodingKey { case username, password }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(username, forKey: .username)
+            try container.encode(password.exposedValue, forKey: .password)
         }
     }
 

@@ -64,6 +64,6 @@ public struct KubeletCredentialProvider: Sendable {
         return CredentialProviderResponse(
             cacheKeyType: .registry,
             cacheDurationSeconds: CredentialProviderResponse.cacheDuration(expiresAt: credential.expiresAt, now: now()),
-            auth: [reference.host: .init(username: credential.username, password: credential.secret.exposedValue)])
+            auth: [reference.host: .init(username: credential.username, password: credential.secret)])
     }
 }

@@ -57,7 +57,12 @@ public struct TokenResponse: Sendable, Equatable {
         return TokenResponse(token: Secret(token), expiresIn: lifetime, issuedAt: issuedAt, refreshToken: refresh)
     }
 
-    private struct Fields: Decodable {
+    /// Holds the token as plain text only while decoding; reflected, it shows which fields were present.
+    private struct Fields: Decodable, CustomReflectable {
+        var customMirror: Mirror {
+            Mirror(self, children: ["hasToken": token != nil || accessToken != nil, "expiresIn": expiresIn as Any])
+        }
+
         var token: String?
         var accessToken: String?
         var expiresIn: Double?

@@ -26,6 +26,14 @@ public struct OcicredEnvironment: Sendable {
         return OcicredEnvironment(values)
     }
 
+    /// One variable of the process environment, without reading all of it (libraries consulted before any
+    /// command has built its environment value: the crypto route). Empty counts as unset.
+    package static func processValue(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
     public subscript(name: String) -> String? {
         guard let value = values[name], !value.isEmpty else { return nil }
         return value

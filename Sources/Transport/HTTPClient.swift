@@ -75,3 +75,35 @@ public struct HTTPResponse: Sendable {
 public protocol HTTPClient: Sendable {
     func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse
 }
+
+/// Requests carry bearer tokens in headers and client secrets in form bodies; responses carry minted tokens in
+/// their bodies. Printed or reflected (`dump`, `String(reflecting:)`, a Mirror walk) they show the method, the
+/// URL without its query, header names, and body sizes — never a header value that could authenticate.
+extension HTTPRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "\(method) \(RequestURL.redact(url)) headers: \(headers.map(\.name)) body: \(body.count) bytes"
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "method": method, "url": RequestURL.redact(url), "headers": headers.map(\.name),
+                "bodyBytes": body.count, "verifyTLS": verifyTLS,
+            ], displayStyle: .struct)
+    }
+}
+
+extension HTTPResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "HTTP \(status) from \(RequestURL.redact(url)) headers: \(headers.map(\.name)) body: \(body.count) bytes"
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "status": status, "url": RequestURL.redact(url), "headers": headers.map(\.name), "bodyBytes": body.count,
+            ], displayStyle: .struct)
+    }
+}

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Commands
+import Crypto
 import SystemSupport
 
 // A reader that went away (a closed pipe) is reported by write(2) as EPIPE and handled where the write is; the
@@ -15,7 +16,17 @@ let environment = OcicredEnvironment.current
 let logger = LogSetup.bootstrap(environment: environment)
 let arguments = CommandLine.arguments
 let invokedAs = arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "ocicred"
-if invokedAs.hasPrefix("docker-credential-") {
+let asHelper = invokedAs.hasPrefix("docker-credential-")
+// An OpenSSL configured so that it offers no algorithm ocicred may use (fips=yes without a FIPS provider) is
+// reported before any secret is read or written; with OpenSSL unconfigured this costs nothing.
+do {
+    try CryptoReadiness.check()
+} catch {
+    // The helper protocol's failures go to stdout; everything else reports on stderr.
+    (asHelper ? StandardStream.output : StandardStream.error).writeIgnoringErrors("\(error)\n")
+    exit(1)
+}
+if asHelper {
     exit(HelperMain.run(arguments: Array(arguments.dropFirst()), environment: environment, logger: logger))
 }
 RefreshProcess.prepare(arguments: Array(arguments.dropFirst()))

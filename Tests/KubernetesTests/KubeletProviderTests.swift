@@ -31,7 +31,7 @@ import Testing
     @Test func theResponseHasExactlyTheFieldsKubeletsStrictDecoderAccepts() throws {
         let response = CredentialProviderResponse(
             cacheKeyType: .registry, cacheDurationSeconds: 21_570,
-            auth: ["1234.dkr.ecr.eu-west-1.amazonaws.com": .init(username: "AWS", password: "tok/en+=")])
+            auth: ["1234.dkr.ecr.eu-west-1.amazonaws.com": .init(username: "AWS", password: Secret("tok/en+="))])
         let bytes = response.encoded()
         #expect(bytes.last == 0x0a)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
@@ -88,7 +88,7 @@ import Testing
         let response = try await provider.respond(
             to: CredentialProviderRequest(
                 image: "registry.example.com:5000/team/app@sha256:" + String(repeating: "a", count: 64)))
-        #expect(response.auth == ["registry.example.com:5000": .init(username: "puller", password: "pa:ss")])
+        #expect(response.auth == ["registry.example.com:5000": .init(username: "puller", password: Secret("pa:ss"))])
         #expect(response.cacheDurationSeconds == 0)
         #expect(response.cacheKeyType == .registry)
     }
