@@ -6,15 +6,19 @@ import Testing
 /// no thread of it wakes while it idles (issue 5: no periodic polling) — and still answer its health endpoints.
 @Suite("ocicred refresh while idle")
 struct RefreshIdleTests {
-    /// Voluntary + involuntary context switches per thread id, from /proc/PID/task/*/status.
-    static func switches(of pid: Int32) -> [String: Int] {
+    /// Voluntary + involuntary context switches per thread id, from /proc/PID/task/*/status. An unreadable
+    /// /proc is an error: reading nothing would count as "never woke".
+    static func switches(of pid: Int32) throws -> [String: Int] {
         let tasks = "/proc/\(pid)/task"
         var result = [String: Int]()
-        for tid in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
-            guard let status = try? String(contentsOfFile: "\(tasks)/\(tid)/status", encoding: .utf8) else { continue }
-            result[tid] = status.split(separator: "\n").filter { $0.contains("ctxt_switches") }
+        let tids = try FileManager.default.contentsOfDirectory(atPath: tasks)
+        try #require(!tids.isEmpty, "\(tasks) lists no thread")
+        for tid in tids {
+            let status = try String(contentsOfFile: "\(tasks)/\(tid)/status", encoding: .utf8)
+            let counts = status.split(separator: "\n").filter { $0.contains("ctxt_switches") }
                 .compactMap { $0.split(separator: "\t").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
-                .reduce(0, +)
+            try #require(counts.count == 2, "\(tasks)/\(tid)/status has no context-switch counts")
+            result[tid] = counts.reduce(0, +)
         }
         return result
     }
@@ -58,17 +62,17 @@ struct RefreshIdleTests {
 
         let deadline = Date() + 20
         while !FileManager.default.fileExists(atPath: authFile + ".status") && Date() < deadline { usleep(50_000) }
-        #expect(FileManager.default.fileExists(atPath: authFile + ".status"), "the first pass wrote nothing")
-        #expect(FreePort.waitUntilListening(port))
+        try #require(FileManager.default.fileExists(atPath: authFile + ".status"), "the first pass wrote nothing")
+        try #require(FreePort.waitUntilListening(port))
         let ready = try ProcessRunner.run(
             "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/readyz"])
         #expect(ready.stdoutText == "200")
 
         // Let the health request's connection close, then watch every thread for a while.
         usleep(500_000)
-        let before = Self.switches(of: pid)
+        let before = try Self.switches(of: pid)
         sleep(5)
-        let after = Self.switches(of: pid)
+        let after = try Self.switches(of: pid)
         let woke = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
         #expect(woke <= 1, "an idle sidecar woke \(woke) times in 5 s; threads: \(Self.threadNames(of: pid))")
         // No libdispatch worker pool (its monitor ticks once a second): main, signals and one event loop.

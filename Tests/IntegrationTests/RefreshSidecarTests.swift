@@ -229,7 +229,11 @@ struct RefreshSidecarTests {
             if let entry = entries[ecrHost] as? [String: Any], let auth = entry["auth"] as? String { tokens.insert(auth) }
             else { problems.append("no ECR entry at \(now)") }
             if entries[registry.host] == nil { problems.append("no registry entry at \(now)") }
-            if let expiry = Self.status(authFile)[ecrHost], expiry <= now { problems.append("expired at \(now)") }
+            if let expiry = Self.status(authFile)[ecrHost] {
+                if expiry <= now { problems.append("expired at \(now)") }
+            } else {
+                problems.append("no readable expiry in the status file at \(now)")
+            }
             usleep(100_000)
         }
         #expect(problems.isEmpty, "\(problems.prefix(5))\n\(sidecar.log)")

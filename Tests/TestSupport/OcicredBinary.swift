@@ -3,22 +3,24 @@ import Foundation
 /// Locates the `ocicred` executable that `swift build`/`swift test` built, and a
 /// `docker-credential-ocicred` link to it, so tests exercise the real binary exactly as podman does.
 public enum OcicredBinary {
-    /// `OCICRED_BIN` when set (helpers/test may point at a release build), else the `ocicred` that sits next
-    /// to the test bundle in the build directory.
-    public static var path: String {
-        if let explicit = ProcessInfo.processInfo.environment["OCICRED_BIN"], !explicit.isEmpty { return explicit }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("ocicred").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
+    /// `OCICRED_BIN` when set (.ci/run points it at the release build), else the `ocicred` built beside the test
+    /// bundle. Never an `ocicred` found on PATH: a stale installed binary must not stand in for the one under
+    /// test, so a missing build stops the run with a message instead.
+    public static let path: String = {
+        if let explicit = ProcessInfo.processInfo.environment["OCICRED_BIN"], !explicit.isEmpty {
+            precondition(
+                FileManager.default.isExecutableFile(atPath: explicit), "OCICRED_BIN=\(explicit) is not an executable")
+            return explicit
         }
-        for config in ["debug", "release"] {
-            let candidate = FileManager.default.currentDirectoryPath + "/.build/\(config)/ocicred"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return "ocicred"
-    }
+        // The test bundle lives in the build products directory, beside the executable it was built with.
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
+        let candidate = bundleDirectory.appendingPathComponent("ocicred").path
+        precondition(
+            FileManager.default.isExecutableFile(atPath: candidate),
+            "no ocicred beside the test bundle (\(candidate)): run `swift build --build-tests`, or set OCICRED_BIN")
+        return candidate
+    }()
 
     /// Creates `dir/docker-credential-ocicred` → the binary, the way helpers/install links it, and returns `dir`.
     @discardableResult
