@@ -41,6 +41,10 @@ public enum OcicredBinary {
             "XDG_CONFIG_HOME": home + "/.config",
             "XDG_RUNTIME_DIR": home + "/run",
             "DOCKER_CONFIG": home + "/.docker",
+            // Only loopback, ever: every cloud metadata endpoint points at a closed loopback port unless a test
+            // starts its own fixture there, so no code path can fall through to 169.254.169.254 or a real host.
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9", "GCE_METADATA_HOST": "127.0.0.1:9",
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:9",
         ]
         for (key, value) in extra { env[key] = value }
         return env
