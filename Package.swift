@@ -92,11 +92,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Helper",
+            dependencies: [
+                "SystemSupport", "Credentials", "Providers", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Commands",
             dependencies: [
                 "SystemSupport",
                 "Credentials",
                 "Providers",
+                "Helper",
                 "Registry",
                 "Kubernetes",
                 "Refresh",
@@ -106,7 +113,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "ocicred", dependencies: ["Commands", "Crypto", "SystemSupport"]),
+        .executableTarget(name: "ocicred", dependencies: ["Commands", "Helper", "Crypto", "SystemSupport"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
@@ -114,11 +121,20 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["SystemSupport", "Transport", "TestSupport"]),
         .testTarget(name: "ProvidersTests", dependencies: ["SystemSupport", "Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["SystemSupport", "Registry", "Credentials", "Transport", "TestSupport"]),
-        .testTarget(name: "KubernetesTests", dependencies: ["SystemSupport", "Kubernetes", "Credentials", "Transport", "TestSupport"]),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: [
+                "SystemSupport", "Kubernetes", "Credentials", "Transport", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "RefreshTests", dependencies: ["Refresh", "Credentials", "Kubernetes", "TestSupport"]),
         .testTarget(
             name: "LazyMountTests", dependencies: ["SystemSupport", "LazyMount", "Registry", "Credentials", "Crypto", "TestSupport"]),
-        .testTarget(name: "CommandsTests", dependencies: ["SystemSupport", "Commands", "Credentials", "TestSupport"]),
+        .testTarget(
+            name: "HelperTests",
+            dependencies: [
+                "SystemSupport", "Helper", "Credentials", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Crypto"]),
     ]
 )

@@ -46,7 +46,7 @@ struct AuthfileCommand: AsyncParsableCommand {
         guard !hosts.isEmpty else {
             throw ValidationError("no registries: pass --registry HOST, or name hosts in the config")
         }
-        let generator = AuthFileGenerator(resolver: Resolution.resolver(environment: environment, logger: logger))
+        let generator = AuthFileGenerator(resolver: Resolver.standard(environment: environment, logger: logger))
         let toStdout = output == "-"
         do {
             let (entries, bytes) = try await generator.generate(

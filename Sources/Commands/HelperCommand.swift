@@ -1,5 +1,6 @@
 import ArgumentParser
 import Credentials
+import Helper
 import Logging
 import SystemSupport
 

@@ -30,7 +30,7 @@ enum ImageAccess {
         return RegistryClient(
             endpoint: endpoint, http: CurlHTTPClient(configuration: .fromEnvironment(environment.values)),
             credentials: RegistryLogin.credentialSource(
-                resolver: Resolution.resolver(environment: environment, logger: logger), key: key),
+                resolver: Resolver.standard(environment: environment, logger: logger), key: key),
             logger: logger)
     }
 

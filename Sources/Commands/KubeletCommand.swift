@@ -30,13 +30,13 @@ struct KubeletCommand: AsyncParsableCommand {
         let environment = OcicredEnvironment.current
         let logger = OcicredCommand.logger
         // Read one byte past the limit so an oversized request is refused, not truncated into valid JSON.
-        guard let input = HelperMain.readStdin(limit: CredentialProviderRequest.maximumBytes) else {
+        guard let input = (try? StandardStream.input.readAll(limit: CredentialProviderRequest.maximumBytes)) ?? nil else {
             StandardStreams.err(
                 "ocicred kubelet: the request is larger than \(CredentialProviderRequest.maximumBytes) bytes\n")
             throw ExitCode(1)
         }
         let provider = KubeletCredentialProvider(
-            resolver: Resolution.resolver(environment: environment, logger: logger))
+            resolver: Resolver.standard(environment: environment, logger: logger))
         do {
             let output = try await provider.respond(to: input)
             StandardStreams.out(String(decoding: output, as: UTF8.self))

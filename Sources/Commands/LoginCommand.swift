@@ -58,7 +58,7 @@ struct LoginCommand: AsyncParsableCommand {
             StandardStreams.err("error: the username and password must not be empty\n")
             throw ExitCode(1)
         }
-        let resolver = Resolution.resolver(environment: environment, logger: logger)
+        let resolver = Resolver.standard(environment: environment, logger: logger)
         do {
             let endpoint = try access.endpoint(for: key, repository: nil, environment: environment)
             _ = try await RegistryLogin.login(

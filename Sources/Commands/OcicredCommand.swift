@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Credentials
+import Helper
 import Logging
 
 /// The root command. Each subcommand lives in its own file and calls one library entry point.

@@ -66,7 +66,7 @@ struct RefreshCommand: AsyncParsableCommand {
             options: options, environment: environment,
             makeResolver: { config in
                 Resolver(
-                    environment: environment, providers: ProviderSet.standard(environment: environment), logger: logger,
+                    environment: environment, providers: Resolver.standardProviders(environment: environment), logger: logger,
                     config: config)
             }, logger: logger)
         if status != 0 { throw ExitCode(status) }

@@ -43,7 +43,7 @@ struct VerifyCommand: AsyncParsableCommand {
         let environment = OcicredEnvironment.current
         let logger = OcicredCommand.logger
         let (key, repository) = try access.parse(host: host, repository: repository)
-        let resolver = Resolution.resolver(environment: environment, logger: logger)
+        let resolver = Resolver.standard(environment: environment, logger: logger)
         do {
             let endpoint = try access.endpoint(for: key, repository: repository, environment: environment)
             let client = RegistryClient(

@@ -25,8 +25,21 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
         self.unknownFields = unknownFields
     }
 
-    /// What the helper protocol's `store` carries: a username and a secret; docker's `<token>` username marks
-    /// an identity token rather than a password.
+    /// What a helper `store` request means: a secret that is itself credential material (the versioned shape,
+    /// or a flat object of well-known keys such as AWS keys for an ECR host) is kept as that material, so a
+    /// provider can mint from it later; anything else is `fromHelper`'s username and secret.
+    public static func fromStoreRequest(serverURL: String, username: String, secret: Secret) -> CredentialMaterial {
+        if secret.exposedValue.hasPrefix("{"),
+            var parsed = try? CredentialMaterial.parse(secret.exposedValue, registry: serverURL),
+            parsed.type != .basic || parsed.credentials["USERNAME"] != nil
+        {
+            parsed.registry = serverURL
+            return parsed
+        }
+        return fromHelper(serverURL: serverURL, username: username, secret: secret)
+    }
+
+    /// A username and a secret; docker's `<token>` username marks an identity token rather than a password.
     public static func fromHelper(serverURL: String, username: String, secret: Secret) -> CredentialMaterial {
         if username == "<token>" {
             return CredentialMaterial(

@@ -32,6 +32,12 @@ public struct ProviderIdentity: Sendable, Hashable, CustomStringConvertible {
         self.gcpWorkloadIdentityProvider = gcpWorkloadIdentityProvider
     }
 
+    /// The fields a pod's service account may set in kubelet token mode; `MintRequest.identityHints` says, per
+    /// field, where a missing one is given (an annotation key), so a provider's error names it.
+    public enum Field: String, Sendable, Hashable, CaseIterable {
+        case awsRoleARN, gcpImpersonate, gcpWorkloadIdentityProvider, azureClientID, azureTenantID
+    }
+
     public var description: String {
         let parts: [(String, String?)] = [
             ("profile", awsProfile), ("role", awsRoleARN), ("region", awsRegion), ("keyFile", gcpKeyFile),
@@ -56,6 +62,9 @@ public struct MintRequest: Sendable {
     /// `tokenAttributes`, Kubernetes 1.33+): when set, it is the web-identity / federated token to exchange,
     /// in place of any token file named by the environment.
     public var serviceAccountToken: Secret?
+    /// With a service-account token: where the caller takes each identity field from (the annotation keys of
+    /// the kubelet's pod), so a provider missing one says what to annotate. Names only, never values.
+    public var identityHints: [ProviderIdentity.Field: String] = [:]
 
     public init(
         host: String, kind: HostKind, material: CredentialMaterial? = nil, identity: ProviderIdentity = .init(),

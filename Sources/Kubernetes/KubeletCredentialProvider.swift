@@ -5,10 +5,6 @@ public import FoundationEssentials
 /// the credential helper's `get` does. Values in, values out, with the clock injected, so the whole exchange
 /// is tested without a kubelet.
 public struct KubeletCredentialProvider: Sendable {
-    /// The annotation EKS uses for the ECR role a pod's service account may assume
-    /// (cloud-provider-aws `ecr-credential-provider`, service-account token mode).
-    public static let ecrRoleAnnotation = "eks.amazonaws.com/ecr-role-arn"
-
     let resolver: Resolver
     let now: @Sendable () -> Date
 

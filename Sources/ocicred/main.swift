@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Commands
+import Helper
 import Crypto
 import SystemSupport
 

@@ -107,7 +107,7 @@ import Testing
 
         let annotated = CredentialProviderRequest(
             image: image, serviceAccountToken: Secret("pod-token"),
-            serviceAccountAnnotations: [KubeletCredentialProvider.ecrRoleAnnotation: "arn:aws:iam::1:role/annotated"])
+            serviceAccountAnnotations: [ServiceAccountAnnotation.awsECRRole: "arn:aws:iam::1:role/annotated"])
         let response = try await provider.respond(to: annotated)
         #expect(response.cacheDurationSeconds == 6 * 3600)
         #expect(response.auth["123456789012.dkr.ecr.us-east-1.amazonaws.com"]?.username == "AWS")

@@ -108,9 +108,13 @@ struct KubeletServiceAccountTokenTests {
     }
 
     @Test func aPodTokenWithoutATenantNamesTheMissingAnnotationNotTheNodesIdentity() async {
-        let request = Self.request(
+        var request = Self.request(
             .acr, host: "t.azurecr.io", identity: .init(azureClientID: "c"),
             environment: ["AZURE_CLIENT_SECRET": "node-secret", "AZURE_FEDERATED_TOKEN_FILE": "/node/token"])
+        // The kubelet plugin says which annotation sets each field (Kubernetes' ServiceAccountAnnotation.keys).
+        request.identityHints = [
+            .azureClientID: "azure.workload.identity/client-id", .azureTenantID: "azure.workload.identity/tenant-id",
+        ]
         await #expect {
             try await azure.mint(request)
         } throws: { error in

@@ -64,8 +64,10 @@ public struct AWSProvider: CredentialProvider {
             // Kubelet service-account-token mode: the pod's own token is the web identity, exchanged for the
             // role its service account names (EKS's IRSA contract, without a token file on the node).
             guard let roleARN = request.identity.awsRoleARN else {
-                throw .misconfigured(provider: name, detail: "the kubelet passed a service-account token but no role: "
-                    + "annotate the service account with eks.amazonaws.com/ecr-role-arn or set AWS_ECR_ROLE_ARN")
+                let annotate = request.identityHints[.awsRoleARN].map { "annotate the service account with \($0) or " }
+                throw .misconfigured(
+                    provider: name,
+                    detail: "the kubelet passed a service-account token but no role: \(annotate ?? "")set AWS_ECR_ROLE_ARN")
             }
             credentials = try await chain.sts().assumeRoleWithWebIdentity(
                 roleARN: roleARN, sessionName: chain.defaultSessionName(), token: podToken)

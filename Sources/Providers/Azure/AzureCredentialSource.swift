@@ -53,7 +53,7 @@ enum AzureCredentialSource: Sendable {
         let clientID = setting("AZURE_CLIENT_ID", rule: request.identity.azureClientID)
         let tenantID = setting("AZURE_TENANT_ID", rule: request.identity.azureTenantID)
         if let token = request.serviceAccountToken {
-            let source = try podTokenSource(token, tenantID: tenantID, clientID: clientID)
+            let source = try podTokenSource(token, tenantID: tenantID, clientID: clientID, hints: request.identityHints)
             return (source, ["the kubelet's service-account token"])
         }
         var tried: [String] = []
@@ -74,20 +74,21 @@ enum AzureCredentialSource: Sendable {
 
     /// The pod-token source, or what to annotate: a pod's token without a client id cannot fall back to the
     /// node's identity, which would hand the pod credentials that are not its own.
-    private static func podTokenSource(_ token: Secret, tenantID: String?, clientID: String?) throws(ProviderError)
-        -> AzureCredentialSource
-    {
+    private static func podTokenSource(
+        _ token: Secret, tenantID: String?, clientID: String?, hints: [ProviderIdentity.Field: String]
+    ) throws(ProviderError) -> AzureCredentialSource {
         guard let tenantID, let clientID else {
             let missing = [
-                ("client id", clientID, Resolver.ServiceAccountAnnotation.azureClientID, "AZURE_CLIENT_ID"),
-                ("tenant id", tenantID, Resolver.ServiceAccountAnnotation.azureTenantID, "AZURE_TENANT_ID"),
+                ("client id", clientID, hints[.azureClientID], "AZURE_CLIENT_ID"),
+                ("tenant id", tenantID, hints[.azureTenantID], "AZURE_TENANT_ID"),
             ].filter { $0.1 == nil }
+            let annotate = missing.compactMap(\.2)
             throw .misconfigured(
                 provider: "azure",
                 detail: "the kubelet passed a service-account token but no "
-                    + missing.map(\.0).joined(separator: " or ") + " is known: annotate the service account with "
-                    + missing.map(\.2).joined(separator: " and ") + ", or set "
-                    + missing.map(\.3).joined(separator: " and ") + " for the plugin")
+                    + missing.map(\.0).joined(separator: " or ") + " is known: "
+                    + (annotate.isEmpty ? "" : "annotate the service account with \(annotate.joined(separator: " and ")), or ")
+                    + "set " + missing.map(\.3).joined(separator: " and ") + " for the plugin")
         }
         return .podToken(tenantID: tenantID, clientID: clientID, token: token)
     }

@@ -1,6 +1,7 @@
 internal import FoundationEssentials
 import Credentials
 import Logging
+import SystemSupport
 
 /// The docker-credential-helpers protocol (github.com/docker/docker-credential-helpers, credentials.go) as a
 /// pure function from (action, stdin bytes) to (stdout bytes, exit status), so every message can be tested
@@ -113,17 +114,8 @@ public struct HelperProtocol: Sendable {
         if request.username.isEmpty { return .failure(Self.missingUsernameMessage) }
         let (parsedKey, failure) = self.key(for: request.serverURL)
         guard let key = parsedKey else { return failure! }
-        var material = CredentialMaterial.fromHelper(
+        let material = CredentialMaterial.fromStoreRequest(
             serverURL: request.serverURL, username: request.username, secret: request.secret)
-        // A secret that is itself versioned credential material (e.g. AWS keys for an ECR host) is kept as
-        // that material, so the provider can mint from it later.
-        if request.secret.exposedValue.hasPrefix("{"),
-            let parsed = try? CredentialMaterial.parse(request.secret.exposedValue, registry: request.serverURL),
-            parsed.type != .basic || parsed.credentials["USERNAME"] != nil
-        {
-            material = parsed
-            material.registry = request.serverURL
-        }
         do {
             try resolver.store.store(material, for: key)
             logger.info("stored credentials", metadata: ["host": "\(key)", "type": "\(material.type.rawValue)"])

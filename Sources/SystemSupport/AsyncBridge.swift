@@ -4,8 +4,8 @@ import Dispatch
 /// async top level starts libdispatch's main queue and worker threads before the first line runs, which the
 /// credential helper's cached `get` (a few milliseconds, paid on every pull) cannot afford. Only work that
 /// really awaits — minting a token, a registry round trip — comes through here.
-public enum AsyncBridge {
-    public static func wait<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+package enum AsyncBridge {
+    package static func wait<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         Task.detached {

@@ -1,5 +1,6 @@
 import Credentials
 import Logging
+import Providers
 import SystemSupport
 
 /// The process edge of the helper protocol: reads stdin (bounded), calls `HelperProtocol`, writes stdout.
@@ -15,7 +16,7 @@ public enum HelperMain {
         case "--help", "-h": return answer(helpText, status: 0)
         default: break
         }
-        let resolver = Resolution.resolver(environment: environment, logger: logger)
+        let resolver = Resolver.standard(environment: environment, logger: logger)
         let helper = HelperProtocol(resolver: resolver, logger: logger)
         let input = HelperProtocol.readsInput(action) ? readStdin(limit: HelperProtocol.maxInputBytes) : []
         let response = helper.handle(action: action, input: input)

@@ -1,5 +1,6 @@
 import Credentials
 import Foundation
+import Kubernetes
 import Logging
 import Synchronization
 import TestSupport

@@ -1,4 +1,4 @@
-@testable import Commands
+@testable import Helper
 import Credentials
 import Foundation
 import Logging
