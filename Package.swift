@@ -85,7 +85,8 @@ let package = Package(
         .target(
             name: "Refresh",
             dependencies: [
-                "SystemSupport", "Credentials", "Kubernetes", "Transport", .product(name: "Logging", package: "swift-log"),
+                "SystemSupport", "Credentials", "Kubernetes", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,9 +1,10 @@
 import Credentials
+import Refresh
 import Testing
 
 struct RefreshConfigTests {
     @Test func outputsDefaultToTheExactHostsOfTheRules() throws {
-        let (config, refresh) = try ConfigParser.parseWithRefresh(
+        let (config, refresh) = try parseWithRefresh(
             """
             registries:
               - host: gcr.io
@@ -38,9 +39,9 @@ struct RefreshConfigTests {
         ("refresh:\n  outputs:\n    - secret: {name: s}\n", "c.yaml:3:15: no registries to write"),
     ])
     func mistakesArePointedAt(text: String, expected: String) {
-        #expect(throws: ConfigError.self) { try ConfigParser.parseWithRefresh(text, file: "c.yaml") }
+        #expect(throws: ConfigError.self) { try parseWithRefresh(text, file: "c.yaml") }
         do {
-            _ = try ConfigParser.parseWithRefresh(text, file: "c.yaml")
+            _ = try parseWithRefresh(text, file: "c.yaml")
         } catch {
             #expect(error.description.hasPrefix(expected), "\(error.description)")
         }
@@ -63,9 +64,9 @@ struct RefreshConfigTests {
               outputs:
                 - authFile: {path: /run/a.json}
             """
-        #expect(throws: ConfigError.self) { try ConfigParser.parseWithRefresh(text, file: "c.yaml") }
+        #expect(throws: ConfigError.self) { try parseWithRefresh(text, file: "c.yaml") }
         do {
-            _ = try ConfigParser.parseWithRefresh(text, file: "c.yaml")
+            _ = try parseWithRefresh(text, file: "c.yaml")
         } catch {
             #expect(
                 error.description
@@ -74,11 +75,17 @@ struct RefreshConfigTests {
                     + "time; list the registry hosts this output should hold under its `registries:`",
                 "\(error.description)")
         }
-        let listed = try ConfigParser.parseWithRefresh(
+        let listed = try parseWithRefresh(
             text.replacingOccurrences(
                 of: "{path: /run/a.json}",
                 with: "{path: /run/a.json, registries: [123456789012.dkr.ecr.eu-west-1.amazonaws.com]}"),
             file: "c.yaml")
         #expect(listed.1.outputs.first?.registries == ["123456789012.dkr.ecr.eu-west-1.amazonaws.com"])
+    }
+
+    /// The rules and the `refresh:` section, as `ocicred refresh` reads a config.
+    func parseWithRefresh(_ text: String, file: String) throws(ConfigError) -> (OcicredConfig, RefreshConfig) {
+        let document = try ConfigParser.parseDocument(text, file: file)
+        return (document.config, try RefreshConfig.parse(document))
     }
 }

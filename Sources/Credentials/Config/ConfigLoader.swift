@@ -7,6 +7,11 @@ public enum ConfigLoader {
     }
 
     public static func load(environment: OcicredEnvironment) throws(CredentialError) -> OcicredConfig {
+        try loadDocument(environment: environment).config
+    }
+
+    /// The config with the sections other targets own; a missing file is an empty document.
+    public static func loadDocument(environment: OcicredEnvironment) throws(CredentialError) -> ConfigDocument {
         let path = path(in: environment)
         let bytes: [UInt8]?
         do {
@@ -14,9 +19,12 @@ public enum ConfigLoader {
         } catch {
             throw .configUnreadable(path: path, reason: error.description)
         }
-        guard let bytes else { return OcicredConfig(path: path) }
+        // The default file is optional; a file the user named is not: ignoring it would run without their rules.
+        if bytes == nil, environment["OCICRED_CONFIG"] != nil {
+            throw .configUnreadable(path: path, reason: "there is no such file (OCICRED_CONFIG names it)")
+        }
         do {
-            return try ConfigParser.parse(String(decoding: bytes, as: UTF8.self), file: path)
+            return try ConfigParser.parseDocument(bytes.map { String(decoding: $0, as: UTF8.self) } ?? "", file: path)
         } catch {
             throw .config(error)
         }

@@ -1,10 +1,26 @@
-import Yams
+public import Yams
 
 /// Reads the YAML config into `OcicredConfig`, checking every key and type and reporting the first problem
 /// with file:line:column. Unknown keys are errors, not ignored: a misspelt `rolearn` that silently does
 /// nothing would mint with the wrong identity.
 public enum ConfigParser {
+    /// Top-level sections other targets own and check (`refresh:` in Refresh); every command accepts them, so
+    /// one file serves every command, while a misspelt section is still an error everywhere.
+    public static let sectionsOwnedElsewhere = ["refresh"]
+
     public static func parse(_ text: String, file: String) throws(ConfigError) -> OcicredConfig {
+        try parseDocument(text, file: file).config
+    }
+
+    /// The config with the sections other targets own, for them to check (`RefreshConfig.parse`).
+    public static func parseDocument(_ text: String, file: String) throws(ConfigError) -> ConfigDocument {
+        // libyaml stops at a NUL without saying where it is; say it, as the line and column a user can find.
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let before = text.utf8[..<nul]
+            let line = before.filter { $0 == 0x0A }.count + 1
+            let column = before.count - (before.lastIndex(of: 0x0A).map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
+            throw ConfigError(file: file, line: line, column: column, message: "a NUL byte; the config must be text")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -13,11 +29,10 @@ public enum ConfigParser {
         } catch {
             throw ConfigError(file: file, line: 1, column: 1, message: "cannot read YAML: \(error)")
         }
-        guard let root else { return OcicredConfig(path: file) }
         let reader = NodeReader(file: file)
+        guard let root else { return ConfigDocument(config: OcicredConfig(path: file), sections: [:], reader: reader) }
         let top = try reader.mapping(root, what: "the config")
-        // `refresh:` belongs to `ocicred refresh` (RefreshConfig.swift), which checks it; others only accept it.
-        try reader.checkKeys(top, allowed: ["version", "registries", "refresh"], in: "the config")
+        try reader.checkKeys(top, allowed: ["version", "registries"] + sectionsOwnedElsewhere, in: "the config")
         if let version = top.first(where: { $0.key.string == "version" })?.value {
             guard version.int == 1 else {
                 throw reader.error(version, "`version` must be 1 (the only config version this ocicred reads)")
@@ -30,7 +45,11 @@ public enum ConfigParser {
             }
             for entry in entries { rules.append(try parseRule(entry, reader: reader)) }
         }
-        return OcicredConfig(rules: rules, path: file)
+        var sections: [String: Node] = [:]
+        for (key, value) in top {
+            if let name = key.string, sectionsOwnedElsewhere.contains(name) { sections[name] = value }
+        }
+        return ConfigDocument(config: OcicredConfig(rules: rules, path: file), sections: sections, reader: reader)
     }
 
     private static func parseRule(_ node: Node, reader: NodeReader) throws(ConfigError) -> RegistryRule {
@@ -134,24 +153,33 @@ public enum ConfigParser {
     }
 }
 
-/// Typed reads of YAML nodes that fail with the node's position.
-struct NodeReader {
-    let file: String
+/// The parsed config file: the `registries:` rules, and the raw sections other targets own.
+public struct ConfigDocument {
+    public var config: OcicredConfig
+    public var sections: [String: Node]
+    /// Reads those sections with positions in this file.
+    public var reader: NodeReader
+}
 
-    func location(_ node: Node) -> String {
+/// Typed reads of YAML nodes that fail with the node's position; the one way every target reads its part of
+/// the config.
+public struct NodeReader: Sendable {
+    public let file: String
+
+    public func location(_ node: Node) -> String {
         "\(file):\(node.mark?.line ?? 1):\(node.mark?.column ?? 1)"
     }
 
-    func error(_ node: Node, _ message: String) -> ConfigError {
+    public func error(_ node: Node, _ message: String) -> ConfigError {
         ConfigError(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, message: message)
     }
 
-    func mapping(_ node: Node, what: String) throws(ConfigError) -> [(key: Node, value: Node)] {
+    public func mapping(_ node: Node, what: String) throws(ConfigError) -> [(key: Node, value: Node)] {
         guard case .mapping(let map) = node else { throw error(node, "\(what) must be a mapping of `key: value`") }
         return map.map { ($0.key, $0.value) }
     }
 
-    func checkKeys(_ map: [(key: Node, value: Node)], allowed: [String], in what: String) throws(ConfigError) {
+    public func checkKeys(_ map: [(key: Node, value: Node)], allowed: [String], in what: String) throws(ConfigError) {
         var seen = Set<String>()
         for (key, _) in map {
             guard let name = key.string else { throw error(key, "keys in \(what) must be plain strings") }
@@ -162,7 +190,7 @@ struct NodeReader {
         }
     }
 
-    func string(_ node: Node, key: String) throws(ConfigError) -> String {
+    public func string(_ node: Node, key: String) throws(ConfigError) -> String {
         guard case .scalar(let scalar) = node else { throw error(node, "`\(key)` must be a string") }
         // A YAML null, bool or number where a name belongs is almost always a typo or a missing quote.
         if scalar.style == .plain, node.null != nil || node.bool != nil || node.int != nil || node.float != nil {
@@ -171,7 +199,7 @@ struct NodeReader {
         return scalar.string
     }
 
-    func optionalString(_ map: [(key: Node, value: Node)], _ key: String) throws(ConfigError) -> String? {
+    public func optionalString(_ map: [(key: Node, value: Node)], _ key: String) throws(ConfigError) -> String? {
         guard let value = map.first(where: { $0.key.string == key })?.value else { return nil }
         return try string(value, key: key)
     }

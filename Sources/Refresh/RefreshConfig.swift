@@ -1,5 +1,6 @@
+public import Credentials
+public import SystemSupport
 import Yams
-import SystemSupport
 
 /// The `refresh:` section of the config: where `ocicred refresh` writes the credentials of the registries the
 /// `registries:` rules describe, and how eagerly it retries.
@@ -113,36 +114,25 @@ public struct RefreshConfig: Sendable, Equatable {
 
     /// The config of this environment with its `refresh:` section, errors as `ConfigLoader.load` reports them.
     public static func load(environment: OcicredEnvironment) throws(CredentialError) -> (OcicredConfig, RefreshConfig) {
-        let path = ConfigLoader.path(in: environment)
-        let bytes: [UInt8]?
+        let document = try ConfigLoader.loadDocument(environment: environment)
         do {
-            bytes = try FileIO.read(path, limit: 1 << 20)
-        } catch {
-            throw .configUnreadable(path: path, reason: error.description)
-        }
-        guard let bytes else { return (OcicredConfig(path: path), RefreshConfig()) }
-        do {
-            return try ConfigParser.parseWithRefresh(String(decoding: bytes, as: UTF8.self), file: path)
+            return (document.config, try parse(document))
         } catch {
             throw .config(error)
         }
     }
-}
 
-extension ConfigParser {
-    /// `parse` plus the `refresh:` section, which only `ocicred refresh` reads (other commands accept and
-    /// ignore it, so one file serves every command).
-    public static func parseWithRefresh(_ text: String, file: String) throws(ConfigError) -> (OcicredConfig, RefreshConfig) {
-        let config = try parse(text, file: file)
-        let reader = NodeReader(file: file)
-        guard let root = try? Yams.compose(yaml: text), case .mapping(let top) = root,
-            let section = top.first(where: { $0.key.string == "refresh" })?.value
-        else { return (config, RefreshConfig()) }
+    /// The `refresh:` section of `document` (empty when it has none), checked against its `registries:`.
+    public static func parse(_ document: ConfigDocument) throws(ConfigError) -> RefreshConfig {
+        guard let section = document.sections["refresh"] else { return RefreshConfig() }
+        let config = document.config
         let exactHosts = config.rules.filter(\.pattern.isExact).map(\.pattern.text)
         let patterns = config.rules.filter { !$0.pattern.isExact }.map(\.pattern.text)
-        return (config, try parseRefresh(section, reader: reader, defaultRegistries: exactHosts, patterns: patterns))
+        return try parseRefresh(section, reader: document.reader, defaultRegistries: exactHosts, patterns: patterns)
     }
+}
 
+extension RefreshConfig {
     /// `patterns` are the rules' wildcard hosts, named when an output is left with nothing to write.
     static func parseRefresh(_ node: Node, reader: NodeReader, defaultRegistries: [String], patterns: [String])
         throws(ConfigError) -> RefreshConfig
