@@ -117,6 +117,7 @@ let package = Package(
         .executableTarget(name: "ocicred", dependencies: ["Commands", "Helper", "Crypto", "SystemSupport"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "CredentialsTests", dependencies: ["SystemSupport", "Credentials", "TestSupport"]),
         .testTarget(name: "TransportTests", dependencies: ["SystemSupport", "Transport", "TestSupport"]),

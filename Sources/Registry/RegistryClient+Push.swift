@@ -1,3 +1,4 @@
+import SystemSupport
 internal import FoundationEssentials
 internal import Transport
 
@@ -69,8 +70,7 @@ extension RegistryClient {
     /// the uploads URL (RFC 3986 §5 reference resolution).
     func uploadURL(_ location: String, uploadsPath: String) async throws(RegistryError) -> String {
         let base = try await ping().baseURL
-        guard let uploads = URL(string: base + uploadsPath),
-            let resolved = URL(string: location, relativeTo: uploads)?.absoluteURL.absoluteString
+        guard let uploads = try? HTTPURL(base + uploadsPath), let resolved = try? uploads.resolving(location).string
         else {
             throw .unexpectedStatus(
                 host: endpoint.host, request: "POST \(uploadsPath)", status: 202,
@@ -91,8 +91,8 @@ extension RegistryClient {
         if Self.sameOrigin(url, base) {
             return try await send(method, url, headers: headers, body: body, scopes: scopes)
         }
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), let host = parsed.host,
-            scheme == "https" || (scheme == "http" && endpoint.permitsPlainHTTP(to: host))
+        guard let parsed = try? HTTPURL(url),
+            parsed.scheme == "https" || (parsed.scheme == "http" && endpoint.permitsPlainHTTP(to: parsed.authority))
         else {
             throw .invalidArgument(
                 "refusing to upload to \(Self.redacted(url)): the registry named another origin over plain HTTP")

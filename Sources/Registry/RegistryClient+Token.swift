@@ -1,3 +1,4 @@
+import SystemSupport
 public import Credentials
 internal import FoundationEssentials
 public import Transport
@@ -30,10 +31,11 @@ extension RegistryClient {
     func requestToken(_ challenge: AuthChallenge, scopes: [String], credential: RegistryCredential?)
         async throws(RegistryError) -> TokenResponse
     {
-        guard let realm = challenge.realm, let realmURL = URL(string: realm),
-            let scheme = realmURL.scheme?.lowercased(), scheme == "https" || scheme == "http",
-            let realmHost = realmURL.host, !realmHost.isEmpty
-        else { throw .unsafeRealm(realm: challenge.realm ?? "(none)", reason: "it is not an http(s) URL") }
+        guard let realm = challenge.realm, let realmURL = try? HTTPURL(realm) else {
+            throw .unsafeRealm(realm: challenge.realm.map(HTTPURL.redact) ?? "(none)", reason: "it is not an http(s) URL")
+        }
+        let scheme = realmURL.scheme
+        let realmHost = realmURL.authority
         let shownRealm = Self.redacted(realm)
         if scheme == "http", credential != nil, !endpoint.permitsPlainHTTP(to: realmHost) {
             throw .unsafeRealm(

@@ -1,3 +1,4 @@
+import SystemSupport
 public import Credentials
 public import FoundationEssentials
 public import Logging
@@ -165,17 +166,12 @@ public struct RegistryClient: Sendable {
     }
 
     static func sameOrigin(_ url: String, _ baseURL: String) -> Bool {
-        guard let a = URL(string: url), let b = URL(string: baseURL) else { return false }
-        func port(_ url: URL) -> Int { url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80) }
-        return a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased()
-            && port(a) == port(b)
+        guard let a = try? HTTPURL(url), let b = try? HTTPURL(baseURL) else { return false }
+        return a.isSameOrigin(as: b)
     }
 
     /// Scheme, host and path of a URL, for messages (a presigned query is a secret).
-    static func redacted(_ url: String) -> String {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return "a URL" }
-        return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")\(parsed.path)"
-    }
+    static func redacted(_ url: String) -> String { HTTPURL.redact(url) }
 
     /// Bearer over Basic when a registry offers both (the token flow scopes access); other schemes only when
     /// nothing else is offered, so the caller can name them in an error.

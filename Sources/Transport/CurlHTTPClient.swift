@@ -1,3 +1,4 @@
+import SystemSupport
 internal import CCurl
 import Synchronization
 
@@ -32,7 +33,7 @@ public final class CurlHTTPClient: HTTPClient {
         var current = request
         var redirects = 0
         while true {
-            let url = try RequestURL(current.url)
+            let url = try HTTPURL.forTransport(current.url)
             let response = try await exchange(current, url: url, deadline: deadline, library: library)
             guard
                 let next = try RedirectPolicy.nextRequest(
@@ -46,7 +47,7 @@ public final class CurlHTTPClient: HTTPClient {
 
     /// One hop: one request, one response, no redirect handling.
     private func exchange(
-        _ request: HTTPRequest, url: RequestURL, deadline: ContinuousClock.Instant, library: CurlLibrary
+        _ request: HTTPRequest, url: HTTPURL, deadline: ContinuousClock.Instant, library: CurlLibrary
     ) async throws(HTTPError) -> HTTPResponse {
         let host = url.authority
         if Task.isCancelled { throw .cancelled(host: host) }

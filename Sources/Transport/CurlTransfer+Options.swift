@@ -6,7 +6,7 @@ internal import Glibc
 /// How one hop of an `HTTPRequest`, under the client's `TransportConfiguration`, becomes easy-handle options.
 extension CurlTransfer {
     func configure(
-        _ request: HTTPRequest, url: RequestURL, timeout: Duration, connectTimeout: Duration,
+        _ request: HTTPRequest, url: HTTPURL, timeout: Duration, connectTimeout: Duration,
         configuration: TransportConfiguration
     ) throws(HTTPError) {
         let host = url.authority

@@ -1,3 +1,4 @@
+import SystemSupport
 public import FoundationEssentials
 
 /// One HTTP exchange. Header names are matched case-insensitively; `body` is sent as is.
@@ -81,14 +82,14 @@ public protocol HTTPClient: Sendable {
 /// URL without its query, header names, and body sizes — never a header value that could authenticate.
 extension HTTPRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var description: String {
-        "\(method) \(RequestURL.redact(url)) headers: \(headers.map(\.name)) body: \(body.count) bytes"
+        "\(method) \(HTTPURL.redact(url)) headers: \(headers.map(\.name)) body: \(body.count) bytes"
     }
     public var debugDescription: String { description }
     public var customMirror: Mirror {
         Mirror(
             self,
             children: [
-                "method": method, "url": RequestURL.redact(url), "headers": headers.map(\.name),
+                "method": method, "url": HTTPURL.redact(url), "headers": headers.map(\.name),
                 "bodyBytes": body.count, "verifyTLS": verifyTLS,
             ], displayStyle: .struct)
     }
@@ -96,14 +97,14 @@ extension HTTPRequest: CustomStringConvertible, CustomDebugStringConvertible, Cu
 
 extension HTTPResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var description: String {
-        "HTTP \(status) from \(RequestURL.redact(url)) headers: \(headers.map(\.name)) body: \(body.count) bytes"
+        "HTTP \(status) from \(HTTPURL.redact(url)) headers: \(headers.map(\.name)) body: \(body.count) bytes"
     }
     public var debugDescription: String { description }
     public var customMirror: Mirror {
         Mirror(
             self,
             children: [
-                "status": status, "url": RequestURL.redact(url), "headers": headers.map(\.name), "bodyBytes": body.count,
+                "status": status, "url": HTTPURL.redact(url), "headers": headers.map(\.name), "bodyBytes": body.count,
             ], displayStyle: .struct)
     }
 }

@@ -15,7 +15,7 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidURL(let url): return "invalid URL \(url)"
+        case .invalidURL(let detail): return "invalid URL: \(detail)"
         case .unreachable(let host, let reason): return "cannot reach \(host): \(reason)"
         case .timedOut(let host, let seconds): return "\(host) did not answer within \(seconds) s"
         case .tls(let host, let reason):

@@ -1,3 +1,4 @@
+import SystemSupport
 /// What the transport does with a 3xx, decided here rather than by curl (CURLOPT_FOLLOWLOCATION stays off) so
 /// that the rules are ours, written down and tested:
 ///
@@ -26,8 +27,8 @@ enum RedirectPolicy {
         -> HTTPRequest?
     {
         guard followedStatuses.contains(status), let location, !location.isEmpty else { return nil }
-        let current = try RequestURL(request.url)
-        let target = try current.resolving(location)
+        let current = try HTTPURL.forTransport(request.url)
+        let target = try current.resolvingForTransport(location)
         if current.scheme == "https" && target.scheme == "http" {
             throw .insecureRedirect(from: current.redacted, to: target.redacted)
         }

@@ -224,12 +224,12 @@ let sigV4Suite: [SigV4SuiteCase] = [
         #expect(Hex.encode(key) == "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9")
     }
 
-    @Test func hostHeaderKeepsOnlyNonDefaultPorts() {
-        #expect(AWSURL("http://127.0.0.1:5000/")?.hostHeader == "127.0.0.1:5000")
-        #expect(AWSURL("https://api.ecr.us-east-1.amazonaws.com")?.hostHeader == "api.ecr.us-east-1.amazonaws.com")
-        #expect(AWSURL("https://sts.amazonaws.com:443/")?.hostHeader == "sts.amazonaws.com")
-        #expect(AWSURL("http://[fd00:ec2::254]/latest")?.host == "[fd00:ec2::254]")
-        #expect(AWSURL("ftp://x") == nil)
+    @Test func hostHeaderKeepsOnlyNonDefaultPorts() throws {
+        #expect(try HTTPURL("http://127.0.0.1:5000/").hostHeader == "127.0.0.1:5000")
+        #expect(try HTTPURL("https://api.ecr.us-east-1.amazonaws.com").hostHeader == "api.ecr.us-east-1.amazonaws.com")
+        #expect(try HTTPURL("https://sts.amazonaws.com:443/").hostHeader == "sts.amazonaws.com")
+        #expect(try HTTPURL("http://[fd00:ec2::254]/latest").hostHeader == "[fd00:ec2::254]")
+        #expect(throws: HTTPURL.Invalid.self) { try HTTPURL("ftp://x") }
     }
 
     @Test func timestampsRoundTrip() {

@@ -16,7 +16,7 @@ struct ContainerCredentials: Sendable {
     let environment: OcicredEnvironment
 
     static let ecsHost = "http://169.254.170.2"
-    static let allowedHTTPHosts: Set<String> = ["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]"]
+    static let allowedHTTPHosts: Set<String> = ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"]
 
     /// Whether the environment configures this provider at all (then its failures are real failures).
     static func isConfigured(_ environment: OcicredEnvironment) -> Bool {
@@ -31,10 +31,13 @@ struct ContainerCredentials: Sendable {
         guard let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] else {
             throw .misconfigured(provider: "aws", detail: "container credentials are not configured")
         }
-        guard let url = AWSURL(full) else {
-            throw .misconfigured(provider: "aws", detail: "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL: \(full)")
+        let url: HTTPURL
+        do {
+            url = try HTTPURL(full)
+        } catch {
+            throw .misconfigured(provider: "aws", detail: "AWS_CONTAINER_CREDENTIALS_FULL_URI: \(error)")
         }
-        if url.scheme == "http", !url.isLoopback, !Self.allowedHTTPHosts.contains(url.host.lowercased()) {
+        if url.scheme == "http", !url.isLoopback, !Self.allowedHTTPHosts.contains(url.host) {
             throw .misconfigured(
                 provider: "aws",
                 detail: "AWS_CONTAINER_CREDENTIALS_FULL_URI over http must name a loopback or the ECS/EKS agent "

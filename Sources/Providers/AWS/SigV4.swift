@@ -1,3 +1,4 @@
+import SystemSupport
 import Credentials
 import Crypto
 internal import FoundationEssentials
@@ -53,8 +54,11 @@ struct SigV4: Sendable {
     /// `Host` as libcurl will send it (the port only when it is not the scheme's default) plus every header the
     /// request already carries; `Content-Length` is left unsigned because the transport sets it.
     func sign(_ request: inout HTTPRequest, date: Date) throws(ProviderError) {
-        guard let url = AWSURL(request.url) else {
-            throw .misconfigured(provider: "aws", detail: "invalid endpoint URL \(request.url)")
+        let url: HTTPURL
+        do {
+            url = try HTTPURL(request.url)
+        } catch {
+            throw .misconfigured(provider: "aws", detail: "invalid endpoint URL: \(error)")
         }
         request.headers.removeAll { name, _ in
             let lowered = name.lowercased()

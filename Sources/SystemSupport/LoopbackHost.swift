@@ -1,4 +1,6 @@
-internal import Glibc
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Whether a registry host is this machine. Docker allows plain HTTP to loopback registries without any
 /// setting (its `isSecureIndex` treats 127.0.0.0/8 and ::1 as insecure), which is how `registry:2` on
