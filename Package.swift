@@ -65,13 +65,13 @@ let package = Package(
         .target(
             name: "Registry",
             dependencies: [
-                "SystemSupport", "Credentials", "Transport", .product(name: "Logging", package: "swift-log"),
+                "SystemSupport", "Crypto", "Credentials", "Transport", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "Kubernetes",
             dependencies: [
-                "SystemSupport", "Credentials", "Transport", .product(name: "Logging", package: "swift-log"),
+                "SystemSupport", "Crypto", "Credentials", "Transport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -54,11 +54,9 @@ public struct TokenCache: Sendable {
         }
     }
 
-    /// The moment a token of this lifetime should be replaced: 10 % of its lifetime or 5 minutes before it
-    /// expires, whichever is earlier, so a 12 h ECR token is renewed 72 minutes early and a 1 h GCP token 6.
+    /// The moment a cached token is replaced (`RenewalPolicy.credential`).
     public static func refreshAt(issuedAt: Date, expiresAt: Date) -> Date {
-        let lifetime = expiresAt.timeIntervalSince(issuedAt)
-        return expiresAt.addingTimeInterval(-max(lifetime * 0.1, 300))
+        RenewalPolicy.credential.renewAt(issuedAt: issuedAt, expiresAt: expiresAt)
     }
 
     /// The cached token for (registry, identity) if it is not due yet; otherwise runs `mint` under the cache

@@ -1,4 +1,5 @@
 import Credentials
+import Crypto
 internal import FoundationEssentials
 import SystemSupport
 import Yams
@@ -45,10 +46,11 @@ enum Kubeconfig {
         if let file = cluster["certificate-authority"]?.string {
             caFile = file.hasPrefix("/") ? file : directory + "/" + file
         } else if let encoded = cluster["certificate-authority-data"]?.string {
-            guard let pem = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
+            // Kubeconfigs wrap long base64 lines; whitespace is not part of the data.
+            guard let pem = Base64.decode(String(encoded.filter { !$0.isWhitespace })) else {
                 throw .configuration("kubeconfig \(path): certificate-authority-data is not base64")
             }
-            caCertificates = Array(pem)
+            caCertificates = pem
         }
 
         var token = ClusterConfig.Token.none

@@ -1,4 +1,5 @@
 import Credentials
+import Crypto
 internal import FoundationEssentials
 import SystemSupport
 
@@ -22,28 +23,18 @@ extension KubernetesClient {
         namespace: String, name: String, dockerConfigJSON: [UInt8], labels: [String: String] = [:],
         annotations: [String: String] = [:]
     ) async throws(KubernetesError) -> SecretWriteOutcome {
-        let encoded = Data(dockerConfigJSON).base64EncodedString()
-        for attempt in 1...conflictAttempts {
+        let encoded = Base64.encode(dockerConfigJSON)
+        return try await retryingConflicts(resource: "secrets", namespace: namespace, name: name) {
+            () async throws(KubernetesError) -> Attempt<SecretWriteOutcome> in
             if let existing = try await secret(namespace: namespace, name: name) {
                 let type = existing["type"]?.stringValue ?? "Opaque"
                 guard type == Self.dockerConfigJSONType else {
                     throw .wrongSecretType(namespace: namespace, name: name, type: type)
                 }
                 let merged = Self.merged(existing, encodedConfig: encoded, labels: labels, annotations: annotations)
-                if merged == existing { return .unchanged }
-                do {
-                    _ = try await replaceSecret(merged, namespace: namespace, name: name)
-                    return .updated
-                } catch .conflict {
-                    logger.info(
-                        "secret changed since read; merging again",
-                        metadata: [
-                            "secret": "\(namespace)/\(name)", "attempt": "\(attempt)",
-                        ])
-                    continue
-                } catch {
-                    throw error
-                }
+                if merged == existing { return .done(.unchanged) }
+                _ = try await replaceSecret(merged, namespace: namespace, name: name)
+                return .done(.updated)
             }
             var metadata: [String: JSONValue] = ["name": .string(name), "namespace": .string(namespace)]
             if !labels.isEmpty { metadata["labels"] = .object(labels.mapValues(JSONValue.string)) }
@@ -53,26 +44,19 @@ extension KubernetesClient {
                 "type": .string(Self.dockerConfigJSONType),
                 "data": .object([Self.dockerConfigJSONKey: .string(encoded)]),
             ]
-            do {
-                _ = try await createSecret(object, namespace: namespace)
-                return .created
-            } catch .alreadyExists {
-                continue  // created by someone else since our GET: read it and merge
-            } catch {
-                throw error
-            }
+            // AlreadyExists: created by someone else since our GET; the next attempt reads it and merges.
+            _ = try await createSecret(object, namespace: namespace)
+            return .done(.created)
         }
-        throw .conflict(resource: "secrets", namespace: namespace, name: name, attempts: conflictAttempts)
     }
 
     /// The decoded `.dockerconfigjson` of a Secret, or nil when the Secret or the key is missing; tests and
     /// `refresh --once` reports use it to check what a pod would get.
     public func dockerConfigJSON(namespace: String, name: String) async throws(KubernetesError) -> [UInt8]? {
         guard let object = try await secret(namespace: namespace, name: name),
-            let encoded = object["data"]?[Self.dockerConfigJSONKey]?.stringValue,
-            let bytes = Data(base64Encoded: encoded)
+            let encoded = object["data"]?[Self.dockerConfigJSONKey]?.stringValue
         else { return nil }
-        return Array(bytes)
+        return Base64.decode(encoded)
     }
 
     /// The Secret as the API server returns it, or nil on 404.

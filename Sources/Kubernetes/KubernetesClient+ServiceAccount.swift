@@ -13,33 +13,22 @@ extension KubernetesClient {
         async throws(KubernetesError) -> Bool
     {
         let path = "/api/v1/namespaces/\(Self.segment(namespace))/serviceaccounts/\(Self.segment(serviceAccount))"
-        for attempt in 1...conflictAttempts {
+        return try await retryingConflicts(resource: "serviceaccounts", namespace: namespace, name: serviceAccount) {
+            () async throws(KubernetesError) -> Attempt<Bool> in
             let account = try await send(
                 .getServiceAccount, "GET", path: path, namespace: namespace, name: serviceAccount)
             var list = [JSONValue]()
             if case .array(let current)? = account["imagePullSecrets"] { list = current }
-            if list.contains(where: { $0["name"]?.stringValue == secretName }) { return false }
+            if list.contains(where: { $0["name"]?.stringValue == secretName }) { return .done(false) }
             list.append(.object(["name": .string(secretName)]))
             var patch: [String: JSONValue] = ["imagePullSecrets": .array(list)]
             if let version = account.resourceVersion {
                 patch["metadata"] = .object(["resourceVersion": .string(version)])
             }
-            do {
-                _ = try await send(
-                    .patchServiceAccount, "PATCH", path: path, namespace: namespace, name: serviceAccount, body: patch,
-                    contentType: "application/merge-patch+json")
-                return true
-            } catch .conflict {
-                logger.info(
-                    "service account changed since read; patching again",
-                    metadata: [
-                        "serviceAccount": "\(namespace)/\(serviceAccount)", "attempt": "\(attempt)",
-                    ])
-            } catch {
-                throw error
-            }
+            _ = try await send(
+                .patchServiceAccount, "PATCH", path: path, namespace: namespace, name: serviceAccount, body: patch,
+                contentType: "application/merge-patch+json")
+            return .done(true)
         }
-        throw .conflict(
-            resource: "serviceaccounts", namespace: namespace, name: serviceAccount, attempts: conflictAttempts)
     }
 }

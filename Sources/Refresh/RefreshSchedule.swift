@@ -20,13 +20,9 @@ public struct RefreshPolicy: Sendable, Equatable {
         self.jitterFraction = jitterFraction
     }
 
-    /// When a token minted at `issuedAt` is replaced, before jitter: TokenCache's rule (expiry minus the larger
-    /// of 10 % of the lifetime and 5 minutes), except that the margin never exceeds half the lifetime — else a
-    /// 20 s token would be due 280 s before it was minted and be re-minted at every `minInterval`.
+    /// When a token minted at `issuedAt` is replaced, before jitter (`RenewalPolicy.sidecar`).
     public static func refreshAt(issuedAt: Date, expiresAt: Date) -> Date {
-        let rule = TokenCache.refreshAt(issuedAt: issuedAt, expiresAt: expiresAt)
-        let halfLife = issuedAt.addingTimeInterval(expiresAt.timeIntervalSince(issuedAt) / 2)
-        return max(rule, halfLife)
+        RenewalPolicy.sidecar.renewAt(issuedAt: issuedAt, expiresAt: expiresAt)
     }
 
     /// The next refresh of a token, with `jitter` in [0, 1) moving it up to `jitterFraction` of the margin

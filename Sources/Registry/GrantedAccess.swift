@@ -1,3 +1,4 @@
+import Crypto
 internal import FoundationEssentials
 
 /// One entry of a distribution token's `access` claim (token spec, "Requesting a Token" → the JWT's
@@ -33,9 +34,6 @@ public struct GrantedAccess: Sendable, Equatable, Decodable {
         }
     }
 
-    static func base64URLDecode(_ text: Substring) -> Data? {
-        var base64 = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
-        while base64.utf8.count % 4 != 0 { base64.append("=") }
-        return Data(base64Encoded: base64)
-    }
+    /// A JWT segment: base64url without padding, which the one Base64 decoder reads as is.
+    static func base64URLDecode(_ text: Substring) -> Data? { Base64.decode(String(text)).map { Data($0) } }
 }

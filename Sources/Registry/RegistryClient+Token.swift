@@ -1,3 +1,4 @@
+import Crypto
 import SystemSupport
 public import Credentials
 internal import FoundationEssentials
@@ -61,7 +62,7 @@ extension RegistryClient {
         case .basic(let username, let password)?:
             parameters += scopes.map { ("scope", $0) } + [("account", username)]
             request = self.request("GET", url: Self.appendingQuery(realm, Self.formEncode(parameters)))
-            let basic = Data("\(username):\(password.exposedValue)".utf8).base64EncodedString()
+            let basic = Base64.encode(Array("\(username):\(password.exposedValue)".utf8))
             request.headers.append((name: "Authorization", value: "Basic " + basic))
         case nil:
             parameters += scopes.map { ("scope", $0) }

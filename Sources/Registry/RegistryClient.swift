@@ -1,3 +1,4 @@
+import Crypto
 import SystemSupport
 public import Credentials
 public import FoundationEssentials
@@ -121,7 +122,7 @@ public struct RegistryClient: Sendable {
         case .identityToken:
             throw .identityTokenNeedsBearer(host: endpoint.host)
         case .basic(let username, let password)?:
-            return "Basic " + Data("\(username):\(password.exposedValue)".utf8).base64EncodedString()
+            return "Basic " + Base64.encode(Array("\(username):\(password.exposedValue)".utf8))
         }
     }
 
@@ -192,8 +193,7 @@ final class RegistrySession: Sendable {
     struct CachedToken: Sendable {
         var token: Secret
         var expiresAt: Date
-        /// Reused until here: a tenth of the lifetime before expiry, at most 30 s, so a request never leaves
-        /// with a token that dies on the way.
+        /// Reused until here (`RenewalPolicy.registryToken`).
         var refreshAt: Date
     }
 
@@ -218,11 +218,8 @@ final class RegistrySession: Sendable {
     }
 
     func store(_ token: Secret, key: String, receivedAt: Date, expiresAt: Date) {
-        let lifetime = expiresAt.timeIntervalSince(receivedAt)
-        let margin = min(30, max(0, lifetime / 10))
-        state.withLock {
-            $0.tokens[key] = CachedToken(token: token, expiresAt: expiresAt, refreshAt: expiresAt - margin)
-        }
+        let refreshAt = RenewalPolicy.registryToken.renewAt(issuedAt: receivedAt, expiresAt: expiresAt)
+        state.withLock { $0.tokens[key] = CachedToken(token: token, expiresAt: expiresAt, refreshAt: refreshAt) }
     }
 
     func invalidate(_ key: String) { _ = state.withLock { $0.tokens.removeValue(forKey: key) } }
