@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SystemSupport
 
 /// What can interrupt the refresh loop's sleep besides its own timer.
 public enum RefreshEvent: Sendable, Equatable {
@@ -93,50 +94,11 @@ public final class RefreshEvents: Sendable {
     }
 }
 
-/// Turns SIGTERM, SIGINT and SIGHUP into `RefreshEvent`s. The handler only writes the signal number to a
-/// pipe (the one async-signal-safe thing to do); a dedicated thread, which unblocks the three signals for
-/// itself, reads the pipe and posts. Unblocking there matters: a process spawned from a dispatch thread
-/// inherits a blocked SIGTERM, and a signal blocked in every thread is never delivered.
+/// Turns SIGTERM, SIGINT and SIGHUP into `RefreshEvent`s (through the one `SignalWatcher`).
 public enum SignalForwarder {
     public static func start(into events: RefreshEvents) {
-        let fds = SignalPipe.fds
-        guard fds.read >= 0 else { return }
-        let thread = Thread {
-            var set = sigset_t()
-            sigemptyset(&set)
-            for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
-            pthread_sigmask(SIG_UNBLOCK, &set, nil)
-            var byte: UInt8 = 0
-            while true {
-                let count = read(fds.read, &byte, 1)
-                if count < 0 && errno == EINTR { continue }
-                guard count == 1 else { return }
-                events.post(Int32(byte) == SIGHUP ? .reload : .terminate)
-            }
-        }
-        thread.name = "ocicred-signals"
-        thread.start()
-        for number in [SIGTERM, SIGINT, SIGHUP] {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { number in
-                var byte = UInt8(truncatingIfNeeded: number)
-                _ = write(SignalPipe.fds.write, &byte, 1)
-            }
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = SA_RESTART
-            sigaction(number, &action, nil)
+        _ = SignalWatcher.route([SIGTERM, SIGINT, SIGHUP]) { signal in
+            events.post(signal == SIGHUP ? .reload : .terminate)
         }
     }
-}
-
-/// The self-pipe, created once before any handler is installed (so the handler only reads a global `let`
-/// that is already initialised).
-enum SignalPipe {
-    static let fds: (read: Int32, write: Int32) = {
-        var pair: [Int32] = [-1, -1]
-        guard pipe(&pair) == 0 else { return (-1, -1) }
-        _ = fcntl(pair[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(pair[1], F_SETFD, FD_CLOEXEC)
-        return (pair[0], pair[1])
-    }()
 }

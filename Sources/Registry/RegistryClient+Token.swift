@@ -137,22 +137,24 @@ extension RegistryClient {
 /// server's `{"details"}`, or OAuth2's `{"error","error_description"}`. Never the raw body (it could echo a
 /// credential), and at most 200 characters.
 enum ErrorDetail {
-    static func from(_ body: [UInt8]) -> String {
-        struct Body: Decodable {
-            struct Entry: Decodable {
-                var code: String?
-                var message: String?
-            }
-            var errors: [Entry]?
-            var details: String?
-            var error: String?
-            var errorDescription: String?
-
-            enum CodingKeys: String, CodingKey {
-                case errors, details, error
-                case errorDescription = "error_description"
-            }
+    /// Every shape of error body a registry or its token server sends, read once.
+    private struct Body: Decodable {
+        struct Entry: Decodable {
+            var code: String?
+            var message: String?
         }
+        var errors: [Entry]?
+        var details: String?
+        var error: String?
+        var errorDescription: String?
+
+        enum CodingKeys: String, CodingKey {
+            case errors, details, error
+            case errorDescription = "error_description"
+        }
+    }
+
+    static func from(_ body: [UInt8]) -> String {
         guard let parsed = try? JSONDecoder().decode(Body.self, from: Data(body)) else { return "" }
         var parts: [String] = []
         for entry in parsed.errors ?? [] {
@@ -168,10 +170,6 @@ enum ErrorDetail {
 
     /// Whether a registry error body carries one of `codes` (e.g. `DENIED`).
     static func hasCode(_ body: [UInt8], in codes: Set<String>) -> Bool {
-        struct Body: Decodable {
-            struct Entry: Decodable { var code: String? }
-            var errors: [Entry]?
-        }
         guard let parsed = try? JSONDecoder().decode(Body.self, from: Data(body)) else { return false }
         return parsed.errors?.contains { codes.contains($0.code ?? "") } ?? false
     }

@@ -1,3 +1,4 @@
+import SystemSupport
 import Credentials
 import Dispatch
 
@@ -56,7 +57,11 @@ enum ChildProcess {
     ) -> Swift.Result<Result, Failure> {
         var fds: [Int32] = [-1, -1]
         // pipe2(O_CLOEXEC) is not exported by Glibc's module map; set the flag right after.
-        guard pipe(&fds) == 0 else { return .failure(.spawn(String(cString: strerror(errno)))) }
+        do {
+            _ = try valueOrErrno("pipe") { pipe(&fds) }
+        } catch {
+            return .failure(.spawn(error.description))
+        }
         let (readEnd, writeEnd) = (fds[0], fds[1])
         _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
         _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
@@ -93,24 +98,18 @@ enum ChildProcess {
             let (seconds, attoseconds) = remaining.components
             let milliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
             var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, milliseconds)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                break
-            }
+            // EINTR is retried inside the seam; any other failure ends the read.
+            guard let ready = try? valueOrErrno("poll", { poll(&poller, 1, milliseconds) }) else { break }
             if ready == 0 { continue }
-            let count = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                break
-            }
+            guard let count = try? valueOrErrno("read", { buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) } })
+            else { break }
             if count == 0 { break }
             if output.count < maxOutput { output.append(contentsOf: buffer[0..<min(count, maxOutput - output.count)]) }
         }
         close(readEnd)
         if timedOut { kill(pid, SIGKILL) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = try? valueOrErrno("waitpid") { waitpid(pid, &status, 0) }
         // WIFEXITED / WEXITSTATUS are macros; spelled out: low 7 bits zero means a normal exit.
         let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return .success(Result(status: exitStatus, stdout: output, timedOut: timedOut))
