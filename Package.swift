@@ -119,19 +119,34 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
-        .testTarget(name: "CredentialsTests", dependencies: ["SystemSupport", "Credentials", "TestSupport"]),
+        .testTarget(
+            name: "CredentialsTests",
+            dependencies: [
+                "SystemSupport", "Credentials", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "TransportTests", dependencies: ["SystemSupport", "Transport", "TestSupport"]),
         .testTarget(name: "ProvidersTests", dependencies: ["SystemSupport", "Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
-        .testTarget(name: "RegistryTests", dependencies: ["SystemSupport", "Registry", "Credentials", "Transport", "TestSupport"]),
+        .testTarget(
+            name: "RegistryTests",
+            dependencies: [
+                "SystemSupport", "Registry", "Credentials", "Transport", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "KubernetesTests",
             dependencies: [
                 "SystemSupport", "Kubernetes", "Credentials", "Transport", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "RefreshTests", dependencies: ["Refresh", "Credentials", "Kubernetes", "TestSupport"]),
         .testTarget(
-            name: "LazyMountTests", dependencies: ["SystemSupport", "LazyMount", "Registry", "Credentials", "Crypto", "TestSupport"]),
+            name: "RefreshTests",
+            dependencies: [
+                "Refresh", "Credentials", "Kubernetes", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "LazyMountTests",
+            dependencies: ["SystemSupport", "LazyMount", "Registry", "Credentials", "Crypto", "Transport", "TestSupport"]),
         .testTarget(
             name: "HelperTests",
             dependencies: [
