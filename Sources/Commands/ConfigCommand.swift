@@ -1,5 +1,7 @@
 import ArgumentParser
 import Credentials
+import Kubernetes
+import Refresh
 internal import FoundationEssentials
 import SystemSupport
 
@@ -11,12 +13,13 @@ struct ConfigCommand: ParsableCommand {
         subcommands: [ValidateConfigCommand.self])
 }
 
-/// `ocicred config validate FILE…`: the same parser `get` uses, so a ConfigMap checked in CI cannot fail later
-/// in a pod. Prints `FILE: ok (N rules)`, or the `file:line:column: message` of the first problem and exits 1.
+/// `ocicred config validate FILE…`: exactly the checks `get`, `refresh` and `kubelet` run — each target's own
+/// parser for its part of the file — so a ConfigMap checked in CI cannot fail later in a pod. Prints
+/// `FILE: ok (N rules)` and any warnings, or the `file:line:column: message` of the first problem and exits 1.
 struct ValidateConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check config files: every key, type and host pattern, with file:line:column on errors.")
+        abstract: "Check config files as get, refresh and kubelet read them, with file:line:column on errors.")
 
     @Argument(help: "Config files to check.")
     var files: [String]
@@ -29,7 +32,8 @@ struct ValidateConfigCommand: ParsableCommand {
         var failed = false
         for file in files {
             switch ConfigValidation.check(file: file) {
-            case .success(let count):
+            case .success(let (count, warnings)):
+                for warning in warnings { StandardStreams.err("warning: \(warning)\n") }
                 StandardStreams.out("\(file): ok (\(count) rule\(count == 1 ? "" : "s"))\n")
             case .failure(let failure):
                 StandardStreams.err(failure.description + "\n")
@@ -40,11 +44,12 @@ struct ValidateConfigCommand: ParsableCommand {
     }
 }
 
-/// Reads and parses one config file.
+/// Reads one config file and runs every target's checks on it: Credentials' (version, registries, aliases,
+/// variables), Refresh's (`refresh:`), Kubernetes' (`kubelet:`).
 enum ConfigValidation {
     static let maximumBytes = 1 << 20
 
-    static func check(file: String) -> Result<Int, Failure> {
+    static func check(file: String) -> Result<(rules: Int, warnings: [String]), Failure> {
         let bytes: [UInt8]?
         do {
             bytes = try FileIO.read(file, limit: maximumBytes)
@@ -54,7 +59,10 @@ enum ConfigValidation {
         guard let bytes else { return .failure(Failure("\(file): cannot read: no such file")) }
         let text = String(decoding: bytes, as: UTF8.self)
         do {
-            return .success(try ConfigParser.parse(text, file: file).rules.count)
+            let document = try ConfigParser.parseDocument(text, file: file)
+            _ = try RefreshConfig.parse(document)
+            _ = try KubeletConfig.parse(document)
+            return .success((document.config.rules.count, document.warnings))
         } catch {
             return .failure(Failure(error.description))
         }

@@ -35,8 +35,15 @@ struct KubeletCommand: AsyncParsableCommand {
                 "ocicred kubelet: the request is larger than \(CredentialProviderRequest.maximumBytes) bytes\n")
             throw ExitCode(1)
         }
+        let config: KubeletConfig
+        do {
+            config = try KubeletConfig.load(environment: environment)
+        } catch {
+            StandardStreams.err("ocicred kubelet: \(error.description)\n")
+            throw ExitCode(1)
+        }
         let provider = KubeletCredentialProvider(
-            resolver: Resolver.standard(environment: environment, logger: logger))
+            resolver: Resolver.standard(environment: environment, logger: logger), config: config)
         do {
             let output = try await provider.respond(to: input)
             StandardStreams.out(String(decoding: output, as: UTF8.self))

@@ -9,7 +9,7 @@ public import SystemSupport
 public struct Resolver: Sendable {
     /// The name we are installed under in `credHelpers`/`credsStore` (docker-credential-<name>).
     public static let helperName = "ocicred"
-    static let maxAliasDepth = 4
+    public static let maxAliasDepth = 4
 
     public let store: EncryptedStore
     public let authFiles: [String]

@@ -6,10 +6,12 @@ public import FoundationEssentials
 /// is tested without a kubelet.
 public struct KubeletCredentialProvider: Sendable {
     let resolver: Resolver
+    let config: KubeletConfig
     let now: @Sendable () -> Date
 
-    public init(resolver: Resolver, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(resolver: Resolver, config: KubeletConfig = KubeletConfig(), now: @escaping @Sendable () -> Date = { Date() }) {
         self.resolver = resolver
+        self.config = config
         self.now = now
     }
 
@@ -59,7 +61,9 @@ public struct KubeletCredentialProvider: Sendable {
         // Registry: one answer serves every image of the host, which is what a registry token is good for.
         return CredentialProviderResponse(
             cacheKeyType: .registry,
-            cacheDurationSeconds: CredentialProviderResponse.cacheDuration(expiresAt: credential.expiresAt, now: now()),
+            cacheDurationSeconds: credential.expiresAt == nil
+                ? Int(config.cacheDuration)
+                : CredentialProviderResponse.cacheDuration(expiresAt: credential.expiresAt, now: now()),
             auth: [reference.host: .init(username: credential.username, password: credential.secret)])
     }
 }

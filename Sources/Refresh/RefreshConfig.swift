@@ -43,28 +43,7 @@ public struct RefreshConfig: Sendable, Equatable {
             include.contains { Self.glob($0, namespace) } && !exclude.contains { Self.glob($0, namespace) }
         }
 
-        static func glob(_ pattern: String, _ text: String) -> Bool {
-            let p = Array(pattern.utf8), t = Array(text.utf8)
-            var pi = 0, ti = 0, star = -1, mark = 0
-            while ti < t.count {
-                if pi < p.count, p[pi] != UInt8(ascii: "*"), p[pi] == t[ti] {
-                    pi += 1
-                    ti += 1
-                } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
-                    star = pi
-                    mark = ti
-                    pi += 1
-                } else if star >= 0 {
-                    pi = star + 1
-                    mark += 1
-                    ti = mark
-                } else {
-                    return false
-                }
-            }
-            while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
-            return pi == p.count
-        }
+        static func glob(_ pattern: String, _ text: String) -> Bool { Wildcard.matches(pattern.utf8, text.utf8) }
     }
 
     public struct SecretOutput: Sendable, Equatable {
@@ -141,16 +120,16 @@ extension RefreshConfig {
         try reader.checkKeys(map, allowed: ["outputs", "minInterval", "retry"], in: "`refresh`")
         var result = RefreshConfig()
         if let value = map.first(where: { $0.key.string == "minInterval" })?.value {
-            result.minInterval = try duration(value, key: "minInterval", reader: reader)
+            result.minInterval = try reader.duration(value, key: "minInterval")
         }
         if let value = map.first(where: { $0.key.string == "retry" })?.value {
             let retry = try reader.mapping(value, what: "`retry`")
             try reader.checkKeys(retry, allowed: ["initial", "max"], in: "`retry`")
             if let initial = retry.first(where: { $0.key.string == "initial" })?.value {
-                result.retryInitial = try duration(initial, key: "initial", reader: reader)
+                result.retryInitial = try reader.duration(initial, key: "initial")
             }
             if let max = retry.first(where: { $0.key.string == "max" })?.value {
-                result.retryMax = try duration(max, key: "max", reader: reader)
+                result.retryMax = try reader.duration(max, key: "max")
                 if let initial = result.retryInitial, let cap = result.retryMax, cap < initial {
                     throw reader.error(max, "`retry.max` must not be shorter than `retry.initial`")
                 }
@@ -268,20 +247,4 @@ extension RefreshConfig {
     }
 
     /// `90`, `90s`, `15m`, `1h`: seconds as a Double, positive.
-    static func duration(_ node: Node, key: String, reader: NodeReader) throws(ConfigError) -> Double {
-        guard case .scalar(let scalar) = node else { throw reader.error(node, "`\(key)` must be a duration like 30s") }
-        var text = Substring(scalar.string)
-        var unit = 1.0
-        switch text.last {
-        case "s": unit = 1
-        case "m": unit = 60
-        case "h": unit = 3600
-        default: break
-        }
-        if let last = text.last, last.isLetter { text = text.dropLast() }
-        guard let value = Double(text), value > 0, value.isFinite else {
-            throw reader.error(node, "`\(key)` must be a positive duration such as 30s, 5m or 1h, not \"\(scalar.string)\"")
-        }
-        return value * unit
-    }
 }

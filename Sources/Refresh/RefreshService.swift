@@ -154,10 +154,23 @@ public enum RefreshService {
         }
     }
 
-    struct NothingToWrite: Error, CustomStringConvertible {
+    enum NothingToWrite: Error, CustomStringConvertible {
+        /// No output anywhere: not in the config, not as a flag, not as REGISTRY_AUTH_FILE.
+        case noOutputs
+        /// Outputs given (`output` names them) but every rule's host is a wildcard, so they have no registry to
+        /// write; the wildcards are named.
+        case onlyWildcards(output: String, patterns: [String])
+
         var description: String {
-            "no outputs: add `refresh: {outputs: [...]}` to the config, or pass --auth-file, set REGISTRY_AUTH_FILE, "
-                + "or pass --secret-name"
+            switch self {
+            case .noOutputs:
+                return "no outputs: add `refresh: {outputs: [...]}` to the config, or pass --auth-file, set "
+                    + "REGISTRY_AUTH_FILE, or pass --secret-name"
+            case .onlyWildcards(let output, let patterns):
+                return "\(output) has no registry to write: every rule's host is a pattern ("
+                    + patterns.joined(separator: ", ") + "); list the hosts under the output's `registries:` in "
+                    + "`refresh: outputs:`, or add a rule with the exact host"
+            }
         }
     }
 
@@ -170,22 +183,25 @@ public enum RefreshService {
         var outputs = refresh.outputs
         let exactHosts = config.rules.filter(\.pattern.isExact).map(\.pattern.text)
         let authFile = options.authFile ?? (outputs.isEmpty && options.secretName == nil ? environment["REGISTRY_AUTH_FILE"] : nil)
-        if let authFile, !exactHosts.isEmpty {
+        if exactHosts.isEmpty, let named = authFile.map({ "the auth file \($0)" }) ?? options.secretName.map({ "the Secret \($0)" }) {
+            throw NothingToWrite.onlyWildcards(output: named, patterns: config.rules.map(\.pattern.text))
+        }
+        if let authFile {
             outputs.append(.authFile(.init(path: authFile, format: options.format, registries: exactHosts)))
         }
-        if let name = options.secretName, !exactHosts.isEmpty {
+        if let name = options.secretName {
             outputs.append(
                 .secret(.init(name: name, namespaces: options.secretNamespaces, serviceAccounts: options.serviceAccounts,
                     registries: exactHosts)))
         }
-        guard !outputs.isEmpty else { throw NothingToWrite() }
+        guard !outputs.isEmpty else { throw NothingToWrite.noOutputs }
         var made = [any RefreshOutput]()
         for output in outputs {
             switch output {
             case .authFile(let file):
                 made.append(AuthFileOutput(path: file.path, format: file.format, registries: file.registries))
             case .secret(let secret):
-                guard let client else { throw NothingToWrite() }
+                guard let client else { throw NothingToWrite.noOutputs }
                 made.append(SecretOutput(config: secret, client: client, elector: elector, logger: logger))
             }
         }

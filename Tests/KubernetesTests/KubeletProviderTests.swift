@@ -89,8 +89,14 @@ import Testing
             to: CredentialProviderRequest(
                 image: "registry.example.com:5000/team/app@sha256:" + String(repeating: "a", count: 64)))
         #expect(response.auth == ["registry.example.com:5000": .init(username: "puller", password: Secret("pa:ss"))])
-        #expect(response.cacheDurationSeconds == 0)
+        // A credential without an expiry is cached for the config's `kubelet: cacheDuration` (default 5 minutes),
+        // not 0 s, which would make the kubelet run the plugin on every pull.
+        #expect(response.cacheDurationSeconds == Int(KubeletConfig.defaultCacheDuration))
         #expect(response.cacheKeyType == .registry)
+        let configured = KubeletCredentialProvider(
+            resolver: resolver, config: KubeletConfig(cacheDuration: 3600), now: { Date(timeIntervalSince1970: 0) })
+        let longer = try await configured.respond(to: CredentialProviderRequest(image: "registry.example.com:5000/a"))
+        #expect(longer.cacheDurationSeconds == 3600)
     }
 
     @Test func aServiceAccountTokenIsHandedToTheProviderWithTheAnnotatedRole() async throws {

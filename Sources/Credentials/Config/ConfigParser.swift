@@ -1,4 +1,5 @@
 public import Yams
+import SystemSupport
 
 /// Reads the YAML config into `OcicredConfig`, checking every key and type and reporting the first problem
 /// with file:line:column. Unknown keys are errors, not ignored: a misspelt `rolearn` that silently does
@@ -6,7 +7,7 @@ public import Yams
 public enum ConfigParser {
     /// Top-level sections other targets own and check (`refresh:` in Refresh); every command accepts them, so
     /// one file serves every command, while a misspelt section is still an error everywhere.
-    public static let sectionsOwnedElsewhere = ["refresh"]
+    public static let sectionsOwnedElsewhere = ["refresh", "kubelet"]
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> OcicredConfig {
         try parseDocument(text, file: file).config
@@ -39,17 +40,63 @@ public enum ConfigParser {
             }
         }
         var rules = [RegistryRule]()
+        var ruleNodes = [Node]()
+        var warnings = [String]()
         if let list = top.first(where: { $0.key.string == "registries" })?.value {
             guard case .sequence(let entries) = list else {
                 throw reader.error(list, "`registries` must be a list of rules (`- host: …`)")
             }
-            for entry in entries { rules.append(try parseRule(entry, reader: reader)) }
+            var seen: [String: String] = [:]
+            for entry in entries {
+                let rule = try parseRule(entry, reader: reader)
+                if let earlier = seen[rule.pattern.text] {
+                    throw reader.error(entry, "host `\(rule.pattern.text)` already has the rule at \(earlier); merge the two")
+                }
+                seen[rule.pattern.text] = rule.location
+                if rule.pattern.isOverBroad {
+                    warnings.append(
+                        "\(rule.location): `host: \(rule.pattern.text)` matches hosts of any domain; name the registries")
+                }
+                rules.append(rule)
+                ruleNodes.append(entry)
+            }
+        }
+        let config = OcicredConfig(rules: rules, path: file)
+        for (rule, node) in zip(rules, ruleNodes) where rule.alias != nil {
+            warnings += try checkAliases(from: rule, at: node, in: config, reader: reader)
         }
         var sections: [String: Node] = [:]
         for (key, value) in top {
             if let name = key.string, sectionsOwnedElsewhere.contains(name) { sections[name] = value }
         }
-        return ConfigDocument(config: OcicredConfig(rules: rules, path: file), sections: sections, reader: reader)
+        return ConfigDocument(config: config, sections: sections, reader: reader, warnings: warnings)
+    }
+
+    /// Follows `rule`'s alias the way the resolver will: a loop, or a chain longer than the resolver follows,
+    /// is an error here rather than at the first `get`; an alias to a host that no rule covers and no provider
+    /// mints for is a warning (its credentials can only come from the store or an auth file).
+    static func checkAliases(from rule: RegistryRule, at node: Node, in config: OcicredConfig, reader: NodeReader)
+        throws(ConfigError) -> [String]
+    {
+        var chain = [rule.pattern.text]
+        var current = rule
+        while let alias = current.alias {
+            let host = (try? CredentialKey(serverURL: alias))?.host ?? alias
+            if chain.contains(host) || chain.count > Resolver.maxAliasDepth {
+                throw reader.error(
+                    node,
+                    "`alias` forms a loop or a chain longer than \(Resolver.maxAliasDepth): "
+                        + (chain + [host]).joined(separator: " → ") + "; point `alias` at a real registry")
+            }
+            chain.append(host)
+            guard let next = config.rule(for: host) else {
+                if HostKind.classify(host: host).isMinted { return [] }
+                return ["\(rule.location): `alias: \(alias)` points at a host no rule covers and no provider mints for; "
+                    + "its credentials can only come from the store or an auth file"]
+            }
+            current = next
+        }
+        return []
     }
 
     private static func parseRule(_ node: Node, reader: NodeReader) throws(ConfigError) -> RegistryRule {
@@ -121,10 +168,31 @@ public enum ConfigParser {
                 throw reader.error(value, "`credentials` belong to `provider: static`, not \(chosen.rawValue)")
             }
             rule.provider = .static
+            try checkStaticVariables(rule, at: value, reader: reader)
         } else if rule.provider == .static {
             throw reader.error(node, "`provider: static` needs `credentials: [USER_VARIABLE, SECRET_VARIABLE]`")
         }
         return rule
+    }
+
+    /// What `Resolver.staticCredential` will do with these names, decided now on placeholder values: two names
+    /// are [username, secret]; other counts must be credential material a static credential comes from (one
+    /// NGC_API_KEY, say), or the first `get` would fail where `config validate` said ok.
+    static func checkStaticVariables(_ rule: RegistryRule, at node: Node, reader: NodeReader) throws(ConfigError) {
+        let names = rule.credentialVariables
+        if names.count == 2 { return }
+        var values = [String: JSONValue]()
+        for name in names { values[name] = .string("placeholder") }
+        if let material = try? CredentialMaterial.fromObject(values, registry: rule.pattern.text),
+            material.staticCredential() != nil
+        {
+            return
+        }
+        if names.count == 1, case .ngc = HostKind.classify(host: rule.pattern.text) { return }
+        throw reader.error(
+            node,
+            "`credentials` names \(names.count) variable\(names.count == 1 ? "" : "s"); name two, "
+                + "[USERNAME_VARIABLE, SECRET_VARIABLE], or one well-known key such as NGC_API_KEY")
     }
 
     /// Upper-case letters, digits and `_`, not starting with a digit (POSIX's portable names). Requiring upper
@@ -159,6 +227,9 @@ public struct ConfigDocument {
     public var sections: [String: Node]
     /// Reads those sections with positions in this file.
     public var reader: NodeReader
+    /// What is allowed but probably not meant (`host: "*.*"`), `file:line:column: message` each; `config
+    /// validate` prints them.
+    public var warnings: [String] = []
 }
 
 /// Typed reads of YAML nodes that fail with the node's position; the one way every target reads its part of
@@ -197,6 +268,25 @@ public struct NodeReader: Sendable {
             throw error(node, "`\(key)` must be a string, not a YAML null, boolean or number; quote it if you mean the text")
         }
         return scalar.string
+    }
+
+    /// A duration in seconds: a positive number, optionally with `s`, `m` or `h` (30, 30s, 5m, 1h); anything else
+    /// (`5 seconds`, `5x`) is an error, never a guess.
+    public func duration(_ node: Node, key: String) throws(ConfigError) -> Double {
+        guard case .scalar(let scalar) = node else { throw error(node, "`\(key)` must be a duration like 30s") }
+        var text = Substring(scalar.string)
+        var unit = 1.0
+        switch text.last {
+        case "s": unit = 1
+        case "m": unit = 60
+        case "h": unit = 3600
+        default: break
+        }
+        if text.last == "s" || text.last == "m" || text.last == "h" { text = text.dropLast() }
+        guard let value = Double(text), value > 0, value.isFinite else {
+            throw error(node, "`\(key)` must be a positive duration such as 30s, 5m or 1h, not \"\(scalar.string)\"")
+        }
+        return value * unit
     }
 
     public func optionalString(_ map: [(key: Node, value: Node)], _ key: String) throws(ConfigError) -> String? {

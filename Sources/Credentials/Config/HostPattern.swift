@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// A registry host pattern from the config: a host (optionally with `:port`) where `*` stands for any run of
 /// characters inside one DNS label, so `*.dkr.ecr.*.amazonaws.com` matches every ECR registry but never
 /// `evil.example/123.dkr.ecr…` or a host with extra labels. Matching is case-insensitive (DNS is).
@@ -20,28 +22,18 @@ public struct HostPattern: Sendable, Hashable, CustomStringConvertible {
     /// Patterns without wildcards win over patterns with them, so an exact rule can carve out one host.
     public var isExact: Bool { !text.contains("*") }
 
+    /// Fewer than two labels that are not wholly `*` (`*`, `*.*`, `*.com`, `*.*.io`): it matches registries of
+    /// any domain, which hands one rule's credentials to every registry a pull names.
+    public var isOverBroad: Bool {
+        labels.filter { !$0.allSatisfy { $0 == UInt8(ascii: "*") } }.count < 2
+    }
+
     public func matches(_ host: String) -> Bool {
         let hostLabels = host.lowercased().split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
         guard hostLabels.count == labels.count else { return false }
-        for (pattern, label) in zip(labels, hostLabels) where !Self.matchLabel(pattern[...], label[...]) {
+        for (pattern, label) in zip(labels, hostLabels) where !Wildcard.matches(pattern, label) {
             return false
         }
         return true
-    }
-
-    /// Glob match of one label where `*` matches any run (possibly empty) of characters other than `.`.
-    private static func matchLabel(_ pattern: ArraySlice<UInt8>, _ label: ArraySlice<UInt8>) -> Bool {
-        guard let first = pattern.first else { return label.isEmpty }
-        if first == UInt8(ascii: "*") {
-            let rest = pattern.dropFirst()
-            var candidate = label
-            while true {
-                if matchLabel(rest, candidate) { return true }
-                if candidate.isEmpty { return false }
-                candidate = candidate.dropFirst()
-            }
-        }
-        guard let head = label.first, head == first else { return false }
-        return matchLabel(pattern.dropFirst(), label.dropFirst())
     }
 }
