@@ -59,9 +59,17 @@ public struct EncryptedStore: Sendable {
         }
     }
 
-    /// Removes the entry for `key`; false when there was none.
+    /// Removes the entry for `key`; false when there was none. Erasing what was never stored writes nothing —
+    /// no store directory, lock file or key appears for it: `podman logout --all` erases every host its auth
+    /// file names, stored or not. An entry stored concurrently is kept, as if this erase came first.
     public func erase(_ key: CredentialKey) throws(CredentialError) -> Bool {
         let path = path(for: key)
+        do throws(PrivatePath.Unsafe) {
+            try PrivatePath.checkDirectory(directory)
+        } catch {
+            throw .unsafePath(error.description)
+        }
+        guard FileIO.exists(path) else { return false }
         return try withStoreLock { () throws(CredentialError) in
             do throws(SystemError) {
                 return try FileIO.remove(path)

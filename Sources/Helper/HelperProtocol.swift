@@ -126,6 +126,12 @@ public struct HelperProtocol: Sendable {
         }
     }
 
+    /// Erasing what is not stored succeeds and prints nothing, as docker-credential-secretservice and wincred
+    /// do. A failure here is never read as "not logged in": docker-credential-helpers' client wraps erase's
+    /// output (`error erasing credentials - err: …, out: …`), so containers/image's not-found check cannot
+    /// match it. `podman logout` then fails for a host that is simply not stored — podman 4.3 even overflows
+    /// its stack on the error it builds — and `podman logout --all`, which erases every `credHelpers` host,
+    /// stops at the first one never logged in to.
     func erase(_ input: [UInt8]) -> Response {
         let url = serverURL(from: input)
         if url.isEmpty { return .failure(Self.missingServerURLMessage) }
@@ -134,9 +140,10 @@ public struct HelperProtocol: Sendable {
         do {
             if try resolver.store.erase(key) {
                 logger.info("erased credentials", metadata: ["host": "\(key)"])
-                return .ok()
+            } else {
+                logger.info("nothing stored to erase", metadata: ["host": "\(key)"])
             }
-            return .failure(Self.notFoundMessage)
+            return .ok()
         } catch {
             return .failure(error.description)
         }

@@ -29,6 +29,15 @@ struct EncryptedStoreTests {
         }
     }
 
+    @Test("erasing what was never stored creates no store directory, lock or key")
+    func eraseMissingWritesNothing() throws {
+        try withStore { store, dir in
+            let key = try CredentialKey(serverURL: "never.example.com")
+            #expect(try store.erase(key) == false)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+        }
+    }
+
     @Test("the key file and every store file are private, and no file holds the secret in clear")
     func atRest() throws {
         try withStore { store, dir in

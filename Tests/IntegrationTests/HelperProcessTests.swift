@@ -122,6 +122,37 @@ struct HelperProcessTests {
         #expect(try entryFiles(home).count == 1, "the erased entry's file is gone")
     }
 
+    /// podman reads any failing erase as an error, never as "not logged in" (docker-credential-helpers' client
+    /// wraps the output, so containers/image's not-found check never matches it), and podman 4.3 overflows its
+    /// stack on that error: erasing what is not there has to succeed, print nothing and write nothing.
+    @Test func eraseOfWhatIsNotStoredSucceedsAndWritesNothing() throws {
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+
+        let onNoStore = try helper("erase", home, "never.example.com")
+        #expect(onNoStore.status == 0, "\(onNoStore)")
+        #expect(onNoStore.stdout.isEmpty && onNoStore.stderr.isEmpty, "\(onNoStore)")
+        let untouched = try snapshot(home)
+        #expect(untouched.entries.allSatisfy { $0.kind == .missing }, "erase created \(untouched)")
+
+        try populate(home)
+        let before = try snapshot(home)
+        for server in ["never.example.com", "https://never.example.com/v1/", "registry.example.org:5001"] {
+            let erased = try helper("erase", home, server)
+            #expect(erased.status == 0, "\(server): \(erased)")
+            #expect(erased.stdout.isEmpty && erased.stderr.isEmpty, "\(server): \(erased)")
+        }
+        let after = try snapshot(home)
+        #expect(after == before, "\(after.differences(from: before))")
+
+        // Twice in a row, as a second `podman logout` does: the entry goes once, the second call is a no-op.
+        for _ in 0..<2 {
+            let erased = try helper("erase", home, "https://registry.example.com")
+            #expect(erased.status == 0 && erased.stdout.isEmpty, "\(erased)")
+        }
+        #expect(try entryFiles(home).count == 1)
+    }
+
     @Test func getOfAnUnknownServerSaysNotFound() throws {
         let home = try TemporaryDirectory()
         defer { home.remove() }

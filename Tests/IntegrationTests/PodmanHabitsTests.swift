@@ -1,0 +1,129 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// ocicred beside podman 4.3 as a user meets them: logging out twice and out of everything, `ocicred configure`
+/// editing the auth file `podman login` really writes, the flags spelled as podman spells them, and the commands
+/// for people (`get`, `list`, `logout`). Each test starts a docker-registry on a free 127.0.0.1 port and a private
+/// containers sandbox, and removes both in `defer`.
+@Suite(.serialized)
+struct PodmanHabitsTests {
+    let username = "habit-user"
+
+    static func makePassword() -> String { "habit:pw-" + UUID().uuidString.prefix(8).lowercased() }
+
+    /// How podman reaches ocicred: a `credHelpers` entry in its auth file, or the registries.conf.d drop-in.
+    enum Wiring: String, CaseIterable, Sendable {
+        case credHelpers, registriesConf
+    }
+
+    // MARK: - Logging out
+
+    /// Without ocicred, podman 4.3 answers a second `podman logout H` with "Error: not logged into H" (exit 125).
+    /// Through a credential helper that answer cannot be had: containers/image treats every failing erase as an
+    /// error (the client wraps the helper's output, so its not-found check never matches), and podman 4.3 then
+    /// overflows its stack. The helper's erase of a missing entry succeeds, so podman says "Removed login
+    /// credentials", as it does with docker-credential-secretservice.
+    @Test(arguments: Wiring.allCases)
+    func podmanLogoutTwiceAndLogoutAllSucceed(wiring: Wiring) throws {
+        let password = Self.makePassword()
+        let registry = try RegistryFixture.start(username: username, password: password)
+        defer { registry.stop() }
+        let neverLoggedIn = "127.0.0.1:9"
+        let sandbox = try makeSandbox(wiring, hosts: [registry.host, neverLoggedIn])
+        defer { sandbox.remove() }
+        try podmanLogin(sandbox, registry, password: password)
+
+        let first = try sandbox.run("podman", ["logout", registry.host])
+        #expect(first.status == 0, "first podman logout: \(first)")
+        #expect(first.stdoutText == "Removed login credentials for \(registry.host)\n", "\(first)")
+        #expect(try listed(sandbox)[registry.host] == nil, "still stored after podman logout")
+
+        let store = try StoreSnapshot(of: [sandbox.storeDirectory, sandbox.keyFile])
+        let second = try sandbox.run("podman", ["logout", registry.host])
+        #expect(second.status == 0, "second podman logout: \(second)")
+        #expect(second.stdoutText == "Removed login credentials for \(registry.host)\n", "\(second)")
+        #expect(!second.stderrText.contains("stack overflow"), "podman crashed: \(second.stderrText.prefix(300))")
+        let after = try StoreSnapshot(of: [sandbox.storeDirectory, sandbox.keyFile])
+        #expect(after == store, "the second logout changed the store: \(after.differences(from: store))")
+
+        // --all erases every host the auth file's credHelpers names (one never logged in to) or the helper lists.
+        try podmanLogin(sandbox, registry, password: password)
+        let all = try sandbox.run("podman", ["logout", "--all"])
+        #expect(all.status == 0, "podman logout --all: \(all)")
+        #expect(all.stdoutText == "Removed login credentials for all registries\n", "\(all)")
+        #expect(try listed(sandbox).isEmpty, "podman logout --all left entries in the store")
+        if wiring == .credHelpers {
+            // containers/image empties credHelpers too: the README says to run `ocicred configure` again.
+            let file = try JSONSerialization.jsonObject(with: sandbox.authFileContents()) as? [String: Any]
+            let helpers = (file?["credHelpers"] as? [String: String]) ?? [:]
+            #expect(helpers.isEmpty, "credHelpers after podman logout --all: \(helpers)")
+        }
+    }
+
+    // MARK: - Steps
+
+    private func makeSandbox(_ wiring: Wiring, hosts: [String]) throws -> ContainersSandbox {
+        switch wiring {
+        case .credHelpers:
+            return try ContainersSandbox(credHelpers: Dictionary(uniqueKeysWithValues: hosts.map { ($0, "ocicred") }))
+        case .registriesConf:
+            let snippet = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(
+                    "helpers/containers/registries.conf.d/50-ocicred.conf")
+            return try ContainersSandbox(
+                credHelpers: [:], registriesConf: try String(contentsOf: snippet, encoding: .utf8))
+        }
+    }
+
+    private func podmanLogin(_ sandbox: ContainersSandbox, _ registry: RegistryFixture, password: String) throws {
+        let login = try sandbox.run(
+            "podman", ["login", "--tls-verify=false", "-u", registry.username, "--password-stdin", registry.host],
+            stdin: Data((password + "\n").utf8))
+        try #require(login.status == 0, "podman login: \(login)\nregistry log:\n\(registry.log)")
+    }
+
+    private func listed(_ sandbox: ContainersSandbox) throws -> [String: String] {
+        let list = try sandbox.helper("list", stdin: "")
+        try #require(list.status == 0, "docker-credential-ocicred list: \(list)")
+        return try JSONDecoder().decode([String: String].self, from: list.stdout)
+    }
+
+    private func authFile(at path: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(path) is no object")
+    }
+
+    /// No regular file below `root` holds the password raw or base64-encoded as an auth file's `auth` would.
+    private func expectNoClearPassword(_ password: String, under root: String, skipping: [String]) throws {
+        let forms = [
+            Data(password.utf8), Data(Data("\(username):\(password)".utf8).base64EncodedString().utf8),
+            Data(Data(password.utf8).base64EncodedString().utf8),
+        ]
+        let skipped = skipping.map { root + "/" + $0 }
+        let snapshot = try StoreSnapshot(of: [root])
+        for file in snapshot.files where !skipped.contains(where: { file.path.hasPrefix($0 + "/") }) {
+            #expect(forms.allSatisfy { file.contents.range(of: $0) == nil }, "\(file.path) holds the password")
+        }
+        #expect(!snapshot.files.isEmpty)
+    }
+
+    /// The script's output split at its `=== NAME` lines.
+    static func sections(_ text: String) -> [String: String] {
+        var result = [String: String]()
+        var current: String?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("=== ") {
+                current = String(line.dropFirst(4))
+                result[current!] = ""
+            } else if let name = current {
+                result[name, default: ""] += line + "\n"
+            }
+        }
+        return result.mapValues { $0.hasSuffix("\n\n") ? String($0.dropLast()) : $0 }
+    }
+}
