@@ -2,6 +2,10 @@ import ArgumentParser
 import Credentials
 import SystemSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `ocicred configure`: names ocicred in `credHelpers` for chosen registries, keeping the rest of the file.
 struct ConfigureCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +27,12 @@ struct ConfigureCommand: AsyncParsableCommand {
     @Flag(name: .customLong("ecr-public"), help: "public.ecr.aws.")
     var ecrPublic = false
 
-    @Option(help: "The containers auth.json to edit (default: $REGISTRY_AUTH_FILE, else $XDG_CONFIG_HOME/containers/auth.json).")
+    @Option(
+        help: """
+            The containers auth.json to edit. Default: the one podman login writes — $REGISTRY_AUTH_FILE, else \
+            $DOCKER_CONFIG/config.json, else $XDG_RUNTIME_DIR/containers/auth.json, else (as root) \
+            /run/containers/0/auth.json.
+            """)
     var authfile: String?
 
     @Option(name: .customLong("docker-config"), help: "A docker config.json to edit instead.")
@@ -52,8 +61,15 @@ struct ConfigureCommand: AsyncParsableCommand {
         for host in hosts where (try? CredentialKey(serverURL: host)) == nil {
             throw ValidationError("\(host) is not a registry host")
         }
-        let path = dockerConfig ?? authfile ?? environment["REGISTRY_AUTH_FILE"]
-            ?? environment.configHome + "/containers/auth.json"
+        guard
+            let path = dockerConfig ?? authfile
+                ?? CredHelperConfigurator.podmanAuthFile(environment: environment, userID: getuid())
+        else {
+            StandardStreams.err(
+                "error: XDG_RUNTIME_DIR is not set, so podman picks its auth file itself: set XDG_RUNTIME_DIR "
+                    + "or REGISTRY_AUTH_FILE as podman sees them, or name the file with --authfile\n")
+            throw ExitCode(1)
+        }
         do {
             let result = try await CredHelperConfigurator.configure(path: path, hosts: hosts, dryRun: dryRun)
             if dryRun {

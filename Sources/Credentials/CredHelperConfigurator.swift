@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// `ocicred configure`: wires ocicred in as the credential helper for chosen registries without touching
 /// anything else in the file.
 public enum CredHelperConfigurator {
@@ -5,6 +7,21 @@ public enum CredHelperConfigurator {
     public static let gcrHosts = ["gcr.io", "us.gcr.io", "eu.gcr.io", "asia.gcr.io", "marketplace.gcr.io"]
 
     public static func artifactRegistryHost(location: String) -> String { "\(location)-docker.pkg.dev" }
+
+    /// The auth file `podman login` writes, which is the one `configure` edits by default: a `credHelpers` entry
+    /// in any other file is not consulted when podman stores, and the password lands base64 in this one.
+    /// podman 4.3 (containers/common's `GetDefaultAuthFile`, then containers/image's `getPathToAuth`):
+    /// `$REGISTRY_AUTH_FILE`, else `$DOCKER_CONFIG/config.json` when DOCKER_CONFIG is set, else
+    /// `$XDG_RUNTIME_DIR/containers/auth.json`, else `/run/containers/<uid>/auth.json`, which is what podman
+    /// uses as root. nil for another user without XDG_RUNTIME_DIR: rootless podman then makes up a runtime
+    /// directory of its own (`/run/user/<uid>`, else one under TMPDIR) that skopeo does not share, so no one
+    /// file is right and the user has to say which.
+    public static func podmanAuthFile(environment: OcicredEnvironment, userID: UInt32) -> String? {
+        if let explicit = environment["REGISTRY_AUTH_FILE"] { return explicit }
+        if let docker = environment["DOCKER_CONFIG"] { return docker + "/config.json" }
+        if let runtime = environment.runtimeDirectory { return runtime + "/containers/auth.json" }
+        return userID == 0 ? "/run/containers/0/auth.json" : nil
+    }
 
     /// Adds `credHelpers` entries naming ocicred for `hosts` to the auth file at `path` (containers or docker —
     /// the key is the same). Idempotent: a second run changes nothing and writes nothing.

@@ -65,6 +65,128 @@ struct PodmanHabitsTests {
         }
     }
 
+    // MARK: - configure writes the file podman login writes
+
+    /// Where podman 4.3 keeps its auth file, in the order it looks: each case first shows podman alone writing
+    /// the password into that file, then `ocicred configure --registry H` naming that same file, after which
+    /// `podman login` stores through the helper and the password is in no file of the sandbox.
+    enum DefaultAuthFile: String, CaseIterable, Sendable {
+        case registryAuthFile, dockerConfig, runtimeDirectory
+    }
+
+    @Test(arguments: DefaultAuthFile.allCases)
+    func configureEditsTheAuthFilePodmanLoginWrites(setting: DefaultAuthFile) throws {
+        let password = Self.makePassword()
+        let registry = try RegistryFixture.start(username: username, password: password)
+        defer { registry.stop() }
+        let sandbox = try ContainersSandbox(credHelpers: [:], registryAuthFile: false)
+        defer { sandbox.remove() }
+        let expected: String
+        switch setting {
+        case .registryAuthFile:
+            expected = sandbox.directory.file("explicit/auth.json")
+            sandbox.environment["REGISTRY_AUTH_FILE"] = expected
+            try FileManager.default.createDirectory(
+                atPath: sandbox.directory.file("explicit"), withIntermediateDirectories: true)
+        case .dockerConfig:
+            sandbox.environment["DOCKER_CONFIG"] = sandbox.home + "/docker-config"
+            expected = sandbox.home + "/docker-config/config.json"
+        case .runtimeDirectory:
+            expected = sandbox.authFile
+        }
+
+        try podmanLogin(sandbox, registry, password: password)
+        let alone = try authFile(at: expected)
+        #expect((alone["auths"] as? [String: Any])?[registry.host] != nil, "podman alone did not write \(expected)")
+        let logout = try sandbox.run("podman", ["logout", registry.host])
+        try #require(logout.status == 0, "podman logout: \(logout)")
+
+        let configure = try sandbox.ocicred(["configure", "--registry", registry.host])
+        #expect(configure.status == 0, "ocicred configure: \(configure)")
+        #expect(
+            configure.stdoutText == "\(expected): ocicred is the credential helper for \(registry.host)\n",
+            "\(configure)")
+
+        try podmanLogin(sandbox, registry, password: password)
+        let configured = try authFile(at: expected)
+        #expect(configured["credHelpers"] as? [String: String] == [registry.host: "ocicred"])
+        #expect((configured["auths"] as? [String: Any])?[registry.host] == nil, "podman wrote auths after configure")
+        let got = try sandbox.helper("get", stdin: registry.host)
+        #expect(got.status == 0 && got.stdoutText.contains(#""Username":"\#(username)""#), "helper get: \(got)")
+        try expectNoClearPassword(password, under: sandbox.directory.path, skipping: ["storage"])
+    }
+
+    /// As root without XDG_RUNTIME_DIR podman keeps its auth file in /run/containers/0: proved in a private mount
+    /// namespace whose /run is a fresh tmpfs, so the machine's own /run is never touched.
+    @Test func configureAsRootWithoutRuntimeDirectoryEditsRunContainers() throws {
+        try #require(getuid() == 0, "needs root: podman's per-uid default and the mount namespace are root's")
+        try FixtureError.requirePrograms(["unshare": "util-linux"])
+        let password = Self.makePassword()
+        let registry = try RegistryFixture.start(username: username, password: password)
+        defer { registry.stop() }
+        let sandbox = try ContainersSandbox(credHelpers: [:], registryAuthFile: false)
+        defer { sandbox.remove() }
+        sandbox.environment["XDG_RUNTIME_DIR"] = nil
+        let realRunDirectory = FileManager.default.fileExists(atPath: "/run/containers/0")
+        let copy = sandbox.directory.file("run-copy")
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+
+        // The password reaches podman on stdin only: read once by the shell, piped by its printf builtin.
+        let script = """
+            set -eu
+            IFS= read -r password
+            mount -t tmpfs -o mode=0755 ocicred-test /run
+            printf '%s\\n' "$password" | podman login --tls-verify=false -u "$2" --password-stdin "$1" >/dev/null
+            echo '=== podman alone'
+            cat /run/containers/0/auth.json; echo
+            podman logout "$1" >/dev/null
+            echo '=== configure'
+            "$OCICRED" configure --registry "$1"
+            printf '%s\\n' "$password" | podman login --tls-verify=false -u "$2" --password-stdin "$1" >/dev/null
+            echo '=== after configure'
+            cat /run/containers/0/auth.json; echo
+            cp -a /run/. "$3"
+            """
+        sandbox.environment["OCICRED"] = OcicredBinary.path
+        let result = try sandbox.run(
+            "unshare",
+            ["--mount", "--propagation", "private", "sh", "-c", script, "sh", registry.host, username, copy],
+            stdin: Data((password + "\n").utf8))
+        try #require(result.status == 0, "the script in the mount namespace failed: \(result.stderrText)")
+        let sections = Self.sections(result.stdoutText)
+
+        let alone = try #require(
+            try JSONSerialization.jsonObject(with: Data((sections["podman alone"] ?? "").utf8)) as? [String: Any])
+        #expect((alone["auths"] as? [String: Any])?[registry.host] != nil, "podman did not use /run/containers/0")
+        #expect(
+            sections["configure"]
+                == "/run/containers/0/auth.json: ocicred is the credential helper for \(registry.host)\n")
+        let configured = try #require(
+            try JSONSerialization.jsonObject(with: Data((sections["after configure"] ?? "").utf8)) as? [String: Any])
+        #expect(configured["credHelpers"] as? [String: String] == [registry.host: "ocicred"])
+        #expect((configured["auths"] as? [String: Any])?[registry.host] == nil, "podman wrote auths after configure")
+        let got = try sandbox.helper("get", stdin: registry.host)
+        #expect(got.status == 0 && got.stdoutText.contains(#""Username":"\#(username)""#), "helper get: \(got)")
+        try expectNoClearPassword(password, under: copy, skipping: [])
+        #expect(
+            FileManager.default.fileExists(atPath: "/run/containers/0") == realRunDirectory, "touched the real /run")
+    }
+
+    @Test func configureRefusesToGuessForAnotherUserWithoutRuntimeDirectory() throws {
+        try #require(getuid() == 0, "needs root to run the binary as another user")
+        try FixtureError.requirePrograms(["setpriv": "util-linux"])
+        let result = try ProcessRunner.run(
+            "setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", OcicredBinary.path, "configure",
+                "--registry", "registry.example.com",
+            ],
+            environment: ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent"], timeout: 60)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderrText.contains("XDG_RUNTIME_DIR is not set"), "\(result)")
+        #expect(result.stderrText.contains("--authfile"), "\(result)")
+    }
+
     // MARK: - Steps
 
     private func makeSandbox(_ wiring: Wiring, hosts: [String]) throws -> ContainersSandbox {

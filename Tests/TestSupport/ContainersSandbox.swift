@@ -8,9 +8,12 @@ public final class ContainersSandbox: @unchecked Sendable {
     public let directory: TemporaryDirectory
     public let home: String
     public let binDirectory: String
+    /// The auth file podman writes: `REGISTRY_AUTH_FILE`, or with `registryAuthFile: false` podman's own default
+    /// in the sandbox, `$XDG_RUNTIME_DIR/containers/auth.json`.
     public let authFile: String
-    /// The environment every command of the sandbox runs with (no variable of the test process leaks in).
-    public let environment: [String: String]
+    /// The environment every command of the sandbox runs with (no variable of the test process leaks in). A test
+    /// may change it before running commands, to see what podman and ocicred do with other variables.
+    public var environment: [String: String]
 
     /// The helper's default store, `$XDG_DATA_HOME/ocicred`.
     public var storeDirectory: String { home + "/.local/share/ocicred" }
@@ -25,13 +28,20 @@ public final class ContainersSandbox: @unchecked Sendable {
     /// Creates the sandbox with an auth file whose `credHelpers` sends each of `credHelpers`' hosts to the named
     /// helper (`"127.0.0.1:5000": "ocicred"` → `docker-credential-ocicred`), and `registriesConf` as the only
     /// registries.conf (`CONTAINERS_REGISTRIES_CONF`).
-    public init(credHelpers: [String: String], registriesConf: String = "unqualified-search-registries = []\n") throws {
+    ///
+    /// With `registryAuthFile: false` neither REGISTRY_AUTH_FILE nor DOCKER_CONFIG is set and no auth file is
+    /// written (`credHelpers` must be empty): podman then uses its default, as after a user's fresh login.
+    public init(
+        credHelpers: [String: String], registriesConf: String = "unqualified-search-registries = []\n",
+        registryAuthFile: Bool = true
+    ) throws {
+        precondition(registryAuthFile || credHelpers.isEmpty, "credHelpers need the sandbox's REGISTRY_AUTH_FILE")
         try FixtureError.requirePrograms(Self.requiredPrograms)
         directory = try TemporaryDirectory(prefix: "ocicred-containers")
         let root = Self.normalized(directory.path)
         home = root + "/home"
         binDirectory = root + "/bin"
-        authFile = root + "/auth.json"
+        authFile = registryAuthFile ? root + "/auth.json" : home + "/run/containers/auth.json"
         let fileManager = FileManager.default
         for dir in [
             binDirectory, home + "/.local/share", home + "/.config", home + "/.cache", root + "/tmp",
@@ -62,9 +72,11 @@ public final class ContainersSandbox: @unchecked Sendable {
         """.write(toFile: root + "/containers.conf", atomically: true, encoding: .utf8)
         try registriesConf.write(
             toFile: root + "/registries.conf", atomically: true, encoding: .utf8)
-        let authJSON = try JSONSerialization.data(
-            withJSONObject: ["credHelpers": credHelpers], options: [.prettyPrinted, .sortedKeys])
-        try authJSON.write(to: URL(fileURLWithPath: authFile))
+        if registryAuthFile {
+            let authJSON = try JSONSerialization.data(
+                withJSONObject: ["credHelpers": credHelpers], options: [.prettyPrinted, .sortedKeys])
+            try authJSON.write(to: URL(fileURLWithPath: authFile))
+        }
 
         var extra = [
             "PATH": binDirectory + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -73,13 +85,14 @@ public final class ContainersSandbox: @unchecked Sendable {
             "CONTAINERS_STORAGE_CONF": root + "/storage.conf",
             "CONTAINERS_CONF": root + "/containers.conf",
             "CONTAINERS_REGISTRIES_CONF": root + "/registries.conf",
-            "REGISTRY_AUTH_FILE": authFile,
         ]
+        if registryAuthFile { extra["REGISTRY_AUTH_FILE"] = authFile }
         // helpers/test marks every process of its run so its trap can stop anything a crashed test left behind.
         if let session = ProcessInfo.processInfo.environment["OCICRED_TEST_SESSION"] {
             extra["OCICRED_TEST_SESSION"] = session
         }
         environment = OcicredBinary.environment(home: home, extra: extra)
+        if !registryAuthFile { environment["DOCKER_CONFIG"] = nil }
     }
 
     /// The path as the kernel spells it in /proc/mounts (NSTemporaryDirectory() ends in "/", so paths built on it
@@ -97,6 +110,12 @@ public final class ContainersSandbox: @unchecked Sendable {
     {
         try ProcessRunner.run(
             ProcessRunner.resolve(program), arguments, environment: environment, stdin: stdin, timeout: timeout)
+    }
+
+    /// Runs `ocicred` (the binary under test) in the sandbox, as a user would type it.
+    @discardableResult
+    public func ocicred(_ arguments: [String], stdin: Data = Data(), timeout: Double = 60) throws -> ProcessResult {
+        try ProcessRunner.run(OcicredBinary.path, arguments, environment: environment, stdin: stdin, timeout: timeout)
     }
 
     /// Runs `docker-credential-ocicred ACTION` through the link on the sandbox's PATH, as podman does.
