@@ -21,7 +21,9 @@ struct AuthfileCommand: AsyncParsableCommand {
     @Option(help: "containers (auth.json) or docker (config.json; Docker Hub under https://index.docker.io/v1/).")
     var format: String = "containers"
 
-    @Option(name: [.short, .customLong("output")], help: "The file to write, or - for stdout.")
+    @Option(
+        name: [.short, .customLong("output"), .customLong("authfile")],
+        help: "The file to write, or - for stdout (--authfile, as podman and buildah name the file they use).")
     var output: String = "-"
 
     @Flag(help: "Replace the file instead of merging into it.")

@@ -22,7 +22,7 @@ public struct OcicredCommand: AsyncParsableCommand {
     public static func run(arguments: [String]) async -> Never {
         var status: Int32
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRoot(RegistryAccessOptions.normalizingTLSVerify(arguments))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

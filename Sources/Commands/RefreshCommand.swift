@@ -10,7 +10,7 @@ struct RefreshCommand: AsyncParsableCommand {
         commandName: "refresh",
         abstract: "Write registry credentials to auth files and Secrets, and rewrite them before they expire.",
         discussion: """
-            Outputs come from the config's `refresh: {outputs: [...]}` plus --auth-file and --secret-name \
+            Outputs come from the config's `refresh: {outputs: [...]}` plus --authfile and --secret-name \
             (which cover every exact host of the config's `registries:`); with neither, $REGISTRY_AUTH_FILE. \
             SIGTERM finishes the write in progress and exits 0; SIGHUP reloads the config (a broken one is \
             reported with its position and the old one kept).
@@ -22,10 +22,12 @@ struct RefreshCommand: AsyncParsableCommand {
     @Option(help: "Serve /healthz, /readyz and /metrics on this host:port (e.g. 127.0.0.1:9090).")
     var listen: String?
 
-    @Option(name: .customLong("auth-file"), help: "An auth file to keep fresh (merged, atomic, 0600).")
+    @Option(
+        name: [.customLong("authfile"), .customLong("auth-file")],
+        help: "An auth file to keep fresh (merged, atomic, 0600); --auth-file is the old spelling.")
     var authFile: String?
 
-    @Option(help: "The --auth-file format: containers or docker.")
+    @Option(help: "The --authfile format: containers or docker.")
     var format: String = "containers"
 
     @Option(name: .customLong("secret-name"), help: "A dockerconfigjson Secret to keep fresh.")

@@ -57,38 +57,3 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// How to reach the registry, shared by `login` and `verify`; the same flags podman takes.
-struct RegistryAccessOptions: ParsableArguments {
-    @Option(
-        name: .customLong("tls-verify"),
-        help: """
-            Verify TLS (true) or not (false: also allows plain HTTP). Default: false for registries marked \
-            insecure in registries.conf, else true (plain HTTP is still tried for loopback registries).
-            """)
-    var tlsVerify: Bool?
-
-    @Option(
-        name: .customLong("cert-dir"),
-        help: "A directory whose ca.crt is trusted for the registry (default: certs.d, see OCICRED_CERTS_DIRS).")
-    var certDirectory: String?
-
-    /// The credential key for HOST, and the repository from `--repository` or from HOST's path.
-    func parse(host: String, repository: String?) throws -> (CredentialKey, String?) {
-        let key: CredentialKey
-        do {
-            key = try CredentialKey(serverURL: host)
-        } catch {
-            throw ValidationError("\(host) is not a registry host: \(error)")
-        }
-        return (key, repository ?? (key.path.isEmpty ? nil : key.path))
-    }
-
-    func endpoint(for key: CredentialKey, repository: String?, environment: OcicredEnvironment)
-        throws(RegistryError) -> RegistryEndpoint
-    {
-        try RegistryEndpoint.resolve(
-            host: key.host, repository: repository, tlsVerify: tlsVerify, certDirectory: certDirectory,
-            environment: environment)
-    }
-}

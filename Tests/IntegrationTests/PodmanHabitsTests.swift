@@ -187,6 +187,81 @@ struct PodmanHabitsTests {
         #expect(result.stderrText.contains("--authfile"), "\(result)")
     }
 
+    // MARK: - Flags spelled as podman spells them
+
+    /// `--tls-verify`, `--tls-verify=true`, `--tls-verify=false`: the same argv to `podman login` and to
+    /// `ocicred login` against a registry with a certificate nobody trusts; both refuse or both accept.
+    @Test func tlsVerifyTakesThePodmanSpellings() throws {
+        let password = Self.makePassword()
+        let certificates = try TemporaryDirectory(prefix: "ocicred-tls")
+        defer { certificates.remove() }
+        let certificate = try SelfSignedCertificate.make(
+            in: certificates.path, name: "registry", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let registry = try RegistryFixture.start(username: username, password: password, tls: certificate)
+        defer { registry.stop() }
+        let sandbox = try ContainersSandbox(credHelpers: [:])
+        defer { sandbox.remove() }
+        // ocicred's registries.conf.d and certs.d inside the sandbox; podman's registries.conf is the sandbox's.
+        try FileManager.default.createDirectory(
+            atPath: sandbox.home + "/registries.conf.d", withIntermediateDirectories: true)
+        sandbox.environment["OCICRED_REGISTRIES_CONF_DIR"] = sandbox.home + "/registries.conf.d"
+        sandbox.environment["OCICRED_CERTS_DIRS"] = sandbox.home + "/certs.d"
+        let stdin = Data((password + "\n").utf8)
+        let login = ["login", "-u", username, "--password-stdin"]
+
+        for (flag, verifies) in [("--tls-verify", true), ("--tls-verify=true", true), ("--tls-verify=false", false)] {
+            let podman = try sandbox.run("podman", login + [flag, registry.host], stdin: stdin)
+            #expect((podman.status == 0) == !verifies, "podman \(flag): \(podman)")
+            let ocicred = try sandbox.ocicred(login + [flag, registry.host], stdin: stdin)
+            #expect(ocicred.status == (verifies ? 5 : 0), "ocicred \(flag): \(ocicred)")
+        }
+        // pflag's boolean spellings, and the flag bare before the registry.
+        for (arguments, status) in [
+            (["verify", "--tls-verify=0", registry.host], Int32(0)),
+            (["verify", registry.host, "--tls-verify=False"], 0),
+            (["verify", "--tls-verify=1", registry.host], 5), (["verify", "--tls-verify", registry.host], 5),
+        ] {
+            let result = try sandbox.ocicred(arguments)
+            #expect(result.status == status, "\(arguments): \(result)")
+        }
+        // A value podman rejects is rejected, naming the flag; so is one given as a separate word.
+        let bad = try sandbox.ocicred(["verify", registry.host, "--tls-verify=maybe"])
+        #expect(bad.status == 64 && bad.stderrText.contains("--tls-verify"), "\(bad)")
+        let separate = try sandbox.ocicred(["verify", "--tls-verify", "false", registry.host])
+        #expect(separate.status == 64, "\(separate)")
+        let podmanSeparate = try sandbox.run("podman", login + ["--tls-verify", "false", registry.host], stdin: stdin)
+        #expect(podmanSeparate.status != 0, "\(podmanSeparate)")
+    }
+
+    /// One `--authfile F` for both tools: ocicred configures F, podman logs in through it, and podman reads the
+    /// file `ocicred authfile --authfile` writes.
+    @Test func authfileNamesTheSameFileForPodmanAndOcicred() throws {
+        let password = Self.makePassword()
+        let registry = try RegistryFixture.start(username: username, password: password)
+        defer { registry.stop() }
+        let sandbox = try ContainersSandbox(credHelpers: [:])
+        defer { sandbox.remove() }
+        let configured = sandbox.directory.file("configured.json")
+
+        let configure = try sandbox.ocicred(["configure", "--registry", registry.host, "--authfile", configured])
+        #expect(configure.status == 0, "\(configure)")
+        let login = try sandbox.run(
+            "podman",
+            [
+                "login", "--authfile", configured, "--tls-verify=false", "-u", username, "--password-stdin",
+                registry.host,
+            ], stdin: Data((password + "\n").utf8))
+        try #require(login.status == 0, "podman login --authfile: \(login)")
+        #expect((try authFile(at: configured)["auths"] as? [String: Any])?[registry.host] == nil)
+        #expect(try listed(sandbox)[registry.host] == username, "podman login --authfile did not store through ocicred")
+
+        let written = sandbox.directory.file("written.json")
+        let authfile = try sandbox.ocicred(["authfile", "--registry", registry.host, "--authfile", written])
+        #expect(authfile.status == 0, "\(authfile)")
+        let getLogin = try sandbox.run("podman", ["login", "--get-login", "--authfile", written, registry.host])
+        #expect(getLogin.status == 0 && getLogin.stdoutText == username + "\n", "\(getLogin)")
+    }
+
     // MARK: - Steps
 
     private func makeSandbox(_ wiring: Wiring, hosts: [String]) throws -> ContainersSandbox {

@@ -92,7 +92,7 @@ struct RefreshSidecarTests {
         #expect(Self.authEntries(dir.file("out/auth.json"))?["registry.example:5000"] != nil)
         let mode = try FileManager.default.attributesOfItem(atPath: dir.file("out/auth.json"))[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        let health = try OcicredBinary.run(["health", "--file", dir.file("out/auth.json")], home: dir.path)
+        let health = try OcicredBinary.run(["health", "--authfile", dir.file("out/auth.json")], home: dir.path)
         #expect(health.status == 0, "\(health)")
 
         let failing = try OcicredBinary.run(
@@ -153,7 +153,8 @@ struct RefreshSidecarTests {
         try rules.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
         environment["REG_PASS"] = "old"
         let started = Date()
-        let first = try OcicredBinary.run(["refresh", "--once", "--auth-file", authFile], home: dir.path, extraEnvironment: environment)
+        let first = try OcicredBinary.run(
+            ["refresh", "--once", "--authfile", authFile], home: dir.path, extraEnvironment: environment)
         // Kills land from a third of a run to three runs in: before, during and after the write (loaded machines are slower).
         let runMicroseconds = UInt32(Date().timeIntervalSince(started) * 1_000_000)
         try #require(first.status == 0, "\(first)")

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Credentials
+import Registry
+import SystemSupport
+
+/// How to reach the registry, shared by `login`, `verify`, `index` and `mount`; the same flags podman takes.
+struct RegistryAccessOptions: ParsableArguments {
+    @Option(
+        name: .customLong("tls-verify"),
+        help: ArgumentHelp(
+            """
+            Require HTTPS and verify certificates: --tls-verify or --tls-verify=true; --tls-verify=false skips \
+            verification and allows plain HTTP. Default: false for registries marked insecure in registries.conf, \
+            else true (plain HTTP is still tried for loopback registries).
+            """, valueName: "bool"))
+    var tlsVerify: Bool?
+
+    @Option(
+        name: .customLong("cert-dir"),
+        help: "A directory whose ca.crt is trusted for the registry (default: certs.d, see OCICRED_CERTS_DIRS).")
+    var certDirectory: String?
+
+    /// The credential key for HOST, and the repository from `--repository` or from HOST's path.
+    func parse(host: String, repository: String?) throws -> (CredentialKey, String?) {
+        let key: CredentialKey
+        do {
+            key = try CredentialKey(serverURL: host)
+        } catch {
+            throw ValidationError("\(host) is not a registry host: \(error)")
+        }
+        return (key, repository ?? (key.path.isEmpty ? nil : key.path))
+    }
+
+    func endpoint(for key: CredentialKey, repository: String?, environment: OcicredEnvironment)
+        throws(RegistryError) -> RegistryEndpoint
+    {
+        try RegistryEndpoint.resolve(
+            host: key.host, repository: repository, tlsVerify: tlsVerify, certDirectory: certDirectory,
+            environment: environment)
+    }
+
+    /// `--tls-verify` spelled as podman takes it, rewritten for ArgumentParser, which has no option whose value
+    /// may be left out: a bare `--tls-verify` means true, and `=value` takes the spellings of Go's
+    /// `strconv.ParseBool` (podman's flags are pflag bools), so `--tls-verify=1` or `=False` work as they do
+    /// there. Anything after `--` is left alone, and so is an unknown value, which the parser then rejects with
+    /// the option's name. A separate value (`--tls-verify false`) stays an error, as in podman.
+    static func normalizingTLSVerify(_ arguments: [String]) -> [String] {
+        let name = "--tls-verify"
+        var result = [String]()
+        result.reserveCapacity(arguments.count)
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--" {
+                result += arguments[index...]
+                break
+            }
+            if argument == name {
+                result.append(name + "=true")
+            } else if argument.hasPrefix(name + "="), let value = goBool(argument.dropFirst(name.count + 1)) {
+                result.append(name + "=" + String(value))
+            } else {
+                result.append(argument)
+            }
+        }
+        return result
+    }
+
+    private static func goBool(_ text: Substring) -> Bool? {
+        switch text {
+        case "1", "t", "T", "true", "TRUE", "True": return true
+        case "0", "f", "F", "false", "FALSE", "False": return false
+        default: return nil
+        }
+    }
+}
