@@ -9,10 +9,15 @@ public struct OcicredCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "ocicred",
         abstract: "Get, keep and hand out OCI registry credentials.",
+        discussion: """
+            Shell completion: `ocicred --generate-completion-script bash` (or zsh, fish) prints a script for \
+            your shell; the README says where to put it.
+            """,
         version: HelperProtocol.version,
-        subcommands: [HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self, LoginCommand.self, VerifyCommand.self,
-            KubeletCommand.self, ConfigCommand.self, RefreshCommand.self, HealthCommand.self, IndexCommand.self,
-            MountCommand.self, UnmountCommand.self])
+        subcommands: [HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self, LoginCommand.self,
+            LogoutCommand.self, GetCommand.self, ListCommand.self, VerifyCommand.self, KubeletCommand.self,
+            ConfigCommand.self, RefreshCommand.self, HealthCommand.self, IndexCommand.self, MountCommand.self,
+            UnmountCommand.self])
 
     public init() {}
 

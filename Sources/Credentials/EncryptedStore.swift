@@ -79,6 +79,37 @@ public struct EncryptedStore: Sendable {
         }
     }
 
+    /// Removes every entry (`ocicred logout --all`); how many there were. Entries are removed by name, never
+    /// decrypted, so a store whose key is lost can still be emptied. A missing store stays missing.
+    public func eraseAll() throws(CredentialError) -> Int {
+        do throws(PrivatePath.Unsafe) {
+            try PrivatePath.checkDirectory(directory)
+        } catch {
+            throw .unsafePath(error.description)
+        }
+        guard FileIO.isDirectory(directory) else { return 0 }
+        return try withStoreLock { () throws(CredentialError) in
+            let names: [String]
+            do throws(SystemError) {
+                names = try FileIO.list(directory).filter(Self.isEntryName)
+            } catch {
+                throw .storeUnreadable(path: directory, reason: error.description)
+            }
+            var removed = 0
+            for name in names {
+                do throws(SystemError) {
+                    if try FileIO.remove(directory + "/" + name) { removed += 1 }
+                } catch {
+                    throw .storeWriteFailed(path: directory + "/" + name, reason: error.description)
+                }
+            }
+            return removed
+        }
+    }
+
+    /// Entry files are `oci-creds-<hex>`; temporary files and the lock carry a `.`.
+    static func isEntryName(_ name: String) -> Bool { name.hasPrefix(SecretName.prefix) && !name.contains(".") }
+
     /// Every stored entry. A damaged entry is an error naming its file, never silently left out.
     public func list() throws(CredentialError) -> [CredentialMaterial] {
         let names: [String]
@@ -88,7 +119,7 @@ public struct EncryptedStore: Sendable {
             throw .unsafePath(error.description)
         }
         do {
-            names = try FileIO.list(directory).filter { $0.hasPrefix(SecretName.prefix) && !$0.contains(".") }
+            names = try FileIO.list(directory).filter(Self.isEntryName)
         } catch {
             throw .storeUnreadable(path: directory, reason: error.description)
         }

@@ -34,7 +34,23 @@ struct EncryptedStoreTests {
         try withStore { store, dir in
             let key = try CredentialKey(serverURL: "never.example.com")
             #expect(try store.erase(key) == false)
+            #expect(try store.eraseAll() == 0)
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+        }
+    }
+
+    @Test("eraseAll removes every entry, even with the key lost, and keeps the store directory")
+    func eraseAll() throws {
+        try withStore { store, dir in
+            for host in ["a.example.com", "b.example.com:5000", "docker.io"] {
+                try store.store(material(host, "u", "s"), for: try CredentialKey(serverURL: host))
+            }
+            try FileManager.default.removeItem(atPath: dir.file("config/key"))
+            #expect(try store.eraseAll() == 3)
+            #expect(try store.list().isEmpty)
+            let left = try FileManager.default.contentsOfDirectory(atPath: store.directory)
+            #expect(left.allSatisfy { !$0.hasPrefix("oci-creds-") }, "\(left)")
+            #expect(try store.eraseAll() == 0)
         }
     }
 

@@ -13,7 +13,7 @@ import Testing
 struct HardeningOutputTests {
     // MARK: - Class 5: no credential on any output except the one meant to carry it
 
-    @Test("with trace logging, no command but get, authfile -o - and kubelet prints a credential")
+    @Test("with trace logging, no command but get, authfile -o -, get --show-secret and kubelet prints a credential")
     func noCredentialOnAnyOtherOutput() throws {
         let password = "audit-canary-Pa55-" + UUID().uuidString.prefix(6).lowercased()
         let username = "auditor"
@@ -49,6 +49,10 @@ struct HardeningOutputTests {
             (["login", host, "-u", username, "--password-stdin"], password + "\n", false),
             (["helper", "list"], "", false),
             (["helper", "get"], host, true),
+            (["get", host], "", false),
+            (["get", host, "--show-secret"], "", true),
+            (["get", "static.example.com"], "", false),
+            (["list"], "", false),
             (["verify", host, "--repository", "audit/app"], "", false),
             (["authfile", "--registry", host, "-o", directory.file("written.json")], "", false),
             (["authfile", "--registry", host, "-o", "-"], "", true),
@@ -59,6 +63,7 @@ struct HardeningOutputTests {
             (["kubelet"], request, true),
             (["config", "validate", directory.file("config.yaml")], "", false),
             (["index", "\(host)/audit/app:\(image.tag)"], "", false),
+            (["logout", host], "", false),
             (["helper", "erase"], host, false),
         ]
         for command in commands {

@@ -262,6 +262,72 @@ struct PodmanHabitsTests {
         #expect(getLogin.status == 0 && getLogin.stdoutText == username + "\n", "\(getLogin)")
     }
 
+    // MARK: - Commands for people
+
+    @Test func getListAndLogoutForPeople() throws {
+        let password = Self.makePassword()
+        let registry = try RegistryFixture.start(username: username, password: password)
+        defer { registry.stop() }
+        let sandbox = try ContainersSandbox(credHelpers: [registry.host: "ocicred"])
+        defer { sandbox.remove() }
+        try podmanLogin(sandbox, registry, password: password)
+
+        let list = try sandbox.ocicred(["list"])
+        #expect(list.status == 0, "\(list)")
+        let rows = list.stdoutText.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(rows == [["REGISTRY", "USERNAME", "TYPE"], [registry.host, username, "basic"]], "\(list.stdoutText)")
+
+        let get = try sandbox.ocicred(["get", registry.host])
+        #expect(get.status == 0, "\(get)")
+        #expect(
+            get.stdoutText.hasPrefix(
+                "\(registry.host): \(username) (from encrypted store \(sandbox.storeDirectory)/oci-creds-"))
+        let shown = try sandbox.ocicred(["get", registry.host, "--show-secret"])
+        #expect(
+            shown.status == 0 && shown.stdoutText == password + "\n", "--show-secret did not print the secret alone")
+        #expect(shown.stderrText == get.stdoutText)
+        for result in [list, get] {
+            #expect(!result.stdoutText.contains(password) && !result.stderrText.contains(password))
+        }
+        let unknown = try sandbox.ocicred(["get", "unknown.example.com"])
+        #expect(
+            unknown.status == 2 && unknown.stderrText.contains("no credentials for unknown.example.com"), "\(unknown)")
+
+        // podman sees what ocicred logout did, and ocicred logout says what podman says without a helper.
+        let logout = try sandbox.ocicred(["logout", registry.host])
+        #expect(
+            logout.status == 0 && logout.stdoutText == "Removed login credentials for \(registry.host)\n", "\(logout)")
+        let getLogin = try sandbox.run("podman", ["login", "--get-login", registry.host])
+        #expect(getLogin.status != 0 && getLogin.stderrText.contains("not logged into \(registry.host)"), "\(getLogin)")
+        let again = try sandbox.ocicred(["logout", registry.host])
+        #expect(again.status == 2 && again.stderrText.contains("not logged into \(registry.host)"), "\(again)")
+
+        try podmanLogin(sandbox, registry, password: password)
+        let all = try sandbox.ocicred(["logout", "--all"])
+        #expect(all.status == 0 && all.stdoutText == "Removed login credentials for all registries\n", "\(all)")
+        let empty = try sandbox.ocicred(["list"])
+        #expect(empty.status == 0 && empty.stdoutText.isEmpty && empty.stderrText.contains("nothing is stored"))
+    }
+
+    @Test func completionIsOfferedByHelpAndLoadsInBash() throws {
+        try FixtureError.requirePrograms(["bash": "bash"])
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        let help = try OcicredBinary.run(["--help"], home: home.path)
+        #expect(help.status == 0 && help.stdoutText.contains("--generate-completion-script"), "\(help)")
+
+        let script = try OcicredBinary.run(["--generate-completion-script", "bash"], home: home.path)
+        #expect(script.status == 0, "\(script)")
+        let file = home.file("ocicred.bash")
+        try script.stdout.write(to: URL(fileURLWithPath: file))
+        let loaded = try ProcessRunner.run(
+            "bash", ["-c", "source \"$1\" && complete -p ocicred", "bash", file], timeout: 30)
+        #expect(loaded.status == 0 && loaded.stdoutText.contains("ocicred"), "\(loaded)")
+        for command in ["get", "list", "logout", "configure"] {
+            #expect(script.stdoutText.contains(command), "the script does not complete \(command)")
+        }
+    }
+
     // MARK: - Steps
 
     private func makeSandbox(_ wiring: Wiring, hosts: [String]) throws -> ContainersSandbox {
