@@ -98,9 +98,9 @@ final class HealthHandler: ChannelInboundHandler {
             code = .ok
             body = Array("ok\n".utf8)
         case "/readyz":
-            let ready = status.isReady()
-            code = ready ? .ok : .serviceUnavailable
-            body = Array((ready ? "ready\n" : "not ready: an output lacks an unexpired credential\n").utf8)
+            let reasons = status.notReadyReasons()
+            code = reasons.isEmpty ? .ok : .serviceUnavailable
+            body = Array((reasons.isEmpty ? "ready\n" : "not ready:\n" + reasons.map { "  \($0)\n" }.joined()).utf8)
         case "/metrics":
             code = .ok
             contentType = "text/plain; version=0.0.4; charset=utf-8"
