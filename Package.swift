@@ -59,7 +59,7 @@ let package = Package(
         ),
         .target(
             name: "Registry",
-            dependencies: ["Credentials", "Transport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Credentials", "Crypto", "Transport", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Kubernetes",

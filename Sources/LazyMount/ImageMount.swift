@@ -95,7 +95,12 @@ public struct ImageMount: Sendable {
     func index(client: RegistryClient) async throws(LazyMountError) -> (ImageIndex, String) {
         let cache = IndexCache(environment: environment)
         let indexer = ImageIndexer(client: client, span: options.span, progress: options.indexProgress)
-        let image = try await client.resolveImage(reference, platform: options.platform)
+        let image: ResolvedImage
+        do throws(RegistryError) {
+            image = try await client.resolveImage(reference, platform: options.platform)
+        } catch {
+            throw .registry(error)
+        }
         if let cached = cache.load(manifestDigest: image.manifestDigest, span: options.span) {
             logger.info("index from the cache", metadata: ["manifest": "\(image.manifestDigest)"])
             return (cached, cache.path(forManifest: image.manifestDigest))

@@ -202,7 +202,7 @@ final class LazyFilesystem: FuseFilesystem {
         switch error {
         case .registry(.unreachable), .registry(.timedOut), .registry(.transport): return true
         case .registry(.unexpectedStatus(_, _, let status, _)): return status >= 500 || status == 429
-        case .blobFetch(_, let status): return status >= 500 || status == 429 || status == 408
+        case .registry(.blobFetch(_, let status)): return status >= 500 || status == 429 || status == 408
         default: return false
         }
     }
