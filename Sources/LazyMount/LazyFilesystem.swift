@@ -25,10 +25,13 @@ final class LazyFilesystem: FuseFilesystem {
     let cache: ChunkCache
     let fetchTimeout: Duration
     let logger: Logger
+    /// Set while a start-up profile is recorded: every read through the kernel reports its file and spans.
+    let recorder: ProfileRecorder?
     private let outstanding = Mutex(0)
 
     init(
-        index: ImageIndex, source: any BlobSource, cache: ChunkCache, fetchTimeout: Duration, logger: Logger
+        index: ImageIndex, source: any BlobSource, cache: ChunkCache, fetchTimeout: Duration, logger: Logger,
+        recorder: ProfileRecorder? = nil
     ) {
         self.index = index
         table = InodeTable(index: index)
@@ -36,6 +39,7 @@ final class LazyFilesystem: FuseFilesystem {
         self.cache = cache
         self.fetchTimeout = fetchTimeout
         self.logger = logger
+        self.recorder = recorder
     }
 
     /// Reads still to be answered; the session must outlive them.
@@ -76,12 +80,14 @@ final class LazyFilesystem: FuseFilesystem {
         let layer = node.layer
         let start = node.entry.offset + offset
         let fileEnd = node.entry.offset + node.entry.size
+        recorder?.record(file: node.entry.path)
         Task {
             defer { outstanding.withLock { $0 -= 1 } }
             do throws(LazyMountError) {
                 let bytes = try await Deadline.race(fetchTimeout, layer: index.layers[layer].digest) {
                     () async throws(LazyMountError) -> [UInt8] in
-                    try await self.read(layer: layer, range: start..<(start + (end - offset)), fileEnd: fileEnd)
+                    try await self.read(
+                        layer: layer, range: start..<(start + (end - offset)), fileEnd: fileEnd, record: true)
                 }
                 request.data(bytes)
             } catch {
@@ -134,7 +140,10 @@ final class LazyFilesystem: FuseFilesystem {
 
     /// Uncompressed bytes `range` of layer `layer`, span by span through the cache. When the file being read
     /// goes on into the next spans, they are fetched in the background, so a sequential reader finds them ready.
-    func read(layer: Int, range: Range<Int64>, fileEnd: Int64) async throws(LazyMountError) -> [UInt8] {
+    /// `record`: a reader's demand (not a readahead or the image-file reader), which a profile being recorded keeps.
+    func read(layer: Int, range: Range<Int64>, fileEnd: Int64, record: Bool = false) async throws(LazyMountError)
+        -> [UInt8]
+    {
         let layerIndex = index.layers[layer]
         guard var spanIndex = layerIndex.spanIndex(containing: range.lowerBound) else {
             throw .outOfRange("no span holds offset \(range.lowerBound) of layer \(layerIndex.digest)")
@@ -144,6 +153,7 @@ final class LazyFilesystem: FuseFilesystem {
         var position = range.lowerBound
         while position < range.upperBound {
             let span = layerIndex.spans[spanIndex]
+            if record { recorder?.record(layer: layerIndex.digest, span: spanIndex) }
             let bytes = try await spanBytes(layer: layer, span: spanIndex)
             let from = Int(position - span.uncompressedOffset)
             let to = Int(min(range.upperBound, span.uncompressedOffset + span.length) - span.uncompressedOffset)

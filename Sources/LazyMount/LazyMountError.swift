@@ -21,6 +21,12 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
     case zstd(ZstdError)
     /// A layer fetched whole decompressed to another size than its index recorded: the index is stale or corrupt.
     case uncompressedSizeMismatch(layer: String, expected: Int64, actual: Int64)
+    /// A runtime bundle could not be made or taken apart (`mount --bundle`, `unmount DIR`).
+    case bundle(reason: String)
+    /// Unmounting was refused because something still uses the mount: a container, or a process inside it.
+    case busy(path: String, users: [String])
+    /// A start-up profile could not be read, written or pushed.
+    case profile(reason: String)
 
     public var description: String {
         switch self {
@@ -41,6 +47,11 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
         case .uncompressedSizeMismatch(let layer, let expected, let actual):
             return "layer \(layer) decompressed to \(actual) bytes, but its index says \(expected): delete the cached "
                 + "index and run `ocicred index` again"
+        case .bundle(let reason): return "bundle: \(reason)"
+        case .busy(let path, let users):
+            return "\(path) is still in use by \(users.joined(separator: ", ")); stop the container first "
+                + "(`runc kill ID KILL && runc delete ID`, `podman stop ID`), then unmount again"
+        case .profile(let reason): return "start-up profile: \(reason)"
         }
     }
 }

@@ -13,6 +13,15 @@ enum MountSignals {
 
     /// Installs the handlers; returns a function that stops the watcher and restores the default dispositions.
     static func unmountOnSignal(_ mountpoint: String) -> @Sendable () -> Void {
+        onSignal {
+            try? FuseSession.unmount(mountpoint)
+            return true
+        }
+    }
+
+    /// Runs `action` on the watcher thread for each signal until it returns true (done); false (refused: a
+    /// bundle still in use) keeps the handlers for the next signal.
+    static func onSignal(_ action: @escaping @Sendable () -> Bool) -> @Sendable () -> Void {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return {} }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -27,7 +36,7 @@ enum MountSignals {
             sigemptyset(&action.sa_mask)
             sigaction(signal, &action, nil)
         }
-        let watcher = Watcher(readFD: fds[0], mountpoint: mountpoint)
+        let watcher = Watcher(readFD: fds[0], action: action)
         var thread = pthread_t()
         let context = Unmanaged.passRetained(watcher).toOpaque()
         pthread_create(
@@ -44,9 +53,9 @@ enum MountSignals {
                 while true {
                     let count = read(watcher.readFD, &byte, 1)
                     if count < 0 && errno == EINTR { continue }
+                    if count == 1 && byte == 1 && !watcher.action() { continue }
                     break
                 }
-                if byte == 1 { try? FuseSession.unmount(watcher.mountpoint) }
                 close(watcher.readFD)
                 return nil
             }, context)
@@ -66,10 +75,10 @@ enum MountSignals {
 
     private final class Watcher: @unchecked Sendable {
         let readFD: Int32
-        let mountpoint: String
-        init(readFD: Int32, mountpoint: String) {
+        let action: @Sendable () -> Bool
+        init(readFD: Int32, action: @escaping @Sendable () -> Bool) {
             self.readFD = readFD
-            self.mountpoint = mountpoint
+            self.action = action
         }
     }
 }
