@@ -178,6 +178,29 @@ struct BundleTests {
                 && !FileManager.default.fileExists(atPath: bundle + "/config.json"))
     }
 
+    /// The rootless form (what a user who is not root gets, here forced with id maps) against
+    /// `umoci unpack --rootless`: the same user namespace maps, namespaces, bind mounts and process.
+    @Test func theRootlessBundleIsUmocisRootlessOne() throws {
+        let prepared = try Self.prepare()
+        defer { prepared.stop() }
+        let rootfs = try prepared.image.unpackLayoutWithUmoci(directory: prepared.directory, rootless: true)
+        let reference = (rootfs as NSString).deletingLastPathComponent
+        let mount = try prepared.mountBundle(
+            "bundle", ["--uid-map", "0:\(getuid()):1", "--gid-map", "0:\(getgid()):1"])
+        defer { mount.stop() }
+        let ours = try Self.config(mount.mountpoint)
+        let theirs = try Self.config(reference)
+        for field in ["linux", "mounts", "annotations"] {
+            #expect(try Self.canonical(ours[field]) == Self.canonical(theirs[field]), "\(field)")
+        }
+        let (process, umociProcess) = (ours["process"] as? [String: Any], theirs["process"] as? [String: Any])
+        for field in ["args", "env", "cwd", "user", "capabilities", "rlimits"] {
+            let (mine, umoci) = (try Self.canonical(process?[field]), try Self.canonical(umociProcess?[field]))
+            #expect(mine == umoci, "process.\(field)")
+        }
+        #expect((ours["linux"] as? [String: Any])?["uidMappings"] != nil)
+    }
+
     // MARK: - Unmounting under a running container
 
     @Test func unmountUnderARunningContainerIsRefusedClearlyAndNeverHangs() throws {

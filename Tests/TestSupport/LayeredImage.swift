@@ -81,12 +81,13 @@ public struct LayeredImage {
     }
 
     /// `umoci unpack` of the layout itself (no registry involved): the reference tree for images pushed to
-    /// registries the umoci/skopeo pair cannot pull from directly.
-    public func unpackLayoutWithUmoci(directory: TemporaryDirectory) throws -> String {
+    /// registries the umoci/skopeo pair cannot pull from directly. `rootless` asks for umoci's rootless bundle
+    /// even as root.
+    public func unpackLayoutWithUmoci(directory: TemporaryDirectory, rootless: Bool = false) throws -> String {
         try FixtureError.requirePrograms(["umoci": "umoci"])
-        let bundle = directory.file("layout-bundle")
+        let bundle = directory.file(rootless ? "layout-bundle-rootless" : "layout-bundle")
         var arguments = ["unpack", "--image", "\(layout):\(tag)", bundle]
-        if getuid() != 0 { arguments.insert("--rootless", at: 1) }
+        if rootless || getuid() != 0 { arguments.insert("--rootless", at: 1) }
         let unpack = try ProcessRunner.run("umoci", arguments, environment: Self.environment(directory), timeout: 300)
         guard unpack.status == 0 else { throw FixtureError.commandFailed(command: "umoci unpack", result: unpack) }
         return bundle + "/rootfs"

@@ -60,8 +60,9 @@ extension RuntimeSpec {
         spec.annotations = annotations
 
         let user = try ExecUser.resolve(config?.user ?? "", passwd: passwd, group: group)
-        spec.process.user = User(
-            uid: user.uid, gid: user.gid, additionalGids: user.additionalGids.isEmpty ? nil : user.additionalGids)
+        // A user namespace without privileges may not call setgroups(2): umoci's rootless bundle has no groups.
+        let groups = rootless == nil && !user.additionalGids.isEmpty ? user.additionalGids : nil
+        spec.process.user = User(uid: user.uid, gid: user.gid, additionalGids: groups)
         if !user.home.isEmpty { setEnv(&spec.process.env, "HOME", user.home) }
 
         // Volumes become tmpfs mounts, as umoci does (sorted: Go's map order is random, ours need not be).
