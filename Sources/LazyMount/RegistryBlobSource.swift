@@ -1,4 +1,4 @@
-public import Registry
+import Registry
 
 /// Layer bytes from a registry repository, over ranged GETs (Registry's `fetchBlobRange`, which checks that the
 /// registry answered exactly the range asked for).

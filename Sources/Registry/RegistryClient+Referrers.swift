@@ -1,4 +1,4 @@
-public import Credentials
+import Credentials
 internal import FoundationEssentials
 
 /// Referrers (distribution-spec v1.1 "Listing Referrers", image-spec v1.1 manifest.md "Guidelines for Artifact

@@ -1,4 +1,4 @@
-public import FoundationEssentials
+import FoundationEssentials
 
 /// What a container read while it started: the spans, in the order it first needed them, and the files, for
 /// people. A later mount of the same image fetches these spans in the background, in this order, so they are
