@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.3
 // The package as ../shared/DESIGN.md lays it out: thin system-library targets over C, one library target per
 // concern, and an executable that only dispatches. Release builds are made with `--static-swift-stdlib`
 // (helpers/install, helpers/demo, helpers/bench) because start-up time of the credential helper is a feature.
@@ -45,40 +45,47 @@ let package = Package(
             name: "CZstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        // The machine, once: the one file reader and atomic writer, locks, errno, the environment, JSON, RFC 3339.
+        .target(name: "SystemSupport"),
         .target(name: "Crypto", dependencies: ["CCrypto"]),
-        .target(name: "Transport", dependencies: ["CCurl"]),
+        .target(name: "Transport", dependencies: ["SystemSupport", "CCurl"]),
         .target(
             name: "Credentials",
             dependencies: [
-                "Crypto", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+                "SystemSupport", "Crypto", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
             name: "Providers",
-            dependencies: ["Credentials", "Transport", "Crypto", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "SystemSupport", "Credentials", "Transport", "Crypto", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "Registry",
-            dependencies: ["Credentials", "Crypto", "Transport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "SystemSupport", "Credentials", "Crypto", "Transport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "Kubernetes",
             dependencies: [
-                "Credentials", "Transport", .product(name: "Logging", package: "swift-log"),
+                "SystemSupport", "Credentials", "Transport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
             name: "LazyMount",
             dependencies: [
-                "CFuse", "CZlib", "CZstd", "Crypto", "Credentials", "Registry", "Transport",
+                "CFuse", "CZlib", "CZstd", "SystemSupport", "Crypto", "Credentials", "Registry", "Transport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "Refresh",
             dependencies: [
-                "Credentials", "Kubernetes", "Transport", .product(name: "Logging", package: "swift-log"),
+                "SystemSupport", "Credentials", "Kubernetes", "Transport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -87,6 +94,7 @@ let package = Package(
         .target(
             name: "Commands",
             dependencies: [
+                "SystemSupport",
                 "Credentials",
                 "Providers",
                 "Registry",
@@ -98,19 +106,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "ocicred", dependencies: ["Commands"]),
+        .executableTarget(name: "ocicred", dependencies: ["Commands", "SystemSupport"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
-        .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "TestSupport"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
-        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Credentials", "Transport", "TestSupport"]),
-        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Credentials", "Transport", "TestSupport"]),
+        .testTarget(name: "CredentialsTests", dependencies: ["SystemSupport", "Credentials", "TestSupport"]),
+        .testTarget(name: "TransportTests", dependencies: ["SystemSupport", "Transport", "TestSupport"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["SystemSupport", "Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
+        .testTarget(name: "RegistryTests", dependencies: ["SystemSupport", "Registry", "Credentials", "Transport", "TestSupport"]),
+        .testTarget(name: "KubernetesTests", dependencies: ["SystemSupport", "Kubernetes", "Credentials", "Transport", "TestSupport"]),
         .testTarget(name: "RefreshTests", dependencies: ["Refresh", "Credentials", "Kubernetes", "TestSupport"]),
         .testTarget(
-            name: "LazyMountTests", dependencies: ["LazyMount", "Registry", "Credentials", "Crypto", "TestSupport"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Credentials", "TestSupport"]),
+            name: "LazyMountTests", dependencies: ["SystemSupport", "LazyMount", "Registry", "Credentials", "Crypto", "TestSupport"]),
+        .testTarget(name: "CommandsTests", dependencies: ["SystemSupport", "Commands", "Credentials", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Crypto"]),
     ]
 )

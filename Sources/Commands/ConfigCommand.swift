@@ -1,6 +1,7 @@
 import ArgumentParser
 import Credentials
 internal import FoundationEssentials
+import SystemSupport
 
 /// `ocicred config`: commands about the YAML config file.
 struct ConfigCommand: ParsableCommand {
@@ -44,16 +45,14 @@ enum ConfigValidation {
     static let maximumBytes = 1 << 20
 
     static func check(file: String) -> Result<Int, Failure> {
-        let data: Data
+        let bytes: [UInt8]?
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: file))
+            bytes = try FileIO.read(file, limit: maximumBytes)
         } catch {
-            return .failure(Failure("\(file): cannot read: \(error.localizedDescription)"))
+            return .failure(Failure("cannot read \(error.description)"))
         }
-        guard data.count <= maximumBytes else {
-            return .failure(Failure("\(file): larger than \(maximumBytes) bytes; this is not an ocicred config"))
-        }
-        let text = String(decoding: data, as: UTF8.self)
+        guard let bytes else { return .failure(Failure("\(file): no such file")) }
+        let text = String(decoding: bytes, as: UTF8.self)
         do {
             return .success(try ConfigParser.parse(text, file: file).rules.count)
         } catch {

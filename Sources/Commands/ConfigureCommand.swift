@@ -1,5 +1,6 @@
 import ArgumentParser
 import Credentials
+import SystemSupport
 
 /// `ocicred configure`: names ocicred in `credHelpers` for chosen registries, keeping the rest of the file.
 struct ConfigureCommand: AsyncParsableCommand {
@@ -31,7 +32,7 @@ struct ConfigureCommand: AsyncParsableCommand {
     @Flag(name: .customLong("registries-conf"), help: "Print a registries.conf.d drop-in instead of editing a file.")
     var registriesConf = false
 
-    @Flag(name: .customLong("dry-run"), help: "Show the change as a diff; write nothing.")
+    @Flag(name: .customLong("dry-run"), help: "Show what would change, entry by entry (credentials redacted); write nothing.")
     var dryRun = false
 
     func run() async throws {
@@ -54,11 +55,9 @@ struct ConfigureCommand: AsyncParsableCommand {
         let path = dockerConfig ?? authfile ?? environment["REGISTRY_AUTH_FILE"]
             ?? environment.configHome + "/containers/auth.json"
         do {
-            let result = try CredHelperConfigurator.configure(path: path, hosts: hosts, dryRun: dryRun)
+            let result = try await CredHelperConfigurator.configure(path: path, hosts: hosts, dryRun: dryRun)
             if dryRun {
-                StandardStreams.out(LineDiff.render(
-                    before: String(decoding: result.before ?? [], as: UTF8.self),
-                    after: String(decoding: result.after, as: UTF8.self), path: path))
+                StandardStreams.out(result.change.rendered(path: path))
             } else if result.changed {
                 StandardStreams.out("\(path): ocicred is the credential helper for \(hosts.joined(separator: ", "))\n")
             } else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Credentials
 import Logging
+import SystemSupport
 
 /// `ocicred helper ACTION`: the credential-helper protocol without the `docker-credential-ocicred` link.
 struct HelperCommand: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import LazyMount
 import Logging
 import Registry
 import Transport
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -2,6 +2,7 @@ import ArgumentParser
 import Credentials
 import LazyMount
 import Registry
+import SystemSupport
 
 /// `ocicred index IMAGE`: read every layer once and write the index the lazy mount reads (format: ImageIndex).
 struct IndexCommand: AsyncParsableCommand {
@@ -53,6 +54,9 @@ struct IndexCommand: AsyncParsableCommand {
             let cache = IndexCache(environment: environment)
             let (index, path) = try await indexer.index(reference, platform: platform, cache: cache, refresh: refresh)
             ImageAccess.clearProgressLine()
+            for skipped in index.skippedEntries {
+                StandardStreams.err("warning: skipped a layer entry whose name leaves the image's root: \(skipped)\n")
+            }
             var pushed: String?
             if push {
                 let artifact = try await IndexReferrer.push(index, client: client, repository: reference.repository)

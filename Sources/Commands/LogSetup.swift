@@ -1,5 +1,6 @@
 import Credentials
 import Logging
+import SystemSupport
 
 /// Bootstraps swift-log once, from `main`: every log line goes to stderr (stdout belongs to the protocol),
 /// at the level named by OCICRED_LOG_LEVEL (default `warning`, so a normal helper call prints nothing).

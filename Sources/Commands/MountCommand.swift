@@ -2,6 +2,7 @@ import ArgumentParser
 import Credentials
 import LazyMount
 import Registry
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Credentials
 import Logging
 
@@ -18,6 +19,7 @@ public struct OcicredCommand: AsyncParsableCommand {
     /// command's status. ArgumentParser's own `main(_:)` taking arguments is the synchronous one, which refuses
     /// async subcommands, hence this.
     public static func run(arguments: [String]) async -> Never {
+        var status: Int32
         do {
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -25,10 +27,21 @@ public struct OcicredCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-            exit()
+            status = 0
         } catch {
-            exit(withError: error)
+            // ArgumentParser's messages (usage errors, --help, --version) are written here, through the same
+            // stream as every other output, instead of by its print(), whose failure nobody would see.
+            status = exitCode(for: error).rawValue
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                (status == 0 ? StandardStreams.out : StandardStreams.err)(message + "\n")
+            }
         }
+        if status == 0, let failure = StandardStreams.outputFailure {
+            StandardStreams.err("ocicred: cannot write the output: \(failure)\n")
+            status = 1
+        }
+        Glibc.exit(status)
     }
 
     /// The logger subcommands use; `main` has bootstrapped the logging system before any command runs, so a

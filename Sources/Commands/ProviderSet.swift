@@ -1,6 +1,7 @@
 import Credentials
 import Providers
 import Transport
+import SystemSupport
 
 /// The providers a command wires into the resolver. Building them is cheap (the HTTP client loads libcurl
 /// only on its first request), so the cached `get` path pays nothing for them.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Credentials
 import Refresh
+import SystemSupport
 
 /// `ocicred refresh`: keeps auth files and Kubernetes Secrets holding unexpired credentials (DESIGN.md, the
 /// refresh sidecar). Everything but argument parsing lives in `RefreshService`.

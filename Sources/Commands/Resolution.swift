@@ -1,5 +1,6 @@
 import Credentials
 import Logging
+import SystemSupport
 
 /// The resolver every command uses, wired with the real providers, so `authfile`, `verify` and `get` can never
 /// disagree about which credentials a registry gets.

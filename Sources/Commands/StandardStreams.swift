@@ -1,24 +1,22 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Synchronization
+import SystemSupport
 
-/// stdout carries a command's payload (an auth file, a protocol answer); reports and diagnostics go to stderr.
+/// stdout carries a command's payload (an auth file, a protocol answer, a report); diagnostics go to stderr.
+/// A stdout write that fails (a closed pipe, `>/dev/full`) is remembered, and `OcicredCommand.run` then exits 1
+/// instead of 0: a caller must never take a truncated answer for a complete one.
 enum StandardStreams {
-    static func write(_ text: String, to fd: Int32) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += written
+    private static let failedWrite = Mutex<SystemError?>(nil)
+
+    static func out(_ text: String) {
+        do {
+            try StandardStream.output.write(text)
+        } catch {
+            failedWrite.withLock { $0 = $0 ?? error }
         }
     }
 
-    static func out(_ text: String) { write(text, to: 1) }
-    static func err(_ text: String) { write(text, to: 2) }
+    static func err(_ text: String) { StandardStream.error.writeIgnoringErrors(text) }
+
+    /// The first stdout write that failed, if any.
+    static var outputFailure: SystemError? { failedWrite.withLock { $0 } }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Credentials
 import Registry
 import Transport
+import SystemSupport
 
 /// `ocicred verify HOST`: are the credentials `get` would hand out accepted, and for what?
 struct VerifyCommand: AsyncParsableCommand {

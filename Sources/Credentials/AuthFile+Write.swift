@@ -1,4 +1,5 @@
 internal import Crypto
+import SystemSupport
 
 /// The two auth-file dialects: containers/image's `auth.json` and docker's `config.json`. They share the
 /// `auths` shape; they differ in how Docker Hub is keyed (`docker.io` vs `https://index.docker.io/v1/`).
@@ -59,24 +60,32 @@ public enum AuthFileUpdater {
         /// The file's bytes before (nil when it did not exist) and after.
         public let before: [UInt8]?
         public let after: [UInt8]
+        /// The change entry by entry, credentials redacted: what a dry run shows.
+        public let change: AuthFileChange
         public var changed: Bool { before != after }
     }
 
+    /// Applies `transform` to the file at `path` under its lock. With `dryRun` nothing is created, locked or
+    /// written: the file (if any) is read and the result returned. Waits for the lock without blocking a thread,
+    /// because the refresh sidecar calls this on the event loop that also answers /healthz and SIGTERM.
     public static func update(
         path: String, replace: Bool = false, dryRun: Bool = false, _ transform: (inout AuthFile) -> Void
-    ) throws(CredentialError) -> Result {
-        do {
-            try FileIO.makeDirectory(FileIO.directoryName(path))
-        } catch {
-            throw .authFileWriteFailed(path: path, reason: error.description)
-        }
+    ) async throws(CredentialError) -> Result {
+        if dryRun { return try apply(path: path, replace: replace, write: false, transform) }
         let lock: FileLock
         do {
-            lock = try FileLock(path: path + ".lock")
+            try FileIO.makeDirectory(FileIO.directoryName(path))
+            lock = try await FileLock.acquire(path: path + ".lock")
         } catch {
             throw .authFileWriteFailed(path: path, reason: error.description)
         }
         defer { withExtendedLifetime(lock) {} }
+        return try apply(path: path, replace: replace, write: true, transform)
+    }
+
+    private static func apply(
+        path: String, replace: Bool, write: Bool, _ transform: (inout AuthFile) -> Void
+    ) throws(CredentialError) -> Result {
         let before: [UInt8]?
         do {
             before = try FileIO.read(path, limit: 16 << 20)
@@ -91,15 +100,16 @@ public enum AuthFileUpdater {
                 throw .authFileUnreadable(path: path, reason: error.description)
             }
         }
+        let original = file
         transform(&file)
         let after = file.serialized()
-        if !dryRun && after != before {
+        if write && after != before {
             do {
                 try FileIO.writeAtomically(after, to: path)
             } catch {
                 throw .authFileWriteFailed(path: path, reason: error.description)
             }
         }
-        return Result(before: before, after: after)
+        return Result(before: before, after: after, change: AuthFileChange(before: original, after: file))
     }
 }

@@ -3,6 +3,9 @@
 public struct AuthFile: Sendable, Equatable {
     /// `auths` entries as written, keyed as written (a host, `host/namespace`, or a URL).
     public var auths: [String: JSONValue]
+    /// `auths` keys in the order the file lists them, so a lookup that several keys could answer picks the
+    /// same one in every process (a dictionary's order differs per run).
+    var authsOrder: [String] = []
     public var credHelpers: [String: String]
     public var credsStore: String?
     public var otherFields: [String: JSONValue]
@@ -40,6 +43,10 @@ public struct AuthFile: Sendable, Equatable {
         if let value = object.removeValue(forKey: "auths") {
             guard case .object(let auths) = value else { throw .wrongShape(field: "auths") }
             file.auths = auths
+            var seen = Set<String>()
+            file.authsOrder = ((try? JSONValue.parseMembers(bytes, path: ["auths"])) ?? []).compactMap {
+                seen.insert($0.key).inserted ? $0.key : nil
+            }
         }
         if let value = object.removeValue(forKey: "credHelpers") {
             guard case .object(let helpers) = value else { throw .wrongShape(field: "credHelpers") }
@@ -68,16 +75,20 @@ public struct AuthFile: Sendable, Equatable {
     }
 
     /// The username and secret for `key` from `auths`, trying `key.lookupOrder` (most specific first) the way
-    /// containers/image does. Entries without usable credentials (docker's `{}` placeholders) are skipped.
+    /// containers/image does. For each candidate the key spelled exactly as containers (`docker.io`) or docker
+    /// (`https://index.docker.io/v1/`) write it wins, as containers/image's exact lookup does; otherwise the first
+    /// entry, in the file's order, whose key normalises to it. Entries without usable credentials (docker's `{}`
+    /// placeholders) are skipped.
     func credential(for key: CredentialKey) -> (username: String, secret: Secret)? {
-        var normalized: [CredentialKey: JSONValue] = [:]
-        for (name, entry) in auths {
-            if let entryKey = try? CredentialKey(serverURL: name), normalized[entryKey] == nil {
-                normalized[entryKey] = entry
-            }
-        }
+        let listed = Set(authsOrder)
+        let ordered = authsOrder.filter { auths[$0] != nil } + auths.keys.filter { !listed.contains($0) }.sorted()
         for candidate in key.lookupOrder {
-            if let entry = normalized[candidate], let credential = Self.decodeEntry(entry) { return credential }
+            for spelling in [candidate.description, candidate.dockerConfigKey] {
+                if let entry = auths[spelling], let credential = Self.decodeEntry(entry) { return credential }
+            }
+            for name in ordered where (try? CredentialKey(serverURL: name)) == candidate {
+                if let credential = Self.decodeEntry(auths[name]!) { return credential }
+            }
         }
         return nil
     }
@@ -103,6 +114,7 @@ public struct AuthFile: Sendable, Equatable {
 }
 
 internal import Crypto
+import SystemSupport
 typealias CryptoBase64 = Crypto.Base64
 
 /// Base64 text helpers over Crypto's codec, for fields that hold UTF-8 text.

@@ -1,4 +1,5 @@
 public import FoundationEssentials
+public import SystemSupport
 
 /// Builds auth-file entries for CI jobs and build pods: each registry's credentials resolved exactly as `get`
 /// resolves them (or read from named environment variables), then merged into a containers or docker file.
@@ -55,7 +56,7 @@ public struct AuthFileGenerator: Sendable {
         }
         let bytes: [UInt8]
         if let path {
-            bytes = try AuthFileUpdater.update(path: path, replace: replace, apply).after
+            bytes = try await AuthFileUpdater.update(path: path, replace: replace, apply).after
         } else {
             var file = AuthFile()
             apply(&file)

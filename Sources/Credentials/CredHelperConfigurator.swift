@@ -8,10 +8,10 @@ public enum CredHelperConfigurator {
 
     /// Adds `credHelpers` entries naming ocicred for `hosts` to the auth file at `path` (containers or docker —
     /// the key is the same). Idempotent: a second run changes nothing and writes nothing.
-    public static func configure(path: String, hosts: [String], dryRun: Bool) throws(CredentialError)
+    public static func configure(path: String, hosts: [String], dryRun: Bool) async throws(CredentialError)
         -> AuthFileUpdater.Result
     {
-        try AuthFileUpdater.update(path: path, dryRun: dryRun) { file in
+        try await AuthFileUpdater.update(path: path, dryRun: dryRun) { file in
             for host in hosts { file.setHelper(Resolver.helperName, for: host) }
         }
     }

@@ -24,6 +24,8 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
     case aliasLoop(host: String)
     case authFileUnreadable(path: String, reason: String)
     case authFileWriteFailed(path: String, reason: String)
+    /// A secret-holding path (store, key, cache) that another user could tamper with: refused, ssh-style.
+    case unsafePath(String)
 
     public var description: String {
         switch self {
@@ -76,6 +78,8 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
         case .aliasLoop(let host):
             return "the config's aliases for \(host) form a loop or are nested too deeply; point `alias` at a real "
                 + "registry"
+        case .unsafePath(let sentence):
+            return sentence
         case .providerUnavailable(let type, let host):
             return "credentials for \(host) must be minted by the \(type) provider, which this build of ocicred does not "
                 + "include"

@@ -1,4 +1,5 @@
 internal import FoundationEssentials
+import SystemSupport
 
 /// Long-lived credential material — what a registry credential is made from — in the one versioned shape
 /// DESIGN.md fixes: `{"version":1,"registry":…,"type":…,"credentials":{…}}`. Keys we do not know are kept

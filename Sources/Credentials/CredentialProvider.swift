@@ -1,4 +1,6 @@
 public import FoundationEssentials
+public import SystemSupport
+internal import Crypto
 
 /// Who a config rule says should mint for a registry. Every field is optional: a provider falls back to its
 /// ambient chain (environment, files, metadata) for what the rule does not pin down. Holds names and paths,
@@ -91,8 +93,27 @@ public protocol CredentialProvider: Sendable {
     /// service-account email): the token cache keys on registry + this, so switching identity never serves
     /// another identity's token. Never a secret.
     func cacheIdentity(for request: MintRequest) -> String
+    /// Environment variables that change where or how this provider mints (endpoint overrides, authority hosts,
+    /// FIPS, metadata addresses): their values are part of the token cache's key, so a token minted against one
+    /// endpoint is never served for another.
+    var mintingEnvironment: [String] { get }
     /// Mints a token, or fails with the real cause. `.noSource` only when no source of identity exists.
     func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken
+}
+
+extension MintRequest {
+    /// Everything that changes the token a provider mints for this request, as the token cache's key: the
+    /// provider, who mints (`cacheIdentity`), the config rule's identity (role, region, profile, impersonation,
+    /// client, tenant), the provider's endpoint environment and, in kubelet token mode, the pod token's hash.
+    /// Never a secret: identities are ids and names, and the pod token only as a hash.
+    func tokenCacheScope(_ provider: any CredentialProvider) -> String {
+        var parts = [provider.name, provider.cacheIdentity(for: self), identity.description]
+        for name in provider.mintingEnvironment {
+            if let value = environment[name] { parts.append(name + "=" + value) }
+        }
+        if let token = serviceAccountToken { parts.append("pod-token=" + SHA256.hexDigest(token.exposedValue)) }
+        return parts.joined(separator: "|")
+    }
 }
 
 /// Why a provider could not mint. The distinction matters to the user: "nothing configured" needs setup,

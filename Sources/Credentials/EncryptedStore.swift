@@ -1,4 +1,5 @@
 internal import Crypto
+import SystemSupport
 
 /// Credential material at rest: one file per registry, named by `SecretName`, each an AES-256-GCM sealed
 /// box. One file per entry keeps `get` to a single small read and decrypt, and lets concurrent stores for
@@ -25,6 +26,11 @@ public struct EncryptedStore: Sendable {
     public func material(for key: CredentialKey) throws(CredentialError) -> (material: CredentialMaterial, path: String)? {
         let path = path(for: key)
         let read: [UInt8]?
+        do throws(PrivatePath.Unsafe) {
+            try PrivatePath.checkDirectory(directory)
+        } catch {
+            throw .unsafePath(error.description)
+        }
         do {
             read = try FileIO.read(path, limit: 1 << 20)
         } catch {
@@ -68,6 +74,11 @@ public struct EncryptedStore: Sendable {
     /// Every stored entry. A damaged entry is an error naming its file, never silently left out.
     public func list() throws(CredentialError) -> [CredentialMaterial] {
         let names: [String]
+        do throws(PrivatePath.Unsafe) {
+            try PrivatePath.checkDirectory(directory)
+        } catch {
+            throw .unsafePath(error.description)
+        }
         do {
             names = try FileIO.list(directory).filter { $0.hasPrefix(SecretName.prefix) && !$0.contains(".") }
         } catch {
@@ -96,9 +107,9 @@ public struct EncryptedStore: Sendable {
     private func withStoreLock<T>(_ body: () throws(CredentialError) -> T) throws(CredentialError) -> T {
         let lockPath = directory + "/" + Self.lockName
         do {
-            try FileIO.makeDirectory(directory)
+            try PrivatePath.prepareDirectory(directory)
         } catch {
-            throw .storeWriteFailed(path: directory, reason: error.description)
+            throw .unsafePath(error.description)
         }
         let lock: FileLock
         do {

@@ -1,3 +1,4 @@
+import SystemSupport
 /// The kubelet credential provider's service-account-token mode (KEP-4412, Kubernetes 1.33+): the kubelet
 /// hands over the pulling pod's service-account token, to be exchanged for a registry token as *that* pod's
 /// identity (AWS AssumeRoleWithWebIdentity, GCP workload identity federation, Azure federated credentials)

@@ -1,4 +1,5 @@
 public import Logging
+public import SystemSupport
 
 /// Answers "which credentials does this registry use", in DESIGN.md's order: a config rule, then the
 /// encrypted store, then the provider the host kind implies, then the ambient auth files. A host nobody
@@ -133,16 +134,12 @@ public struct Resolver: Sendable {
             throw .providerUnavailable(type: name, host: request.host)
         }
         if let tokenCache,
-            let token = tokenCache.cached(registry: request.host, identity: cacheIdentity(provider, request))
+            let token = tokenCache.cached(registry: request.host, identity: request.tokenCacheScope(provider))
         {
             return .answer(Credential(username: token.username, secret: token.secret, expiresAt: token.expiresAt,
                 source: .provider(name: name)))
         }
         return .mint(Mint(provider: provider, request: request, key: key, byHostKind: byHostKind))
-    }
-
-    private func cacheIdentity(_ provider: any CredentialProvider, _ request: MintRequest) -> String {
-        provider.name + ":" + provider.cacheIdentity(for: request)
     }
 
     /// Runs a mint plan: through the shared token cache (one process mints, every other reads its result).
@@ -152,7 +149,7 @@ public struct Resolver: Sendable {
         let token: MintedToken
         do {
             if let tokenCache {
-                token = try await tokenCache.token(registry: request.host, identity: cacheIdentity(provider, request)) {
+                token = try await tokenCache.token(registry: request.host, identity: request.tokenCacheScope(provider)) {
                     () async throws(CredentialError) -> MintedToken in
                     try await Self.mint(provider, request)
                 }

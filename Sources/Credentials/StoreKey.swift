@@ -1,4 +1,5 @@
 internal import Crypto
+import SystemSupport
 
 /// The AES-256 key that seals the store. It lives in its own file (OCICRED_KEY_FILE, or
 /// `$XDG_CONFIG_HOME/ocicred/key`) so the key can come from a mounted Kubernetes Secret while the store sits on
@@ -10,6 +11,11 @@ struct StoreKey {
     /// Loads the key, or nil when the key file does not exist.
     static func load(path: String) throws(CredentialError) -> StoreKey? {
         let bytes: [UInt8]?
+        do throws(PrivatePath.Unsafe) {
+            try PrivatePath.checkKeyFile(path)
+        } catch {
+            throw .unsafePath(error.description)
+        }
         do {
             bytes = try FileIO.read(path, limit: 4096)
         } catch {
@@ -24,8 +30,12 @@ struct StoreKey {
     /// exclusive, so two first-time writers racing end up with the same key.
     static func loadOrCreate(path: String) throws(CredentialError) -> StoreKey {
         if let key = try load(path: path) { return key }
+        do throws(PrivatePath.Unsafe) {
+            try PrivatePath.prepareDirectory(FileIO.directoryName(path))
+        } catch {
+            throw .unsafePath(error.description)
+        }
         do {
-            try FileIO.makeDirectory(FileIO.directoryName(path))
             let raw = try SecureRandom.bytes(AESGCM.keyByteCount)
             _ = try FileIO.createExclusively(Array((Base64.encode(raw) + "\n").utf8), at: path)
         } catch let error as SystemError {

@@ -1,5 +1,6 @@
 public import FoundationEssentials
 internal import Crypto
+public import SystemSupport
 
 /// Minted registry tokens shared by every ocicred process through one encrypted file. A token is reused
 /// until its `refreshAt` (expiry minus the larger of 10 % of its lifetime and 5 minutes); when it is due, one
@@ -69,8 +70,12 @@ public struct TokenCache: Sendable {
         let cacheKey = registry + "\n" + identity
         if let hit = cached(registry: registry, identity: identity) { return hit }
         let lock: FileLock
+        do throws(PrivatePath.Unsafe) {
+            try PrivatePath.prepareDirectory(FileIO.directoryName(file))
+        } catch {
+            throw .unsafePath(error.description)
+        }
         do {
-            try FileIO.makeDirectory(FileIO.directoryName(file))
             lock = try await FileLock.acquire(path: file + ".lock")
         } catch {
             throw .storeWriteFailed(path: file + ".lock", reason: error.description)
@@ -99,11 +104,16 @@ public struct TokenCache: Sendable {
         fresh(try? read()?[registry + "\n" + identity])
     }
 
-    /// Forgets every cached token for `registry` (all identities), e.g. after the registry rejected one.
-    public func invalidate(registry: String) throws(CredentialError) {
+    /// Forgets every cached token for `registry` (all identities), e.g. after the registry rejected one. Waits
+    /// for the lock without blocking a thread: the sidecar calls this on the event loop that serves /healthz.
+    public func invalidate(registry: String) async throws(CredentialError) {
         do {
-            try FileIO.makeDirectory(FileIO.directoryName(file))
-            let lock = try FileLock(path: file + ".lock")
+            do throws(PrivatePath.Unsafe) {
+                try PrivatePath.prepareDirectory(FileIO.directoryName(file))
+            } catch {
+                throw CredentialError.unsafePath(error.description)
+            }
+            let lock = try await FileLock.acquire(path: file + ".lock")
             defer { withExtendedLifetime(lock) {} }
             guard var entries = try? read() else { return }
             entries = entries.filter { !$0.key.hasPrefix(registry + "\n") }
@@ -124,6 +134,7 @@ public struct TokenCache: Sendable {
     /// The cache's entries, or nil when there is no cache file. A cache that cannot be decrypted (key rotated)
     /// or parsed is only a cache: it reads as empty and the next mint replaces it.
     func read() throws -> [String: Entry]? {
+        try PrivatePath.checkDirectory(FileIO.directoryName(file))
         guard let bytes = try FileIO.read(file, limit: 4 << 20) else { return nil }
         guard bytes.count > Self.magic.count, Array(bytes.prefix(Self.magic.count)) == Self.magic,
             let key = try StoreKey.load(path: keyFile)

@@ -1,3 +1,4 @@
+import SystemSupport
 import Credentials
 internal import FoundationEssentials
 import Synchronization
@@ -45,16 +46,14 @@ final class BearerTokenSource: Sendable {
     }
 
     private static func read(_ path: String) throws(KubernetesError) -> Secret {
-        let data: Data
+        let bytes: [UInt8]?
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes = try FileIO.read(path, limit: maximumTokenBytes)
         } catch {
-            throw .tokenUnreadable(path: path, reason: error.localizedDescription)
+            throw .tokenUnreadable(path: path, reason: error.description)
         }
-        guard data.count <= maximumTokenBytes else {
-            throw .tokenUnreadable(path: path, reason: "larger than \(maximumTokenBytes) bytes")
-        }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let bytes else { throw .tokenUnreadable(path: path, reason: "the file does not exist") }
+        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw .tokenUnreadable(path: path, reason: "the file is empty") }
         return Secret(text)
     }

@@ -1,5 +1,6 @@
 public import Credentials
 internal import FoundationEssentials
+public import SystemSupport
 
 /// Where the API server is, how to trust it and how to authenticate: what client-go's `rest.Config` holds for
 /// the two cases ocicred supports — a pod's service account (`rest.InClusterConfig`) and a kubeconfig file's
@@ -18,6 +19,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var server: String
     /// A PEM bundle that signs the API server's certificate (the cluster's own CA, not in the system store).
     public var caFile: String?
+    /// The same as PEM data (a kubeconfig's `certificate-authority-data`), handed to the transport in memory.
+    public var caCertificates: [UInt8]?
     public var insecureSkipTLSVerify: Bool
     public var token: Token
     /// The namespace objects default to: the pod's own, or the kubeconfig context's (else `default`).
@@ -26,13 +29,14 @@ public struct ClusterConfig: Sendable, Equatable {
     public var origin: String
 
     public init(
-        server: String, caFile: String? = nil, insecureSkipTLSVerify: Bool = false, token: Token,
+        server: String, caFile: String? = nil, caCertificates: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false, token: Token,
         namespace: String = "default", origin: String = "explicit"
     ) {
         var server = server
         while server.hasSuffix("/") { server.removeLast() }
         self.server = server
         self.caFile = caFile
+        self.caCertificates = caCertificates
         self.insecureSkipTLSVerify = insecureSkipTLSVerify
         self.token = token
         self.namespace = namespace
@@ -54,7 +58,7 @@ public struct ClusterConfig: Sendable, Equatable {
         let candidates =
             environment["KUBECONFIG"].map { $0.split(separator: ":").map(String.init) }
             ?? [environment.home + "/.kube/config"]
-        for path in candidates where FileManager.default.fileExists(atPath: path) {
+        for path in candidates where FileIO.exists(path) {
             return try Kubeconfig.load(path: path)
         }
         throw .configuration(
@@ -71,20 +75,20 @@ public struct ClusterConfig: Sendable, Equatable {
         }
         let directory = environment["OCICRED_KUBE_SERVICEACCOUNT_DIR"] ?? serviceAccountDirectory
         let tokenFile = directory + "/token"
-        guard FileManager.default.fileExists(atPath: tokenFile) else {
+        guard FileIO.exists(tokenFile) else {
             throw .configuration(
                 "no service-account token at \(tokenFile); is automountServiceAccountToken "
                     + "false for this pod?")
         }
         let caFile = directory + "/ca.crt"
         var namespace = "default"
-        if let bytes = try? Data(contentsOf: URL(fileURLWithPath: directory + "/namespace")) {
+        if let bytes = try? FileIO.read(directory + "/namespace", limit: 4096) {
             let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if !text.isEmpty { namespace = text }
         }
         let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         return ClusterConfig(
-            server: "https://" + authority, caFile: FileManager.default.fileExists(atPath: caFile) ? caFile : nil,
+            server: "https://" + authority, caFile: FileIO.exists(caFile) ? caFile : nil,
             token: .file(tokenFile), namespace: namespace, origin: "in-cluster")
     }
 }

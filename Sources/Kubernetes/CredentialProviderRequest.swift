@@ -1,4 +1,5 @@
 public import Credentials
+public import SystemSupport
 
 /// What the kubelet writes to a credential provider's stdin (`credentialprovider.kubelet.k8s.io/v1`,
 /// Kubernetes docs "Kubelet Credential Provider API"): the image being pulled and, when the provider config

@@ -1,10 +1,7 @@
 import Credentials
 internal import FoundationEssentials
+import SystemSupport
 import Yams
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The subset of a kubeconfig file (Kubernetes docs, "Organizing Cluster Access Using kubeconfig Files") a
 /// token-authenticated client needs: current-context → cluster (server, certificate-authority[-data],
@@ -12,12 +9,13 @@ import Yams
 /// not silently ignored, so a user never wonders why requests go out unauthenticated.
 enum Kubeconfig {
     static func load(path: String) throws(KubernetesError) -> ClusterConfig {
-        let text: String
+        let text: String?
         do {
-            text = try String(decoding: Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+            text = try FileIO.readText(path, limit: 4 << 20)
         } catch {
-            throw .configuration("cannot read kubeconfig \(path): \(error.localizedDescription)")
+            throw .configuration("cannot read kubeconfig \(error.description)")
         }
+        guard let text else { throw .configuration("no kubeconfig at \(path)") }
         return try parse(text, path: path)
     }
 
@@ -41,12 +39,16 @@ enum Kubeconfig {
         guard let server = cluster["server"]?.string, server.hasPrefix("https://") || server.hasPrefix("http://")
         else { throw .configuration("kubeconfig \(path): cluster \(clusterName) has no https:// `server`") }
 
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let directory = FileIO.directoryName(path)
         var caFile: String?
+        var caCertificates: [UInt8]?
         if let file = cluster["certificate-authority"]?.string {
             caFile = file.hasPrefix("/") ? file : directory + "/" + file
         } else if let encoded = cluster["certificate-authority-data"]?.string {
-            caFile = try writeCertificateAuthority(encoded, path: path)
+            guard let pem = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
+                throw .configuration("kubeconfig \(path): certificate-authority-data is not base64")
+            }
+            caCertificates = Array(pem)
         }
 
         var token = ClusterConfig.Token.none
@@ -64,35 +66,13 @@ enum Kubeconfig {
             }
         }
         return ClusterConfig(
-            server: server, caFile: caFile, insecureSkipTLSVerify: cluster["insecure-skip-tls-verify"]?.bool ?? false,
-            token: token, namespace: context["namespace"]?.string ?? "default", origin: path)
+            server: server, caFile: caFile, caCertificates: caCertificates,
+            insecureSkipTLSVerify: cluster["insecure-skip-tls-verify"]?.bool ?? false, token: token, namespace: context["namespace"]?.string ?? "default", origin: path)
     }
 
     /// `- name: X` entries of a kubeconfig list.
     private static func named(_ list: Node?, _ name: String) -> Node? {
         guard case .sequence(let entries)? = list else { return nil }
         return entries.first { $0["name"]?.string == name }
-    }
-
-    /// curl takes a CA bundle as a file, so inline data goes to a private temporary file (a CA certificate is
-    /// public, but the directory is still 0700), one per content so concurrent processes never collide.
-    private static func writeCertificateAuthority(_ encoded: String, path: String) throws(KubernetesError) -> String {
-        guard let pem = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
-            throw .configuration("kubeconfig \(path): certificate-authority-data is not base64")
-        }
-        let directory = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/ocicred-kube-\(getuid())"
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a: a name, not a security property
-        for byte in pem {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        let file = directory + "/ca-" + String(hash, radix: 16) + ".crt"
-        do {
-            try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try pem.write(to: URL(fileURLWithPath: file), options: .atomic)
-        } catch {
-            throw .configuration("cannot write the cluster CA from \(path) to \(file): \(error.localizedDescription)")
-        }
-        return file
     }
 }

@@ -1,5 +1,6 @@
 import Credentials
 internal import FoundationEssentials
+import SystemSupport
 
 /// Secrets of type `kubernetes.io/dockerconfigjson` (Kubernetes docs, "Secrets", "Docker config Secrets"):
 /// the shape `imagePullSecrets` and the kubelet read, written by GET, merge, PUT with the read

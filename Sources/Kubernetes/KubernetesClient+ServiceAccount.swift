@@ -1,4 +1,5 @@
 import Credentials
+import SystemSupport
 
 /// A ServiceAccount's `imagePullSecrets`, so pods that name no pull secret still get the refreshed one.
 ///

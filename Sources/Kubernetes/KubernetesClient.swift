@@ -2,6 +2,7 @@ public import Credentials
 public import FoundationEssentials
 public import Logging
 public import Transport
+public import SystemSupport
 
 /// A small client for the handful of Kubernetes API calls ocicred makes (`KubernetesAPICall.all`): plain JSON
 /// over the injected `HTTPClient`, so tests swap the transport or point it at the fixture API server.
@@ -54,7 +55,8 @@ public struct KubernetesClient: Sendable {
         while true {
             var request = HTTPRequest(
                 method: method, url: config.server + path, headers: [("Accept", "application/json")],
-                timeout: requestTimeout, verifyTLS: !config.insecureSkipTLSVerify, caFile: config.caFile)
+                timeout: requestTimeout, verifyTLS: !config.insecureSkipTLSVerify, caFile: config.caFile,
+                caCertificates: config.caCertificates)
             if let token = try tokens.current() {
                 request.headers.append(("Authorization", "Bearer " + token.exposedValue))
             }

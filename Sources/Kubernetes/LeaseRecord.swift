@@ -1,5 +1,6 @@
 import Credentials
 public import FoundationEssentials
+public import SystemSupport
 
 /// The fields of a `coordination.k8s.io/v1` Lease's `spec` that leader election reads and writes, as
 /// client-go's `resourcelock.LeaseLock` maps them (`LeaderElectionRecord`).

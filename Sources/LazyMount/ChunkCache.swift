@@ -1,6 +1,7 @@
 import Crypto
 import FoundationEssentials
 import Synchronization
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -120,7 +121,7 @@ final class ChunkCache: Sendable {
     private func loadFromDisk(_ key: Key, layer: LayerIndex) -> [UInt8]? {
         guard let path = path(key, layer: layer) else { return nil }
         let span = layer.spans[key.span]
-        guard let bytes = try? IndexCache.readFile(path), bytes.count == Int(span.length),
+        guard let bytes = try? FileIO.read(path, limit: Int(span.length)), bytes.count == Int(span.length),
             SHA256.hexDigest(bytes) == span.sha256
         else {
             unlink(path)  // absent, torn or tampered: fetch again
@@ -132,9 +133,7 @@ final class ChunkCache: Sendable {
     /// Best effort: a full disk or a read-only cache directory only costs a later download.
     private func storeOnDisk(_ key: Key, layer: LayerIndex, _ bytes: [UInt8]) {
         guard let path = path(key, layer: layer) else { return }
-        do throws(LazyMountError) {
-            try IndexCache.makeDirectory(LayerMerge.split(path).parent)
-            try IndexCache.writeAtomically(bytes, to: path)
-        } catch {}
+        guard (try? PrivatePath.prepareDirectory(FileIO.directoryName(path))) != nil else { return }
+        try? FileIO.writeAtomically(bytes, to: path)
     }
 }

@@ -34,9 +34,14 @@ public struct ImageIndex: Codable, Sendable, Equatable {
     public var layers: [LayerIndex]
     public var tree: [MergedEntry]
 
+    /// Entries of any layer left out because their names climb above the root, as `layer digest: name`.
+    public var skippedEntries: [String] {
+        layers.flatMap { layer in (layer.skippedEntries ?? []).map { layer.digest + ": " + $0 } }
+    }
+
     /// The merged entry at `path` (normalised like tar paths).
     func entry(at path: String) -> MergedEntry? {
-        let key = TarEntry.normalize(path)
+        guard let key = TarEntry.normalize(path) else { return nil }
         var low = 0
         var high = tree.count
         while low < high {
@@ -56,6 +61,9 @@ public struct LayerIndex: Codable, Sendable, Equatable {
     public var fetchWholeOnFirstRead: Bool
     public var spans: [Span]
     public var entries: [TarEntry]
+    /// Entry names (as the layer wrote them) left out because they climb above the image's root; the mount and
+    /// `ocicred index` warn about each. Absent in indexes of layers that had none.
+    public var skippedEntries: [String]?
 
     public struct Span: Codable, Sendable, Equatable {
         public var uncompressedOffset: Int64

@@ -2,6 +2,7 @@ public import Credentials
 import FoundationEssentials
 public import Logging
 public import Registry
+public import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -94,6 +95,10 @@ public struct ImageMount: Sendable {
         client.timeout = min(client.timeout, options.fetchTimeout)
         client.connectTimeout = min(client.connectTimeout, options.fetchTimeout)
         let (image, index, indexPath) = try await index(client: client)
+        for skipped in index.skippedEntries {
+            logger.warning(
+                "skipped a layer entry whose name leaves the image's root", metadata: ["entry": "\(skipped)"])
+        }
         let profile = options.useProfile ? await profile(for: index, client: client) : nil
         let recorder = options.recordProfile ? ProfileRecorder() : nil
 

@@ -1,6 +1,7 @@
 import Credentials
 public import FoundationEssentials
 public import Registry
+import SystemSupport
 
 /// An image's index stored in its own repository as an OCI artifact that refers to the image (image-spec v1.1
 /// manifest.md "Guidelines for Artifact Usage", distribution-spec v1.1 "Listing Referrers"), so every machine that

@@ -53,6 +53,7 @@ struct LayerIndexer {
         layer.uncompressedSize = state.totalOut
         layer.spans = state.recorder.spans
         layer.entries = state.tar.entries
+        layer.skippedEntries = state.tar.skipped.isEmpty ? nil : state.tar.skipped
         return layer
     }
 }

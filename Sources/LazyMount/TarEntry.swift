@@ -48,21 +48,21 @@ public enum TarError: Error, Equatable, CustomStringConvertible {
 }
 
 extension TarEntry {
-    /// Tar paths as tools write them (`./etc/`, `/etc`, `etc`) become one spelling, the way the image spec's
-    /// changesets compare them.
-    static func normalize(_ path: String) -> String {
-        var text = Substring(path)
-        while true {
-            if text.hasPrefix("./") {
-                text = text.dropFirst(2)
-            } else if text.hasPrefix("/") {
-                text = text.dropFirst()
-            } else {
-                break
+    /// Tar paths as tools write them (`./etc/`, `/etc`, `etc//x`, `a/./b`) become one spelling, the way the image
+    /// spec's changesets compare them: empty and `.` components dropped, `..` taking back the component before it
+    /// (Go's filepath.Clean, as docker and containers/storage clean names before extracting). nil when the name
+    /// climbs above the root (`../etc/passwd`, `a/../../x`): a hostile layer must not produce a FUSE entry named
+    /// `..` or a path outside the image, so such an entry is skipped, as docker refuses it ("breakout").
+    static func normalize(_ path: String) -> String? {
+        var components: [Substring] = []
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..":
+                guard components.popLast() != nil else { return nil }
+            default: components.append(component)
             }
         }
-        while text.hasSuffix("/") { text = text.dropLast() }
-        if text == "." { return "" }
-        return String(text)
+        return components.joined(separator: "/")
     }
 }

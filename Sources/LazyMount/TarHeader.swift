@@ -72,7 +72,7 @@ struct TarHeader {
         let size = try paxNumber("size", size)
         let link = pax["linkpath"] ?? linkName
         return TarEntry(
-            path: TarEntry.normalize(pax["path"] ?? name), kind: kind, mode: UInt32(mode & 0o7777),
+            path: pax["path"] ?? name, kind: kind, mode: UInt32(mode & 0o7777),
             uid: Int(try paxNumber("uid", uid)), gid: Int(try paxNumber("gid", gid)),
             mtime: try paxNumber("mtime", mtime), size: kind == .file ? size : 0,
             linkName: kind == .symlink || kind == .hardlink ? link : nil,

@@ -17,6 +17,8 @@ struct TarStreamParser {
     static let maxMetadataSize = 1 << 20
 
     private(set) var entries: [TarEntry] = []
+    /// Names as written of entries that would leave the root (or hard links to such a name): not indexed.
+    private(set) var skipped: [String] = []
     /// Offset of the next byte fed.
     private(set) var position: Int64 = 0
     private var state = State.header
@@ -106,12 +108,17 @@ struct TarStreamParser {
         let overrides = globalPAX.merging(pax) { $1 }
         pax = [:]
         var entry = try fields.entry(offset: offset + 512, pax: overrides, offsetForErrors: offset)
-        if let longName { entry.path = TarEntry.normalize(longName) }
+        if let longName { entry.path = longName }
         if let longLink { entry.linkName = longLink }
-        if entry.kind == .hardlink, let link = entry.linkName { entry.linkName = TarEntry.normalize(link) }
         longName = nil
         longLink = nil
-        entries.append(entry)
+        let written = entry.path
+        var keep = true
+        if let path = TarEntry.normalize(entry.path) { entry.path = path } else { keep = false }
+        if entry.kind == .hardlink, let link = entry.linkName {
+            if let target = TarEntry.normalize(link) { entry.linkName = target } else { keep = false }
+        }
+        if keep { entries.append(entry) } else { skipped.append(written) }
         // Header-only types carry no data whatever their size field says (Go archive/tar, isHeaderOnlyType).
         let dataSize = entry.kind == .file ? entry.size : 0
         state = dataSize == 0 ? .header : .skip(remaining: Self.padded(dataSize))

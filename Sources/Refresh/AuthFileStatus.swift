@@ -1,6 +1,6 @@
 import Credentials
 public import FoundationEssentials
-import Glibc
+import SystemSupport
 
 /// `F.status` beside an auth file `F` the refresh writes: which entries ocicred wrote and when each expires,
 /// so an exec probe (`ocicred health --file F`) can judge the file without credentials of its own. It holds
@@ -22,12 +22,12 @@ public struct AuthFileStatus: Codable, Sendable, Equatable {
     public func write(beside authFile: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try AtomicFile.write(Array(try encoder.encode(self)) + [0x0A], to: Self.path(for: authFile))
+        try FileIO.writeAtomically(Array(try encoder.encode(self)) + [0x0A], to: Self.path(for: authFile))
     }
 
     public static func read(beside authFile: String) throws -> AuthFileStatus? {
-        guard let data = FileManager.default.contents(atPath: path(for: authFile)) else { return nil }
-        return try JSONDecoder().decode(AuthFileStatus.self, from: data)
+        guard let bytes = try FileIO.read(path(for: authFile), limit: 1 << 20) else { return nil }
+        return try JSONDecoder().decode(AuthFileStatus.self, from: Data(bytes))
     }
 }
 
@@ -56,12 +56,14 @@ public enum AuthFileHealth {
 
     /// The auth file parses, and every entry the status lists is present and unexpired at `now`.
     public static func check(path: String, now: Date = Date()) -> Verdict {
-        guard let data = FileManager.default.contents(atPath: path) else { return .unreadable("cannot read \(path)") }
         let file: AuthFile
         do {
-            file = try AuthFile.parse(Array(data))
-        } catch {
+            guard let bytes = try FileIO.read(path, limit: 16 << 20) else { return .unreadable("\(path) does not exist") }
+            file = try AuthFile.parse(bytes)
+        } catch let error as SystemError {
             return .unreadable(error.description)
+        } catch {
+            return .unreadable("\(error)")
         }
         let status: AuthFileStatus
         do {
@@ -77,45 +79,5 @@ public enum AuthFileHealth {
             }
         }
         return .healthy(entries: status.entries.count)
-    }
-}
-
-/// Temp file, fsync, rename, fsync of the directory, 0600: a reader sees the old bytes or the new ones.
-enum AtomicFile {
-    struct WriteError: Error, CustomStringConvertible {
-        let path: String
-        let errno: Int32
-        var description: String { "cannot write \(path): \(String(cString: strerror(errno)))" }
-    }
-
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw WriteError(path: temporary, errno: errno) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                unlink(temporary)
-                throw WriteError(path: temporary, errno: code)
-            }
-            offset += written
-        }
-        fsync(fd)
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw WriteError(path: path, errno: code)
-        }
-        let slash = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let directory = open(slash.isEmpty ? "/" : slash, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
     }
 }

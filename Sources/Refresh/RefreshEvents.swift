@@ -75,7 +75,6 @@ public enum SignalForwarder {
     public static func start(into events: RefreshEvents) {
         let fds = SignalPipe.fds
         guard fds.read >= 0 else { return }
-        signal(SIGPIPE, SIG_IGN)
         let thread = Thread {
             var set = sigset_t()
             sigemptyset(&set)

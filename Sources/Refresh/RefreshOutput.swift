@@ -35,7 +35,7 @@ public struct AuthFileOutput: RefreshOutput {
             written.append((key, credential))
         }
         guard !written.isEmpty else { return false }
-        _ = try AuthFileUpdater.update(path: path) { file in
+        _ = try await AuthFileUpdater.update(path: path) { file in
             for (key, credential) in written {
                 file.setCredential(username: credential.username, secret: credential.secret, for: key, format: format)
             }

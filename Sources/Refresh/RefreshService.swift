@@ -2,6 +2,7 @@ public import Credentials
 import Foundation
 import Kubernetes
 public import Logging
+public import SystemSupport
 
 /// What `ocicred refresh` was asked on the command line; outputs named here are added to the config's.
 public struct RefreshOptions: Sendable {
@@ -146,7 +147,8 @@ public enum RefreshService {
         { registry, force in
             let key = try CredentialKey(serverURL: registry)
             if force, environment.tokenCacheEnabled {
-                try? TokenCache(file: environment.tokenCacheFile, keyFile: environment.keyFile).invalidate(registry: key.host)
+                try? await TokenCache(file: environment.tokenCacheFile, keyFile: environment.keyFile)
+                    .invalidate(registry: key.host)
             }
             return try await resolver.resolve(key)
         }

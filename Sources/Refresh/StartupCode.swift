@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// Unmaps the executable's code pages from the sidecar once a refresh pass is done, so what stays resident
 /// while it idles is its data, not the code that start-up and the pass ran.
@@ -22,7 +23,7 @@ enum StartupCode {
     /// Best effort: returns the bytes released, 0 when /proc is unreadable or nothing qualifies.
     @discardableResult
     static func release() -> Int {
-        guard let executable = executablePath(), let smaps = readProcFile("/proc/self/smaps") else { return 0 }
+        guard let executable = executablePath(), let smaps = try? FileIO.readText("/proc/self/smaps", limit: 64 << 20) else { return 0 }
         var released = 0
         for mapping in codeMappings(smaps: smaps, executable: executable) {
             guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
@@ -66,22 +67,5 @@ enum StartupCode {
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard count > 0 else { return nil }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// procfs files report size 0, so read until end of file.
-    private static func readProcFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

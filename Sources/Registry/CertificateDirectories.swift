@@ -1,5 +1,6 @@
 public import Credentials
 internal import FoundationEssentials
+public import SystemSupport
 
 /// containers-certs.d(5): a registry's CA lives in `<root>/<host[:port]>/ca.crt` (any `*.crt` there is a CA;
 /// `*.cert`/`*.key` pairs are client certificates, which ocicred does not use). podman looks in
@@ -30,7 +31,7 @@ public enum CertificateDirectories {
     /// `ca.crt` when present, else the first `*.crt` by name. The transport takes one bundle per request;
     /// a directory with several CA files should concatenate them into ca.crt.
     static func caFile(in directory: String) -> String? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
+        guard let names = try? FileIO.list(directory), !names.isEmpty else { return nil }
         if names.contains("ca.crt") { return directory + "/ca.crt" }
         return names.filter { $0.hasSuffix(".crt") }.sorted().first.map { directory + "/" + $0 }
     }

@@ -1,5 +1,6 @@
 public import Credentials
 internal import FoundationEssentials
+public import SystemSupport
 
 extension RegistriesConf {
     public static let systemFile = "/etc/containers/registries.conf"
@@ -16,10 +17,10 @@ extension RegistriesConf {
         let userDirectory = environment.configHome + "/containers/registries.conf.d"
         let main =
             environment["CONTAINERS_REGISTRIES_CONF"]
-            ?? (FileManager.default.fileExists(atPath: userFile) ? userFile : systemFile)
+            ?? (FileIO.exists(userFile) ? userFile : systemFile)
         let directory =
             environment["OCICRED_REGISTRIES_CONF_DIR"]
-            ?? (FileManager.default.fileExists(atPath: userDirectory) ? userDirectory : systemDropInDirectory)
+            ?? (FileIO.exists(userDirectory) ? userDirectory : systemDropInDirectory)
         return (main, directory)
     }
 
@@ -29,8 +30,7 @@ extension RegistriesConf {
         let (main, directory) = files(environment: environment)
         var conf = RegistriesConf()
         if let text = try read(main) { conf = try parse(text, file: main) }
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasSuffix(".conf") }.sorted()
+        let names = ((try? FileIO.list(directory)) ?? []).filter { $0.hasSuffix(".conf") }
         for name in names {
             let path = directory + "/" + name
             if let text = try read(path) { conf.merge(try parse(text, file: path)) }
@@ -39,11 +39,14 @@ extension RegistriesConf {
     }
 
     private static func read(_ path: String) throws(RegistriesConfError) -> String? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: "not a readable file")
+        let bytes: [UInt8]?
+        do {
+            bytes = try FileIO.read(path, limit: 1 << 20)
+        } catch {
+            throw .unreadable(path: path, reason: error.description)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let bytes else { return nil }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .unreadable(path: path, reason: "not UTF-8 text")
         }
         return text

@@ -1,5 +1,6 @@
 import Credentials
 internal import FoundationEssentials
+import SystemSupport
 
 /// Referrers (distribution-spec v1.1 "Listing Referrers", image-spec v1.1 manifest.md "Guidelines for Artifact
 /// Usage"): artifacts stored in an image's repository whose `subject` is one of its manifests. Registries with the

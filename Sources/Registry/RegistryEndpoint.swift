@@ -1,4 +1,5 @@
 public import Credentials
+public import SystemSupport
 
 /// How to reach one registry host: whether TLS is verified, whether plain HTTP may be tried, and which extra
 /// CA to trust. Decided once per command from the flags, registries.conf and certs.d, the way podman does.

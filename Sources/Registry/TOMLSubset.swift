@@ -49,6 +49,10 @@ enum TOMLSubset {
         let bytes: [UInt8]
         var index = 0
         var line = 1
+        /// Arrays nested inside the one being read. registries.conf needs two levels; a bound keeps hostile
+        /// input (100,000 `[`) from exhausting the stack.
+        var depth = 0
+        static let maximumDepth = 32
 
         init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -175,6 +179,9 @@ enum TOMLSubset {
         }
 
         mutating func array() throws(SyntaxError) -> Value {
+            guard depth < Self.maximumDepth else { throw fail("arrays nested more than \(Self.maximumDepth) deep") }
+            depth += 1
+            defer { depth -= 1 }
             index += 1
             var elements: [Value] = []
             while true {

@@ -1,5 +1,6 @@
 public import Credentials
 public import FoundationEssentials
+public import SystemSupport
 
 /// A token server's answer (distribution's token spec, "Token Response Fields", and its OAuth2 variant):
 /// `token` or `access_token`, `expires_in` (seconds, default 60), `issued_at` (RFC 3339), and with

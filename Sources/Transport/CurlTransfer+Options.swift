@@ -1,4 +1,5 @@
 internal import CCurl
+import SystemSupport
 import FoundationEssentials
 internal import Glibc
 
@@ -57,29 +58,31 @@ extension CurlTransfer {
         let functions = library.functions
         try check(ccurl_setopt_long(functions, handle, CURLOPT_SSL_VERIFYPEER, request.verifyTLS ? 1 : 0))
         try check(ccurl_setopt_long(functions, handle, CURLOPT_SSL_VERIFYHOST, request.verifyTLS ? 2 : 0))
-        var extraBundles: [String] = []
-        for file in [configuration.caFile, request.caFile].compactMap({ $0 }) where !extraBundles.contains(file) {
-            extraBundles.append(file)
+        guard request.verifyTLS else { return }
+        var files: [String] = []
+        for file in [configuration.caFile, request.caFile].compactMap({ $0 }) where !files.contains(file) {
+            files.append(file)
         }
-        guard request.verifyTLS, !extraBundles.isEmpty else { return }  // curl's built-in system bundle
-        if extraBundles.count == 1 {
-            try check(ccurl_setopt_string(functions, handle, CURLOPT_CAINFO, extraBundles[0]))
-        } else {
-            // Two bundles (OCICRED_CA_FILE and the host's certs.d ca.crt): curl takes one file, so hand it both as
-            // one in-memory PEM blob (copied by curl during the call).
-            var pem: [UInt8] = []
-            for file in extraBundles {
-                guard let contents = try? Data(contentsOf: URL(fileURLWithPath: file)) else {
-                    throw .tls(host: host, reason: "cannot read CA file \(file)")
-                }
-                pem.append(contentsOf: contents)
-                pem.append(UInt8(ascii: "\n"))
+        guard !files.isEmpty || request.caCertificates != nil else { return }  // curl's built-in system bundle
+        // Every extra CA reaches curl as one in-memory PEM blob (copied by curl during the call): read through
+        // the one file reader, so a FIFO or a huge file at the path is an error, and curl never opens a path.
+        var pem: [UInt8] = []
+        for file in files {
+            let contents: [UInt8]?
+            do {
+                contents = try FileIO.read(file, limit: 4 << 20)
+            } catch {
+                throw .tls(host: host, reason: "cannot read the CA file: \(error.description)")
             }
-            try check(
-                pem.withUnsafeBytes { bytes in
-                    ccurl_setopt_blob_copy(functions, handle, CURLOPT_CAINFO_BLOB, bytes.baseAddress, bytes.count)
-                })
+            guard let contents else { throw .tls(host: host, reason: "the CA file \(file) does not exist") }
+            pem.append(contentsOf: contents)
+            pem.append(UInt8(ascii: "\n"))
         }
+        if let inline = request.caCertificates { pem.append(contentsOf: inline) }
+        try check(
+            pem.withUnsafeBytes { bytes in
+                ccurl_setopt_blob_copy(functions, handle, CURLOPT_CAINFO_BLOB, bytes.baseAddress, bytes.count)
+            })
         // CAINFO replaces curl's default bundle file; the hashed system directory keeps the public CAs trusted,
         // so a private CA is trusted in addition, not instead.
         if access(configuration.systemCAPath, R_OK | X_OK) == 0 {

@@ -17,8 +17,12 @@ public struct HTTPRequest: Sendable {
     /// are then not checked. Never switched off implicitly.
     public var verifyTLS: Bool
     /// A PEM bundle trusted for this request in addition to the system store and `OCICRED_CA_FILE`
-    /// (containers' `certs.d/<host>/ca.crt`).
+    /// (containers' `certs.d/<host>/ca.crt`). Read by ocicred, not by curl: a FIFO there fails instead of
+    /// hanging, and the bytes go to curl in memory. Trusted for this origin only, never after a redirect away.
     public var caFile: String?
+    /// PEM certificates trusted for this request, given as data (a kubeconfig's `certificate-authority-data`):
+    /// no temporary file that another user could swap between transfers.
+    public var caCertificates: [UInt8]?
     /// Header names (any case) removed when a redirect leaves the origin (scheme, host or port changes), so a
     /// token meant for the registry never reaches the blob store it redirects to. `Authorization`,
     /// `Proxy-Authorization` and `Cookie` are removed whether listed or not.
@@ -27,7 +31,7 @@ public struct HTTPRequest: Sendable {
     public init(
         method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
         timeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxResponseBytes: Int = 4 << 20,
-        verifyTLS: Bool = true, caFile: String? = nil,
+        verifyTLS: Bool = true, caFile: String? = nil, caCertificates: [UInt8]? = nil,
         sensitiveHeaders: Set<String> = ["authorization", "proxy-authorization"]
     ) {
         self.method = method
@@ -39,6 +43,7 @@ public struct HTTPRequest: Sendable {
         self.maxResponseBytes = maxResponseBytes
         self.verifyTLS = verifyTLS
         self.caFile = caFile
+        self.caCertificates = caCertificates
         self.sensitiveHeaders = sensitiveHeaders
     }
 }

@@ -8,6 +8,9 @@
 /// - leaving the origin (scheme, host or port changes) drops `Authorization`, `Proxy-Authorization`, `Cookie` and
 ///   every header the caller listed in `sensitiveHeaders` — a registry token must not reach the S3/CDN blob URL
 ///   the registry redirects to (the CVE-2018-1000007 class of bug) — and they stay dropped for later hops;
+/// - leaving the origin also drops the origin's TLS exceptions: `--tls-verify=false` and a `certs.d` CA were
+///   given for the registry, not for the S3 bucket or CDN it sends the client to, so the next hop verifies
+///   against the system store (and `OCICRED_CA_FILE`, which the user trusts for every host);
 /// - https → http is refused (`.insecureRedirect`): it would hand the rest of the exchange to anyone on the path.
 enum RedirectPolicy {
     static let maximumRedirects = 10
@@ -39,6 +42,9 @@ enum RedirectPolicy {
         if !current.isSameOrigin(as: target) {
             let dropped = alwaysSensitive.union(request.sensitiveHeaders.map { $0.lowercased() })
             next.headers.removeAll { dropped.contains($0.name.lowercased()) }
+            next.verifyTLS = true
+            next.caFile = nil
+            next.caCertificates = nil
         }
         return next
     }

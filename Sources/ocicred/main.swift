@@ -4,7 +4,11 @@ import Glibc
 import Darwin
 #endif
 import Commands
-import Credentials
+import SystemSupport
+
+// A reader that went away (a closed pipe) is reported by write(2) as EPIPE and handled where the write is; the
+// default SIGPIPE would instead kill the process mid-way, e.g. a mount stopping under SIGTERM (exit 141).
+signal(SIGPIPE, SIG_IGN)
 
 // Invoked through a `docker-credential-*` link, argv[0] selects the helper protocol; otherwise the CLI.
 let environment = OcicredEnvironment.current

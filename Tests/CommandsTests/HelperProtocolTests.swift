@@ -2,6 +2,7 @@
 import Credentials
 import Foundation
 import Logging
+import SystemSupport
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Credentials
 import Foundation
 import Logging
+import SystemSupport
 import Testing
 import TestSupport
 
@@ -46,12 +47,12 @@ struct AuthFileWriteTests {
     }
 
     @Test("configure adds credHelpers, keeps the rest, and is idempotent")
-    func configureIdempotent() throws {
+    func configureIdempotent() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = dir.file("config.json")
         try Data(existing.utf8).write(to: URL(fileURLWithPath: path))
-        let first = try CredHelperConfigurator.configure(path: path, hosts: ["123456789012.dkr.ecr.us-east-1.amazonaws.com", "ghcr.io"], dryRun: false)
+        let first = try await CredHelperConfigurator.configure(path: path, hosts: ["123456789012.dkr.ecr.us-east-1.amazonaws.com", "ghcr.io"], dryRun: false)
         #expect(first.changed)
         let after = try json(first.after) as! [String: Any]
         #expect(after["credHelpers"] as? [String: String] == [
@@ -63,18 +64,18 @@ struct AuthFileWriteTests {
         original["credHelpers"] = nil
         #expect(withoutHelpers as NSDictionary == original as NSDictionary)
         let mtime = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
-        let second = try CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: false)
+        let second = try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: false)
         #expect(!second.changed)
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date == mtime)
     }
 
     @Test("dry run changes nothing on disk")
-    func dryRun() throws {
+    func dryRun() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = dir.file("auth.json")
         try Data(existing.utf8).write(to: URL(fileURLWithPath: path))
-        let result = try CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: true)
+        let result = try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: true)
         #expect(result.changed)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == existing)
     }
@@ -86,8 +87,8 @@ struct AuthFileWriteTests {
         let path = dir.file("auth.json")
         let garbage = Data("{\"auths\": {\"quay.io\": {\"auth\": \"abc\"}".utf8)
         try garbage.write(to: URL(fileURLWithPath: path))
-        #expect(throws: CredentialError.self) {
-            try CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: false)
+        await #expect(throws: CredentialError.self) {
+            try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: false)
         }
         let env = OcicredEnvironment(["HOME": dir.path, "U": "u", "P": "p"])
         await #expect(throws: CredentialError.self) {

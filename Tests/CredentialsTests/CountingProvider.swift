@@ -20,6 +20,7 @@ final class CountingProvider: CredentialProvider, @unchecked Sendable {
 
     var mintCount: Int { mints.withLock { $0 } }
 
+    let mintingEnvironment = ["FAKE_ENDPOINT"]
     func cacheIdentity(for request: MintRequest) -> String {
         request.identity.awsProfile ?? request.material.map { "material:\($0.type.rawValue)" } ?? "ambient"
     }

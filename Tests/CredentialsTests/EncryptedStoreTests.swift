@@ -54,6 +54,7 @@ struct EncryptedStoreTests {
             try store.store(material("registry.example.com", "ci", "secret"), for: key)
             let otherKey = dir.file("other-key")
             try Data(repeating: 7, count: 32).write(to: URL(fileURLWithPath: otherKey))
+            chmod(otherKey, 0o600)
             let other = EncryptedStore(directory: store.directory, keyFile: otherKey)
             let entry = try FileManager.default.contentsOfDirectory(atPath: store.directory).first { $0.hasPrefix("oci-creds-") }!
             let before = try Data(contentsOf: URL(fileURLWithPath: store.directory + "/" + entry))
@@ -132,6 +133,7 @@ struct EncryptedStoreTests {
             }
             let keyPath = dir.file("k")
             try content.write(to: URL(fileURLWithPath: keyPath))
+            chmod(keyPath, 0o600)
             let store = EncryptedStore(directory: dir.file("s"), keyFile: keyPath)
             let key = try CredentialKey(serverURL: "r.example")
             if valid {
@@ -140,6 +142,7 @@ struct EncryptedStoreTests {
                 // Every accepted spelling is the same key: a raw-key store opens with the base64 file.
                 let rawPath = dir.file("k-raw")
                 try raw.write(to: URL(fileURLWithPath: rawPath))
+                chmod(rawPath, 0o600)
                 let sameKey = EncryptedStore(directory: dir.file("s"), keyFile: rawPath)
                 #expect(try sameKey.material(for: key)?.material.staticCredential()?.username == "u")
             } else {

@@ -1,5 +1,6 @@
 import Credentials
 import Foundation
+import SystemSupport
 import Testing
 
 @Suite("JSON parser")

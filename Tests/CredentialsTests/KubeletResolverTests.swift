@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 import TestSupport
+import SystemSupport
 import Testing
 
 /// `Resolver.resolve(_:serviceAccountToken:serviceAccountAnnotations:)`: the kubelet's pod token reaches the
@@ -19,6 +20,7 @@ struct KubeletResolverTests {
 
         var requests: [MintRequest] { recorded.withLock { $0 } }
 
+        let mintingEnvironment: [String] = []
         func cacheIdentity(for request: MintRequest) -> String { "fixed" }
 
         func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {

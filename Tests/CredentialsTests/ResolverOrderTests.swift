@@ -1,6 +1,7 @@
 import Credentials
 import Foundation
 import Logging
+import SystemSupport
 import Testing
 import TestSupport
 

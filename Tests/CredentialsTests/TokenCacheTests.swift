@@ -136,7 +136,7 @@ struct TokenCacheTests {
                 throw .provider(.rejected(provider: "aws", endpoint: "e", code: "AccessDenied", message: "no"))
             }
         }
-        try cache.invalidate(registry: "r")
+        try await cache.invalidate(registry: "r")
         let after = try await cache.token(registry: "r", identity: "i") { () async throws(CredentialError) -> MintedToken in
             token("fresh", expiresIn: 3600, from: Date())
         }

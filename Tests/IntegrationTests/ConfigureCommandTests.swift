@@ -16,7 +16,10 @@ struct ConfigureCommandTests {
         try Data(dockerConfig.utf8).write(to: URL(fileURLWithPath: path))
         let result = try OcicredBinary.run(["configure", "--docker-config", path, "--gcr", "--dry-run"], home: dir.path)
         #expect(result.status == 0, "\(result)")
-        #expect(result.stdoutText.contains("+     \"eu.gcr.io\" : \"ocicred\""), "\(result.stdoutText)")
+        #expect(result.stdoutText.contains("+ credHelpers.\"eu.gcr.io\": \"ocicred\""), "\(result.stdoutText)")
+        // Only what changes is shown, and never a credential: the auths entry stays out of the output.
+        #expect(!result.stdoutText.contains("cXVheXVzZXI6cXVheXBhc3M="), "\(result.stdoutText)")
+        #expect(!result.stdoutText.contains("quay.io"), "\(result.stdoutText)")
         #expect(try String(contentsOfFile: path, encoding: .utf8) == dockerConfig)
     }
 

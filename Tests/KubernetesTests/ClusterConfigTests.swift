@@ -1,6 +1,7 @@
 import Credentials
 import Foundation
 import TestSupport
+import SystemSupport
 import Testing
 
 @testable import Kubernetes
@@ -68,7 +69,9 @@ import Testing
         #expect(prod.server == "https://prod.example:6443")
         #expect(prod.token == .inline(Secret("s3cr3t-token")))
         #expect(prod.namespace == "builds")
-        #expect(try String(contentsOfFile: try #require(prod.caFile), encoding: .utf8) == pem)
+        // Inline CA data stays in memory: no file another user could swap between transfers.
+        #expect(prod.caFile == nil)
+        #expect(prod.caCertificates == Array(pem.utf8))
 
         let dev = try Kubeconfig.parse(
             kubeconfig.replacingOccurrences(of: "current-context: prod", with: "current-context: dev"), path: path)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 import TestSupport
+import SystemSupport
 import Testing
 
 @testable import Kubernetes
@@ -152,6 +153,7 @@ final class RecordingProvider: CredentialProvider {
 
     var requests: [MintRequest] { recorded.withLock { $0 } }
 
+    let mintingEnvironment: [String] = []
     func cacheIdentity(for request: MintRequest) -> String { request.identity.description }
 
     func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {

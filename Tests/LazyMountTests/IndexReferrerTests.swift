@@ -4,6 +4,7 @@ import Foundation
 import Registry
 import Synchronization
 import TestSupport
+import SystemSupport
 import Testing
 import Transport
 

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Registry
 import TestSupport
+import SystemSupport
 import Testing
 import Transport
 

@@ -1,6 +1,7 @@
 import Credentials
 import Crypto
 import FoundationEssentials
+import SystemSupport
 import Testing
 import Transport
 

@@ -1,4 +1,5 @@
 import Credentials
+import SystemSupport
 import Testing
 
 @testable import Providers

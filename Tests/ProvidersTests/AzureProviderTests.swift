@@ -1,6 +1,7 @@
 import Credentials
 import Foundation
 import TestSupport
+import SystemSupport
 import Testing
 import Transport
 

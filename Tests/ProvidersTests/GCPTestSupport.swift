@@ -2,6 +2,7 @@ import Credentials
 import Crypto
 import Foundation
 import TestSupport
+import SystemSupport
 import Testing
 import Transport
 

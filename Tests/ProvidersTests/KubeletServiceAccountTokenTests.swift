@@ -2,6 +2,7 @@ import Credentials
 import Foundation
 import Synchronization
 import TestSupport
+import SystemSupport
 import Testing
 import Transport
 

@@ -50,4 +50,35 @@ struct RefreshConfigTests {
         let config = try ConfigParser.parse("registries: [{host: gcr.io}]\nrefresh: {outputs: []}\n", file: "c.yaml")
         #expect(config.rules.count == 1)
     }
+
+    /// A wildcard rule resolves whatever host it matches when asked; a refresh writes ahead of time, so an output
+    /// over wildcard-only rules must list its hosts, and the error says where (issue 13: the shipped ECR example
+    /// silently wrote nothing for the registry its build pod pushed to).
+    @Test func wildcardOnlyRulesNeedTheOutputToListItsHosts() throws {
+        let text = """
+            registries:
+              - {host: "*.dkr.ecr.*.amazonaws.com", provider: aws}
+              - {host: "*.azurecr.io", provider: azure}
+            refresh:
+              outputs:
+                - authFile: {path: /run/a.json}
+            """
+        #expect(throws: ConfigError.self) { try ConfigParser.parseWithRefresh(text, file: "c.yaml") }
+        do {
+            _ = try ConfigParser.parseWithRefresh(text, file: "c.yaml")
+        } catch {
+            #expect(
+                error.description
+                    == "c.yaml:6:17: no registries to write: the hosts of the top-level `registries:` are all "
+                    + "wildcards (*.dkr.ecr.*.amazonaws.com, *.azurecr.io), which a refresh cannot write ahead of "
+                    + "time; list the registry hosts this output should hold under its `registries:`",
+                "\(error.description)")
+        }
+        let listed = try ConfigParser.parseWithRefresh(
+            text.replacingOccurrences(
+                of: "{path: /run/a.json}",
+                with: "{path: /run/a.json, registries: [123456789012.dkr.ecr.eu-west-1.amazonaws.com]}"),
+            file: "c.yaml")
+        #expect(listed.1.outputs.first?.registries == ["123456789012.dkr.ecr.eu-west-1.amazonaws.com"])
+    }
 }

@@ -2,6 +2,7 @@ import Credentials
 import Foundation
 import Registry
 import TestSupport
+import SystemSupport
 import Testing
 
 /// containers-registries.conf(5) as ocicred reads it: which hosts are insecure or blocked.

@@ -42,11 +42,18 @@ public final class FixtureServer: @unchecked Sendable {
         self.port = port
     }
 
-    /// The number of times the fixture counted `name` (its `/__counters` endpoint).
-    public func counter(_ name: String) throws -> Int {
-        let result = try ProcessRunner.run("curl", ["-s", baseURL + "/__counters"])
-        let object = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Int]
-        return object?[name] ?? 0
+    /// The number of times the fixture counted `name` (its `/__counters` endpoint); 0 only when the fixture
+    /// answered and has not counted it. A fixture that does not answer is an error, never a 0 that could make
+    /// "minted exactly once" or "never minted" pass.
+    /// A fixture serving HTTPS passes its certificate as `caFile`.
+    public func counter(_ name: String, caFile: String? = nil) throws -> Int {
+        let url = (caFile == nil ? baseURL : "https://127.0.0.1:\(port)") + "/__counters"
+        let result = try ProcessRunner.run(
+            "curl", ["-sS", "--fail"] + (caFile.map { ["--cacert", $0] } ?? []) + [url], timeout: 30)
+        guard result.status == 0,
+            let object = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Int]
+        else { throw FixtureServerError.counterUnreadable(url: url, detail: "\(result)") }
+        return object[name] ?? 0
     }
 
     /// Closes the fixture's stdin (it exits on EOF), then SIGTERM, then SIGKILL after 5 s: a fixture spawned
@@ -78,9 +85,11 @@ public final class FixtureServer: @unchecked Sendable {
 
 public enum FixtureServerError: Error, CustomStringConvertible {
     case didNotStart(script: String, output: String)
+    case counterUnreadable(url: String, detail: String)
     public var description: String {
         switch self {
         case .didNotStart(let script, let output): return "fixture \(script) did not start: \(output)"
+        case .counterUnreadable(let url, let detail): return "the fixture's counters at \(url) did not answer: \(detail)"
         }
     }
 }

@@ -9,20 +9,24 @@ public struct LayeredImage {
     public let tag = "layered"
 
     /// Builds the layout under `directory`; `largeFileMiB` > 0 adds `usr/lib/large.bin`, that many MiB of random
-    /// bytes, to the top layer (the lazy mount's big-file proofs). `runnable` puts a first layer under the three
-    /// with the host's static busybox as /bin/busybox (and its applets as symlinks), an /etc/passwd and
-    /// /etc/group with a user `app` (1000:1000, also in group `extra` 1001, home /home/app), and gives the config
-    /// the fields a runtime reads: Entrypoint, Cmd, Env, User `app`, WorkingDir, Labels, ExposedPorts, a volume.
-    /// Its default command prints who and where it runs, and its home's motd.
-    public static func build(in directory: TemporaryDirectory, largeFileMiB: Int = 0, runnable: Bool = false) throws
-        -> LayeredImage
-    {
+    /// bytes, to the top layer (the lazy mount's big-file proofs).
+    /// `hostileNames` adds a fourth layer whose entry names try to leave the root (`../`, `a/../../`, a hard
+    /// link to `../../etc/passwd`) beside names that only look odd (`./x/../y`, `/abs`, `a//b/./c`).
+    /// `runnable` puts a first layer under the others with the host's static busybox as /bin/busybox (and its
+    /// applets as symlinks), an /etc/passwd and /etc/group with a user `app` (1000:1000, also in group `extra`
+    /// 1001, home /home/app), and gives the config the fields a runtime reads: Entrypoint, Cmd, Env, User `app`,
+    /// WorkingDir, Labels, ExposedPorts, a volume. Its default command prints who and where it runs, and its
+    /// home's motd.
+    public static func build(
+        in directory: TemporaryDirectory, largeFileMiB: Int = 0, hostileNames: Bool = false, runnable: Bool = false
+    ) throws -> LayeredImage {
         try FixtureError.requirePrograms(["python3": "python3", "skopeo": "skopeo"])
         if runnable { try FixtureError.requirePrograms(["busybox": "busybox-static"]) }
         let layout = directory.file("layout")
         let busybox = runnable ? ProcessRunner.resolve("busybox") : ""
         let result = try ProcessRunner.run(
-            "python3", ["-c", script, layout, String(largeFileMiB), busybox], timeout: 300)
+            "python3", ["-c", script, layout, String(largeFileMiB), hostileNames ? "hostile" : "", busybox],
+            timeout: 300)
         guard result.status == 0 else {
             throw FixtureError.commandFailed(command: "python3 (layered image)", result: result)
         }
@@ -121,7 +125,8 @@ public struct LayeredImage {
 
         out = sys.argv[1]
         large_mib = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-        busybox = sys.argv[3] if len(sys.argv) > 3 else ""
+        hostile = len(sys.argv) > 3 and sys.argv[3] == "hostile"
+        busybox = sys.argv[4] if len(sys.argv) > 4 else ""
         rng = random.Random(7)
         os.makedirs(out + "/blobs/sha256", exist_ok=True)
 
@@ -206,8 +211,21 @@ public struct LayeredImage {
             if large_mib:
                 add("usr/lib/large.bin", data=rng.randbytes(large_mib << 20), mode=0o644)
 
+        def layer4(add):
+            add("../escaped-parent", data=b"must not appear anywhere\n")
+            add("../../../etc/escaped-etc", data=b"must not appear anywhere\n")
+            add("inside/../../escaped-via-inside", data=b"must not appear anywhere\n")
+            add("..", "d")
+            add("hardlinked", "h", link="../../etc/passwd")
+            add("./odd/../kept-after-clean", data=b"clean names stay\n")
+            add("/absolute-kept", data=b"a leading slash is only a spelling\n")
+            add("dots", "d")
+            add("dots/and", "d")
+            add("dots//and/./slashes", "d")
+            add("dots//and/./slashes/file", data=b"inner dots and empty components are dropped\n")
+
+        builds = [(layer1, "gzip"), (layer2, "none"), (layer3, "multi")] + ([(layer4, "gzip")] if hostile else [])
         layers, diff_ids = [], []
-        builds = [(layer1, "gzip"), (layer2, "none"), (layer3, "multi")]
         if busybox:
             builds.insert(0, (layer0, "gzip"))
         for i, (build, kind) in enumerate(builds):

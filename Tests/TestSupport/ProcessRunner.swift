@@ -2,12 +2,17 @@ import Foundation
 
 /// The outcome of one child process.
 public struct ProcessResult: Sendable, CustomStringConvertible {
+    /// The exit status, or the number of the signal that killed the process (then `signal` is set too).
     public let status: Int32
     public let stdout: Data
     public let stderr: Data
+    /// The signal that ended the process (a crash, a kill), nil when it exited.
+    public var signal: Int32? = nil
     public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
-    public var description: String { "exit \(status)\nstdout: \(stdoutText)\nstderr: \(stderrText)" }
+    public var description: String {
+        (signal.map { "killed by signal \($0)" } ?? "exit \(status)") + "\nstdout: \(stdoutText)\nstderr: \(stderrText)"
+    }
 }
 
 public enum ProcessRunnerError: Error, CustomStringConvertible {
@@ -66,7 +71,9 @@ public enum ProcessRunner {
             throw ProcessRunnerError.timedOut(command: ([executable] + arguments).joined(separator: " "), seconds: timeout)
         }
         process.waitUntilExit()
-        return ProcessResult(status: process.terminationStatus, stdout: collected.out, stderr: collected.err)
+        return ProcessResult(
+            status: process.terminationStatus, stdout: collected.out, stderr: collected.err,
+            signal: process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil)
     }
 
     /// Runs a shell pipeline with `bash -c`, for steps that read like the README.

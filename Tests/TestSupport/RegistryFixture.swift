@@ -49,9 +49,13 @@ public final class RegistryFixture: @unchecked Sendable {
 
     /// Starts a registry that accepts `username` with `password`. The password reaches `htpasswd` on stdin only,
     /// never as an argument. With `tls` it serves HTTPS with that certificate instead of plain HTTP.
-    public static func start(username: String, password: String, tls: SelfSignedCertificate? = nil) throws
-        -> RegistryFixture
-    {
+    ///
+    /// With `redirectBlobsTo` (an https base URL), blob downloads are answered with a redirect there, as
+    /// distribution's `redirect` storage middleware does for S3 or a CDN; `storageDirectory` is what that other
+    /// host must serve.
+    public static func start(
+        username: String, password: String, tls: SelfSignedCertificate? = nil, redirectBlobsTo: String? = nil
+    ) throws -> RegistryFixture {
         try FixtureError.requirePrograms(["docker-registry": "docker-registry", "htpasswd": "apache2-utils"])
         let directory = try TemporaryDirectory(prefix: "ocicred-registry")
         do {
@@ -69,7 +73,7 @@ public final class RegistryFixture: @unchecked Sendable {
             var lastLog = ""
             for _ in 0..<5 {
                 let port = try FreePort.pick()
-                let process = try launch(in: directory, port: port, tls: tls)
+                let process = try launch(in: directory, port: port, tls: tls, redirect: redirectBlobsTo)
                 if FreePort.waitUntilListening(port, timeout: 20), process.isRunning {
                     return RegistryFixture(port: port, username: username, process: process, directory: directory)
                 }
@@ -86,11 +90,14 @@ public final class RegistryFixture: @unchecked Sendable {
         }
     }
 
-    private static func launch(in directory: TemporaryDirectory, port: Int, tls: SelfSignedCertificate?) throws
-        -> Process
-    {
+    private static func launch(
+        in directory: TemporaryDirectory, port: Int, tls: SelfSignedCertificate?, redirect: String?
+    ) throws -> Process {
         let tlsSection = tls.map {
             "\n  tls:\n    certificate: \($0.certificateFile)\n    key: \($0.keyFile)"
+        } ?? ""
+        let middleware = redirect.map {
+            "middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: \($0)\n"
         } ?? ""
         let config = """
             version: 0.1
@@ -107,7 +114,7 @@ public final class RegistryFixture: @unchecked Sendable {
               htpasswd:
                 realm: ocicred-test
                 path: \(directory.file("htpasswd"))
-
+            \(middleware)
             """
         return try serve(config: config, in: directory)
     }
@@ -144,6 +151,9 @@ public final class RegistryFixture: @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
+
+    /// The registry's filesystem storage root (blobs live under docker/registry/v2/blobs).
+    public var storageDirectory: String { directory.file("data") }
 
     /// What the registry logged so far (requests, auth failures); for failure messages.
     public var log: String {

@@ -1,7 +1,10 @@
 import Credentials
+import SystemSupport
 
-/// The `store` payload `{"ServerURL":…,"Username":…,"Secret":…}`. Field names match case-insensitively, as
-/// Go's json.Unmarshal matches them, so clients that lower-case the keys keep working.
+/// The `store` payload `{"ServerURL":…,"Username":…,"Secret":…}`, read as docker-credential-helpers reads it
+/// (Go's json.Unmarshal into a struct): field names match case-insensitively, and of several keys naming the same
+/// field the last in the document wins. Members are taken in document order, so the same bytes always store the
+/// same thing (a dictionary's order once picked a random winner per process).
 struct StoreRequest {
     var serverURL: String
     var username: String
@@ -21,11 +24,11 @@ struct StoreRequest {
     }
 
     static func decode(_ bytes: [UInt8]) throws(DecodeError) -> StoreRequest {
-        guard let object = try? JSONValue.parseObject(bytes) else { throw .notJSONObject }
+        guard let members = try? JSONValue.parseMembers(bytes) else { throw .notJSONObject }
         var request = StoreRequest(serverURL: "", username: "", secret: Secret(""))
-        for (name, value) in object {
+        for (name, value) in members {
             let field: WritableKeyPath<StoreRequest, String>?
-            switch name.lowercased() {
+            switch Self.goFolded(name) {
             case "serverurl": field = \.serverURL
             case "username": field = \.username
             case "secret":
@@ -45,5 +48,12 @@ struct StoreRequest {
             }
         }
         return request
+    }
+
+    /// Go's encoding/json field matching folds case with Unicode simple folding, so `ſecret` (U+017F, which folds
+    /// to `s`) names Secret as well; ASCII lower-casing plus that one letter covers every rune that folds into
+    /// these three field names.
+    static func goFolded(_ name: String) -> String {
+        String(name.unicodeScalars.map { $0 == "\u{017F}" ? "s" : Character($0) }).lowercased()
     }
 }

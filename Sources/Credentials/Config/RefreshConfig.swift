@@ -1,4 +1,5 @@
 import Yams
+import SystemSupport
 
 /// The `refresh:` section of the config: where `ocicred refresh` writes the credentials of the registries the
 /// `registries:` rules describe, and how eagerly it retries.
@@ -138,11 +139,13 @@ extension ConfigParser {
             let section = top.first(where: { $0.key.string == "refresh" })?.value
         else { return (config, RefreshConfig()) }
         let exactHosts = config.rules.filter(\.pattern.isExact).map(\.pattern.text)
-        return (config, try parseRefresh(section, reader: reader, defaultRegistries: exactHosts))
+        let patterns = config.rules.filter { !$0.pattern.isExact }.map(\.pattern.text)
+        return (config, try parseRefresh(section, reader: reader, defaultRegistries: exactHosts, patterns: patterns))
     }
 
-    static func parseRefresh(_ node: Node, reader: NodeReader, defaultRegistries: [String]) throws(ConfigError)
-        -> RefreshConfig
+    /// `patterns` are the rules' wildcard hosts, named when an output is left with nothing to write.
+    static func parseRefresh(_ node: Node, reader: NodeReader, defaultRegistries: [String], patterns: [String])
+        throws(ConfigError) -> RefreshConfig
     {
         let map = try reader.mapping(node, what: "`refresh`")
         try reader.checkKeys(map, allowed: ["outputs", "minInterval", "retry"], in: "`refresh`")
@@ -168,15 +171,16 @@ extension ConfigParser {
                 throw reader.error(list, "`outputs` must be a list of `- authFile: …` or `- secret: …` entries")
             }
             for entry in entries {
-                result.outputs.append(try parseOutput(entry, reader: reader, defaultRegistries: defaultRegistries))
+                result.outputs.append(
+                    try parseOutput(entry, reader: reader, defaultRegistries: defaultRegistries, patterns: patterns))
             }
         }
         return result
     }
 
-    private static func parseOutput(_ node: Node, reader: NodeReader, defaultRegistries: [String]) throws(ConfigError)
-        -> RefreshConfig.Output
-    {
+    private static func parseOutput(
+        _ node: Node, reader: NodeReader, defaultRegistries: [String], patterns: [String]
+    ) throws(ConfigError) -> RefreshConfig.Output {
         let map = try reader.mapping(node, what: "an output")
         try reader.checkKeys(map, allowed: ["authFile", "secret"], in: "an output")
         guard map.count == 1, let (key, value) = map.first, let kind = key.string else {
@@ -196,7 +200,8 @@ extension ConfigParser {
                 }
                 format = chosen
             }
-            let registries = try registryList(settings, value, reader: reader, defaults: defaultRegistries)
+            let registries = try registryList(
+                settings, value, reader: reader, defaults: defaultRegistries, patterns: patterns)
             return .authFile(.init(path: path, format: format, registries: registries))
         }
         try reader.checkKeys(
@@ -206,7 +211,9 @@ extension ConfigParser {
             throw reader.error(value, "`secret` needs `name:`")
         }
         var output = RefreshConfig.SecretOutput(
-            name: name, registries: try registryList(settings, value, reader: reader, defaults: defaultRegistries))
+            name: name,
+            registries: try registryList(
+                settings, value, reader: reader, defaults: defaultRegistries, patterns: patterns))
         output.namespaces = try stringList(settings, "namespaces", reader: reader)
         output.serviceAccounts = try stringList(settings, "serviceAccounts", reader: reader)
         if let selectorNode = settings.first(where: { $0.key.string == "namespaceSelector" })?.value {
@@ -222,13 +229,27 @@ extension ConfigParser {
         return .secret(output)
     }
 
+    /// An output without `registries:` writes the rules' exact hosts. A wildcard rule resolves whatever host it
+    /// matches when asked, but a refresh writes ahead of time and cannot tell which hosts those will be, so rules
+    /// that are all wildcards leave such an output nothing to write: an error that says where the hosts go.
     private static func registryList(
-        _ settings: [(key: Node, value: Node)], _ owner: Node, reader: NodeReader, defaults: [String]
+        _ settings: [(key: Node, value: Node)], _ owner: Node, reader: NodeReader, defaults: [String],
+        patterns: [String]
     ) throws(ConfigError) -> [String] {
         guard let listNode = settings.first(where: { $0.key.string == "registries" })?.value else {
             guard !defaults.isEmpty else {
-                throw reader.error(owner, "no registries to write: list them in `registries:` here, or add rules "
-                    + "with exact hosts to the top-level `registries:`")
+                if !patterns.isEmpty {
+                    throw reader.error(
+                        owner,
+                        "no registries to write: the hosts of the top-level `registries:` are all wildcards ("
+                            + patterns.joined(separator: ", ")
+                            + "), which a refresh cannot write ahead of time; list the registry hosts this output "
+                            + "should hold under its `registries:`")
+                }
+                throw reader.error(
+                    owner,
+                    "no registries to write: list the registry hosts this output should hold under its "
+                        + "`registries:`, or add rules with exact hosts to the top-level `registries:`")
             }
             return defaults
         }

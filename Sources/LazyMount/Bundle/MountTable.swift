@@ -15,7 +15,7 @@ enum MountTable {
     }
 
     static func read(_ pid: String = "self") -> [Line] {
-        guard let bytes = try? IndexCache.readFile("/proc/\(pid)/mountinfo") else { return [] }
+        guard let bytes = BundleFiles.read("/proc/\(pid)/mountinfo") else { return [] }
         return parse(String(decoding: bytes, as: UTF8.self))
     }
 
@@ -97,7 +97,7 @@ enum MountTable {
     }
 
     static func command(_ pid: String) -> String {
-        let bytes = (try? IndexCache.readFile("/proc/\(pid)/comm")) ?? []
+        let bytes = BundleFiles.read("/proc/\(pid)/comm") ?? []
         return String(decoding: bytes, as: UTF8.self).trimmingSuffix("\n")
     }
 }

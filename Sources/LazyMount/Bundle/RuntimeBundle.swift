@@ -115,10 +115,7 @@ public struct RuntimeBundle: Sendable {
     /// `podman run` arguments for the bundle in `directory`, from its config.json.
     public static func podmanArguments(_ directory: String) throws(LazyMountError) -> [String] {
         let bundle = RuntimeBundle(directory: directory, options: Options())
-        let bytes: [UInt8]
-        do throws(LazyMountError) {
-            bytes = try IndexCache.readFile(bundle.configPath)
-        } catch {
+        guard let bytes = BundleFiles.read(bundle.configPath) else {
             throw .bundle(
                 reason: "\(bundle.configPath) cannot be read: is \(directory) a bundle mounted with --bundle?")
         }

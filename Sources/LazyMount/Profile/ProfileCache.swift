@@ -1,4 +1,4 @@
-public import Credentials
+public import SystemSupport
 
 /// Start-up profiles beside the indexes: `$XDG_CACHE_HOME/ocicred/profile/<manifest digest>`.
 public struct ProfileCache: Sendable {
@@ -12,7 +12,8 @@ public struct ProfileCache: Sendable {
 
     /// The cached profile for `digest` recorded with this span size, if there is a readable one.
     public func load(manifestDigest digest: String, span: Int64) -> StartupProfile? {
-        guard let bytes = try? IndexCache.readFile(path(forManifest: digest)),
+        guard (try? PrivatePath.checkDirectory(directory)) != nil,
+            let bytes = BundleFiles.read(path(forManifest: digest), limit: 64 << 20),
             let profile = try? StartupProfile.decode(bytes, what: path(forManifest: digest)),
             profile.manifestDigest == digest, profile.span == span
         else { return nil }
@@ -21,7 +22,11 @@ public struct ProfileCache: Sendable {
 
     @discardableResult
     public func store(_ profile: StartupProfile) throws(LazyMountError) -> String {
-        try IndexCache.makeDirectory(directory)
+        do {
+            try PrivatePath.prepareDirectory(directory)
+        } catch {
+            throw .profile(reason: error.description)
+        }
         let file = path(forManifest: profile.manifestDigest)
         try BundleFiles.write(try profile.encoded(), to: file)
         return file

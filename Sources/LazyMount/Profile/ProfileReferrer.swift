@@ -1,6 +1,7 @@
 import Credentials
 public import FoundationEssentials
 public import Registry
+import SystemSupport
 
 /// A start-up profile stored in the image's repository as an artifact referring to the image manifest, as the
 /// index is (`IndexReferrer`): artifact type `application/vnd.ocicred.profile.v1+json`, the empty config, one

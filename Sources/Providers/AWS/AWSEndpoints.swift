@@ -1,4 +1,5 @@
 import Credentials
+import SystemSupport
 
 /// The parts of an endpoint URL that signing and endpoint resolution need. Deliberately small: AWS endpoints are
 /// `scheme://host[:port][/path][?query]`, and the HTTP client gets the URL string untouched.

@@ -32,6 +32,15 @@ public struct AWSProvider: CredentialProvider {
         ).cacheIdentity
     }
 
+    /// Where ECR and STS are reached and how (the SDKs' endpoint and FIPS settings, the container and instance
+    /// metadata addresses, the region STS is called in): a token from one ECR endpoint is not one from another.
+    public let mintingEnvironment = [
+        "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL_STS",
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_USE_FIPS_ENDPOINT", "AWS_REGION", "AWS_DEFAULT_REGION",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_ROLE_SESSION_NAME",
+    ]
+
     public func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
         let endpoints = AWSEndpoints(environment: request.environment)
         let endpoint: AWSEndpoints.Endpoint

@@ -1,4 +1,5 @@
 import Credentials
+import SystemSupport
 
 /// The shared `config` and `credentials` files (https://docs.aws.amazon.com/sdkref/latest/guide/file-format.html),
 /// parsed and merged the way the SDKs do it:

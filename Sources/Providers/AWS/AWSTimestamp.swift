@@ -1,5 +1,6 @@
 internal import FoundationEssentials
 import Credentials
+import SystemSupport
 
 /// SigV4's basic ISO 8601 (`20150830T123600Z`, always UTC). The extended form STS, IMDS, the container
 /// endpoint and `credential_process` return is read with Credentials' `RFC3339`.

@@ -2,6 +2,7 @@ import Credentials
 import Crypto
 internal import FoundationEssentials
 import Transport
+import SystemSupport
 
 /// `GetAuthorizationToken` for ECR private (`AmazonEC2ContainerRegistry_V20150921`) and ECR Public
 /// (`SpencerFrontendService`), both AWS JSON 1.1: `POST /` with `X-Amz-Target`, body `{}`. The token is base64 of

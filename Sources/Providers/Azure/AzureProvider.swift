@@ -33,6 +33,12 @@ public struct AzureProvider: CredentialProvider {
         (try? AzureCredentialSource.discover(request).source.cacheIdentity) ?? "unresolved"
     }
 
+    /// The Entra ID authority, the managed-identity endpoint and the ACR exchange endpoint.
+    public let mintingEnvironment = [
+        "AZURE_AUTHORITY_HOST", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "IDENTITY_ENDPOINT",
+        ACRTokenExchange.endpointVariable, "AZURE_FEDERATED_TOKEN_FILE",
+    ]
+
     public func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
         let now = now()
         let oauth = OAuth2(provider: name, client: httpClient)

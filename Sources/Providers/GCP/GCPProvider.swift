@@ -1,6 +1,7 @@
 public import Credentials
 internal import FoundationEssentials
 public import Transport
+public import SystemSupport
 
 /// Mints GCR and Artifact Registry credentials: an OAuth access token with the cloud-platform scope, used as the
 /// password of the fixed user `oauth2accesstoken` (https://cloud.google.com/artifact-registry/docs/docker/authentication).
@@ -48,6 +49,12 @@ public struct GCPProvider: CredentialProvider {
         let base = (try? discover(request).source.cacheIdentity) ?? "unresolved"
         return request.identity.gcpImpersonate.map { base + ">" + $0 } ?? base
     }
+
+    /// The metadata server's address, the STS and IAM Credentials endpoint overrides, and the ADC file chosen.
+    public let mintingEnvironment = [
+        "GCE_METADATA_HOST", "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", IAMCredentials.baseURLVariable,
+        GCPProvider.stsBaseURLVariable,
+    ]
 
     public func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
         let now = now()

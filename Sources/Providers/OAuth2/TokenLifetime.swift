@@ -1,6 +1,7 @@
 import Credentials
 import Crypto
 internal import FoundationEssentials
+import SystemSupport
 
 /// When tokens stop working, read from the places issuers put it, and the rule that a token about to expire is
 /// never handed out: a client that gets a token with seconds left fails mid-push with a 401 that looks like
@@ -46,12 +47,11 @@ enum ProviderFile {
     /// The file's bytes; nil when it does not exist. A file that exists but cannot be read is a configuration
     /// error naming the path (never the contents).
     static func read(_ path: String, provider: String, what: String) throws(ProviderError) -> [UInt8]? {
-        let manager = FileManager.default
-        guard manager.fileExists(atPath: path) else { return nil }
-        guard let data = manager.contents(atPath: path) else {
-            throw .misconfigured(provider: provider, detail: "cannot read \(what) \(path) (check its permissions)")
+        do {
+            return try FileIO.read(path, limit: 1 << 20)
+        } catch {
+            throw .misconfigured(provider: provider, detail: "cannot read \(what) \(error.description)")
         }
-        return Array(data)
     }
 
     /// The file as a JSON object; a file that is not one is a configuration error naming the path.

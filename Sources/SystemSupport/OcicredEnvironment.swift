@@ -33,11 +33,20 @@ public struct OcicredEnvironment: Sendable {
 
     public var home: String { self["HOME"] ?? "/root" }
 
-    /// XDG base directories with their specified fallbacks (XDG Base Directory Specification 0.8).
-    public var dataHome: String { self["XDG_DATA_HOME"] ?? home + "/.local/share" }
-    public var configHome: String { self["XDG_CONFIG_HOME"] ?? home + "/.config" }
+    /// XDG base directories with their specified fallbacks (XDG Base Directory Specification 0.8). "All paths
+    /// set in these environment variables must be absolute. If an implementation encounters a relative path in
+    /// any of these variables it should consider the path invalid and ignore it": a relative value would put
+    /// the store wherever the command happens to run.
+    public var dataHome: String { xdg("XDG_DATA_HOME") ?? home + "/.local/share" }
+    public var configHome: String { xdg("XDG_CONFIG_HOME") ?? home + "/.config" }
+    public var cacheHome: String { xdg("XDG_CACHE_HOME") ?? home + "/.cache" }
+    /// `$XDG_RUNTIME_DIR`, where podman keeps its auth file; nil when unset or relative.
+    public var runtimeDirectory: String? { xdg("XDG_RUNTIME_DIR") }
 
-    public var cacheHome: String { self["XDG_CACHE_HOME"] ?? home + "/.cache" }
+    private func xdg(_ name: String) -> String? {
+        guard let value = self[name], value.hasPrefix("/") else { return nil }
+        return value
+    }
 
     /// The token cache file every process shares (a helper call, the sidecar, a mount); on a shared volume
     /// set OCICRED_CACHE_FILE so all of them point at the same file.
@@ -52,7 +61,7 @@ public struct OcicredEnvironment: Sendable {
     public var ambientAuthFiles: [String] {
         var paths = [String]()
         if let explicit = self["REGISTRY_AUTH_FILE"] { paths.append(explicit) }
-        if let runtime = self["XDG_RUNTIME_DIR"] { paths.append(runtime + "/containers/auth.json") }
+        if let runtime = runtimeDirectory { paths.append(runtime + "/containers/auth.json") }
         paths.append(configHome + "/containers/auth.json")
         paths.append((self["DOCKER_CONFIG"] ?? home + "/.docker") + "/config.json")
         return paths

@@ -2,26 +2,71 @@
 /// entry and auth files on every call; Foundation's JSONDecoder costs more in generic-metadata
 /// instantiation at start-up than the parse itself, so this path uses a direct recursive-descent parser.
 /// Depth is bounded so hostile input cannot exhaust the stack.
-struct JSONParser {
-    enum Failure: Error, Equatable {
+package struct JSONParser {
+    package enum Failure: Error, Equatable {
         case invalid(offset: Int)
         case tooDeep
     }
 
-    static let maxDepth = 64
+    package static let maxDepth = 64
 
     private let bytes: [UInt8]
     private var index = 0
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
+    package static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
         guard parser.index == bytes.count else { throw .invalid(offset: parser.index) }
         return value
+    }
+
+    /// The members of the object at `path` (keys of nested objects, from the top) in document order, duplicates
+    /// included; nil when the path does not lead to an object. A dictionary forgets the order, and two inputs that
+    /// differ only in order must still give one answer: callers pick the winner by position, as Go's
+    /// encoding/json does (the last of several keys naming the same field wins).
+    package static func members(_ bytes: [UInt8], path: [String] = []) throws(Failure) -> [(key: String, value: JSONValue)]? {
+        _ = try parse(bytes)  // the whole document must be valid before any part of it is used
+        var parser = JSONParser(bytes)
+        parser.skipWhitespace()
+        var remaining = path[...]
+        while true {
+            guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { return nil }
+            let listed = try parser.orderedMembers(depth: 0)
+            guard let next = remaining.popFirst() else { return listed.map { ($0.key, $0.value) } }
+            guard let member = listed.last(where: { $0.key == next }) else { return nil }
+            parser.index = member.offset
+        }
+    }
+
+    /// Like `object`, keeping every member with the offset its value starts at.
+    private mutating func orderedMembers(depth: Int) throws(Failure) -> [(key: String, value: JSONValue, offset: Int)] {
+        index += 1
+        var members = [(key: String, value: JSONValue, offset: Int)]()
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { return members }
+        while true {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail() }
+            let key = try string()
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail() }
+            index += 1
+            skipWhitespace()
+            let offset = index
+            members.append((key, try value(depth: depth + 1), offset))
+            skipWhitespace()
+            guard index < bytes.count else { throw fail() }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            guard bytes[index] == UInt8(ascii: "}") else { throw fail() }
+            return members
+        }
     }
 
     private mutating func skipWhitespace() {

@@ -93,6 +93,23 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return object
     }
 
+    /// The top-level members of a document in document order, duplicates included (see `JSONParser.members`).
+    public static func parseMembers(_ bytes: [UInt8], path: [String] = []) throws(ParseError)
+        -> [(key: String, value: JSONValue)]
+    {
+        let members: [(key: String, value: JSONValue)]?
+        do throws(JSONParser.Failure) {
+            members = try JSONParser.members(bytes, path: path)
+        } catch {
+            switch error {
+            case .tooDeep: throw .tooDeep
+            case .invalid(let offset): throw .invalid(offset: offset)
+            }
+        }
+        guard let members else { throw .notAnObject }
+        return members
+    }
+
     /// Serialises with sorted keys and two-space indentation: stable output makes diffs and tests honest.
     public static func serialize(_ object: [String: JSONValue], pretty: Bool = true) throws -> [UInt8] {
         let encoder = JSONEncoder()
