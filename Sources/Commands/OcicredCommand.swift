@@ -12,7 +12,7 @@ public struct OcicredCommand: AsyncParsableCommand {
         version: HelperProtocol.version,
         subcommands: [HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self, LoginCommand.self, VerifyCommand.self,
             KubeletCommand.self, ConfigCommand.self, RefreshCommand.self, HealthCommand.self, IndexCommand.self,
-            MountCommand.self, UnmountCommand.self])
+            MountCommand.self, UnmountCommand.self, PodmanArgsCommand.self])
 
     public init() {}
 
