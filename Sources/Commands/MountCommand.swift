@@ -121,9 +121,10 @@ struct MountCommand: AsyncParsableCommand {
             options.pushProfile = pushProfile
             options.useProfile = !noProfile
             if let progress = ImageAccess.progressLine(prefix: "indexing ") {
+                let onTerminal = isatty(2) == 1
                 options.indexProgress = { layer, count, digest, read, size in
                     progress(layer, count, digest, read, size)
-                    if layer == count && read == size { StandardStreams.err("\n") }
+                    if onTerminal && layer == count && read == size { StandardStreams.err("\n") }
                 }
             }
             let client = try ImageAccess.client(

@@ -74,10 +74,7 @@ public struct ImageMount: Sendable {
         if let bundle {
             try bundle.prepare()
         } else {
-            var info = stat()
-            guard stat(mountpoint, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-                throw .mount(mountpoint: mountpoint, reason: "not a directory")
-            }
+            try Self.checkMountpoint(mountpoint)
         }
         do throws(LazyMountError) {
             try await serve(at: mountpoint, bundle: bundle, ready: ready)
@@ -267,6 +264,29 @@ public struct ImageMount: Sendable {
             try RuntimeBundle.unmount(directory)
         } else {
             try unmount(directory)
+        }
+    }
+
+    /// A mount point must be an existing, empty directory with nothing mounted on it: mounting over files hides
+    /// them, and a second mount stacked on a first leaves the first serving unseen.
+    static func checkMountpoint(_ path: String) throws(LazyMountError) {
+        guard FileIO.exists(path) else {
+            throw .mount(mountpoint: path, reason: "no such directory; create it first (mkdir -p \(path))")
+        }
+        guard FileIO.isDirectory(path) else { throw .mount(mountpoint: path, reason: "it is not a directory") }
+        if let type = mountType(path) {
+            throw .mount(
+                mountpoint: path, reason: "a \(type) filesystem is already mounted there; unmount it first")
+        }
+        let entries: [String]
+        do {
+            entries = try FileIO.list(path)
+        } catch {
+            throw .mount(mountpoint: path, reason: error.description)
+        }
+        guard entries.isEmpty else {
+            throw .mount(
+                mountpoint: path, reason: "the directory is not empty (it holds \(entries.count) entries); mount on an empty one")
         }
     }
 

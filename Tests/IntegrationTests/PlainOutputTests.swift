@@ -2,6 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Output that says it once, plainly, through the built binary: the helper keeps stderr quiet, `refresh --once`
 /// prints one line per output and per failure and never promises a retry, `/readyz` and `/metrics` say what is
 /// going on, durations are rounded, no Swift type names, and `authfile` refuses an expired token.
@@ -124,7 +128,7 @@ struct PlainOutputTests {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(log.contains("retry in: 30s"), "durations are rounded: \(log)")
+        #expect(log.range(of: #"retry in: \d+s\)"#, options: .regularExpression) != nil, "durations are rounded: \(log)")
         #expect(log.range(of: #"\d+\.\d{3,}s"#, options: .regularExpression) == nil, "an unrounded duration: \(log)")
         for word in Self.internals { #expect(!log.contains(word), "\(word) in \(log)") }
     }
@@ -150,5 +154,29 @@ struct PlainOutputTests {
             extraEnvironment: environment)
         #expect(forced.status == 0, "\(forced)")
         #expect(FileManager.default.fileExists(atPath: home.file("auth.json")))
+    }
+
+    @Test("mount refuses a missing, non-empty or already mounted directory, saying which")
+    func mountRefusesBadMountpoints() throws {
+        try #require(geteuid() == 0, "the already-mounted case mounts a tmpfs, which needs root")
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        let image = "127.0.0.1:9/team/app:1"
+        let missing = try OcicredBinary.run(["mount", image, home.file("absent")], home: home.path)
+        #expect(missing.status != 0 && missing.stderrText.contains("no such directory"), "\(missing)")
+        #expect(!missing.stderrText.contains("not a directory"), "\(missing)")
+        try FileManager.default.createDirectory(atPath: home.file("full"), withIntermediateDirectories: true)
+        try "x".write(toFile: home.file("full/file"), atomically: true, encoding: .utf8)
+        let full = try OcicredBinary.run(["mount", image, home.file("full")], home: home.path)
+        #expect(full.status != 0 && full.stderrText.contains("not empty"), "\(full)")
+        #expect(FileManager.default.fileExists(atPath: home.file("full/file")), "nothing was hidden or touched")
+        try FileManager.default.createDirectory(atPath: home.file("mounted"), withIntermediateDirectories: true)
+        try #require(mount("tmpfs", home.file("mounted"), "tmpfs", 0, "size=1m") == 0)
+        defer { umount2(home.file("mounted"), Int32(MNT_DETACH)) }
+        let stacked = try OcicredBinary.run(["mount", image, home.file("mounted")], home: home.path)
+        #expect(stacked.status != 0 && stacked.stderrText.contains("already mounted there"), "\(stacked)")
+        for result in [missing, full, stacked] {
+            for word in Self.internals { #expect(!result.stderrText.contains(word), "\(word) in \(result.stderrText)") }
+        }
     }
 }
