@@ -1,3 +1,4 @@
+import SystemSupport
 public import Credentials
 public import Transport
 
@@ -79,7 +80,8 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
         case .unreachable(let host, let reason):
             return "cannot reach \(host): \(reason); check the host name and port and that the registry is running"
         case .timedOut(let host, let seconds):
-            return "\(host) did not answer within \(seconds) s; check the network path (proxy, firewall) to it"
+            return "\(host) did not answer within \(DurationText.format(seconds)); check the network path (proxy, firewall) "
+                + "to it"
         case .tls(let host, let reason):
             return "TLS with \(host) failed: \(reason); trust the registry's CA (put it in "
                 + "/etc/containers/certs.d/\(host)/ca.crt, pass --cert-dir DIR, or set OCICRED_CA_FILE) or, for a "

@@ -179,4 +179,43 @@ struct PlainOutputTests {
             for word in Self.internals { #expect(!result.stderrText.contains(word), "\(word) in \(result.stderrText)") }
         }
     }
+
+    @Test("a taken --listen port and a server that does not speak HTTP are said plainly")
+    func listenConflictAndNonHTTPAreSaidPlainly() throws {
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        // A listener that greets like an SSH server and never speaks HTTP.
+        let banner = Process()
+        banner.executableURL = URL(fileURLWithPath: ProcessRunner.resolve("python3"))
+        banner.arguments = [
+            "-c",
+            "import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen(8)\n"
+                + "print(s.getsockname()[1], flush=True)\n"
+                + "while True:\n    c, _ = s.accept()\n    c.sendall(b'SSH-2.0-OpenSSH_9.2\\r\\n')\n    c.close()\n",
+        ]
+        let output = Pipe()
+        banner.standardOutput = output
+        try banner.run()
+        defer { if banner.isRunning { kill(banner.processIdentifier, SIGKILL) } }
+        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+        _ = try OcicredBinary.helper(
+            "store", home: home.path, stdin: Data(#"{"ServerURL":"127.0.0.1:\#(port)","Username":"u","Secret":"p"}"#.utf8))
+        let verified = try OcicredBinary.run(
+            ["verify", "127.0.0.1:\(port)", "--tls-verify=false"], home: home.path, timeout: 60)
+        #expect(verified.status != 0, "\(verified)")
+        #expect(verified.stderrText.contains("not HTTP"), "\(verified)")
+        #expect(!verified.stderrText.contains("invalid URL"), "\(verified)")
+
+        try "registries:\n  - host: r.example.org\n    credentials: [U_V, P_V]\n".write(
+            toFile: home.file("c.yaml"), atomically: true, encoding: .utf8)
+        let taken = try OcicredBinary.run(
+            ["refresh", "--listen", "127.0.0.1:\(port)", "--auth-file", home.file("a.json")], home: home.path,
+            extraEnvironment: ["OCICRED_CONFIG": home.file("c.yaml"), "U_V": "u", "P_V": "p"], timeout: 30)
+        #expect(taken.status != 0, "\(taken)")
+        #expect(taken.stderrText.contains("cannot listen on 127.0.0.1:\(port)"), "\(taken)")
+        for word in Self.internals + ["bind(", "descriptor:"] {
+            #expect(!taken.stderrText.contains(word), "\(word) in \(taken.stderrText)")
+        }
+    }
 }
