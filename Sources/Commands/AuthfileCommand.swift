@@ -29,6 +29,9 @@ struct AuthfileCommand: AsyncParsableCommand {
     @Flag(help: "Replace the file instead of merging into it.")
     var replace = false
 
+    @Flag(name: .customLong("allow-expired"), help: "Write a credential even when its expiry has passed.")
+    var allowExpired = false
+
     @Option(
         name: .customLong("from-env"), parsing: .upToNextOption,
         help: "Names of environment variables holding the username and secret (CI), used for every registry.")
@@ -53,7 +56,7 @@ struct AuthfileCommand: AsyncParsableCommand {
         do {
             let (entries, bytes) = try await generator.generate(
                 registries: hosts, fromEnvironment: fromEnv, format: AuthFileFormat(rawValue: format)!,
-                into: toStdout ? nil : output, replace: replace)
+                into: toStdout ? nil : output, replace: replace, allowExpired: allowExpired)
             let report = Self.report(entries, path: toStdout ? nil : output)
             if toStdout {
                 StandardStreams.out(String(decoding: bytes, as: UTF8.self))

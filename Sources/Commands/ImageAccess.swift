@@ -1,4 +1,5 @@
 import ArgumentParser
+import Synchronization
 import Credentials
 import LazyMount
 import Logging
@@ -35,12 +36,27 @@ enum ImageAccess {
     }
 
     /// ImageIndexer's progress callback as one rewritten line on stderr; nil unless stderr is a terminal.
+    /// On a terminal, one line rewritten in place; elsewhere (CI logs, a pod's log) a plain line when a layer
+    /// is done and at most every 10 s within one, so a long index build is visibly alive without flooding the log.
     static func progressLine(prefix: String) -> (@Sendable (Int, Int, String, Int64, Int64) -> Void)? {
-        guard isatty(2) == 1 else { return nil }
+        let mib: @Sendable (Int64) -> String = { bytes in String(Double(bytes * 10 / (1 << 20)) / 10) }
+        if isatty(2) == 1 {
+            return { layer, count, digest, read, size in
+                StandardStreams.err(
+                    "\r\(prefix)layer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\u{1B}[K")
+            }
+        }
+        let lastLine = Mutex<ContinuousClock.Instant?>(nil)
         return { layer, count, digest, read, size in
-            let mib = { (bytes: Int64) in String(Double(bytes * 10 / (1 << 20)) / 10) }
-            StandardStreams.err(
-                "\r\(prefix)layer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\u{1B}[K")
+            let now = ContinuousClock.now
+            let due = lastLine.withLock { last in
+                guard read == size || last.map({ now - $0 >= .seconds(10) }) ?? true else { return false }
+                last = now
+                return true
+            }
+            if due {
+                StandardStreams.err("\(prefix)layer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\n")
+            }
         }
     }
 

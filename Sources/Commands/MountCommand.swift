@@ -4,6 +4,10 @@ import LazyMount
 import Registry
 import SystemSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `ocicred mount IMAGE DIR`: serve the image read-only over FUSE until unmounted (see ImageMount).
 struct MountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +20,16 @@ struct MountCommand: AsyncParsableCommand {
             kept under $XDG_CACHE_HOME/ocicred/chunks. Credentials are resolved as \
             `docker-credential-ocicred get` resolves them, and again after every 401, so a mount outlives \
             short-lived registry tokens refreshed by `ocicred refresh` or the token cache.
+
+            With --bundle, DIR becomes an OCI runtime bundle for runc or crun: DIR/config.json from the image \
+            config (as `umoci unpack` writes it; rootless when not run as root) and DIR/rootfs, a writable \
+            overlay over the lazy mount at DIR/lower with its upper and work directories in DIR. Run it with \
+            `runc run --bundle DIR ID`, or with podman: `ocicred podman-args DIR`. `ocicred unmount DIR` takes \
+            it apart, and refuses while a container still uses it.
+
+            --record-profile records which spans the container reads first (until unmount, or for \
+            --record-seconds); the profile is kept beside the index and, with --push-profile, pushed to the \
+            image's repository. A later mount of the image fetches those spans ahead of the container.
             """)
 
     @Argument(help: "The image reference, e.g. registry.example.com/team/app:1.0 or …@sha256:…")
@@ -39,11 +53,45 @@ struct MountCommand: AsyncParsableCommand {
     @Option(help: "Uncompressed bytes between gzip checkpoints, when the index has to be built.")
     var span: Int64 = ImageIndexer.defaultSpan
 
+    @Flag(help: "Make DIR an OCI runtime bundle: config.json and a writable overlay at DIR/rootfs.")
+    var bundle = false
+
+    @Flag(help: "Keep DIR/upper, the container's writes, after unmounting (and reuse it on the next mount).")
+    var keepUpper = false
+
+    @Option(help: "A rootless bundle's uid map, CONTAINER:HOST:SIZE (repeatable; default: root is you).")
+    var uidMap: [String] = []
+
+    @Option(help: "A rootless bundle's gid map, CONTAINER:HOST:SIZE (repeatable; default: root is your group).")
+    var gidMap: [String] = []
+
+    @Flag(help: "Record which spans are read first, until unmount (or --record-seconds), as a start-up profile.")
+    var recordProfile = false
+
+    @Option(help: "Stop recording the start-up profile this many seconds after mounting.")
+    var recordSeconds: Int?
+
+    @Flag(help: "Push the recorded start-up profile to the image's repository as a referrer.")
+    var pushProfile = false
+
+    @Flag(help: "Do not fetch a start-up profile's spans ahead of readers.")
+    var noProfile = false
+
     @OptionGroup var access: RegistryAccessOptions
 
     func validate() throws {
         guard fetchTimeout > 0 else { throw ValidationError("--fetch-timeout must be at least 1 second") }
         guard span >= 64 * 1024 else { throw ValidationError("--span must be at least 65536 bytes") }
+        if !bundle && (keepUpper || !uidMap.isEmpty || !gidMap.isEmpty) {
+            throw ValidationError("--keep-upper, --uid-map and --gid-map need --bundle")
+        }
+        for map in uidMap + gidMap where RuntimeSpec.IDMapping.parse(map) == nil {
+            throw ValidationError("\(map) is not an id map: write CONTAINER:HOST:SIZE, e.g. 0:1000:1")
+        }
+        if let recordSeconds, recordSeconds <= 0 { throw ValidationError("--record-seconds must be at least 1") }
+        if pushProfile && !recordProfile && recordSeconds == nil {
+            throw ValidationError("--push-profile needs --record-profile or --record-seconds")
+        }
     }
 
     func run() async throws {
@@ -57,10 +105,26 @@ struct MountCommand: AsyncParsableCommand {
             options.allowOther = allowOther
             options.prefetch = prefetch
             options.span = span
+            if bundle {
+                var bundleOptions = RuntimeBundle.Options()
+                bundleOptions.keepUpper = keepUpper
+                if getuid() != 0 || !uidMap.isEmpty || !gidMap.isEmpty {
+                    let own = RuntimeSpec.Rootless.callingUser(uid: getuid(), gid: getgid())
+                    bundleOptions.rootless = RuntimeSpec.Rootless(
+                        uidMappings: uidMap.isEmpty ? own.uidMappings : uidMap.compactMap(RuntimeSpec.IDMapping.parse),
+                        gidMappings: gidMap.isEmpty ? own.gidMappings : gidMap.compactMap(RuntimeSpec.IDMapping.parse))
+                }
+                options.bundle = bundleOptions
+            }
+            options.recordProfile = recordProfile || recordSeconds != nil
+            options.recordFor = recordSeconds.map { .seconds($0) }
+            options.pushProfile = pushProfile
+            options.useProfile = !noProfile
             if let progress = ImageAccess.progressLine(prefix: "indexing ") {
+                let onTerminal = isatty(2) == 1
                 options.indexProgress = { layer, count, digest, read, size in
                     progress(layer, count, digest, read, size)
-                    if layer == count && read == size { StandardStreams.err("\n") }
+                    if onTerminal && layer == count && read == size { StandardStreams.err("\n") }
                 }
             }
             let client = try ImageAccess.client(
@@ -68,9 +132,11 @@ struct MountCommand: AsyncParsableCommand {
             let mount = ImageMount(
                 client: client, reference: reference, environment: environment, options: options, logger: logger)
             let directory = directory
+            let bundle = bundle
             try await mount.run(at: directory) { mounted in
                 StandardStreams.out(
-                    "mounted \(reference.description) at \(directory) (\(mounted.index.tree.count) entries)\n")
+                    "mounted \(reference.description) at \(directory) (\(mounted.index.tree.count) entries)"
+                        + (bundle ? " as a runtime bundle: runc run --bundle \(directory) ID" : "") + "\n")
             }
         } catch {
             try ImageAccess.fail(error)

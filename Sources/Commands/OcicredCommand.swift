@@ -17,7 +17,7 @@ public struct OcicredCommand: AsyncParsableCommand {
         subcommands: [HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self, LoginCommand.self,
             LogoutCommand.self, GetCommand.self, ListCommand.self, VerifyCommand.self, KubeletCommand.self,
             ConfigCommand.self, RefreshCommand.self, HealthCommand.self, IndexCommand.self, MountCommand.self,
-            UnmountCommand.self])
+            UnmountCommand.self, PodmanArgsCommand.self])
 
     public init() {}
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Credentials
+import Helper
 import Refresh
 import SystemSupport
 
@@ -64,6 +65,14 @@ struct RefreshCommand: AsyncParsableCommand {
         options.serviceAccounts = serviceAccounts
         options.leaseName = leaderElectionLease
         options.identity = identity
+        options.version = HelperProtocol.version
+        options.onceReport = { report in
+            for output in report.written { StandardStreams.out("wrote \(output)\n") }
+            for failure in report.failedRegistries {
+                StandardStreams.err("error: \(failure.registry): \(failure.reason)\n")
+            }
+            for failure in report.failedOutputs { StandardStreams.err("error: \(failure.output): \(failure.reason)\n") }
+        }
         let status = await RefreshService.run(
             options: options, environment: environment,
             makeResolver: { config in

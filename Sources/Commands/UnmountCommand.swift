@@ -5,14 +5,18 @@ import LazyMount
 struct UnmountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unmount",
-        abstract: "Unmount a directory mounted by `ocicred mount`; other kinds of mounts are refused.")
+        abstract: "Unmount a directory mounted by `ocicred mount`; other kinds of mounts are refused.",
+        discussion: """
+            For a bundle (`ocicred mount --bundle`), the overlay at DIR/rootfs goes first, then the lazy mount; \
+            while a container still uses the bundle this is refused, naming the process, and nothing is unmounted.
+            """)
 
     @Argument(help: "The mount point.")
     var directory: String
 
     func run() throws {
         do {
-            try ImageMount.unmount(directory)
+            try ImageMount.unmountDirectoryOrBundle(directory)
         } catch {
             StandardStreams.err("error: \(error.description)\n")
             throw ExitCode(1)

@@ -26,9 +26,11 @@ public struct AuthFileGenerator: Sendable {
     /// as it was rather than half-updated.
     /// - Parameter fromEnvironment: names of variables holding [username, secret] (or one well-known key such
     ///   as NGC_API_KEY) to use for every registry instead of resolving.
+    /// - Parameter allowExpired: write a credential whose expiry has passed anyway; otherwise it is refused
+    ///   before anything is written (a build would fail much later with a registry's 401).
     public func generate(
         registries: [String], fromEnvironment: [String], format: AuthFileFormat, into path: String?,
-        replace: Bool
+        replace: Bool, allowExpired: Bool = false, now: @Sendable () -> Date = { Date() }
     ) async throws(CredentialError) -> (entries: [Entry], bytes: [UInt8]) {
         var resolved = [(CredentialKey, Credential)]()
         for registry in registries {
@@ -46,6 +48,9 @@ public struct AuthFileGenerator: Sendable {
                     pattern: HostPattern(key.host) ?? HostPattern("invalid")!, provider: .static,
                     credentialVariables: fromEnvironment, location: "--from-env")
                 credential = try resolver.staticCredential(rule: rule, host: key.host)
+            }
+            if !allowExpired, let expiresAt = credential.expiresAt, expiresAt <= now() {
+                throw .credentialExpired(host: key.description, expiredAt: RFC3339.format(expiresAt))
             }
             resolved.append((key, credential))
         }

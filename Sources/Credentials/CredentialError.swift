@@ -26,6 +26,8 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
     case authFileWriteFailed(path: String, reason: String)
     /// A secret-holding path (store, key, cache) that another user could tamper with: refused, ssh-style.
     case unsafePath(String)
+    /// A credential whose expiry has passed, where writing it would only move the failure to the build.
+    case credentialExpired(host: String, expiredAt: String)
 
     public var description: String {
         switch self {
@@ -80,6 +82,9 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
                 + "registry"
         case .unsafePath(let sentence):
             return sentence
+        case .credentialExpired(let host, let expiredAt):
+            return "the credential for \(host) expired at \(expiredAt); refusing to write it (refresh its source, or "
+                + "pass --allow-expired to write it anyway)"
         case .providerUnavailable(let type, let host):
             return "credentials for \(host) must be minted by the \(type) provider, which this build of ocicred does not "
                 + "include"

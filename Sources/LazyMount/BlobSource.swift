@@ -1,4 +1,4 @@
-import Crypto
+import Registry
 
 /// Where layer bytes come from: a registry (`RegistryBlobSource`) or, in tests, memory. Ranges are half-open
 /// byte ranges of the blob as stored (compressed).
@@ -23,27 +23,14 @@ extension BlobSource {
     }
 }
 
-/// sha256 digests as OCI writes them (image-spec descriptor.md, "Digests"): `sha256:` + 64 lower-case hex.
-enum Digest {
-    static func sha256(_ bytes: some Collection<UInt8>) -> String { "sha256:" + SHA256.hexDigest(bytes) }
-
-    static func verify(_ bytes: [UInt8], matches expected: String, what: String) throws(LazyMountError) {
-        guard expected.hasPrefix("sha256:") else { throw .unsupportedDigest(expected) }
-        let actual = sha256(bytes)
-        guard actual == expected.lowercased() else {
-            throw .digestMismatch(what: what, expected: expected, actual: actual)
-        }
-    }
-}
-
 /// Memory as a blob store; what unit tests index and read from.
 struct MemoryBlobSource: BlobSource {
     var blobs: [String: [UInt8]]
 
     func read(_ digest: String, range: Range<Int64>) async throws(LazyMountError) -> [UInt8] {
-        guard let blob = blobs[digest] else { throw .blobFetch(digest: digest, status: 404) }
+        guard let blob = blobs[digest] else { throw .registry(.blobFetch(digest: digest, status: 404)) }
         guard range.upperBound <= Int64(blob.count) else {
-            throw .rangeNotHonoured(digest: digest, detail: "range past the end")
+            throw .registry(.rangeNotHonoured(digest: digest, detail: "range past the end"))
         }
         return Array(blob[Int(range.lowerBound)..<Int(range.upperBound)])
     }

@@ -1,5 +1,6 @@
 import CFuse
 import Synchronization
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -89,18 +90,16 @@ final class FuseSession: @unchecked Sendable {
 
     /// Detaches the mount from the namespace, which ends the loop: what SIGTERM and `ocicred unmount` do.
     static func unmount(_ mountpoint: String) throws(LazyMountError) {
-        if umount2(mountpoint, Int32(MNT_DETACH)) == 0 { return }
-        let firstError = errno
+        let detached: SystemError
+        do {
+            _ = try valueOrErrno("umount \(mountpoint)") { umount2(mountpoint, Int32(MNT_DETACH)) }
+            return
+        } catch {
+            detached = error
+        }
         // Not root: the setuid helper that mounted it unmounts it.
-        var pid = pid_t()
-        let arguments = ["fusermount3", "-u", "-z", mountpoint]
-        var cStrings = arguments.map { strdup($0) } + [nil]
-        defer { cStrings.forEach { free($0) } }
-        let spawned = posix_spawnp(&pid, "fusermount3", nil, nil, &cStrings, environ)
-        var status: Int32 = 0
-        if spawned == 0, waitpid(pid, &status, 0) == pid, status == 0 { return }
-        throw .mount(
-            mountpoint: mountpoint, reason: "cannot unmount: \(String(cString: strerror(firstError)))")
+        if ChildProcess.exitStatus(["fusermount3", "-u", "-z", mountpoint]) == 0 { return }
+        throw .mount(mountpoint: mountpoint, reason: "cannot unmount: \(detached.symbol)")
     }
 
     /// Unmounts if still mounted and frees the session. Call once every outstanding reply has been sent.

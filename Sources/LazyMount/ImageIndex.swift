@@ -1,4 +1,5 @@
 public import FoundationEssentials
+import Registry
 
 /// The index `ocicred index` writes and the lazy mount reads: JSON, versioned by `version`, cached under
 /// `$XDG_CACHE_HOME/ocicred/index/<manifest digest>`.

@@ -27,7 +27,12 @@ public struct ImageIndexer: Sendable {
         async throws(LazyMountError) -> (ImageIndex, String)
     {
         guard span >= 64 * 1024 else { throw .outOfRange("--span must be at least 65536 bytes") }
-        let image = try await client.resolveImage(reference, platform: platform)
+        let image: ResolvedImage
+        do throws(RegistryError) {
+            image = try await client.resolveImage(reference, platform: platform)
+        } catch {
+            throw .registry(error)
+        }
         if !refresh, let cached = cache.load(manifestDigest: image.manifestDigest, span: span) {
             return (cached, cache.path(forManifest: image.manifestDigest))
         }

@@ -22,6 +22,15 @@ public struct ImageMount: Sendable {
         public var maxThreads = 16
         public var span: Int64 = ImageIndexer.defaultSpan
         public var platform: Platform = .host
+        /// Make the directory an OCI runtime bundle (config.json, rootfs overlay) instead of mounting on it.
+        public var bundle: RuntimeBundle.Options?
+        /// Record a start-up profile until unmount, or for `recordFor` after mounting.
+        public var recordProfile = false
+        public var recordFor: Duration?
+        /// Push the recorded profile to the image's repository as a referrer (and keep it in the cache).
+        public var pushProfile = false
+        /// Play back a profile found in the cache or the registry.
+        public var useProfile = true
         /// Indexing progress when the mount has to build the index (ImageIndexer's callback).
         public var indexProgress: @Sendable (Int, Int, String, Int64, Int64) -> Void = { _, _, _, _, _ in }
         public init() {}
@@ -31,6 +40,10 @@ public struct ImageMount: Sendable {
     public struct Mounted: Sendable {
         public var index: ImageIndex
         public var indexPath: String
+        /// The bundle's runtime configuration, when the mount is a bundle.
+        public var runtimeSpec: RuntimeSpec?
+        /// Spans of a start-up profile being fetched ahead, 0 without one.
+        public var profileSpans: Int
     }
 
     public var client: RegistryClient
@@ -54,34 +67,110 @@ public struct ImageMount: Sendable {
     public var chunkDirectory: String { environment.cacheHome + "/ocicred/chunks" }
 
     /// Indexes the image (or takes the cached index), mounts it at `mountpoint`, calls `ready`, and serves until
-    /// the filesystem is unmounted — by `ocicred unmount`, `umount`, or SIGTERM/SIGINT/SIGHUP.
+    /// the filesystem is unmounted — by `ocicred unmount`, `umount`, or SIGTERM/SIGINT/SIGHUP. With
+    /// `options.bundle`, `mountpoint` becomes a runtime bundle: the image at `lower`, an overlay at `rootfs`.
     public func run(at mountpoint: String, ready: @Sendable (Mounted) -> Void) async throws(LazyMountError) {
-        var info = stat()
-        guard stat(mountpoint, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-            throw .mount(mountpoint: mountpoint, reason: "not a directory")
+        let bundle = options.bundle.map { RuntimeBundle(directory: mountpoint, options: $0) }
+        if let bundle {
+            try bundle.prepare()
+        } else {
+            try Self.checkMountpoint(mountpoint)
         }
+        do throws(LazyMountError) {
+            try await serve(at: mountpoint, bundle: bundle, ready: ready)
+        } catch {
+            bundle?.finish()
+            throw error
+        }
+        bundle?.finish()
+    }
+
+    private func serve(at mountpoint: String, bundle: RuntimeBundle?, ready: @Sendable (Mounted) -> Void)
+        async throws(LazyMountError)
+    {
         var client = client
         client.timeout = min(client.timeout, options.fetchTimeout)
         client.connectTimeout = min(client.connectTimeout, options.fetchTimeout)
-        let (index, indexPath) = try await index(client: client)
+        let (image, index, indexPath) = try await index(client: client)
         for skipped in index.skippedEntries {
             logger.warning(
                 "skipped a layer entry whose name leaves the image's root", metadata: ["entry": "\(skipped)"])
         }
+        let profile = options.useProfile ? await profile(for: index, client: client) : nil
+        let recorder = options.recordProfile ? ProfileRecorder() : nil
 
         let filesystem = LazyFilesystem(
             index: index, source: RegistryBlobSource(client: client, repository: reference.repository),
-            cache: ChunkCache(directory: chunkDirectory), fetchTimeout: options.fetchTimeout, logger: logger)
+            cache: ChunkCache(directory: chunkDirectory), fetchTimeout: options.fetchTimeout, logger: logger,
+            recorder: recorder)
+        let logger = logger
+        // Ahead of everything else, the container included: the profile lists what it will need first.
+        let playback = profile.map { profile in
+            Task(priority: .medium) {
+                let started = ContinuousClock.now
+                let fetched = await filesystem.playBack(profile)
+                logger.info(
+                    "start-up profile fetched",
+                    metadata: [
+                        "spans": "\(fetched)/\(profile.spans.count)", "seconds": "\(ContinuousClock.now - started)",
+                    ])
+            }
+        }
+        var spec: RuntimeSpec?
+        if let bundle {
+            // The image's own account files, read lazily through the index: only their spans are fetched.
+            let passwd = try await filesystem.contents(ofImagePath: "/etc/passwd")
+            let group = try await filesystem.contents(ofImagePath: "/etc/group")
+            spec = try RuntimeSpec.forImage(
+                try ImageConfiguration.decode(image.config), passwd: passwd, group: group,
+                rootless: bundle.options.rootless, hostname: bundle.options.hostname)
+        }
+
+        let fuseMountpoint = bundle?.lower ?? mountpoint
         var mountOptions = ["ro", "default_permissions", "fsname=\(reference.description)", "subtype=ocicred"]
         if options.allowOther { mountOptions.append("allow_other") }
-        let session = try FuseSession(mountpoint: mountpoint, options: mountOptions, filesystem: filesystem)
-        let restoreSignals = MountSignals.unmountOnSignal(mountpoint)
+        let session = try FuseSession(mountpoint: fuseMountpoint, options: mountOptions, filesystem: filesystem)
+        let maxThreads = options.maxThreads
+        let loop = Task { await session.run(maxThreads: maxThreads) }
+        if let bundle, let spec {
+            do throws(LazyMountError) {
+                try bundle.writeConfig(spec)
+                try bundle.mountOverlay()
+            } catch {
+                try? FuseSession.unmount(fuseMountpoint)
+                _ = await loop.value
+                session.close()
+                throw error
+            }
+        }
+        let restoreSignals =
+            bundle.map { bundle in
+                MountSignals.onSignal {
+                    do throws(LazyMountError) {
+                        try RuntimeBundle.unmount(bundle.directory)
+                        return true
+                    } catch {
+                        logger.error("not unmounting", metadata: ["error": "\(error)"])
+                        return false
+                    }
+                }
+            } ?? MountSignals.unmountOnSignal(mountpoint)
         logger.info("mounted", metadata: ["image": "\(reference.description)", "mountpoint": "\(mountpoint)"])
-        ready(Mounted(index: index, indexPath: indexPath))
+        ready(Mounted(index: index, indexPath: indexPath, runtimeSpec: spec, profileSpans: profile?.spans.count ?? 0))
 
         let prefetch = options.prefetch ? Task(priority: .background) { await Self.prefetchAll(filesystem) } : nil
-        let status = await session.run(maxThreads: options.maxThreads)
+        let mount = self
+        let pushClient = client
+        let recordingEnds = options.recordFor.map { limit in
+            Task {
+                try? await Task.sleep(for: limit)
+                if !Task.isCancelled { await mount.saveProfile(recorder, index: index, client: pushClient) }
+            }
+        }
+        let status = await loop.value
         prefetch?.cancel()
+        playback?.cancel()
+        recordingEnds?.cancel()
         restoreSignals()
         // Replies still on their way need the session: wait for them (each is bounded by the fetch timeout).
         let drainUntil = ContinuousClock.now + options.fetchTimeout + .seconds(1)
@@ -90,20 +179,66 @@ public struct ImageMount: Sendable {
         }
         session.close()
         logger.info("unmounted", metadata: ["mountpoint": "\(mountpoint)", "status": "\(status)"])
+        await saveProfile(recorder, index: index, client: client)
         if status < 0 {
             throw .mount(mountpoint: mountpoint, reason: "the FUSE loop failed: \(String(cString: strerror(-status)))")
         }
     }
 
+    /// A profile for this index: the cached one, else the newest pushed to the registry (then cached).
+    func profile(for index: ImageIndex, client: RegistryClient) async -> StartupProfile? {
+        let cache = ProfileCache(environment: environment)
+        if let cached = cache.load(manifestDigest: index.manifestDigest, span: index.span) {
+            logger.info("start-up profile from the cache", metadata: ["spans": "\(cached.spans.count)"])
+            return cached
+        }
+        do throws(LazyMountError) {
+            guard
+                let pushed = try await ProfileReferrer.fetch(
+                    client: client, repository: reference.repository, manifestDigest: index.manifestDigest,
+                    span: index.span)
+            else { return nil }
+            logger.info("start-up profile from the registry (referrer)", metadata: ["spans": "\(pushed.spans.count)"])
+            _ = try? cache.store(pushed)
+            return pushed
+        } catch {
+            logger.warning("ignoring the start-up profile pushed to the registry", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Ends recording (once) and keeps the profile: in the cache, and pushed as a referrer when asked. Failing to
+    /// keep it is logged, not fatal: the mount itself did its job.
+    func saveProfile(_ recorder: ProfileRecorder?, index: ImageIndex, client: RegistryClient) async {
+        guard let profile = recorder?.finish(manifestDigest: index.manifestDigest, span: index.span) else { return }
+        do throws(LazyMountError) {
+            let path = try ProfileCache(environment: environment).store(profile)
+            logger.info(
+                "start-up profile recorded",
+                metadata: ["spans": "\(profile.spans.count)", "files": "\(profile.files.count)", "path": "\(path)"])
+            if options.pushProfile {
+                let digest = try await ProfileReferrer.push(profile, client: client, repository: reference.repository)
+                logger.info("start-up profile pushed", metadata: ["artifact": "\(reference.repository)@\(digest)"])
+            }
+        } catch {
+            logger.error("start-up profile not kept", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// The index for the image: the cached one, else one pushed to the registry by `ocicred index --push`
     /// (found through the referrers API or its tag fallback), else built now by reading every layer once.
-    func index(client: RegistryClient) async throws(LazyMountError) -> (ImageIndex, String) {
+    func index(client: RegistryClient) async throws(LazyMountError) -> (ResolvedImage, ImageIndex, String) {
         let cache = IndexCache(environment: environment)
         let indexer = ImageIndexer(client: client, span: options.span, progress: options.indexProgress)
-        let image = try await client.resolveImage(reference, platform: options.platform)
+        let image: ResolvedImage
+        do throws(RegistryError) {
+            image = try await client.resolveImage(reference, platform: options.platform)
+        } catch {
+            throw .registry(error)
+        }
         if let cached = cache.load(manifestDigest: image.manifestDigest, span: options.span) {
             logger.info("index from the cache", metadata: ["manifest": "\(image.manifestDigest)"])
-            return (cached, cache.path(forManifest: image.manifestDigest))
+            return (image, cached, cache.path(forManifest: image.manifestDigest))
         }
         do throws(LazyMountError) {
             if let pushed = try await IndexReferrer.fetch(
@@ -111,7 +246,7 @@ public struct ImageMount: Sendable {
                 span: options.span)
             {
                 logger.info("index from the registry (referrer)", metadata: ["manifest": "\(image.manifestDigest)"])
-                return (pushed, try cache.store(pushed))
+                return (image, pushed, try cache.store(pushed))
             }
         } catch {
             // A broken or altered artifact is not fatal: the layers themselves are verified while indexing.
@@ -119,7 +254,40 @@ public struct ImageMount: Sendable {
         }
         logger.info("building the index", metadata: ["manifest": "\(image.manifestDigest)"])
         let built = try await indexer.build(image)
-        return (built, try cache.store(built))
+        return (image, built, try cache.store(built))
+    }
+
+    /// `ocicred unmount DIR`: a bundle (its lazy mount at DIR/lower) is taken apart top down, anything else must
+    /// be an ocicred mount at DIR.
+    public static func unmountDirectoryOrBundle(_ directory: String) throws(LazyMountError) {
+        if mountType(directory) == nil, mountType(directory + "/lower") == "fuse.ocicred" {
+            try RuntimeBundle.unmount(directory)
+        } else {
+            try unmount(directory)
+        }
+    }
+
+    /// A mount point must be an existing, empty directory with nothing mounted on it: mounting over files hides
+    /// them, and a second mount stacked on a first leaves the first serving unseen.
+    static func checkMountpoint(_ path: String) throws(LazyMountError) {
+        guard FileIO.exists(path) else {
+            throw .mount(mountpoint: path, reason: "no such directory; create it first (mkdir -p \(path))")
+        }
+        guard FileIO.isDirectory(path) else { throw .mount(mountpoint: path, reason: "it is not a directory") }
+        if let type = mountType(path) {
+            throw .mount(
+                mountpoint: path, reason: "a \(type) filesystem is already mounted there; unmount it first")
+        }
+        let entries: [String]
+        do {
+            entries = try FileIO.list(path)
+        } catch {
+            throw .mount(mountpoint: path, reason: error.description)
+        }
+        guard entries.isEmpty else {
+            throw .mount(
+                mountpoint: path, reason: "the directory is not empty (it holds \(entries.count) entries); mount on an empty one")
+        }
     }
 
     /// Unmounts an ocicred mount at `mountpoint`; refuses anything else, so a typo cannot unmount /home.
@@ -133,40 +301,8 @@ public struct ImageMount: Sendable {
         try FuseSession.unmount(mountpoint)
     }
 
-    /// The filesystem type mounted exactly at `path`, from /proc/self/mountinfo (field 5 is the mount point,
-    /// the type follows the " - " separator).
-    static func mountType(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        let target = String(cString: resolved)
-        free(resolved)
-        guard let bytes = try? FileIO.read("/proc/self/mountinfo") else { return nil }
-        var found: String?
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let halves = line.components(separatedBy: " - ")
-            guard halves.count == 2 else { continue }
-            let fields = halves[0].split(separator: " ")
-            guard fields.count >= 5, unescapeMountinfo(String(fields[4])) == target else { continue }
-            found = halves[1].split(separator: " ").first.map(String.init)  // the last mount on top wins
-        }
-        return found
-    }
-
-    /// mountinfo writes space, tab, newline and backslash as octal escapes (`\040`).
-    static func unescapeMountinfo(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        var utf8 = Array(text.utf8)[...]
-        while let byte = utf8.popFirst() {
-            if byte == UInt8(ascii: "\\"), utf8.count >= 3,
-                let value = UInt8(String(decoding: utf8.prefix(3), as: UTF8.self), radix: 8)
-            {
-                bytes.append(value)
-                utf8 = utf8.dropFirst(3)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    /// The filesystem type mounted exactly at `path`.
+    static func mountType(_ path: String) -> String? { MountTable.mount(at: path)?.type }
 
     /// One span at a time, lowest priority, stopping at the first cancellation; errors are left for readers.
     static func prefetchAll(_ filesystem: LazyFilesystem) async {

@@ -1,5 +1,6 @@
 import Crypto
 import FoundationEssentials
+import Registry
 
 /// Reads one layer once, front to back, and builds its `LayerIndex`: tar entries with their uncompressed offsets,
 /// span digests, and for gzip the checkpoints of zlib's zran.c (`deflate_index_build`): inflate with `Z_BLOCK`,
@@ -19,12 +20,17 @@ struct LayerIndexer {
     var progress: @Sendable (_ compressedBytesRead: Int64) -> Void = { _ in }
 
     func index(_ descriptor: Descriptor, from source: some BlobSource) async throws(LazyMountError) -> LayerIndex {
-        let compression = try MediaType.compression(ofLayer: descriptor.mediaType)
+        let compression: LayerCompression
+        do throws(RegistryError) {
+            compression = try MediaType.compression(ofLayer: descriptor.mediaType)
+        } catch {
+            throw .registry(error)
+        }
         var layer = LayerIndex(
             digest: descriptor.digest, mediaType: descriptor.mediaType, compression: compression,
             compressedSize: descriptor.size, uncompressedSize: 0, fetchWholeOnFirstRead: compression == .zstd,
             spans: [], entries: [])
-        guard descriptor.digest.hasPrefix("sha256:") else { throw .unsupportedDigest(descriptor.digest) }
+        guard descriptor.digest.hasPrefix("sha256:") else { throw .registry(.unsupportedDigest(descriptor.digest)) }
         var state = IndexingState(span: span, compression: compression)
         var read: Int64 = 0
         // The whole blob passes through here once, so it is checked against its digest on the way: an index is
@@ -40,7 +46,8 @@ struct LayerIndexer {
         }
         let actual = hasher.finishDigest()
         guard actual == descriptor.digest.lowercased() else {
-            throw .digestMismatch(what: "layer \(descriptor.digest)", expected: descriptor.digest, actual: actual)
+            throw .registry(
+                .digestMismatch(what: "layer \(descriptor.digest)", expected: descriptor.digest, actual: actual))
         }
         try state.finish()
         layer.uncompressedSize = state.totalOut

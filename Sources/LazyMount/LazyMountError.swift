@@ -1,21 +1,11 @@
 public import Registry
 
 /// Why resolving, indexing or reading an image failed. Messages say what to do next and never hold a secret
-/// (registry errors are already redacted by `RegistryError`).
+/// (registry errors are already redacted by `RegistryError`). What the distribution protocol itself reports — a
+/// missing manifest, a digest that does not match, a range not honoured — arrives as `.registry(...)`.
 public enum LazyMountError: Error, Equatable, CustomStringConvertible {
     case registry(RegistryError)
     case invalidReference(String)
-    case invalidPlatform(String)
-    case manifestNotFound(reference: String, status: Int)
-    case unsupportedMediaType(String)
-    case invalidManifest(reason: String)
-    /// No entry of an image index matches the platform; `available` lists what the index offers.
-    case noMatchingPlatform(requested: String, available: [String])
-    case digestMismatch(what: String, expected: String, actual: String)
-    case unsupportedDigest(String)
-    case blobFetch(digest: String, status: Int)
-    /// The registry (or its blob store) answered a range request with other bytes than asked for.
-    case rangeNotHonoured(digest: String, detail: String)
     case inflate(InflateError)
     case tar(TarError)
     /// The bytes inflated for a span hash to something other than the index recorded: corrupted blob, wrong
@@ -31,29 +21,17 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
     case zstd(ZstdError)
     /// A layer fetched whole decompressed to another size than its index recorded: the index is stale or corrupt.
     case uncompressedSizeMismatch(layer: String, expected: Int64, actual: Int64)
+    /// A runtime bundle could not be made or taken apart (`mount --bundle`, `unmount DIR`).
+    case bundle(reason: String)
+    /// Unmounting was refused because something still uses the mount: a container, or a process inside it.
+    case busy(path: String, users: [String])
+    /// A start-up profile could not be read, written or pushed.
+    case profile(reason: String)
 
     public var description: String {
         switch self {
         case .registry(let error): return error.description
         case .invalidReference(let reason): return "not an image reference: \(reason)"
-        case .invalidPlatform(let text):
-            return "\(text) is not a platform: write os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7"
-        case .manifestNotFound(let reference, let status):
-            return "the registry has no manifest for \(reference) (HTTP \(status)); check the tag or digest"
-        case .unsupportedMediaType(let type):
-            return "unsupported media type \(type): only OCI and Docker v2 manifests, indexes and tar layers are read"
-        case .invalidManifest(let reason): return "the manifest is not usable: \(reason)"
-        case .noMatchingPlatform(let requested, let available):
-            return "the image has no manifest for \(requested); it offers \(available.joined(separator: ", ")) "
-                + "(pick one with --platform)"
-        case .digestMismatch(let what, let expected, let actual):
-            return "\(what) does not match its digest (expected \(expected), got \(actual)): the registry or a "
-                + "proxy altered it"
-        case .unsupportedDigest(let digest): return "unsupported digest \(digest): only sha256 is verified"
-        case .blobFetch(let digest, let status): return "fetching blob \(digest) failed with HTTP \(status)"
-        case .rangeNotHonoured(let digest, let detail):
-            return "the registry did not honour a range request for \(digest) (\(detail)); lazy reads need HTTP "
-                + "Range support"
         case .inflate(let error): return error.description
         case .tar(let error): return error.description
         case .spanDigestMismatch(let layer, let span):
@@ -69,6 +47,11 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
         case .uncompressedSizeMismatch(let layer, let expected, let actual):
             return "layer \(layer) decompressed to \(actual) bytes, but its index says \(expected): delete the cached "
                 + "index and run `ocicred index` again"
+        case .bundle(let reason): return "bundle: \(reason)"
+        case .busy(let path, let users):
+            return "\(path) is still in use by \(users.joined(separator: ", ")); stop the container first "
+                + "(`runc kill ID KILL && runc delete ID`, `podman stop ID`), then unmount again"
+        case .profile(let reason): return "start-up profile: \(reason)"
         }
     }
 }

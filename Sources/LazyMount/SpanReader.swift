@@ -1,5 +1,6 @@
 import Crypto
 import FoundationEssentials
+import Registry
 
 /// Reads uncompressed bytes of one layer through its index, fetching only the compressed bytes of the spans
 /// involved (ranged GETs) and checking each span's sha256 before any byte of it is returned — a corrupt blob or
@@ -83,7 +84,7 @@ struct SpanReader: Sendable {
     private func wholeZstdLayer() async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] {
         let stream: ZstdStream
         do { stream = try ZstdStream() } catch { throw .zstd(error) }
-        guard layer.digest.hasPrefix("sha256:") else { throw .unsupportedDigest(layer.digest) }
+        guard layer.digest.hasPrefix("sha256:") else { throw .registry(.unsupportedDigest(layer.digest)) }
         let hasher = SHA256Hasher()
         var splitter = ZstdSpanSplitter(layer: layer)
         var output: [UInt8] = []
@@ -100,7 +101,8 @@ struct SpanReader: Sendable {
         do { try stream.finish() } catch { throw .zstd(error) }
         let actual = hasher.finishDigest()
         guard actual == layer.digest.lowercased() else {
-            throw .digestMismatch(what: "layer \(layer.digest)", expected: layer.digest, actual: actual)
+            throw .registry(
+                .digestMismatch(what: "layer \(layer.digest)", expected: layer.digest, actual: actual))
         }
         return try splitter.finish()
     }

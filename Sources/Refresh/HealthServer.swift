@@ -27,7 +27,7 @@ public final class HealthServer: Sendable {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.isEmpty { host = "0.0.0.0" }
         let connections = ConnectionLimit(maximum: maximumConnections)
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
@@ -38,7 +38,15 @@ public final class HealthServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(HealthHandler(status: status))
                 }
             }
-            .bind(host: host, port: port).get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: host, port: port).get()
+        } catch let error as IOError {
+            // NIO names its own functions (`bind(descriptor:ptr:bytes:)`); the user needs the address and why.
+            throw HealthServerError.cannotListen(address, reason: String(cString: strerror(error.errnoCode)))
+        } catch {
+            throw HealthServerError.cannotListen(address, reason: "\(error)")
+        }
         return HealthServer(channel: channel)
     }
 
@@ -54,9 +62,12 @@ public final class HealthServer: Sendable {
 
 public enum HealthServerError: Error, CustomStringConvertible {
     case badAddress(String)
+    case cannotListen(String, reason: String)
     public var description: String {
         switch self {
         case .badAddress(let address): return "--listen \(address) is not host:port (e.g. 127.0.0.1:9090 or :9090)"
+        case .cannotListen(let address, let reason):
+            return "cannot listen on \(address): \(reason); pick another --listen address"
         }
     }
 }
@@ -98,9 +109,9 @@ final class HealthHandler: ChannelInboundHandler {
             code = .ok
             body = Array("ok\n".utf8)
         case "/readyz":
-            let ready = status.isReady()
-            code = ready ? .ok : .serviceUnavailable
-            body = Array((ready ? "ready\n" : "not ready: an output lacks an unexpired credential\n").utf8)
+            let reasons = status.notReadyReasons()
+            code = reasons.isEmpty ? .ok : .serviceUnavailable
+            body = Array((reasons.isEmpty ? "ready\n" : "not ready:\n" + reasons.map { "  \($0)\n" }.joined()).utf8)
         case "/metrics":
             code = .ok
             contentType = "text/plain; version=0.0.4; charset=utf-8"

@@ -1,6 +1,7 @@
 public import Credentials
 public import FoundationEssentials
 public import Logging
+import SystemSupport
 
 /// The refresh loop's state and one step of it: resolve what is due, record the outcome in the schedule,
 /// write the outputs that hold a changed credential, publish status. I/O (resolve, outputs), the clock and the
@@ -21,6 +22,21 @@ public actor RefreshEngine {
     public nonisolated let status: RefreshStatus
     private let events: RefreshEvents?
     private let logger: Logger
+    /// `refresh --once` reports every failure itself and will not retry: the engine then logs failures at debug
+    /// and never mentions a retry.
+    public var reportsFailures = true
+
+    /// What one pass did, for `refresh --once` to print: one line per output written, one per failure.
+    public struct StepReport: Sendable {
+        public var written: [String] = []
+        public var failedRegistries: [(registry: String, reason: String)] = []
+        public var failedOutputs: [(output: String, reason: String)] = []
+        public var failed: Bool { !failedRegistries.isEmpty || !failedOutputs.isEmpty }
+        public var registries: [String] { failedRegistries.map(\.registry) }
+        public var outputs: [String] { failedOutputs.map(\.output) }
+    }
+
+    public func setReportsFailures(_ value: Bool) { reportsFailures = value }
 
     public init(
         outputs: [any RefreshOutput], policy: RefreshPolicy, resolve: @escaping Resolve, status: RefreshStatus = .init(),
@@ -59,10 +75,10 @@ public actor RefreshEngine {
     /// Resolves every due registry and writes the outputs that hold one that changed (and those whose last
     /// write failed). Returns the registries and outputs that failed in this step.
     @discardableResult
-    public func step() async -> (registries: [String], outputs: [String]) {
+    public func step() async -> StepReport {
         let due = schedule.due(at: now())
         var changed = Set<String>()
-        var failed = [String]()
+        var report = StepReport()
         for registry in due {
             if events?.pendingTermination() == true { break }
             let force = schedule.entries[registry]?.hasCredential ?? false
@@ -80,33 +96,39 @@ public actor RefreshEngine {
                     ])
             } catch {
                 schedule.failed(registry, at: now(), jitter: jitter())
-                failed.append(registry)
+                report.failedRegistries.append((registry, "\(error)"))
                 let entry = schedule.entries[registry]
-                logger.warning(
-                    "refresh failed; keeping the last good credential",
+                let kept = schedule.isValid(registry, at: now())
+                logger.log(
+                    level: reportsFailures ? .warning : .debug,
+                    "refreshing \(registry) failed; \(kept ? "the last good credential stays in place" : "no valid credential is left")",
                     metadata: [
-                        "registry": "\(registry)", "error": "\(error)", "retryIn": "\(entry?.backoff ?? 0)s",
-                        "lastGoodValid": "\(schedule.isValid(registry, at: now()))",
+                        "error": "\(error)", "retry in": "\(DurationText.format(entry?.backoff ?? 0))",
                     ])
             }
         }
-        let failedOutputs = await writeOutputs { output in
+        let written = await writeOutputs { output in
             outputSucceeded[output.name] != true || !changed.isDisjoint(with: output.registries)
         }
-        publish(newFailures: failed)
-        return (failed, failedOutputs)
+        report.written = written.written
+        report.failedOutputs = written.failed
+        publish(newFailures: report.registries, written: written)
+        return report
     }
 
     /// Writes every output (a new leader writes its Secrets at once).
     @discardableResult
-    public func writeAll() async -> [String] {
-        let failed = await writeOutputs { _ in true }
-        publish(newFailures: [])
-        return failed
+    public func writeAll() async -> StepReport {
+        let written = await writeOutputs { _ in true }
+        publish(newFailures: [], written: written)
+        return StepReport(written: written.written, failedOutputs: written.failed)
     }
 
-    private func writeOutputs(where selected: (any RefreshOutput) -> Bool) async -> [String] {
-        var failed = [String]()
+    private func writeOutputs(where selected: (any RefreshOutput) -> Bool) async
+        -> (written: [String], failed: [(output: String, reason: String)])
+    {
+        var written = [String]()
+        var failed = [(output: String, reason: String)]()
         for output in outputs where selected(output) {
             let subset = credentials.filter { output.registries.contains($0.key) }
             // Nothing obtained yet for this output: there is nothing to write, and it is not ready.
@@ -117,24 +139,29 @@ public actor RefreshEngine {
             do {
                 let wrote = try await output.write(subset)
                 outputSucceeded[output.name] = true
-                if wrote { logger.info("output written", metadata: ["output": "\(output.name)"]) }
+                if wrote {
+                    written.append(output.name)
+                    logger.info("wrote \(output.name)", metadata: ["registries": "\(subset.keys.sorted())"])
+                }
             } catch {
                 outputSucceeded[output.name] = false
-                failed.append(output.name)
-                logger.error("output write failed", metadata: ["output": "\(output.name)", "error": "\(error)"])
+                failed.append((output.name, "\(error)"))
+                logger.log(
+                    level: reportsFailures ? .error : .debug, "writing \(output.name) failed",
+                    metadata: ["error": "\(error)"])
                 // Retried through the schedule, with backoff, like a failed mint.
                 for registry in output.registries { schedule.failed(registry, at: now(), jitter: jitter()) }
             }
         }
-        return failed
+        return (written, failed)
     }
 
-    private func publish(newFailures: [String]) {
+    private func publish(newFailures: [String], written: (written: [String], failed: [(output: String, reason: String)])) {
         status.publish(
             schedule: schedule,
             outputs: outputs.map {
                 RefreshStatus.OutputState(
                     name: $0.name, registries: $0.registries, lastWriteSucceeded: outputSucceeded[$0.name])
-            }, newFailures: newFailures)
+            }, newFailures: newFailures, written: written.written, failedOutputs: written.failed.map(\.output))
     }
 }

@@ -15,6 +15,10 @@ public struct RefreshOptions: Sendable {
     public var serviceAccounts: [String] = []
     public var leaseName: String?
     public var identity: String?
+    /// Shown in the `ocicred_build_info` metric.
+    public var version = "unknown"
+    /// With `once`: what the pass did, for the command to print (one line per output written, one per failure).
+    public var onceReport: @Sendable (RefreshEngine.StepReport) -> Void = { _ in }
     public init() {}
 }
 
@@ -63,17 +67,16 @@ public enum RefreshService {
         }
         let engine = RefreshEngine(
             outputs: setup.outputs, policy: setup.policy,
-            resolve: resolver(makeResolver(loaded.0), environment: environment), events: events, logger: logger)
+            resolve: resolver(makeResolver(loaded.0), environment: environment),
+            status: RefreshStatus(version: options.version), events: events, logger: logger)
 
         if options.once {
-            let failed = await engine.step()
-            if !failed.registries.isEmpty || !failed.outputs.isEmpty {
-                logger.error(
-                    "refresh --once incomplete",
-                    metadata: ["failedRegistries": "\(failed.registries)", "failedOutputs": "\(failed.outputs)"])
-                return 1
-            }
-            return 0
+            // One pass, nothing retried: the report is the whole story, so the engine keeps its failure logs
+            // (and their "retry in") to debug.
+            await engine.setReportsFailures(false)
+            let report = await engine.step()
+            options.onceReport(report)
+            return report.failed ? 1 : 0
         }
 
         var server: HealthServer?
@@ -126,9 +129,11 @@ public enum RefreshService {
                         outputs: next.outputs, policy: next.policy,
                         resolve: resolver(makeResolver(reloaded.0), environment: environment))
                     logger.notice("config reloaded", metadata: ["outputs": "\(next.outputs.map(\.name))"])
+                    engine.status.recordReload(succeeded: true)
                     _ = await events.cancellingOnTermination { await engine.step() }
                 } catch {
                     logger.error("config reload failed; keeping the previous config", metadata: ["error": "\(error)"])
+                    engine.status.recordReload(succeeded: false)
                 }
             case .terminate:
                 break loop

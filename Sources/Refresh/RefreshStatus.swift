@@ -1,6 +1,7 @@
 public import FoundationEssentials
 import Prometheus
 import Synchronization
+import SystemSupport
 
 /// What the health endpoints report, published by the engine after every pass and read by the HTTP server's
 /// thread; readiness is judged at request time, so a credential that expires while the loop sleeps turns
@@ -22,12 +23,36 @@ public final class RefreshStatus: Sendable {
     /// Per-registry series; labels are registry hosts, never credentials.
     let metrics = PrometheusCollectorRegistry()
 
-    public init() {}
+    public init(version: String = "unknown") {
+        metrics.makeGauge(
+            name: "ocicred_build_info", labels: [("version", version)],
+            help: "Always 1; the labels say which ocicred is running."
+        ).set(Int64(1))
+    }
 
-    func publish(schedule: RefreshSchedule, outputs: [OutputState], newFailures: [String]) {
+    /// A SIGHUP reload: `succeeded` false when the new config was refused and the old one kept.
+    public func recordReload(succeeded: Bool) {
+        metrics.makeCounter(
+            name: "ocicred_refresh_config_reloads_total", labels: [("result", succeeded ? "success" : "failure")],
+            help: "Config reloads (SIGHUP); a failed one keeps the previous config."
+        ).increment()
+    }
+
+    func publish(
+        schedule: RefreshSchedule, outputs: [OutputState], newFailures: [String], written: [String] = [],
+        failedOutputs: [String] = []
+    ) {
         snapshot.withLock {
             $0.schedule = schedule.entries
             $0.outputs = outputs
+        }
+        for (names, result) in [(written, "success"), (failedOutputs, "failure")] {
+            for name in names {
+                metrics.makeCounter(
+                    name: "ocicred_refresh_output_writes_total", labels: [("output", name), ("result", result)],
+                    help: "Writes of each output (auth file, Secret) by result."
+                ).increment()
+            }
         }
         for (registry, entry) in schedule.entries {
             let labels = [("registry", registry)]
@@ -52,16 +77,32 @@ public final class RefreshStatus: Sendable {
 
     /// Every output's last write succeeded (or was deliberately skipped by a standby) and every registry of
     /// every output holds a credential that is unexpired at `now`.
-    public func isReady(at now: Date = Date()) -> Bool {
+    public func isReady(at now: Date = Date()) -> Bool { notReadyReasons(at: now).isEmpty }
+
+    /// Why `/readyz` says 503, one reason per failing output and registry; empty when ready.
+    public func notReadyReasons(at now: Date = Date()) -> [String] {
         snapshot.withLock { snapshot in
-            guard !snapshot.outputs.isEmpty else { return false }
-            return snapshot.outputs.allSatisfy { output in
-                output.lastWriteSucceeded == true
-                    && output.registries.allSatisfy { registry in
-                        guard let entry = snapshot.schedule[registry], entry.hasCredential else { return false }
-                        return entry.expiresAt.map { $0 > now } ?? true
-                    }
+            guard !snapshot.outputs.isEmpty else { return ["no output has been configured or planned yet"] }
+            var reasons = [String]()
+            var registries = Set<String>()
+            for output in snapshot.outputs {
+                switch output.lastWriteSucceeded {
+                case nil: reasons.append("output \(output.name): not written yet")
+                case false?: reasons.append("output \(output.name): the last write failed")
+                default: break
+                }
+                registries.formUnion(output.registries)
             }
+            for registry in registries.sorted() {
+                guard let entry = snapshot.schedule[registry], entry.hasCredential else {
+                    reasons.append("registry \(registry): no credential obtained yet")
+                    continue
+                }
+                if let expiresAt = entry.expiresAt, expiresAt <= now {
+                    reasons.append("registry \(registry): its credential expired at \(RFC3339.format(expiresAt))")
+                }
+            }
+            return reasons
         }
     }
 

@@ -1,4 +1,4 @@
-import Crypto
+internal import Crypto
 internal import FoundationEssentials
 
 /// One entry of a distribution token's `access` claim (token spec, "Requesting a Token" → the JWT's

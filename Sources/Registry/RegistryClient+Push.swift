@@ -25,7 +25,7 @@ extension RegistryClient {
         guard start.status == 202 else {
             throw failure(start, request: "POST \(uploads)", repository: repository, action: "push")
         }
-        guard let location = start.header("location").map(Self.trimmedHeader), !location.isEmpty else {
+        guard let location = start.header("location"), !location.isEmpty else {
             throw .unexpectedStatus(
                 host: endpoint.host, request: "POST \(uploads)", status: start.status,
                 detail: "the answer has no Location to upload to")
@@ -58,7 +58,7 @@ extension RegistryClient {
             throw failure(response, request: "PUT \(path)", repository: repository, action: "push")
         }
         try checkReportedDigest(response, digest: digest, request: "PUT \(path)")
-        let subject = response.header("oci-subject").map(Self.trimmedHeader)
+        let subject = response.header("oci-subject")
         return PushedManifest(digest: digest, subject: subject?.isEmpty == false ? subject : nil)
     }
 
@@ -113,22 +113,12 @@ extension RegistryClient {
     }
 
     func checkReportedDigest(_ response: HTTPResponse, digest: String, request: String) throws(RegistryError) {
-        guard let reported = response.header("docker-content-digest").map(Self.trimmedHeader), !reported.isEmpty,
+        guard let reported = response.header("docker-content-digest"), !reported.isEmpty,
             reported.lowercased() != digest.lowercased()
         else { return }
         throw .unexpectedStatus(
             host: endpoint.host, request: request, status: response.status,
             detail: "it reports Docker-Content-Digest \(reported), but \(digest) was pushed; the registry altered it")
-    }
-
-    /// A header value without surrounding blanks or the CRLF the transport may leave on it.
-    static func trimmedHeader(_ value: String) -> String {
-        var scalars = Substring(value).unicodeScalars
-        while let last = scalars.last, last == " " || last == "\t" || last == "\r" || last == "\n" {
-            scalars.removeLast()
-        }
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        return String(scalars)
     }
 }
 

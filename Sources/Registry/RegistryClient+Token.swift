@@ -1,4 +1,4 @@
-import Crypto
+internal import Crypto
 import SystemSupport
 public import Credentials
 internal import FoundationEssentials

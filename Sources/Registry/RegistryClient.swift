@@ -1,4 +1,4 @@
-import Crypto
+internal import Crypto
 import SystemSupport
 public import Credentials
 public import FoundationEssentials
@@ -40,7 +40,7 @@ public struct RegistryClient: Sendable {
     /// loopback registry shows its TLS error, not the 400 its TLS port gives a plain-HTTP request.
     public func ping() async throws(RegistryError) -> RegistryPing {
         if let known = session.state.withLock({ $0.ping }) { return known }
-        var firstError: RegistryError?
+        var errors: [RegistryError] = []
         for scheme in endpoint.schemes {
             let baseURL = "\(scheme)://\(endpoint.apiHost)"
             do throws(HTTPError) {
@@ -54,13 +54,18 @@ public struct RegistryClient: Sendable {
                         "registry answered", metadata: ["url": "\(baseURL)/v2/", "status": "\(response.status)"])
                     return ping
                 }
-                if firstError == nil { firstError = .notARegistry(host: endpoint.host, status: response.status) }
+                errors.append(.notARegistry(host: endpoint.host, status: response.status))
             } catch {
                 logger.debug("registry did not answer", metadata: ["url": "\(baseURL)/v2/", "error": "\(error)"])
-                if firstError == nil { firstError = RegistryError(error) }
+                errors.append(RegistryError(error))
             }
         }
-        throw firstError ?? .unreachable(host: endpoint.host, reason: "no scheme to try")
+        // The first failure says most (https is what was meant: an untrusted certificate is reported as such even
+        // when plain HTTP to the same port gets a 400), except when the port speaks neither TLS nor HTTP.
+        if errors.count > 1, case .tls = errors[0], case .transport(.notHTTP) = errors[errors.count - 1] {
+            throw errors[errors.count - 1]
+        }
+        throw errors.first ?? .unreachable(host: endpoint.host, reason: "no scheme to try")
     }
 
     /// Sends `method path` (a path under the registry, `/v2/…`, or an absolute URL of the registry's origin)

@@ -1,3 +1,4 @@
+import SystemSupport
 public import Credentials
 public import Transport
 
@@ -29,6 +30,18 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     case invalidArgument(String)
     case registriesConf(RegistriesConfError)
     case transport(HTTPError)
+    // The distribution protocol's content: manifests, indexes, platforms, blobs and ranges.
+    case invalidPlatform(String)
+    case manifestNotFound(reference: String, status: Int)
+    case unsupportedMediaType(String)
+    case invalidManifest(reason: String)
+    /// No entry of an image index matches the platform; `available` lists what the index offers.
+    case noMatchingPlatform(requested: String, available: [String])
+    case digestMismatch(what: String, expected: String, actual: String)
+    case unsupportedDigest(String)
+    case blobFetch(digest: String, status: Int)
+    /// The registry (or its blob store) answered a range request with other bytes than asked for.
+    case rangeNotHonoured(digest: String, detail: String)
 
     /// The exit-code class of the failure (see `FailureKind`).
     public var kind: FailureKind {
@@ -67,7 +80,8 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
         case .unreachable(let host, let reason):
             return "cannot reach \(host): \(reason); check the host name and port and that the registry is running"
         case .timedOut(let host, let seconds):
-            return "\(host) did not answer within \(seconds) s; check the network path (proxy, firewall) to it"
+            return "\(host) did not answer within \(DurationText.format(seconds)); check the network path (proxy, firewall) "
+                + "to it"
         case .tls(let host, let reason):
             return "TLS with \(host) failed: \(reason); trust the registry's CA (put it in "
                 + "/etc/containers/certs.d/\(host)/ca.crt, pass --cert-dir DIR, or set OCICRED_CA_FILE) or, for a "
@@ -91,6 +105,24 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
             return error.description
         case .transport(let error):
             return error.description
+        case .invalidPlatform(let text):
+            return "\(text) is not a platform: write os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7"
+        case .manifestNotFound(let reference, let status):
+            return "the registry has no manifest for \(reference) (HTTP \(status)); check the tag or digest"
+        case .unsupportedMediaType(let type):
+            return "unsupported media type \(type): only OCI and Docker v2 manifests, indexes and tar layers are read"
+        case .invalidManifest(let reason): return "the manifest is not usable: \(reason)"
+        case .noMatchingPlatform(let requested, let available):
+            return "the image has no manifest for \(requested); it offers \(available.joined(separator: ", ")) "
+                + "(pick one with --platform)"
+        case .digestMismatch(let what, let expected, let actual):
+            return "\(what) does not match its digest (expected \(expected), got \(actual)): the registry or a "
+                + "proxy altered it"
+        case .unsupportedDigest(let digest): return "unsupported digest \(digest): only sha256 is verified"
+        case .blobFetch(let digest, let status): return "fetching blob \(digest) failed with HTTP \(status)"
+        case .rangeNotHonoured(let digest, let detail):
+            return "the registry did not honour a range request for \(digest) (\(detail)); lazy reads need HTTP "
+                + "Range support"
         }
     }
 

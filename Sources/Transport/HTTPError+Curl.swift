@@ -40,6 +40,9 @@ extension HTTPError {
             self = .tooLarge(host: failure.host, limit: failure.limit)
         case CURLE_ABORTED_BY_CALLBACK where failure.cancelled:
             self = .cancelled(host: failure.host)
+        case CURLE_UNSUPPORTED_PROTOCOL where failure.reachedServer, CURLE_WEIRD_SERVER_REPLY:
+            // curl says "unsupported protocol" for an HTTP/0.9 (or any non-HTTP) answer, not only for a bad URL.
+            self = .notHTTP(host: failure.host)
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL, CURLE_LOGIN_DENIED:
             self = .invalidURL(failure.redactedURL)
         default:

@@ -14,10 +14,11 @@ signal(SIGPIPE, SIG_IGN)
 
 // Invoked through a `docker-credential-*` link, argv[0] selects the helper protocol; otherwise the CLI.
 let environment = OcicredEnvironment.current
-let logger = LogSetup.bootstrap(environment: environment)
 let arguments = CommandLine.arguments
 let invokedAs = arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "ocicred"
 let asHelper = invokedAs.hasPrefix("docker-credential-")
+let logger = LogSetup.bootstrap(
+    environment: environment, quietByDefault: asHelper || arguments.dropFirst().first == "helper")
 // An OpenSSL configured so that it offers no algorithm ocicred may use (fips=yes without a FIPS provider) is
 // reported before any secret is read or written; with OpenSSL unconfigured this costs nothing.
 do {

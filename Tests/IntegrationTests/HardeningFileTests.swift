@@ -290,6 +290,9 @@ struct HardeningFileTests {
         case .ambientAuthFile:
             fifo = home.file("auth.json")
             environment["REGISTRY_AUTH_FILE"] = fifo
+            // An ambient auth file that cannot be read is skipped, and said so on stderr when logging is asked for
+            // (the helper is quiet by default).
+            environment["OCICRED_LOG_LEVEL"] = "warning"
             stdin = "unknown.example.org"
         case .config:
             fifo = home.file("fifo-config.yaml")

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Synchronization
+import Registry
 import TestSupport
 import Testing
 
@@ -92,10 +93,10 @@ struct ChunkCacheTests {
         let bytes = [[UInt8](repeating: 9, count: 1024)]
         let layer = Self.layer(spans: bytes)
         let cache = ChunkCache(directory: nil)
-        await #expect(throws: LazyMountError.blobFetch(digest: layer.digest, status: 503)) {
+        await #expect(throws: LazyMountError.registry(.blobFetch(digest: layer.digest, status: 503))) {
             try await cache.span(ChunkCache.Key(layer: 0, span: 0), layer: layer) {
                 () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
-                throw .blobFetch(digest: layer.digest, status: 503)
+                throw .registry(.blobFetch(digest: layer.digest, status: 503))
             }
         }
         let again = try await cache.span(ChunkCache.Key(layer: 0, span: 0), layer: layer) {

@@ -165,7 +165,7 @@ import Transport
             _ = try await IndexReferrer.fetch(
                 client: viaBlobProxy, repository: "team/small", manifestDigest: image.digest, span: 65_536)
         }
-        guard case .digestMismatch(let what, let expected, _)? = blobError else {
+        guard case .registry(.digestMismatch(let what, let expected, _))? = blobError else {
             Issue.record("expected a digest mismatch, got \(String(describing: blobError))")
             return
         }
@@ -179,7 +179,7 @@ import Transport
             _ = try await IndexReferrer.fetch(
                 client: viaManifestProxy, repository: "team/small", manifestDigest: image.digest, span: 65_536)
         }
-        guard case .digestMismatch(_, let expectedManifest, _)? = manifestError else {
+        guard case .registry(.digestMismatch(_, let expectedManifest, _))? = manifestError else {
             Issue.record("expected a digest mismatch, got \(String(describing: manifestError))")
             return
         }
@@ -255,93 +255,10 @@ import Transport
 
         // No tag schema on such a registry: the tag does not exist.
         let plain = Self.client(registry, password: password)
-        await #expect(throws: LazyMountError.self) {
+        await #expect(throws: RegistryError.self) {
             _ = try await plain.fetchManifest(
                 repository: "team/small", reference: IndexReferrer.fallbackTag(for: image.digest))
         }
-    }
-
-    // MARK: - The upload, over a scripted transport
-
-    static let uploads = "https://127.0.0.1:5000/v2/team/app/blobs/uploads/"
-
-    @Test(
-        arguments: [
-            ("/v2/team/app/blobs/uploads/u1?_state=s", IndexReferrerTests.uploads + "u1?_state=s&", true),
-            ("u2?_state=s", IndexReferrerTests.uploads + "u2?_state=s&", true),
-            (IndexReferrerTests.uploads + "u3", IndexReferrerTests.uploads + "u3?", true),
-            ("https://uploads.example/session/u4?sig=x", "https://uploads.example/session/u4?sig=x&", false),
-        ] as [(String, String, Bool)])
-    func uploadGoesToTheLocationWithCredentialsOnlyForTheRegistrysOrigin(
-        location: String, expectedPrefix: String, authorized: Bool
-    ) async throws {
-        let blob = Array("layer".utf8)
-        let http = ScriptedUpload(location: location, reportedDigest: Digest.sha256(blob))
-        let client = Self.client(host: "127.0.0.1:5000", username: "u", password: "secret-pw", http: http)
-        #expect(try await client.pushBlob(blob, digest: Digest.sha256(blob), repository: "team/app"))
-        let put = try #require(http.requests.first { $0.method == "PUT" })
-        #expect(put.url == expectedPrefix + "digest=sha256%3A" + Digest.sha256(blob).dropFirst(7), "\(put.url)")
-        #expect(put.authorized == authorized)
-        #expect(http.requests.map(\.method) == ["GET", "HEAD", "POST", "PUT"])
-    }
-
-    @Test func uploadToAnotherOriginOverPlainHTTPIsRefusedAndAWrongDigestIsReported() async throws {
-        let blob = Array("layer".utf8)
-        let plain = ScriptedUpload(location: "http://uploads.example/u5", reportedDigest: Digest.sha256(blob))
-        let viaPlain = Self.client(host: "127.0.0.1:5000", username: "u", password: "secret-pw", http: plain)
-        await #expect(throws: RegistryError.self) {
-            try await viaPlain.pushBlob(blob, digest: Digest.sha256(blob), repository: "team/app")
-        }
-        #expect(!plain.requests.contains { $0.method == "PUT" })
-
-        let altered = ScriptedUpload(location: "/v2/team/app/blobs/uploads/u6", reportedDigest: Digest.sha256([1]))
-        let viaAltered = Self.client(host: "127.0.0.1:5000", username: "u", password: "secret-pw", http: altered)
-        let error = await #expect(throws: RegistryError.self) {
-            _ = try await viaAltered.pushManifest(
-                blob, mediaType: MediaType.ociManifest, digest: Digest.sha256(blob), repository: "team/app")
-        }
-        #expect(error?.description.contains("altered") == true, "\(String(describing: error))")
-        #expect(error?.description.contains("secret-pw") == false)
-    }
-
-    // MARK: - Values
-
-    @Test func addingAReferrerReplacesItsDigestAndKeepsEverythingElse() throws {
-        let ours = ReferrerDescriptor(
-            mediaType: MediaType.ociManifest, digest: "sha256:" + String(repeating: "b", count: 64), size: 400,
-            artifactType: IndexReferrer.artifactType, annotations: ["vnd.ocicred.index.span": "65536"])
-        let existing = Self.json([
-            "schemaVersion": 2, "mediaType": MediaType.ociIndex, "annotations": ["keep": "me"],
-            "manifests": [
-                ["mediaType": MediaType.ociManifest, "digest": ours.digest, "size": 1, "artifactType": "old"],
-                [
-                    "mediaType": MediaType.ociManifest, "digest": "sha256:" + String(repeating: "c", count: 64),
-                    "size": 7, "x-unknown": [1, 2],
-                ],
-            ],
-        ])
-        let updated = try IndexReferrer.addingReferrer(ours, to: existing)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(updated)) as? [String: Any])
-        #expect(object["schemaVersion"] as? Int == 2 && object["mediaType"] as? String == MediaType.ociIndex)
-        #expect((object["annotations"] as? [String: String]) == ["keep": "me"])
-        let manifests = try #require(object["manifests"] as? [[String: Any]])
-        #expect(manifests.count == 2)
-        #expect(manifests[0]["x-unknown"] as? [Int] == [1, 2])
-        #expect(manifests[1]["digest"] as? String == ours.digest && manifests[1]["size"] as? Int == 400)
-
-        let fresh = try IndexReferrer.addingReferrer(ours, to: nil)
-        #expect(try IndexReferrer.decodeIndex(fresh, what: "x").descriptors == [ours])
-        #expect(String(decoding: fresh, as: UTF8.self).contains("application/vnd.oci.image.index.v1+json"))
-    }
-
-    @Test(
-        arguments: [
-            (#"</v2/a/referrers/sha256:1?n=2&last=x>; rel="next""#, "/v2/a/referrers/sha256:1?n=2&last=x"),
-            (#"<https://r.example/v2/a>; rel="prev", <https://r.example/v2/b>; rel="next""#, "https://r.example/v2/b"),
-            (#"<https://r.example/v2/a>; rel="prev""#, nil),
-        ] as [(String, String?)])
-    func nextPageFollowsTheLinkHeader(link: String, expected: String?) {
-        #expect(IndexReferrer.nextPage(link) == expected)
     }
 
     // MARK: - Helpers
@@ -560,42 +477,5 @@ final class ReferrersAPI: HTTPClient {
         var headers = [(name: "content-type", value: "application/vnd.oci.image.index.v1+json")]
         if artifactType != nil { headers.append((name: "oci-filters-applied", value: "artifactType")) }
         return HTTPResponse(status: 200, headers: headers, body: [UInt8](body), url: request.url)
-    }
-}
-
-/// A registry on the other end of a script: Basic auth on `/v2/`, no blob yet, an upload session at `location`,
-/// and `reportedDigest` as the `Docker-Content-Digest` of every PUT. Records what was sent, and whether with
-/// credentials.
-final class ScriptedUpload: HTTPClient {
-    struct Sent: Sendable {
-        var method: String
-        var url: String
-        var authorized: Bool
-    }
-    let location: String
-    let reportedDigest: String
-    private let sent = Mutex<[Sent]>([])
-
-    init(location: String, reportedDigest: String) {
-        self.location = location
-        self.reportedDigest = reportedDigest
-    }
-
-    var requests: [Sent] { sent.withLock { $0 } }
-
-    func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
-        let authorized = request.headers.contains { $0.name.lowercased() == "authorization" }
-        sent.withLock { $0.append(Sent(method: request.method, url: request.url, authorized: authorized)) }
-        func answer(_ status: Int, _ headers: [(name: String, value: String)] = []) -> HTTPResponse {
-            HTTPResponse(status: status, headers: headers, body: [], url: request.url)
-        }
-        switch request.method {
-        case "GET" where request.url.hasSuffix("/v2/"):
-            return authorized ? answer(200) : answer(401, [(name: "www-authenticate", value: #"Basic realm="r""#)])
-        case "HEAD": return answer(404)
-        case "POST": return answer(202, [(name: "location", value: location)])
-        case "PUT": return answer(201, [(name: "docker-content-digest", value: reportedDigest)])
-        default: return answer(400)
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 import TestSupport
 import Testing
 
@@ -133,7 +134,7 @@ import Testing
         do {
             _ = try await LayerIndexer(span: Self.span).index(fixture.descriptor, from: source)
             Issue.record("an altered layer was indexed")
-        } catch .digestMismatch(let what, let wanted, let actual) {
+        } catch .registry(.digestMismatch(let what, let wanted, let actual)) {
             #expect(what == "layer \(expected)" && wanted == expected && actual == Digest.sha256(fixture.blob))
         } catch {
             // A flipped byte inside deflate data may break the stream before the end; that is refused too.

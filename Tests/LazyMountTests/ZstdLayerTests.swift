@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Synchronization
+import Registry
 import TestSupport
 import Testing
 
@@ -150,7 +151,7 @@ import Testing
                 Issue.record("a corrupted blob returned \(bytes.count) bytes")
             } catch {
                 switch error {
-                case .zstd(.corrupt), .digestMismatch: break
+                case .zstd(.corrupt), .registry(.digestMismatch): break
                 default: Issue.record("unexpected error: \(error)")
                 }
                 #expect(!error.description.isEmpty)
@@ -168,7 +169,7 @@ import Testing
         let mismatch = await #expect(throws: LazyMountError.self) {
             _ = try await SpanReader(layer: wrongSize, source: impostorReader.source).fetchSpans(0)
         }
-        guard case .digestMismatch(let what, _, _) = mismatch else {
+        guard case .registry(.digestMismatch(let what, _, _)) = mismatch else {
             Issue.record("expected a digest mismatch, got \(String(describing: mismatch))")
             return
         }

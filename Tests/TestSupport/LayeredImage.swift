@@ -12,12 +12,21 @@ public struct LayeredImage {
     /// bytes, to the top layer (the lazy mount's big-file proofs).
     /// `hostileNames` adds a fourth layer whose entry names try to leave the root (`../`, `a/../../`, a hard
     /// link to `../../etc/passwd`) beside names that only look odd (`./x/../y`, `/abs`, `a//b/./c`).
-    public static func build(in directory: TemporaryDirectory, largeFileMiB: Int = 0, hostileNames: Bool = false)
-        throws -> LayeredImage
-    {
+    /// `runnable` puts a first layer under the others with the host's static busybox as /bin/busybox (and its
+    /// applets as symlinks), an /etc/passwd and /etc/group with a user `app` (1000:1000, also in group `extra`
+    /// 1001, home /home/app), and gives the config the fields a runtime reads: Entrypoint, Cmd, Env, User `app`,
+    /// WorkingDir, Labels, ExposedPorts, a volume. Its default command prints who and where it runs, and its
+    /// home's motd.
+    public static func build(
+        in directory: TemporaryDirectory, largeFileMiB: Int = 0, hostileNames: Bool = false, runnable: Bool = false
+    ) throws -> LayeredImage {
         try FixtureError.requirePrograms(["python3": "python3", "skopeo": "skopeo"])
+        if runnable { try FixtureError.requirePrograms(["busybox": "busybox-static"]) }
         let layout = directory.file("layout")
-        let result = try ProcessRunner.run("python3", ["-c", script, layout, String(largeFileMiB), hostileNames ? "hostile" : ""], timeout: 300)
+        let busybox = runnable ? ProcessRunner.resolve("busybox") : ""
+        let result = try ProcessRunner.run(
+            "python3", ["-c", script, layout, String(largeFileMiB), hostileNames ? "hostile" : "", busybox],
+            timeout: 300)
         guard result.status == 0 else {
             throw FixtureError.commandFailed(command: "python3 (layered image)", result: result)
         }
@@ -76,12 +85,13 @@ public struct LayeredImage {
     }
 
     /// `umoci unpack` of the layout itself (no registry involved): the reference tree for images pushed to
-    /// registries the umoci/skopeo pair cannot pull from directly.
-    public func unpackLayoutWithUmoci(directory: TemporaryDirectory) throws -> String {
+    /// registries the umoci/skopeo pair cannot pull from directly. `rootless` asks for umoci's rootless bundle
+    /// even as root.
+    public func unpackLayoutWithUmoci(directory: TemporaryDirectory, rootless: Bool = false) throws -> String {
         try FixtureError.requirePrograms(["umoci": "umoci"])
-        let bundle = directory.file("layout-bundle")
+        let bundle = directory.file(rootless ? "layout-bundle-rootless" : "layout-bundle")
         var arguments = ["unpack", "--image", "\(layout):\(tag)", bundle]
-        if getuid() != 0 { arguments.insert("--rootless", at: 1) }
+        if rootless || getuid() != 0 { arguments.insert("--rootless", at: 1) }
         let unpack = try ProcessRunner.run("umoci", arguments, environment: Self.environment(directory), timeout: 300)
         guard unpack.status == 0 else { throw FixtureError.commandFailed(command: "umoci unpack", result: unpack) }
         return bundle + "/rootfs"
@@ -116,6 +126,7 @@ public struct LayeredImage {
         out = sys.argv[1]
         large_mib = int(sys.argv[2]) if len(sys.argv) > 2 else 0
         hostile = len(sys.argv) > 3 and sys.argv[3] == "hostile"
+        busybox = sys.argv[4] if len(sys.argv) > 4 else ""
         rng = random.Random(7)
         os.makedirs(out + "/blobs/sha256", exist_ok=True)
 
@@ -144,6 +155,21 @@ public struct LayeredImage {
         def text(n):
             words = [b"layer", b"index", b"span", b"window", b"deflate", b"mount"]
             return b" ".join(rng.choice(words) for _ in range(n))[: n * 4]
+
+        APPLETS = ["sh", "id", "cat", "echo", "find", "stat", "ls", "dd", "sha256sum", "sleep", "pwd", "touch", "rm",
+                   "mkdir", "sort", "wc", "env", "head", "readlink", "true"]
+
+        def layer0(add):
+            for d in ["bin", "etc", "home", "root"]:
+                add(d, "d", mode=0o700 if d == "root" else 0o755)
+            add("home/app", "d", mode=0o750, uid=1000, gid=1000)
+            add("home/app/motd", data=b"lazily read from the image\n", mode=0o640, uid=1000, gid=1000)
+            with open(busybox, "rb") as f:
+                add("bin/busybox", data=f.read(), mode=0o755)
+            for applet in APPLETS:
+                add("bin/" + applet, "l", link="busybox")
+            add("etc/passwd", data=b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n")
+            add("etc/group", data=b"root:x:0:\napp:x:1000:\nextra:x:1001:app\n")
 
         def layer1(add):
             for d in ["etc", "usr", "usr/bin", "usr/lib", "opaque", "opaque/sub", "tmp"]:
@@ -200,6 +226,8 @@ public struct LayeredImage {
 
         builds = [(layer1, "gzip"), (layer2, "none"), (layer3, "multi")] + ([(layer4, "gzip")] if hostile else [])
         layers, diff_ids = [], []
+        if busybox:
+            builds.insert(0, (layer0, "gzip"))
         for i, (build, kind) in enumerate(builds):
             tar = layer(build)
             diff_ids.append("sha256:" + hashlib.sha256(tar).hexdigest())
@@ -213,10 +241,24 @@ public struct LayeredImage {
                 data, media = tar, "application/vnd.oci.image.layer.v1.tar"
             layers.append({"mediaType": media, "digest": blob(data), "size": len(data)})
 
-        config = json.dumps({
-            "architecture": "amd64", "os": "linux", "config": {},
+        execution = {}
+        if busybox:
+            execution = {
+                "User": "app", "WorkingDir": "/home/app",
+                "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "GREETING=hello"],
+                "Entrypoint": ["/bin/sh", "-c"],
+                "Cmd": ["echo \"$GREETING from $(id -u):$(id -g) groups $(id -G) in $(pwd) home $HOME\"; "
+                        "cat motd"],
+                "Labels": {"org.example.team": "lazy"}, "ExposedPorts": {"8080/tcp": {}},
+                "Volumes": {"/cache": {}}, "StopSignal": "SIGTERM",
+            }
+        config = {
+            "architecture": "amd64", "os": "linux", "config": execution,
             "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": [],
-        }).encode()
+        }
+        if busybox:
+            config.update({"created": "2024-05-01T12:00:00Z", "author": "ocicred tests"})
+        config = json.dumps(config).encode()
         manifest = json.dumps({
             "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(config),

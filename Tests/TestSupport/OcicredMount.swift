@@ -6,6 +6,8 @@ import Foundation
 public final class OcicredMount: @unchecked Sendable {
     public let process = Process()
     public let mountpoint: String
+    /// With `--bundle` the lazy mount is at DIR/lower and an overlay at DIR/rootfs.
+    public let isBundle: Bool
     public let logFile: String
     private let output = Pipe()
 
@@ -13,6 +15,7 @@ public final class OcicredMount: @unchecked Sendable {
         image: String, mountpoint: String, home: String, arguments: [String] = [], environment: [String: String] = [:]
     ) throws {
         self.mountpoint = mountpoint
+        isBundle = arguments.contains("--bundle")
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
         logFile = home + "/mount-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: logFile, contents: nil)
@@ -38,7 +41,11 @@ public final class OcicredMount: @unchecked Sendable {
                 let data = handle.availableData
                 if data.isEmpty { return false }
                 text += String(decoding: data, as: UTF8.self)
-                if text.contains("mounted ") { return Self.isMounted(mountpoint) }
+                if text.contains("mounted ") {
+                    return isBundle
+                        ? Self.isMounted(mountpoint + "/lower") && Self.mountType(mountpoint + "/rootfs") != nil
+                        : Self.isMounted(mountpoint)
+                }
             } else if !process.isRunning {
                 return false
             }
@@ -47,12 +54,17 @@ public final class OcicredMount: @unchecked Sendable {
     }
 
     /// Whether a `fuse.ocicred` filesystem is mounted exactly at `path`.
-    public static func isMounted(_ path: String) -> Bool {
+    public static func isMounted(_ path: String) -> Bool { mountType(path) == "fuse.ocicred" }
+
+    /// The type of the filesystem mounted exactly at `path` (the top one), nil when none is.
+    public static func mountType(_ path: String) -> String? {
         let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        guard let mountinfo = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
-        return mountinfo.split(separator: "\n").contains { line in
+        guard let mountinfo = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        return mountinfo.split(separator: "\n").last { line in
             let fields = line.split(separator: " ")
-            return fields.count > 4 && fields[4] == resolved && line.contains(" - fuse.ocicred ")
+            return fields.count > 4 && fields[4] == resolved
+        }.flatMap { line in
+            line.components(separatedBy: " - ").last?.split(separator: " ").first.map(String.init)
         }
     }
 
@@ -72,6 +84,8 @@ public final class OcicredMount: @unchecked Sendable {
                 process.waitUntilExit()
             }
         }
-        if Self.isMounted(mountpoint) { _ = umount2(mountpoint, Int32(MNT_DETACH)) }
+        for path in isBundle ? [mountpoint + "/rootfs", mountpoint + "/lower"] : [mountpoint] {
+            while Self.mountType(path) != nil && umount2(path, Int32(MNT_DETACH)) == 0 {}
+        }
     }
 }

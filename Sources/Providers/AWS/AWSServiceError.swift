@@ -44,7 +44,7 @@ struct AWSServiceError: Equatable {
 
     /// Transport failures: unreachable, timed out, TLS.
     static func unreachable(_ error: HTTPError, endpoint: String) -> ProviderError {
-        .unreachable(provider: "aws", endpoint: endpoint, reason: error.description)
+        .unreachable(provider: "aws", endpoint: endpoint, reason: error.detail)
     }
 }
 

@@ -20,7 +20,12 @@ struct CredentialProcess: Sendable {
             throw .misconfigured(provider: "aws", detail: "credential_process: \(error.reason)")
         }
         guard !argv.isEmpty else { throw .misconfigured(provider: "aws", detail: "credential_process is empty") }
-        let result = try await ChildProcess.run(argv, environment: environment.values, timeout: timeout)
+        let result: ChildProcess.Result
+        do {
+            result = try await ChildProcess.run(argv, environment: environment.values, timeout: timeout)
+        } catch {
+            throw .misconfigured(provider: "aws", detail: "cannot run credential_process \(argv[0]): \(error)")
+        }
         if result.timedOut {
             throw .unreachable(
                 provider: "aws", endpoint: "credential_process \(argv[0])",

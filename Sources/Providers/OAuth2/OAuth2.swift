@@ -26,7 +26,7 @@ struct OAuth2: Sendable {
         do {
             return try await client.send(request)
         } catch {
-            throw .unreachable(provider: provider, endpoint: Self.endpointName(request.url), reason: error.description)
+            throw .unreachable(provider: provider, endpoint: Self.endpointName(request.url), reason: error.detail)
         }
     }
 

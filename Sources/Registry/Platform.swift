@@ -11,7 +11,7 @@ public struct Platform: Codable, Sendable, Equatable, CustomStringConvertible {
         self.variant = variant
     }
 
-    public static func parse(_ text: String) throws(LazyMountError) -> Platform {
+    public static func parse(_ text: String) throws(RegistryError) -> Platform {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else { throw .invalidPlatform(text) }
         return Platform(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
@@ -34,7 +34,7 @@ public struct Platform: Codable, Sendable, Equatable, CustomStringConvertible {
 
     /// containerd's platform matching, simplified: os and architecture equal; a requested variant must match,
     /// where arm64 without a variant means v8.
-    func matches(_ candidate: Platform) -> Bool {
+    public func matches(_ candidate: Platform) -> Bool {
         guard os == candidate.os, architecture == candidate.architecture else { return false }
         guard let variant else { return true }
         let other = candidate.variant ?? (candidate.architecture == "arm64" ? "v8" : nil)

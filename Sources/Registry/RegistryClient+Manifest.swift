@@ -1,62 +1,66 @@
-import Credentials
-import FoundationEssentials
-import Registry
-import Transport
+public import Credentials
+internal import FoundationEssentials
+internal import Transport
 
 /// An image resolved to one platform's manifest: what `ocicred index` and the mount work from.
-struct ResolvedImage: Sendable, Equatable {
-    var reference: Reference
+public struct ResolvedImage: Sendable, Equatable {
+    public var reference: Reference
     /// Digest of the platform manifest (not of an index pointing to it): the cache key of its index.
-    var manifestDigest: String
-    var manifest: ImageManifest
-    var platform: Platform
-    var config: [UInt8]
+    public var manifestDigest: String
+    public var manifest: ImageManifest
+    public var platform: Platform
+    /// The config blob's bytes as the registry served them (their digest was checked).
+    public var config: [UInt8]
+
+    public init(
+        reference: Reference, manifestDigest: String, manifest: ImageManifest, platform: Platform, config: [UInt8]
+    ) {
+        self.reference = reference
+        self.manifestDigest = manifestDigest
+        self.manifest = manifest
+        self.platform = platform
+        self.config = config
+    }
 }
 
-/// Manifests and blobs (distribution-spec "Pulling manifests", "Pulling blobs"), for the lazy mount. Lives here,
-/// not in Registry, because only the mount needs it; it goes through `send`, so it gets the same credentials,
-/// token cache and 401 retry as every other registry call.
+/// Manifests and blobs (distribution-spec "Pulling manifests", "Pulling blobs"). Everything goes through `send`,
+/// so it gets the same credentials, token cache and 401 retry as every other registry call.
 extension RegistryClient {
-    struct FetchedManifest {
-        var mediaType: String
-        var digest: String
-        var body: [UInt8]
+    /// A manifest or index as served: its media type (from Content-Type, or the body when a registry says only
+    /// application/json), its verified digest and its bytes.
+    public struct FetchedManifest: Sendable {
+        public var mediaType: String
+        public var digest: String
+        public var body: [UInt8]
     }
 
     /// `GET /v2/<name>/manifests/<reference>` with the OCI and Docker Accept types; the body's sha256 must equal
     /// the digest asked for, or (by tag) the `Docker-Content-Digest` the registry reports.
-    func fetchManifest(repository: String, reference: String) async throws(LazyMountError) -> FetchedManifest {
-        let response: HTTPResponseLike
-        do throws(RegistryError) {
-            let raw = try await send(
-                "GET", "/v2/\(repository)/manifests/\(reference)",
-                headers: [(name: "Accept", value: MediaType.manifestAccept.joined(separator: ", "))],
-                scopes: [.repository(repository, actions: ["pull"])])
-            response = HTTPResponseLike(
-                status: raw.status, contentType: raw.header("content-type"),
-                dockerContentDigest: raw.header("docker-content-digest"), body: raw.body)
-        } catch {
-            throw .registry(error)
-        }
+    public func fetchManifest(repository: String, reference: String) async throws(RegistryError) -> FetchedManifest {
+        let raw = try await send(
+            "GET", "/v2/\(repository)/manifests/\(reference)",
+            headers: [(name: "Accept", value: MediaType.manifestAccept.joined(separator: ", "))],
+            scopes: [.repository(repository, actions: ["pull"])])
+        let response = HTTPResponseLike(
+            status: raw.status, contentType: raw.header("content-type"),
+            dockerContentDigest: raw.header("docker-content-digest"), body: raw.body)
         guard response.status == 200 else {
             if response.status == 401 || response.status == 403 {
-                throw .registry(
-                    .denied(
-                        host: endpoint.host, repository: repository, action: "pull", detail: "HTTP \(response.status)"))
+                throw .denied(
+                    host: endpoint.host, repository: repository, action: "pull", detail: "HTTP \(response.status)")
             }
             throw .manifestNotFound(reference: "\(repository):\(reference)", status: response.status)
         }
         let digest = Digest.sha256(response.body)
         if reference.hasPrefix("sha256:") {
             try Digest.verify(response.body, matches: reference, what: "manifest \(reference)")
-        } else if let reported = response.dockerContentDigest.map(Self.trimmedValue),
+        } else if let reported = response.dockerContentDigest,
             reported.hasPrefix("sha256:"), reported != digest
         {
             throw .digestMismatch(what: "manifest \(repository):\(reference)", expected: reported, actual: digest)
         }
         var mediaType =
-            response.contentType.map(Self.trimmedValue)?
-            .split(separator: ";").first.map { Self.trimmedValue(String($0)) } ?? ""
+            response.contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         if !MediaType.isIndex(mediaType) && !MediaType.isManifest(mediaType) {
             // Some registries answer application/json; the body's own mediaType decides then.
             struct Probe: Decodable {
@@ -71,7 +75,7 @@ extension RegistryClient {
 
     /// Tag or digest → the manifest for `platform`; an index or manifest list picks its matching entry. The
     /// config blob is fetched whole and verified.
-    func resolveImage(_ reference: Reference, platform: Platform) async throws(LazyMountError) -> ResolvedImage {
+    public func resolveImage(_ reference: Reference, platform: Platform) async throws(RegistryError) -> ResolvedImage {
         let repository = reference.repository
         var fetched = try await fetchManifest(
             repository: repository, reference: reference.digest ?? reference.tag ?? "latest")
@@ -105,16 +109,10 @@ extension RegistryClient {
     }
 
     /// A small blob (a config), fetched whole and checked against its descriptor's digest and size.
-    func fetchBlob(repository: String, _ descriptor: Descriptor) async throws(LazyMountError) -> [UInt8] {
-        let response: HTTPResponseLike
-        do throws(RegistryError) {
-            let raw = try await send(
-                "GET", "/v2/\(repository)/blobs/\(descriptor.digest)",
-                scopes: [.repository(repository, actions: ["pull"])])
-            response = HTTPResponseLike(status: raw.status, contentType: nil, dockerContentDigest: nil, body: raw.body)
-        } catch {
-            throw .registry(error)
-        }
+    public func fetchBlob(repository: String, _ descriptor: Descriptor) async throws(RegistryError) -> [UInt8] {
+        let raw = try await send(
+            "GET", "/v2/\(repository)/blobs/\(descriptor.digest)", scopes: [.repository(repository, actions: ["pull"])])
+        let response = HTTPResponseLike(status: raw.status, contentType: nil, dockerContentDigest: nil, body: raw.body)
         guard response.status == 200 else { throw .blobFetch(digest: descriptor.digest, status: response.status) }
         try Digest.verify(response.body, matches: descriptor.digest, what: "blob \(descriptor.digest)")
         return response.body
@@ -122,21 +120,16 @@ extension RegistryClient {
 
     /// Bytes `range` of a blob with `Range: bytes=a-b`; the answer must be 206 with a `Content-Range` naming
     /// exactly that range (RFC 9110 §14.4), or a 200 holding the whole blob (then sliced).
-    func fetchBlobRange(repository: String, digest: String, range: Range<Int64>) async throws(LazyMountError)
+    public func fetchBlobRange(repository: String, digest: String, range: Range<Int64>) async throws(RegistryError)
         -> [UInt8]
     {
-        let raw: HTTPResponse
-        do throws(RegistryError) {
-            raw = try await send(
-                "GET", "/v2/\(repository)/blobs/\(digest)",
-                headers: [(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound - 1)")],
-                scopes: [.repository(repository, actions: ["pull"])])
-        } catch {
-            throw .registry(error)
-        }
+        let raw = try await send(
+            "GET", "/v2/\(repository)/blobs/\(digest)",
+            headers: [(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound - 1)")],
+            scopes: [.repository(repository, actions: ["pull"])])
         switch raw.status {
         case 206:
-            let header = raw.header("content-range").map(Self.trimmedValue) ?? ""
+            let header = raw.header("content-range") ?? ""
             guard let answered = Self.parseContentRange(header), answered == range else {
                 throw .rangeNotHonoured(digest: digest, detail: "asked \(range), Content-Range \"\(header)\"")
             }
@@ -153,16 +146,6 @@ extension RegistryClient {
         default:
             throw .blobFetch(digest: digest, status: raw.status)
         }
-    }
-
-    /// A header value without surrounding blanks or the CRLF Transport may leave on it.
-    static func trimmedValue(_ value: String) -> String {
-        var scalars = Substring(value).unicodeScalars
-        while let last = scalars.last, last == " " || last == "\t" || last == "\r" || last == "\n" {
-            scalars.removeLast()
-        }
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        return String(scalars)
     }
 
     /// `bytes FIRST-LAST/TOTAL` (or `/*`) → FIRST..<LAST+1.
@@ -183,14 +166,4 @@ private struct HTTPResponseLike {
     var contentType: String?
     var dockerContentDigest: String?
     var body: [UInt8]
-}
-
-/// Layer bytes from a registry repository, over ranged GETs.
-struct RegistryBlobSource: BlobSource {
-    var client: RegistryClient
-    var repository: String
-
-    func read(_ digest: String, range: Range<Int64>) async throws(LazyMountError) -> [UInt8] {
-        try await client.fetchBlobRange(repository: repository, digest: digest, range: range)
-    }
 }

@@ -1,5 +1,3 @@
-import SystemSupport
-import Credentials
 import Dispatch
 
 #if canImport(Glibc)
@@ -8,24 +6,30 @@ import Dispatch
     import Darwin
 #endif
 
-/// Runs one program with an argv array and an explicit environment (posix_spawn, no shell), collecting its
-/// stdout; stdin and stderr are inherited so the program can talk to the user (its prompts and errors reach the
-/// terminal, as with the AWS CLI). Used for `credential_process`, whose output holds secrets — so nothing is
-/// written to disk and nothing secret is ever passed as an argument by us.
-enum ChildProcess {
-    struct Result: Sendable {
-        var status: Int32
-        var stdout: [UInt8]
-        var timedOut: Bool
+/// The one way ocicred runs another program: an argv array (posix_spawn, no shell), stdin and stderr inherited so
+/// the program can talk to the user. `run` collects stdout under a time limit — `credential_process`, whose
+/// output holds secrets, so nothing is written to disk and nothing secret is passed as an argument by us;
+/// `exitStatus` only waits — `fusermount3`, `fuse-overlayfs`.
+package enum ChildProcess {
+    package struct Result: Sendable {
+        package var status: Int32
+        package var stdout: [UInt8]
+        package var timedOut: Bool
     }
 
-    enum Failure: Error {
+    package enum Failure: Error, CustomStringConvertible {
         case spawn(String)
+        package var description: String {
+            switch self {
+            case .spawn(let reason): return reason
+            }
+        }
     }
 
-    static func run(
+    /// Runs `argv` (a program name is looked up on `environment`'s PATH) and waits at most `timeout`.
+    package static func run(
         _ argv: [String], environment: [String: String], timeout: Duration, maxOutput: Int = 1 << 20
-    ) async throws(ProviderError) -> Result {
+    ) async throws(Failure) -> Result {
         let program = resolve(argv[0], path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
         let outcome: Swift.Result<Result, Failure> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
@@ -35,15 +39,23 @@ enum ChildProcess {
                         maxOutput: maxOutput))
             }
         }
-        switch outcome {
-        case .success(let result): return result
-        case .failure(.spawn(let reason)):
-            throw .misconfigured(provider: "aws", detail: "cannot run credential_process \(argv[0]): \(reason)")
-        }
+        return try outcome.get()
+    }
+
+    /// Runs `argv` (the program found on our PATH) with our environment, and returns its exit status once it
+    /// ends; nil when it cannot be started or was killed by a signal.
+    package static func exitStatus(_ argv: [String]) -> Int32? {
+        var pid = pid_t()
+        var cStrings = argv.map { strdup($0) } + [nil]
+        defer { cStrings.forEach { free($0) } }
+        guard posix_spawnp(&pid, argv[0], nil, nil, &cStrings, environ) == 0 else { return nil }
+        var status: Int32 = 0
+        _ = try? valueOrErrno("waitpid") { waitpid(pid, &status, 0) }
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : nil
     }
 
     /// A name without `/` is looked up on the child's PATH (not ours: tests and users pass their own).
-    static func resolve(_ name: String, path: String) -> String {
+    package static func resolve(_ name: String, path: String) -> String {
         if name.contains("/") { return name }
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/\(name)"

@@ -4,8 +4,6 @@ import Registry
 import Testing
 import Transport
 
-@testable import LazyMount
-
 /// Tag → index → platform manifest → config, over a stub transport (the logic, not the network, is under test).
 @Suite struct ImageResolutionTests {
     struct StubRegistry: HTTPClient {
@@ -79,7 +77,7 @@ import Transport
         #expect(amd.manifest.layers[0].mediaType == "application/vnd.oci.image.layer.v1.tar+gzip")
         #expect(amd.manifestDigest != arm.manifestDigest)
         await #expect(
-            throws: LazyMountError.noMatchingPlatform(
+            throws: RegistryError.noMatchingPlatform(
                 requested: "linux/s390x", available: ["linux/amd64", "linux/arm64/v8"])
         ) {
             _ = try await client(stub).resolveImage(reference, platform: try Platform.parse("linux/s390x"))
@@ -88,7 +86,7 @@ import Transport
 
     @Test func aManifestThatDoesNotHashToItsDigestIsRejected() async throws {
         let reference = try Reference.parse("127.0.0.1:1/app:v1")
-        let error = await #expect(throws: LazyMountError.self) {
+        let error = await #expect(throws: RegistryError.self) {
             _ = try await client(Self.registry(tamperArm: true))
                 .resolveImage(reference, platform: try Platform.parse("linux/arm64/v8"))
         }
@@ -99,6 +97,6 @@ import Transport
     }
 
     @Test(arguments: ["linux", "linux/", "/amd64", "a/b/c/d"]) func badPlatformsAreRejected(_ text: String) {
-        #expect(throws: LazyMountError.invalidPlatform(text)) { _ = try Platform.parse(text) }
+        #expect(throws: RegistryError.invalidPlatform(text)) { _ = try Platform.parse(text) }
     }
 }

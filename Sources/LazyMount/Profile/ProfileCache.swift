@@ -1,0 +1,34 @@
+public import SystemSupport
+
+/// Start-up profiles beside the indexes: `$XDG_CACHE_HOME/ocicred/profile/<manifest digest>`.
+public struct ProfileCache: Sendable {
+    public let directory: String
+
+    public init(environment: OcicredEnvironment) {
+        directory = environment.cacheHome + "/ocicred/profile"
+    }
+
+    public func path(forManifest digest: String) -> String { directory + "/" + digest }
+
+    /// The cached profile for `digest` recorded with this span size, if there is a readable one.
+    public func load(manifestDigest digest: String, span: Int64) -> StartupProfile? {
+        guard (try? PrivatePath.checkDirectory(directory)) != nil,
+            let bytes = BundleFiles.read(path(forManifest: digest), limit: 64 << 20),
+            let profile = try? StartupProfile.decode(bytes, what: path(forManifest: digest)),
+            profile.manifestDigest == digest, profile.span == span
+        else { return nil }
+        return profile
+    }
+
+    @discardableResult
+    public func store(_ profile: StartupProfile) throws(LazyMountError) -> String {
+        do {
+            try PrivatePath.prepareDirectory(directory)
+        } catch {
+            throw .profile(reason: error.description)
+        }
+        let file = path(forManifest: profile.manifestDigest)
+        try BundleFiles.write(try profile.encoded(), to: file)
+        return file
+    }
+}
