@@ -1,3 +1,5 @@
+internal import Transport
+
 /// One challenge of a `WWW-Authenticate` header (RFC 9110 §11.6.1): what a registry (Basic) or a distribution
 /// registry with a token server (Bearer, with `realm`, `service`, `scope`) asks the client to do.
 ///
@@ -138,7 +140,7 @@ private struct ChallengeScanner {
 
     mutating func token() -> String? {
         let start = index
-        while let byte = current, Self.isTokenCharacter(byte) { index += 1 }
+        while let byte = current, HTTPToken.isTokenCharacter(byte) { index += 1 }
         return index > start ? String(decoding: bytes[start..<index], as: UTF8.self) : nil
     }
 
@@ -160,17 +162,6 @@ private struct ChallengeScanner {
             }
         }
         return nil
-    }
-
-    /// RFC 9110 §5.6.2 tchar.
-    static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
     }
 
     static func isToken68(_ byte: UInt8) -> Bool {

@@ -31,7 +31,7 @@ extension RegistryClient {
                 detail: "the answer has no Location to upload to")
         }
         let session = try await uploadURL(location, uploadsPath: uploads)
-        let target = Self.appendingQuery(session, "digest=" + Self.percentEncode(digest))
+        let target = Self.appendingQuery(session, "digest=" + PercentEncoding.encode(digest))
         let put = try await sendToUpload(
             "PUT", target, headers: [(name: "Content-Type", value: "application/octet-stream")], body: bytes,
             scopes: scopes)

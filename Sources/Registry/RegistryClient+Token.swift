@@ -58,15 +58,15 @@ extension RegistryClient {
             request = self.request(
                 "POST", url: realm,
                 headers: [(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")],
-                body: Array(Self.formEncode(parameters).utf8))
+                body: Array(PercentEncoding.form(parameters).utf8))
         case .basic(let username, let password)?:
             parameters += scopes.map { ("scope", $0) } + [("account", username)]
-            request = self.request("GET", url: Self.appendingQuery(realm, Self.formEncode(parameters)))
+            request = self.request("GET", url: Self.appendingQuery(realm, PercentEncoding.form(parameters)))
             let basic = Base64.encode(Array("\(username):\(password.exposedValue)".utf8))
             request.headers.append((name: "Authorization", value: "Basic " + basic))
         case nil:
             parameters += scopes.map { ("scope", $0) }
-            request = self.request("GET", url: Self.appendingQuery(realm, Self.formEncode(parameters)))
+            request = self.request("GET", url: Self.appendingQuery(realm, PercentEncoding.form(parameters)))
         }
         let response: HTTPResponse
         do throws(HTTPError) {
@@ -110,27 +110,6 @@ extension RegistryClient {
         return url + (url.contains("?") ? "&" : "?") + query
     }
 
-    /// application/x-www-form-urlencoded with everything but RFC 3986 unreserved characters percent-encoded
-    /// (as Go's url.Values.Encode does, which is what token servers are tested against).
-    static func formEncode(_ parameters: [(String, String)]) -> String {
-        parameters.map { percentEncode($0.0) + "=" + percentEncode($0.1) }.joined(separator: "&")
-    }
-
-    static func percentEncode(_ text: String) -> String {
-        var encoded = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                encoded.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = Array("0123456789ABCDEF".utf8)
-                encoded += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]], as: UTF8.self)
-            }
-        }
-        return encoded
-    }
 }
 
 /// The part of an error body worth showing: distribution's `{"errors":[{"code","message"}]}`, a token

@@ -42,14 +42,12 @@ package struct JSONParser {
         }
     }
 
-    /// Like `object`, keeping every member with the offset its value starts at.
+    /// The members of the object starting at `index`, through its closing brace, in document order with the
+    /// offset each value starts at.
     private mutating func orderedMembers(depth: Int) throws(Failure) -> [(key: String, value: JSONValue, offset: Int)] {
-        index += 1
         var members = [(key: String, value: JSONValue, offset: Int)]()
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { return members }
-        while true {
-            skipWhitespace()
+        if try opens(closedBy: UInt8(ascii: "}")) { return members }
+        repeat {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail() }
             let key = try string()
             skipWhitespace()
@@ -58,15 +56,32 @@ package struct JSONParser {
             skipWhitespace()
             let offset = index
             members.append((key, try value(depth: depth + 1), offset))
+        } while try continues(closedBy: UInt8(ascii: "}"))
+        return members
+    }
+
+    /// Steps over an opening bracket and the whitespace after it; true when `closing` follows at once (consumed).
+    private mutating func opens(closedBy closing: UInt8) throws(Failure) -> Bool {
+        index += 1
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == closing else { return false }
+        index += 1
+        return true
+    }
+
+    /// After an element: true when a comma follows (consumed, with the whitespace after it), false when `closing`
+    /// does (consumed).
+    private mutating func continues(closedBy closing: UInt8) throws(Failure) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw fail() }
+        if bytes[index] == UInt8(ascii: ",") {
+            index += 1
             skipWhitespace()
-            guard index < bytes.count else { throw fail() }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "}") else { throw fail() }
-            return members
+            return true
         }
+        guard bytes[index] == closing else { throw fail() }
+        index += 1
+        return false
     }
 
     private mutating func skipWhitespace() {
@@ -108,55 +123,18 @@ package struct JSONParser {
     }
 
     private mutating func object(depth: Int) throws(Failure) -> JSONValue {
-        index += 1
         var members = [String: JSONValue]()
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
-        }
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail() }
-            let key = try string()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail() }
-            index += 1
-            skipWhitespace()
-            members[key] = try value(depth: depth + 1)
-            skipWhitespace()
-            guard index < bytes.count else { throw fail() }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "}") else { throw fail() }
-            index += 1
-            return .object(members)
-        }
+        for member in try orderedMembers(depth: depth) { members[member.key] = member.value }
+        return .object(members)
     }
 
     private mutating func array(depth: Int) throws(Failure) -> JSONValue {
-        index += 1
         var elements = [JSONValue]()
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return .array(elements)
-        }
-        while true {
-            skipWhitespace()
+        if try opens(closedBy: UInt8(ascii: "]")) { return .array(elements) }
+        repeat {
             elements.append(try value(depth: depth + 1))
-            skipWhitespace()
-            guard index < bytes.count else { throw fail() }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "]") else { throw fail() }
-            index += 1
-            return .array(elements)
-        }
+        } while try continues(closedBy: UInt8(ascii: "]"))
+        return .array(elements)
     }
 
     private mutating func string() throws(Failure) -> String {

@@ -121,7 +121,7 @@ extension CurlTransfer {
     ) throws(HTTPError) {
         let functions = library.functions
         let method = request.method
-        guard !method.isEmpty, method.utf8.allSatisfy(Self.isTokenCharacter) else {
+        guard HTTPToken.isToken(method) else {
             throw .other(host: host, reason: "invalid HTTP method \(method.debugDescription)")
         }
         let upper = method.uppercased()
@@ -129,7 +129,7 @@ extension CurlTransfer {
 
         var lines: [String] = []
         for (name, value) in request.headers {
-            guard !name.isEmpty, name.utf8.allSatisfy(Self.isTokenCharacter) else {
+            guard HTTPToken.isToken(name) else {
                 throw .other(host: host, reason: "invalid header name \(name.debugDescription)")
             }
             // The value is never quoted back: it may be a token.
@@ -170,17 +170,6 @@ extension CurlTransfer {
         }
         if upper != (sendsBody ? "POST" : "GET") || method != upper {
             try check(ccurl_setopt_string(functions, handle, CURLOPT_CUSTOMREQUEST, method))
-        }
-    }
-
-    /// RFC 9110 §5.6.2 tchar.
-    private static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
         }
     }
 

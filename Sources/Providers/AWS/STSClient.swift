@@ -51,8 +51,7 @@ struct STSClient: Sendable {
     }
 
     static func formRequest(url: String, parameters: [(String, String)]) -> HTTPRequest {
-        let body = parameters.map { "\(SigV4.percentEncode($0.0))=\(SigV4.percentEncode($0.1))" }
-            .joined(separator: "&")
+        let body = PercentEncoding.form(parameters)
         return HTTPRequest(
             method: "POST", url: url,
             headers: [(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")],

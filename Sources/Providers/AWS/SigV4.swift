@@ -109,7 +109,7 @@ struct SigV4: Sendable {
             }
             segments.append(segment)
         }
-        var result = "/" + segments.map { percentEncode(String($0)) }.joined(separator: "/")
+        var result = "/" + segments.map { PercentEncoding.encode(String($0)) }.joined(separator: "/")
         let lastSegment = path.split(separator: "/", omittingEmptySubsequences: false).last
         if !segments.isEmpty, path.hasSuffix("/") || lastSegment == "." || lastSegment == ".." { result += "/" }
         return result
@@ -120,8 +120,8 @@ struct SigV4: Sendable {
         guard !query.isEmpty else { return "" }
         let pairs = query.split(separator: "&", omittingEmptySubsequences: true).map { item -> (String, String) in
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = percentEncode(percentDecode(String(parts[0])))
-            let value = parts.count > 1 ? percentEncode(percentDecode(String(parts[1]))) : ""
+            let key = PercentEncoding.encode(PercentEncoding.decode(String(parts[0])))
+            let value = parts.count > 1 ? PercentEncoding.encode(PercentEncoding.decode(String(parts[1]))) : ""
             return (key, value)
         }
         return pairs.sorted { left, right in
@@ -129,51 +129,6 @@ struct SigV4: Sendable {
                 ? Array(left.1.utf8).lexicographicallyPrecedes(Array(right.1.utf8))
                 : Array(left.0.utf8).lexicographicallyPrecedes(Array(right.0.utf8))
         }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
-    }
-
-    /// RFC 3986 unreserved characters stay; every other byte of the UTF-8 becomes `%XX` (upper-case hex).
-    static func percentEncode(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
-                UInt8(ascii: "~"):
-                out.append(byte)
-            default:
-                out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0f)])
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func percentDecode(_ text: String) -> String {
-        let bytes = Array(text.utf8)
-        var out: [UInt8] = []
-        var index = 0
-        func value(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - 48
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - 87
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - 55
-            default: return nil
-            }
-        }
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count, let high = value(bytes[index + 1]),
-                let low = value(bytes[index + 2])
-            {
-                out.append(high << 4 | low)
-                index += 3
-            } else {
-                out.append(bytes[index])
-                index += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static func collapseSpaces(_ value: String) -> String {

@@ -22,7 +22,7 @@ struct AADTokenEndpoint: Sendable {
     }
 
     func tokenURL(tenantID: String) -> String {
-        authorityHost + OAuth2.percentEncode(tenantID) + "/oauth2/v2.0/token"
+        authorityHost + PercentEncoding.encode(tenantID) + "/oauth2/v2.0/token"
     }
 
     func token(tenantID: String, clientID: String, secret: Secret, _ oauth: OAuth2, now: Date)

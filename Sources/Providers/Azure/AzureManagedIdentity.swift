@@ -45,13 +45,13 @@ struct AzureManagedIdentity: Sendable {
         switch endpoint {
         case .imds(let base):
             let url =
-                base + "/metadata/identity/oauth2/token?" + OAuth2.formEncode([("api-version", "2018-02-01")] + query)
+                base + "/metadata/identity/oauth2/token?" + PercentEncoding.form([("api-version", "2018-02-01")] + query)
             request = HTTPRequest(
                 url: url, headers: [("Metadata", "true")], timeout: .seconds(10), connectTimeout: .seconds(1),
                 maxResponseBytes: 64 << 10)
         case .appService(let base, let header):
             let separator = base.contains("?") ? "&" : "?"
-            let url = base + separator + OAuth2.formEncode([("api-version", "2019-08-01")] + query)
+            let url = base + separator + PercentEncoding.form([("api-version", "2019-08-01")] + query)
             request = HTTPRequest(
                 url: url, headers: [("X-IDENTITY-HEADER", header.exposedValue)], timeout: .seconds(10),
                 connectTimeout: .seconds(1), maxResponseBytes: 64 << 10)

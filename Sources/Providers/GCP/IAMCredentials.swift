@@ -16,7 +16,7 @@ enum IAMCredentials {
     static func url(for serviceAccount: String, environment: OcicredEnvironment) -> String {
         var base = environment[baseURLVariable] ?? defaultBaseURL
         if !base.hasSuffix("/") { base += "/" }
-        return base + "v1/projects/-/serviceAccounts/" + OAuth2.percentEncode(serviceAccount) + ":generateAccessToken"
+        return base + "v1/projects/-/serviceAccounts/" + PercentEncoding.encode(serviceAccount) + ":generateAccessToken"
     }
 
     /// The service account an impersonation URL names (`…/serviceAccounts/<email>:generateAccessToken`).

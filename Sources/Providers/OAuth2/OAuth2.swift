@@ -38,7 +38,7 @@ struct OAuth2: Sendable {
         let request = HTTPRequest(
             method: "POST", url: url,
             headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")] + headers,
-            body: Array(Self.formEncode(fields).utf8))
+            body: Array(PercentEncoding.form(fields).utf8))
         return try json(await send(request), url: url)
     }
 
@@ -119,30 +119,5 @@ struct OAuth2: Sendable {
     /// The URL without its query: what error messages name.
     static func endpointName(_ url: String) -> String {
         String(url.prefix { $0 != "?" })
-    }
-
-    /// `application/x-www-form-urlencoded` (WHATWG URL §5.2), with `%20` for space, which every server accepts.
-    static func formEncode(_ fields: [(String, String)]) -> String {
-        fields.map { percentEncode($0.0) + "=" + percentEncode($0.1) }.joined(separator: "&")
-    }
-
-    /// Percent-encodes everything but RFC 3986 unreserved characters.
-    static func percentEncode(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                out.append(byte)
-            default:
-                out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0f)])
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
