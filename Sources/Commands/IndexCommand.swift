@@ -11,7 +11,7 @@ struct IndexCommand: AsyncParsableCommand {
         abstract: "Index an image's layers for lazy mounting (tar entries, gzip checkpoints, span digests).",
         discussion: """
             Credentials are resolved exactly as `docker-credential-ocicred get` resolves them. Each layer is \
-            read once, with ranged requests; the index (JSON, version 2) is cached under \
+            read once, with ranged requests; the index (JSON, version 3) is cached under \
             $XDG_CACHE_HOME/ocicred/index/<manifest digest> and its path printed. With -o it is also written \
             to FILE (- for stdout). With --push it is also stored in the image's repository as an OCI artifact \
             whose subject is the image manifest (the referrers tag sha256-<hex> is kept for registries without \
@@ -52,7 +52,8 @@ struct IndexCommand: AsyncParsableCommand {
             // Refused push rights are found out before the layers are read, not after minutes of indexing.
             if push { _ = try await client.verify(repository: reference.repository, push: true) }
             let cache = IndexCache(environment: environment)
-            let (index, path) = try await indexer.index(reference, platform: platform, cache: cache, refresh: refresh)
+            let (index, path) = try await indexer.index(
+                reference, platform: platform, cache: cache, refresh: refresh, inlineWindows: push)
             ImageAccess.clearProgressLine()
             for skipped in index.skippedEntries {
                 StandardStreams.err("warning: skipped a layer entry whose name leaves the image's root: \(skipped)\n")

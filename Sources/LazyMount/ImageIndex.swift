@@ -4,8 +4,8 @@ import Registry
 /// The index `ocicred index` writes and the lazy mount reads: JSON, versioned by `version`, cached under
 /// `$XDG_CACHE_HOME/ocicred/index/<manifest digest>`.
 ///
-/// Format, version 2 (fields in encoding order):
-/// - `version` (2), `reference`, `manifestDigest`, `configDigest`, `platform`, `span` (target uncompressed bytes
+/// Format, version 3 (fields in encoding order):
+/// - `version` (3), `reference`, `manifestDigest`, `configDigest`, `platform`, `span` (target uncompressed bytes
 ///   between checkpoints);
 /// - `layers[]`: `digest`, `mediaType`, `compression` (`none` | `gzip` | `zstd`), `compressedSize`,
 ///   `uncompressedSize`, `fetchWholeOnFirstRead`, `spans[]` and `entries[]`;
@@ -16,14 +16,18 @@ import Registry
 /// - a span covers uncompressed bytes `[uncompressedOffset, uncompressedOffset + length)` and carries the `sha256`
 ///   of exactly those bytes; in a gzip layer it also holds the `checkpoint` it can be inflated from (zlib's
 ///   zran.c): `compressedOffset` (first whole byte of deflate data), `bits` (bits of the byte before it still
-///   unread, 0–7) and `window` (the 32 KiB of output before the span, base64 — the dictionary);
+///   unread, 0–7) and the 32 KiB of output before the span (the dictionary): inline as `window` (base64) in
+///   an index built or cached on this machine, or as `windowAt` (`offset`, `length`: raw deflate bytes inside
+///   the layer's `windowsBlob`) in an index fetched from the registry, so a mount downloads only the windows of
+///   the spans it reads — inline, the windows were most of a pushed index's bytes;
 /// - `entries[]`: every tar entry of the layer (`TarEntry`) in stream order, `offset` being where its data starts
 ///   in the uncompressed stream;
 /// - `tree[]`: the merged filesystem (image-spec layer.md, "Applying Changesets": whiteouts and opaque directories
 ///   hide lower layers only), sorted by path, each a `TarEntry` plus the `layer` it comes from.
 public struct ImageIndex: Codable, Sendable, Equatable {
-    /// 2: zstd layers carry entries and plain spans (version 1 indexes listed none for them).
-    public static let currentVersion = 2
+    /// 3: a checkpoint's window may live outside the index (`windowAt`); 2: zstd layers carry entries and plain
+    /// spans (version 1 indexes listed none for them).
+    public static let currentVersion = 3
 
     public var version: Int
     public var reference: String
@@ -37,6 +41,11 @@ public struct ImageIndex: Codable, Sendable, Equatable {
     /// Entries of any layer left out because their names climb above the root, as `layer digest: name`.
     public var skippedEntries: [String] {
         layers.flatMap { layer in (layer.skippedEntries ?? []).map { layer.digest + ": " + $0 } }
+    }
+
+    /// Whether some checkpoint's window is only in a windows blob of the registry the index was fetched from.
+    public var hasExternalWindows: Bool {
+        layers.contains { $0.windowsBlob != nil }
     }
 
     /// The merged entry at `path` (normalised like tar paths).
@@ -64,6 +73,9 @@ public struct LayerIndex: Codable, Sendable, Equatable {
     /// Entry names (as the layer wrote them) left out because they climb above the image's root; the mount and
     /// `ocicred index` warn about each. Absent in indexes of layers that had none.
     public var skippedEntries: [String]?
+    /// The blob (in the image's repository, pushed with the index) holding the windows that `windowAt` points
+    /// into; absent when every window is inline.
+    public var windowsBlob: String?
 
     public struct Span: Codable, Sendable, Equatable {
         public var uncompressedOffset: Int64
@@ -77,7 +89,23 @@ public struct LayerIndex: Codable, Sendable, Equatable {
     public struct Checkpoint: Codable, Sendable, Equatable {
         public var compressedOffset: Int64
         public var bits: Int
-        public var window: Data
+        /// The dictionary itself, when it is kept in the index.
+        public var window: Data?
+        /// Where the dictionary is, raw-deflated, in the layer's `windowsBlob`, when it is not.
+        public var windowAt: WindowLocation?
+
+        public init(compressedOffset: Int64, bits: Int, window: Data?, windowAt: WindowLocation? = nil) {
+            self.compressedOffset = compressedOffset
+            self.bits = bits
+            self.window = window
+            self.windowAt = windowAt
+        }
+    }
+
+    /// Bytes `[offset, offset + length)` of a windows blob.
+    public struct WindowLocation: Codable, Sendable, Equatable {
+        public var offset: Int64
+        public var length: Int64
     }
 
     /// The span holding uncompressed `offset`.

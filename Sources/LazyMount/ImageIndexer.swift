@@ -22,10 +22,12 @@ public struct ImageIndexer: Sendable {
     }
 
     /// The index of `reference` for `platform`: from `cache` when it holds one for the resolved manifest (and
-    /// `refresh` is off), else built and stored there. Returns the index and its cache path.
-    public func index(_ reference: Reference, platform: Platform, cache: IndexCache, refresh: Bool = false)
-        async throws(LazyMountError) -> (ImageIndex, String)
-    {
+    /// `refresh` is off), else built and stored there. Returns the index and its cache path. `inlineWindows`
+    /// (for a push) passes over a cached index whose windows stayed in the registry it came from.
+    public func index(
+        _ reference: Reference, platform: Platform, cache: IndexCache, refresh: Bool = false,
+        inlineWindows: Bool = false
+    ) async throws(LazyMountError) -> (ImageIndex, String) {
         guard span >= 64 * 1024 else { throw .outOfRange("--span must be at least 65536 bytes") }
         let image: ResolvedImage
         do throws(RegistryError) {
@@ -33,7 +35,9 @@ public struct ImageIndexer: Sendable {
         } catch {
             throw .registry(error)
         }
-        if !refresh, let cached = cache.load(manifestDigest: image.manifestDigest, span: span) {
+        if !refresh, let cached = cache.load(manifestDigest: image.manifestDigest, span: span),
+            !(inlineWindows && cached.hasExternalWindows)
+        {
             return (cached, cache.path(forManifest: image.manifestDigest))
         }
         let index = try await build(image)

@@ -8,11 +8,17 @@ import SystemSupport
 /// mounts the image can fetch the index instead of reading every layer again.
 ///
 /// The artifact is an image manifest with `artifactType` `application/vnd.ocicred.index.v1+json`, the empty
-/// config descriptor, one layer holding the index exactly as `IndexCache.encode` writes it, and `subject` = the
-/// image manifest. What an index artifact is lives here; how referrers are listed and pushed (the API or the
+/// config descriptor, `subject` = the image manifest, and two layers: the index as `IndexCache.encode` writes it,
+/// gzip-compressed, with every checkpoint window moved out (`windowAt`), and the windows blob, each window
+/// raw-deflated. A mount downloads the small index whole and then only the windows of the spans it reads: with
+/// the windows inline, an index of 1 MiB spans was a tenth of its image, fetched before the first byte. What an index artifact is lives here; how referrers are listed and pushed (the API or the
 /// referrers tag schema) is Registry's.
 public enum IndexReferrer {
     public static let artifactType = "application/vnd.ocicred.index.v1+json"
+    /// The index layer: JSON, gzip-compressed.
+    public static let indexMediaType = "application/vnd.ocicred.index.v1+json+gzip"
+    /// The windows layer: raw deflate streams end to end, located by the index's `windowAt` fields.
+    public static let windowsMediaType = "application/vnd.ocicred.index.windows.v1"
     /// The index's span, so a lookup skips artifacts it would reject without fetching them.
     static let spanAnnotation = "vnd.ocicred.index.span"
     /// The digest of the index bytes, so pushing the same index twice adds no second artifact.
@@ -31,7 +37,8 @@ public enum IndexReferrer {
     public static func push(_ index: ImageIndex, client: RegistryClient, repository: String, now: Date = Date())
         async throws(LazyMountError) -> IndexArtifact
     {
-        let blob = try IndexCache.encode(index)
+        let published = try publication(of: index)
+        let blob = published.indexBlob
         let blobDigest = Digest.sha256(blob)
         do throws(RegistryError) {
             let subjectManifest = try await client.fetchManifest(
@@ -50,19 +57,23 @@ public enum IndexReferrer {
                     fallbackTag: listing.viaAPI ? nil : fallbackTag(for: subject.digest))
             }
 
+            var layers = [Descriptor(mediaType: indexMediaType, digest: blobDigest, size: Int64(blob.count))]
+            var blobs = [(Digest.sha256(MediaType.emptyBlob), MediaType.emptyBlob), (blobDigest, blob)]
+            if let windows = published.windowsBlob {
+                let digest = Digest.sha256(windows)
+                layers.append(Descriptor(mediaType: windowsMediaType, digest: digest, size: Int64(windows.count)))
+                blobs.append((digest, windows))
+            }
             let manifest = ArtifactManifest(
                 artifactType: artifactType,
                 config: Descriptor(mediaType: MediaType.empty, digest: Digest.sha256(MediaType.emptyBlob), size: 2),
-                layers: [Descriptor(mediaType: artifactType, digest: blobDigest, size: Int64(blob.count))],
+                layers: layers,
                 subject: subject,
                 annotations: [
                     createdAnnotation: RFC3339.format(now), spanAnnotation: String(index.span),
                     indexDigestAnnotation: blobDigest,
                 ])
-            let pushed = try await client.pushArtifact(
-                manifest,
-                blobs: [(Digest.sha256(MediaType.emptyBlob), MediaType.emptyBlob), (blobDigest, blob)],
-                repository: repository)
+            let pushed = try await client.pushArtifact(manifest, blobs: blobs, repository: repository)
             return IndexArtifact(
                 digest: pushed.digest, subject: subject.digest, indexDigest: blobDigest, pushed: true,
                 fallbackTag: pushed.fallbackTag)
@@ -112,8 +123,8 @@ public enum IndexReferrer {
             throw .registry(.invalidManifest(reason: "index artifact \(chosen.digest): \(error)"))
         }
         guard manifest.subject?.digest == manifestDigest else { return nil }
-        guard let layer = manifest.layers.first(where: { $0.mediaType == artifactType }) else {
-            throw .registry(.invalidManifest(reason: "index artifact \(chosen.digest) has no \(artifactType) layer"))
+        guard let layer = manifest.layers.first(where: { $0.mediaType == indexMediaType }) else {
+            throw .registry(.invalidManifest(reason: "index artifact \(chosen.digest) has no \(indexMediaType) layer"))
         }
         guard layer.size > 0, layer.size <= maxIndexBytes else {
             throw .registry(
@@ -134,13 +145,59 @@ public enum IndexReferrer {
         }
         let index: ImageIndex
         do {
-            index = try JSONDecoder().decode(ImageIndex.self, from: Data(bytes))
+            let json = try ZStream.inflateWhole(bytes, .gzip, limit: Int(maxIndexBytes))
+            index = try JSONDecoder().decode(ImageIndex.self, from: Data(json))
         } catch {
             throw .index(path: "\(repository)@\(chosen.digest)", reason: "not an ocicred index: \(error)")
         }
         guard index.version == ImageIndex.currentVersion, index.manifestDigest == manifestDigest, index.span == span
         else { return nil }
+        // Windows are read later, by digest, from this repository: only a blob the artifact holds (so the
+        // registry keeps it as long as the index) may be named.
+        let windows = Set(manifest.layers.filter { $0.mediaType == windowsMediaType }.map(\.digest))
+        for named in index.layers.compactMap(\.windowsBlob) where !windows.contains(named) {
+            throw .registry(
+                .invalidManifest(reason: "index artifact \(chosen.digest) names windows blob \(named) it does not hold"))
+        }
         return index
+    }
+
+    /// What the artifact holds for `index`: its JSON gzip-compressed with each non-empty window replaced by
+    /// where it is in the windows blob (nil when there is no window, as in an index of zstd or plain layers).
+    /// Deterministic, so pushing one index twice finds the first artifact by its index digest.
+    public static func publication(of index: ImageIndex) throws(LazyMountError)
+        -> (index: ImageIndex, indexBlob: [UInt8], windowsBlob: [UInt8]?)
+    {
+        var published = index
+        var windows: [UInt8] = []
+        var pointing: [Int] = []
+        for layerNumber in published.layers.indices {
+            var points = false
+            for spanNumber in published.layers[layerNumber].spans.indices {
+                guard var checkpoint = published.layers[layerNumber].spans[spanNumber].checkpoint else { continue }
+                if checkpoint.window == nil, checkpoint.windowAt != nil {
+                    throw .index(
+                        path: index.manifestDigest,
+                        reason: "this index came from a registry without its windows; build it again with --refresh")
+                }
+                guard let window = checkpoint.window, !window.isEmpty else { continue }
+                let stored: [UInt8]
+                do { stored = try ZStream.deflate(Array(window), .raw) } catch { throw .inflate(error) }
+                checkpoint.windowAt = LayerIndex.WindowLocation(
+                    offset: Int64(windows.count), length: Int64(stored.count))
+                checkpoint.window = nil
+                windows += stored
+                published.layers[layerNumber].spans[spanNumber].checkpoint = checkpoint
+                points = true
+            }
+            if points { pointing.append(layerNumber) }
+        }
+        let windowsDigest = windows.isEmpty ? nil : Digest.sha256(windows)
+        for layerNumber in pointing { published.layers[layerNumber].windowsBlob = windowsDigest }
+        let json = try IndexCache.encode(published)
+        let indexBlob: [UInt8]
+        do { indexBlob = try ZStream.deflate(json, .gzip) } catch { throw .inflate(error) }
+        return (published, indexBlob, windowsDigest == nil ? nil : windows)
     }
 
     static func created(_ descriptor: ReferrerDescriptor) -> Date {

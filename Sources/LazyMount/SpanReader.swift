@@ -107,6 +107,29 @@ struct SpanReader: Sendable {
         return try splitter.finish()
     }
 
+    /// The checkpoint's dictionary: kept in the index, or read (one ranged request) from the windows blob pushed
+    /// beside it. A wrong window cannot yield wrong file bytes: the span's digest is checked on what it inflates to.
+    private func window(of checkpoint: LayerIndex.Checkpoint, span index: Int) async throws(LazyMountError)
+        -> [UInt8]
+    {
+        if let inline = checkpoint.window { return Array(inline) }
+        guard let location = checkpoint.windowAt, let blob = layer.windowsBlob else {
+            throw .index(path: layer.digest, reason: "span \(index) has neither a window nor where to find one")
+        }
+        guard location.offset >= 0, location.length > 0, location.length <= Self.maxStoredWindow else {
+            throw .index(path: layer.digest, reason: "span \(index) names a window of \(location.length) bytes")
+        }
+        let stored = try await source.read(blob, range: location.offset..<(location.offset + location.length))
+        do {
+            return try ZStream.inflateWhole(stored, .raw, limit: LayerIndexer.windowSize)
+        } catch {
+            throw .index(path: blob, reason: "the window of span \(index) of layer \(layer.digest): \(error)")
+        }
+    }
+
+    /// A raw-deflated 32 KiB window never takes more than this (deflate's worst case is a few bytes per 16 KiB).
+    static let maxStoredWindow: Int64 = 33 * 1024
+
     /// zran.c `deflate_index_extract`: a raw inflate started at the checkpoint — prime with the bits left in the
     /// byte before it, set the window as dictionary — over the compressed bytes up to the next checkpoint. At a
     /// member's end the 8-byte gzip trailer is skipped and the next member's header parsed (`inflateReset2`).
@@ -125,6 +148,7 @@ struct SpanReader: Sendable {
         var output = [UInt8](repeating: 0, count: 64 * 1024)
         var primed = false
         var trailerLeft = 0
+        let dictionary = try await window(of: checkpoint, span: index)
         let stream: ZStream
         do { stream = try ZStream(.raw) } catch { throw .inflate(error) }
         try await source.stream(layer.digest, range: start..<max(start, end), chunk: LayerIndexer.fetchChunk) {
@@ -137,7 +161,7 @@ struct SpanReader: Sendable {
                         try stream.prime(bits: checkpoint.bits, value: first)
                         position = 1
                     }
-                    try stream.setDictionary(Array(checkpoint.window))
+                    try stream.setDictionary(dictionary)
                 }
                 try chunk.withBytes { (raw) throws(InflateError) in
                     while result.count < length {

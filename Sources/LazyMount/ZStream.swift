@@ -93,6 +93,44 @@ final class ZStream {
         return step
     }
 
+    /// The whole of `bytes` deflated at once (`gzip` or `raw`): the pushed index and its checkpoint windows are
+    /// small enough to compress in memory.
+    static func deflate(_ bytes: [UInt8], _ mode: Mode) throws(InflateError) -> [UInt8] {
+        guard bytes.count < Int(UInt32.max) else { throw .failed(code: Z_BUF_ERROR, reason: "input too large") }
+        var out = [UInt8](repeating: 0, count: Int(czlib_deflate_bound(UInt(bytes.count))))
+        var length = UInt(out.count)
+        let code = bytes.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in
+                czlib_deflate_all(input.baseAddress, UInt(input.count), output.baseAddress, &length, mode.rawValue)
+            }
+        }
+        guard code == Z_OK else { throw .failed(code: code, reason: "deflate") }
+        out.removeSubrange(Int(length)...)
+        return out
+    }
+
+    /// All of one `gzip` member or `raw` stream in `bytes`, inflated; more than `limit` bytes of output, or input
+    /// that ends before the stream does, is an error.
+    static func inflateWhole(_ bytes: [UInt8], _ mode: Mode, limit: Int) throws(InflateError) -> [UInt8] {
+        let stream = try ZStream(mode)
+        var result: [UInt8] = []
+        var output = [UInt8](repeating: 0, count: 64 * 1024)
+        var position = 0
+        while true {
+            let step = try bytes.withBytes { (raw) throws(InflateError) in
+                try output.withMutableBytes { (out) throws(InflateError) in
+                    try stream.inflate(
+                        UnsafeRawBufferPointer(rebasing: raw[position...]), into: out, stopAtBlocks: false)
+                }
+            }
+            position += step.consumed
+            result.append(contentsOf: output[0..<step.produced])
+            guard result.count <= limit else { throw .failed(code: Z_BUF_ERROR, reason: "more than \(limit) bytes") }
+            if step.streamEnd { return result }
+            if step.consumed == 0 && step.produced == 0 { throw .truncated }
+        }
+    }
+
     private func check(_ code: Int32, _ call: String) throws(InflateError) {
         guard code != Z_OK else { return }
         let message = stream.pointee.msg.map { String(cString: $0) } ?? call

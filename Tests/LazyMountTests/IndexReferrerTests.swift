@@ -55,7 +55,7 @@ import Transport
         #expect(listed.first?["mediaType"] as? String == "application/vnd.oci.image.manifest.v1+json")
         #expect((listed.first?["annotations"] as? [String: String])?["vnd.ocicred.index.span"] == "262144")
 
-        // The artifact: the empty config, one index layer holding the cached index byte for byte, the subject.
+        // The artifact: the empty config, the index and windows layers, the subject.
         let artifact = try await client.fetchManifest(repository: "team/layered", reference: artifactDigest)
         let manifest = try JSONDecoder().decode(ArtifactManifest.self, from: Data(artifact.body))
         #expect(manifest.artifactType == IndexReferrer.artifactType)
@@ -68,22 +68,46 @@ import Transport
             manifest.subject
                 == Descriptor(
                     mediaType: subject.mediaType, digest: cached.manifestDigest, size: Int64(subject.body.count)))
-        let layer = try #require(manifest.layers.first)
-        #expect(manifest.layers.count == 1 && layer.mediaType == IndexReferrer.artifactType)
+        // The index layer is the cached index with its windows moved out, gzip-compressed; the windows layer
+        // holds them, and the index names it.
+        let published = try IndexReferrer.publication(of: cached)
+        try #require(manifest.layers.count == 2, "\(manifest.layers)")
+        let layer = manifest.layers[0]
+        #expect(layer.mediaType == IndexReferrer.indexMediaType)
         let blob = try await client.fetchBlob(repository: "team/layered", layer)
-        #expect(blob == (try IndexCache.encode(cached)))
+        #expect(blob == published.indexBlob)
+        let windowsLayer = manifest.layers[1]
+        #expect(windowsLayer.mediaType == IndexReferrer.windowsMediaType)
+        let windows = try await client.fetchBlob(repository: "team/layered", windowsLayer)
+        #expect(windows == published.windowsBlob)
+        #expect(published.index.layers.allSatisfy { $0.windowsBlob == nil || $0.windowsBlob == windowsLayer.digest })
+        #expect(published.index.layers.contains { $0.windowsBlob == windowsLayer.digest })
+        #expect(
+            published.index.layers.flatMap(\.spans).allSatisfy { $0.checkpoint?.window?.isEmpty ?? true },
+            "no window left inline but the empty first one")
+        #expect(blob.count < (try IndexCache.encode(cached)).count / 4, "the pushed index is a fraction of the inline one")
 
-        // What the mount asks: the index for this manifest and span, equal to the one pushed; another span: nil.
+        // What the mount asks: the index for this manifest and span, the one pushed; another span: nil.
         let fetched = try await IndexReferrer.fetch(
             client: client, repository: "team/layered", manifestDigest: cached.manifestDigest, span: 262_144)
-        #expect(fetched == cached)
+        #expect(fetched == published.index)
+        // Every file reads the same through it (windows fetched by range) as through the inline index.
+        let source = RegistryBlobSource(client: client, repository: "team/layered")
+        let remote = try #require(fetched)
+        for merged in cached.tree where merged.entry.kind == .file && merged.entry.size > 0 {
+            let inline = try await SpanReader(layer: cached.layers[merged.layer], source: source)
+                .read(merged.entry, offset: 0, count: Int(merged.entry.size))
+            let lazy = try await SpanReader(layer: remote.layers[merged.layer], source: source)
+                .read(merged.entry, offset: 0, count: Int(merged.entry.size))
+            #expect(inline == lazy, "\(merged.entry.path)")
+        }
         let otherSpan = try await IndexReferrer.fetch(
             client: client, repository: "team/layered", manifestDigest: cached.manifestDigest, span: 1 << 20)
         #expect(otherSpan == nil)
         // The fetched index fills another machine's cache.
         let otherCache = IndexCache(environment: OcicredEnvironment(["XDG_CACHE_HOME": directory.file("other")]))
-        try otherCache.store(try #require(fetched))
-        #expect(otherCache.load(manifestDigest: cached.manifestDigest, span: 262_144) == cached)
+        try otherCache.store(remote)
+        #expect(otherCache.load(manifestDigest: cached.manifestDigest, span: 262_144) == remote)
 
         // Pushing again writes nothing new and prints the same reference.
         let again = try OcicredBinary.run(
@@ -138,10 +162,12 @@ import Transport
         #expect(Set(entries.compactMap { $0["digest"] as? String }).count == entries.count)
         #expect(
             try await IndexReferrer.fetch(
-                client: client, repository: "team/small", manifestDigest: image.digest, span: 65_536) == index)
+                client: client, repository: "team/small", manifestDigest: image.digest, span: 65_536)
+                == (try IndexReferrer.publication(of: index)).index)
         #expect(
             try await IndexReferrer.fetch(
-                client: client, repository: "team/small", manifestDigest: image.digest, span: 131_072) == wider)
+                client: client, repository: "team/small", manifestDigest: image.digest, span: 131_072)
+                == (try IndexReferrer.publication(of: wider)).index)
         #expect(
             try await IndexReferrer.fetch(
                 client: client, repository: "team/small", manifestDigest: image.digest, span: 262_144) == nil)
@@ -249,7 +275,7 @@ import Transport
         #expect(!second.pushed && second.digest == first.digest, "found through the API, not pushed twice")
         let fetched = try await IndexReferrer.fetch(
             client: client, repository: "team/small", manifestDigest: image.digest, span: 65_536)
-        #expect(fetched == index)
+        #expect(fetched == (try IndexReferrer.publication(of: index)).index)
         #expect(api.listings >= 3)
         #expect(api.filteredByArtifactType, "the artifactType filter was sent")
 

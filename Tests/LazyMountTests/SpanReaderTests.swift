@@ -64,7 +64,7 @@ import Testing
         #expect(layer.spans.count >= 10, "spans: \(layer.spans.count)")
         #expect(layer.spans.allSatisfy { $0.checkpoint != nil })
         #expect(layer.spans.contains { ($0.checkpoint?.bits ?? 0) != 0 }, "no mid-byte checkpoint exercised")
-        #expect(layer.spans.contains { $0.checkpoint?.window.count == 32 * 1024 })
+        #expect(layer.spans.contains { $0.checkpoint?.window?.count == 32 * 1024 })
         // Spans tile the stream.
         for (previous, next) in zip(layer.spans, layer.spans.dropFirst()) {
             #expect(previous.uncompressedOffset + previous.length == next.uncompressedOffset)
@@ -82,6 +82,64 @@ import Testing
                 #expect(middle == Array(expected[70_001..<min(expected.count, 160_001)]))
             }
         }
+    }
+
+    /// A pushed index keeps its windows in a separate blob, read by range when a span is inflated: every file
+    /// reads back the same, and an altered window is an error naming the span, never other bytes.
+    @Test func windowsReadFromTheWindowsBlobGiveTheSameBytesAndATamperedOneIsAnError() async throws {
+        let fixture = try Self.makeLayer(gzip: true)
+        let (layer, _) = try await index(fixture)
+        let image = ImageIndex(
+            version: ImageIndex.currentVersion, reference: "example.test/a:b", manifestDigest: "sha256:" + String(repeating: "a", count: 64),
+            configDigest: "sha256:" + String(repeating: "b", count: 64), platform: "linux/amd64", span: Self.span,
+            layers: [layer], tree: [])
+        let published = try IndexReferrer.publication(of: image)
+        let windows = try #require(published.windowsBlob)
+        let remote = published.index.layers[0]
+        let windowsDigest = try #require(remote.windowsBlob)
+        #expect(remote.spans.dropFirst().allSatisfy { $0.checkpoint?.window == nil && $0.checkpoint?.windowAt != nil })
+
+        let source = MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob, windowsDigest: windows])
+        let reader = SpanReader(layer: remote, source: source)
+        for entry in remote.entries where entry.kind == .file {
+            #expect(try await reader.read(entry, offset: 0, count: Int(entry.size)) == fixture.files[entry.path])
+        }
+
+        // Each span in turn, with a flipped byte inside its stored window, then pointed at another valid window
+        // (32 KiB of zeros). A span that never refers back into its window (random bytes) still reads right;
+        // the others fail loudly. Never different bytes.
+        let zeros = try ZStream.deflate([UInt8](repeating: 0, count: 32 * 1024), .raw)
+        var refused = 0
+        for (spanNumber, span) in remote.spans.enumerated() {
+            guard let location = span.checkpoint?.windowAt else { continue }
+            var flipped = windows
+            flipped[Int(location.offset + location.length / 2)] ^= 0x5a
+            var pointedElsewhere = remote
+            pointedElsewhere.spans[spanNumber].checkpoint?.windowAt = LayerIndex.WindowLocation(
+                offset: Int64(windows.count), length: Int64(zeros.count))
+            let attacks = [
+                SpanReader(
+                    layer: remote,
+                    source: MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob, windowsDigest: flipped])),
+                SpanReader(
+                    layer: pointedElsewhere,
+                    source: MemoryBlobSource(blobs: [
+                        fixture.descriptor.digest: fixture.blob, windowsDigest: windows + zeros,
+                    ])),
+            ]
+            for (attack, tampered) in attacks.enumerated() {
+                do {
+                    let bytes = try await tampered.spanBytes(spanNumber)
+                    #expect(bytes == (try await reader.spanBytes(spanNumber)), "span \(spanNumber), attack \(attack)")
+                } catch {
+                    if attack == 1 { refused += 1 }
+                }
+            }
+        }
+        #expect(refused >= 3, "spans that begin in text refer back into their windows: \(refused)")
+
+        // An index that lost its windows blob is refused when pushed again, not republished without windows.
+        #expect(throws: LazyMountError.self) { _ = try IndexReferrer.publication(of: published.index) }
     }
 
     @Test func uncompressedLayersHaveFixedSpansAndReadBack() async throws {
