@@ -169,7 +169,7 @@ public enum RefreshService {
         var description: String {
             switch self {
             case .noOutputs:
-                return "no outputs: add `refresh: {outputs: [...]}` to the config, or pass --auth-file, set "
+                return "no outputs: add `refresh: {outputs: [...]}` to the config, or pass --authfile, set "
                     + "REGISTRY_AUTH_FILE, or pass --secret-name"
             case .onlyWildcards(let output, let patterns):
                 return "\(output) has no registry to write: every rule's host is a pattern ("

@@ -65,11 +65,12 @@ public struct OcicredEnvironment: Sendable {
     public var keyFile: String { self["OCICRED_KEY_FILE"] ?? configHome + "/ocicred/key" }
 
     /// The auth files containers/image and docker read, in containers/image's order
-    /// (containers-auth.json(5)): REGISTRY_AUTH_FILE, the runtime dir, the config dir, then docker's.
+    /// (containers-auth.json(5)): REGISTRY_AUTH_FILE, the runtime dir (without XDG_RUNTIME_DIR,
+    /// `/run/containers/<uid>`, where root's `podman login` writes), the config dir, then docker's.
     public var ambientAuthFiles: [String] {
         var paths = [String]()
         if let explicit = self["REGISTRY_AUTH_FILE"] { paths.append(explicit) }
-        if let runtime = runtimeDirectory { paths.append(runtime + "/containers/auth.json") }
+        paths.append(runtimeDirectory.map { $0 + "/containers/auth.json" } ?? "/run/containers/\(getuid())/auth.json")
         paths.append(configHome + "/containers/auth.json")
         paths.append((self["DOCKER_CONFIG"] ?? home + "/.docker") + "/config.json")
         return paths

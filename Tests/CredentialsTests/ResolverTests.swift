@@ -101,7 +101,9 @@ struct ResolverTests {
             "/explicit.json", "/run/user/0/containers/auth.json", "/cfg/containers/auth.json", "/dock/config.json",
         ])
         let bare = OcicredEnvironment(["HOME": "/h"])
-        #expect(bare.ambientAuthFiles == ["/h/.config/containers/auth.json", "/h/.docker/config.json"])
+        #expect(bare.ambientAuthFiles == [
+            "/run/containers/\(getuid())/auth.json", "/h/.config/containers/auth.json", "/h/.docker/config.json",
+        ])
         #expect(bare.storeDirectory == "/h/.local/share/ocicred")
         #expect(bare.keyFile == "/h/.config/ocicred/key")
         #expect(OcicredEnvironment(["HOME": "/h", "OCICRED_STORE": "/s", "OCICRED_KEY_FILE": "/k"]).storeDirectory == "/s")
