@@ -23,7 +23,6 @@ public enum IndexReferrer {
     static let spanAnnotation = "vnd.ocicred.index.span"
     /// The digest of the index bytes, so pushing the same index twice adds no second artifact.
     static let indexDigestAnnotation = "vnd.ocicred.index.digest"
-    static let createdAnnotation = "org.opencontainers.image.created"
     /// A layer larger than this is not an index we wrote (the index of a 10 GiB image is a few tens of MiB).
     static let maxIndexBytes: Int64 = 512 << 20
 
@@ -41,11 +40,7 @@ public enum IndexReferrer {
         let blob = published.indexBlob
         let blobDigest = Digest.sha256(blob)
         do throws(RegistryError) {
-            let subjectManifest = try await client.fetchManifest(
-                repository: repository, reference: index.manifestDigest)
-            let subject = Descriptor(
-                mediaType: subjectManifest.mediaType, digest: subjectManifest.digest,
-                size: Int64(subjectManifest.body.count))
+            let subject = try await ReferrerArtifact.subject(index.manifestDigest, client: client, repository: repository)
 
             let listing = try await client.referrers(
                 repository: repository, subject: subject.digest, artifactType: artifactType)
@@ -58,21 +53,15 @@ public enum IndexReferrer {
             }
 
             var layers = [Descriptor(mediaType: indexMediaType, digest: blobDigest, size: Int64(blob.count))]
-            var blobs = [(Digest.sha256(MediaType.emptyBlob), MediaType.emptyBlob), (blobDigest, blob)]
+            var blobs = [ReferrerArtifact.emptyConfig, (blobDigest, blob)]
             if let windows = published.windowsBlob {
                 let digest = Digest.sha256(windows)
                 layers.append(Descriptor(mediaType: windowsMediaType, digest: digest, size: Int64(windows.count)))
                 blobs.append((digest, windows))
             }
-            let manifest = ArtifactManifest(
-                artifactType: artifactType,
-                config: Descriptor(mediaType: MediaType.empty, digest: Digest.sha256(MediaType.emptyBlob), size: 2),
-                layers: layers,
-                subject: subject,
-                annotations: [
-                    createdAnnotation: RFC3339.format(now), spanAnnotation: String(index.span),
-                    indexDigestAnnotation: blobDigest,
-                ])
+            let manifest = ReferrerArtifact.manifest(
+                artifactType: artifactType, layers: layers, subject: subject, now: now,
+                spanAnnotation: spanAnnotation, span: index.span, annotations: [indexDigestAnnotation: blobDigest])
             let pushed = try await client.pushArtifact(manifest, blobs: blobs, repository: repository)
             return IndexArtifact(
                 digest: pushed.digest, subject: subject.digest, indexDigest: blobDigest, pushed: true,
@@ -97,17 +86,9 @@ public enum IndexReferrer {
         } catch {
             throw .registry(error)
         }
-        let candidates = listing.descriptors.enumerated().filter { _, descriptor in
-            descriptor.artifactType == artifactType && MediaType.isManifest(descriptor.mediaType)
-                && (descriptor.annotations?[spanAnnotation].map { $0 == String(span) } ?? true)
-        }
-        // Newest by its creation annotation; without one (or on a tie) the later entry, which is the one the
-        // fallback tag's maintainer (this code) appended last.
         guard
-            let chosen = candidates.max(by: { a, b in
-                let (dateA, dateB) = (created(a.element), created(b.element))
-                return dateA == dateB ? a.offset < b.offset : dateA < dateB
-            })?.element
+            let chosen = ReferrerArtifact.newest(
+                in: listing, artifactType: artifactType, spanAnnotation: spanAnnotation, span: span)
         else { return nil }
 
         let fetched: RegistryClient.FetchedManifest
@@ -198,10 +179,6 @@ public enum IndexReferrer {
         let indexBlob: [UInt8]
         do { indexBlob = try ZStream.deflate(json, .gzip) } catch { throw .inflate(error) }
         return (published, indexBlob, windowsDigest == nil ? nil : windows)
-    }
-
-    static func created(_ descriptor: ReferrerDescriptor) -> Date {
-        descriptor.annotations?[createdAnnotation].flatMap(RFC3339.parse) ?? .distantPast
     }
 }
 

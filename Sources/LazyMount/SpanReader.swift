@@ -148,11 +148,22 @@ struct SpanReader: Sendable {
         var output = [UInt8](repeating: 0, count: 64 * 1024)
         var primed = false
         var trailerLeft = 0
-        let dictionary = try await window(of: checkpoint, span: index)
         let stream: ZStream
         do { stream = try ZStream(.raw) } catch { throw .inflate(error) }
-        try await source.stream(layer.digest, range: start..<max(start, end), chunk: LayerIndexer.fetchChunk) {
-            (chunk) throws(LazyMountError) -> Bool in
+        // A window kept outside the index is a second ranged read: it runs beside the read of the span's first
+        // compressed piece, so a span costs one round trip on the reader's path, not two.
+        let range = start..<max(start, end)
+        let firstEnd = min(range.upperBound, range.lowerBound + LayerIndexer.fetchChunk)
+        let source = source
+        let digest = layer.digest
+        async let firstPiece = Self.typed { () async throws(LazyMountError) -> [UInt8] in
+            guard firstEnd > range.lowerBound else { return [] }
+            return try await source.read(digest, range: range.lowerBound..<firstEnd)
+        }
+        let dictionary = try await window(of: checkpoint, span: index)
+        let first = try await firstPiece.get()
+
+        func consume(_ chunk: [UInt8]) throws(LazyMountError) -> Bool {
             do throws(InflateError) {
                 var position = 0
                 if !primed {
@@ -194,7 +205,19 @@ struct SpanReader: Sendable {
             }
             return result.count < length
         }
+
+        if try consume(first), firstEnd < range.upperBound {
+            try await source.stream(
+                layer.digest, range: firstEnd..<range.upperBound, chunk: LayerIndexer.fetchChunk, consume)
+        }
         return result
+    }
+
+    /// `body`'s outcome with its error kept typed (`async let` erases it).
+    private static func typed<T: Sendable>(_ body: () async throws(LazyMountError) -> T) async
+        -> Result<T, LazyMountError>
+    {
+        do throws(LazyMountError) { return .success(try await body()) } catch { return .failure(error) }
     }
 }
 

@@ -316,6 +316,40 @@ struct BundleTests {
         #expect(onDemandSecond < onDemandFirst / 4, "\(onDemandSecond) on-demand fetches after the profile")
     }
 
+    /// `--record-seconds N` ends the recording N seconds after mounting, while the mount goes on serving: the
+    /// profile is kept then, holds what the container read before, and what is read afterwards never enters it.
+    @Test func recordSecondsKeepsTheProfileWhileMountedAndNothingReadAfterwards() throws {
+        let prepared = try Self.prepare()
+        defer { prepared.stop() }
+        let mount = try prepared.mountBundle("timed", ["--record-seconds", "8"])
+        defer { mount.stop() }
+        try Runc.adjust(
+            bundle: mount.mountpoint, arguments: ["/bin/sh", "-c", "cat /usr/lib/mixed.txt | sha256sum"], root: true)
+        let before = try prepared.runc.run(bundle: mount.mountpoint, id: "timed-before")
+        try #require(before.status == 0, "\(before)")
+
+        let deadline = Date() + 30
+        while !mount.log.contains("start-up profile recorded") && Date() < deadline { usleep(100_000) }
+        try #require(mount.log.contains("start-up profile recorded"), "\(mount.log.suffix(2000))")
+        let profileName = try #require(
+            (try FileManager.default.contentsOfDirectory(atPath: prepared.home + "/.cache/ocicred/profile")).first)
+        let profilePath = prepared.home + "/.cache/ocicred/profile/" + profileName
+        let kept = try Data(contentsOf: URL(fileURLWithPath: profilePath))
+        let files = try #require((try JSONSerialization.jsonObject(with: kept) as? [String: Any])?["files"] as? [String])
+        #expect(files.contains("usr/lib/mixed.txt"), "\(files)")
+        #expect(!files.contains("usr/lib/big2.bin"))
+
+        // Read after the recording ended: served, and the kept profile does not change, even at unmount.
+        try Runc.adjust(
+            bundle: mount.mountpoint, arguments: ["/bin/sh", "-c", "cat /usr/lib/big2.bin | sha256sum"], root: true)
+        let after = try prepared.runc.run(bundle: mount.mountpoint, id: "timed-after")
+        #expect(after.status == 0, "\(after)")
+        #expect(try OcicredBinary.run(["unmount", mount.mountpoint], home: prepared.home).status == 0)
+        #expect(mount.waitForExit() == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: profilePath)) == kept)
+        #expect(mount.log.components(separatedBy: "start-up profile recorded").count == 2, "recorded once")
+    }
+
     // MARK: - Past token expiry, inside a container
 
     /// A container started by runc from a bundle whose registry issues 30-second tokens reads spans it never read

@@ -38,7 +38,7 @@ struct IndexTests {
 
         let json = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
-        #expect(json["version"] as? Int == 2)
+        #expect(json["version"] as? Int == 3)
         let layers = try #require(json["layers"] as? [[String: Any]])
         #expect(layers.count == 3)
         #expect(layers.map { $0["compression"] as? String } == ["gzip", "none", "gzip"])

@@ -9,7 +9,6 @@ import SystemSupport
 public enum ProfileReferrer {
     public static let artifactType = "application/vnd.ocicred.profile.v1+json"
     static let spanAnnotation = "vnd.ocicred.profile.span"
-    static let createdAnnotation = "org.opencontainers.image.created"
     /// A profile lists spans, not bytes: even a huge image's is far below this.
     static let maxProfileBytes: Int64 = 64 << 20
 
@@ -20,19 +19,15 @@ public enum ProfileReferrer {
         let blob = try profile.encoded()
         let blobDigest = Digest.sha256(blob)
         do throws(RegistryError) {
-            let subjectManifest = try await client.fetchManifest(
-                repository: repository, reference: profile.manifestDigest)
-            let manifest = ArtifactManifest(
+            let subject = try await ReferrerArtifact.subject(
+                profile.manifestDigest, client: client, repository: repository)
+            let manifest = ReferrerArtifact.manifest(
                 artifactType: artifactType,
-                config: Descriptor(mediaType: MediaType.empty, digest: Digest.sha256(MediaType.emptyBlob), size: 2),
                 layers: [Descriptor(mediaType: artifactType, digest: blobDigest, size: Int64(blob.count))],
-                subject: Descriptor(
-                    mediaType: subjectManifest.mediaType, digest: subjectManifest.digest,
-                    size: Int64(subjectManifest.body.count)),
-                annotations: [createdAnnotation: RFC3339.format(now), spanAnnotation: String(profile.span)])
+                subject: subject, now: now, spanAnnotation: spanAnnotation, span: profile.span)
             return try await client.pushArtifact(
                 manifest,
-                blobs: [(Digest.sha256(MediaType.emptyBlob), MediaType.emptyBlob), (blobDigest, blob)],
+                blobs: [ReferrerArtifact.emptyConfig, (blobDigest, blob)],
                 repository: repository
             ).digest
         } catch {
@@ -47,15 +42,9 @@ public enum ProfileReferrer {
         do throws(RegistryError) {
             let listing = try await client.referrers(
                 repository: repository, subject: manifestDigest, artifactType: artifactType)
-            let candidates = listing.descriptors.enumerated().filter { _, descriptor in
-                descriptor.artifactType == artifactType && MediaType.isManifest(descriptor.mediaType)
-                    && (descriptor.annotations?[spanAnnotation].map { $0 == String(span) } ?? true)
-            }
             guard
-                let chosen = candidates.max(by: { a, b in
-                    let (dateA, dateB) = (created(a.element), created(b.element))
-                    return dateA == dateB ? a.offset < b.offset : dateA < dateB
-                })?.element
+                let chosen = ReferrerArtifact.newest(
+                    in: listing, artifactType: artifactType, spanAnnotation: spanAnnotation, span: span)
             else { return nil }
             let fetched = try await client.fetchManifest(repository: repository, reference: chosen.digest)
             guard let manifest = try? JSONDecoder().decode(ArtifactManifest.self, from: Data(fetched.body)),
@@ -71,9 +60,5 @@ public enum ProfileReferrer {
         } catch {
             throw .registry(error)
         }
-    }
-
-    static func created(_ descriptor: ReferrerDescriptor) -> Date {
-        descriptor.annotations?[createdAnnotation].flatMap(RFC3339.parse) ?? .distantPast
     }
 }
