@@ -22,6 +22,11 @@ public enum ConfigParser {
             let column = before.count - (before.lastIndex(of: 0x0A).map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
             throw ConfigError(file: file, line: line, column: column, message: "a NUL byte; the config must be text")
         }
+        // No file, or only blank lines: nothing to compose. Yams's resolver compiles its regular expressions (ICU)
+        // on first use, which was half of a cached `get`'s instructions for a config that holds no rule.
+        if text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            return ConfigDocument(config: OcicredConfig(path: file), sections: [:], reader: NodeReader(file: file))
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
