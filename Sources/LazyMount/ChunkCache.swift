@@ -91,6 +91,12 @@ final class ChunkCache: Sendable {
         }
     }
 
+    /// Span `key` if it is here now (memory or disk), never fetched nor waited for.
+    func cached(_ key: Key, layer: LayerIndex) -> [UInt8]? {
+        if let bytes = state.withLock({ $0.memory[key] }) { return bytes }
+        return loadFromDisk(key, layer: layer)
+    }
+
     /// Whether span `key` is already available without a download (memory or disk).
     func isCached(_ key: Key, layer: LayerIndex) -> Bool {
         if state.withLock({ $0.memory[key] != nil }) { return true }

@@ -15,9 +15,10 @@ import Synchronization
 final class LazyFilesystem: FuseFilesystem {
     /// Content and metadata never change, so the kernel may keep them as long as it likes.
     static let cacheTimeout: Double = 86_400
-    /// Spans fetched ahead of a sequential reader whose file goes on: two keep both cores inflating while the
-    /// reader copies, which is how a sequential read keeps up with `curl | gzip -d`.
-    static let readahead = 2
+    /// Uncompressed bytes fetched ahead of a sequential reader whose file goes on, as whole spans and never
+    /// fewer than two: two keep both cores inflating while the reader copies, which is how a sequential read
+    /// keeps up with `curl | gzip -d`. Counted in bytes so that a smaller span does not shorten the lead.
+    static let readaheadBytes: Int64 = 2 << 20
 
     let index: ImageIndex
     let table: InodeTable
@@ -173,7 +174,8 @@ final class LazyFilesystem: FuseFilesystem {
         }
         let last = layerIndex.spans[min(spanIndex, layerIndex.spans.count - 1)]
         let next = last.uncompressedOffset + last.length <= range.upperBound ? spanIndex : spanIndex + 1
-        for ahead in next..<min(next + Self.readahead, layerIndex.spans.count) {
+        let lead = max(2, Int(Self.readaheadBytes / max(1, index.span)))
+        for ahead in next..<min(next + lead, layerIndex.spans.count) {
             guard fileEnd > layerIndex.spans[ahead].uncompressedOffset else { break }
             prefetch(layer: layer, span: ahead)
         }
@@ -197,14 +199,19 @@ final class LazyFilesystem: FuseFilesystem {
         let layerIndex = index.layers[layer]
         let reader = SpanReader(layer: layerIndex, source: source)
         let logger = logger
+        let cache = cache
         return try await cache.span(ChunkCache.Key(layer: layer, span: span), layer: layerIndex) {
             () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+            // The span before, if already here, stands in for the stored window (a request and ~13 KB saved).
+            let preceding =
+                span > 0 && layerIndex.compression == .gzip && layerIndex.spans[span].checkpoint?.window == nil
+                ? cache.cached(ChunkCache.Key(layer: layer, span: span - 1), layer: layerIndex) : nil
             var delay = Duration.milliseconds(250)
             // Shared by every reader waiting on this span, so it has a bound of its own.
             let giveUp = ContinuousClock.now + self.fetchTimeout
             while true {
                 do throws(LazyMountError) {
-                    return try await reader.fetchSpans(span)
+                    return try await reader.fetchSpans(span, preceding: preceding)
                 } catch {
                     guard Self.isTransient(error) else { throw error }
                     logger.warning(

@@ -49,15 +49,22 @@ struct SpanReader: Sendable {
     /// The verified spans one fetch yields when span `index` is needed: that span alone for gzip and plain
     /// layers; every span of the layer for zstd, which has no random access and is fetched whole once. The chunk
     /// cache keeps all of them, so a zstd layer is downloaded at most once per cache.
-    func fetchSpans(_ index: Int) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] {
+    ///
+    /// `preceding`: span `index - 1`, verified, when the caller has it. Its last 32 KiB are the window of span
+    /// `index`'s checkpoint (the window is the stream's last 32 KiB before it), so the ranged read of the stored
+    /// window is skipped: page faults walking through a library's data fetch span after span, and each
+    /// window fetched cost as much again as a 64 KiB span's compressed bytes.
+    func fetchSpans(_ index: Int, preceding: [UInt8]? = nil) async throws(LazyMountError)
+        -> [(index: Int, bytes: [UInt8])]
+    {
         switch layer.compression {
-        case .none, .gzip: return [(index, try await spanBytes(index))]
+        case .none, .gzip: return [(index, try await spanBytes(index, preceding: preceding))]
         case .zstd: return try await wholeZstdLayer()
         }
     }
 
-    /// One whole span, verified.
-    func spanBytes(_ index: Int) async throws(LazyMountError) -> [UInt8] {
+    /// One whole span, verified (`preceding` as for `fetchSpans`).
+    func spanBytes(_ index: Int, preceding: [UInt8]? = nil) async throws(LazyMountError) -> [UInt8] {
         let span = layer.spans[index]
         let bytes: [UInt8]
         switch layer.compression {
@@ -65,7 +72,7 @@ struct SpanReader: Sendable {
             bytes = try await source.read(
                 layer.digest, range: span.uncompressedOffset..<(span.uncompressedOffset + span.length))
         case .gzip:
-            bytes = try await inflate(index)
+            bytes = try await inflate(index, preceding: preceding)
         case .zstd:
             // The whole layer, for one span: callers that want more use `fetchSpans` (as `read` does).
             bytes = try await wholeZstdLayer()[index].bytes
@@ -109,10 +116,15 @@ struct SpanReader: Sendable {
 
     /// The checkpoint's dictionary: kept in the index, or read (one ranged request) from the windows blob pushed
     /// beside it. A wrong window cannot yield wrong file bytes: the span's digest is checked on what it inflates to.
-    private func window(of checkpoint: LayerIndex.Checkpoint, span index: Int) async throws(LazyMountError)
-        -> [UInt8]
+    private func window(of checkpoint: LayerIndex.Checkpoint, span index: Int, preceding: [UInt8]?)
+        async throws(LazyMountError) -> [UInt8]
     {
         if let inline = checkpoint.window { return Array(inline) }
+        if let preceding, index > 0, preceding.count == Int(layer.spans[index - 1].length),
+            preceding.count >= LayerIndexer.windowSize
+        {
+            return Array(preceding.suffix(LayerIndexer.windowSize))
+        }
         guard let location = checkpoint.windowAt, let blob = layer.windowsBlob else {
             throw .index(path: layer.digest, reason: "span \(index) has neither a window nor where to find one")
         }
@@ -133,7 +145,7 @@ struct SpanReader: Sendable {
     /// zran.c `deflate_index_extract`: a raw inflate started at the checkpoint — prime with the bits left in the
     /// byte before it, set the window as dictionary — over the compressed bytes up to the next checkpoint. At a
     /// member's end the 8-byte gzip trailer is skipped and the next member's header parsed (`inflateReset2`).
-    private func inflate(_ index: Int) async throws(LazyMountError) -> [UInt8] {
+    private func inflate(_ index: Int, preceding: [UInt8]?) async throws(LazyMountError) -> [UInt8] {
         let span = layer.spans[index]
         guard let checkpoint = span.checkpoint else {
             throw .index(path: layer.digest, reason: "span \(index) of a gzip layer has no checkpoint")
@@ -160,7 +172,7 @@ struct SpanReader: Sendable {
             guard firstEnd > range.lowerBound else { return [] }
             return try await source.read(digest, range: range.lowerBound..<firstEnd)
         }
-        let dictionary = try await window(of: checkpoint, span: index)
+        let dictionary = try await window(of: checkpoint, span: index, preceding: preceding)
         let first = try await firstPiece.get()
 
         func consume(_ chunk: [UInt8]) throws(LazyMountError) -> Bool {
@@ -275,3 +287,4 @@ private struct ZstdSpanSplitter {
         }
     }
 }
+

@@ -142,6 +142,58 @@ import Testing
         #expect(throws: LazyMountError.self) { _ = try IndexReferrer.publication(of: published.index) }
     }
 
+    /// The span before a checkpoint ends with that checkpoint's window, so a reader that has it needs no stored
+    /// window: every span inflates from its predecessor with the windows blob gone, to the same bytes. Anything
+    /// that is not the whole predecessor is not taken for a window, and a wrong predecessor is an error naming
+    /// the span, never other bytes.
+    @Test func theSpanBeforeStandsInForTheStoredWindow() async throws {
+        let fixture = try Self.makeLayer(gzip: true)
+        let (layer, _) = try await index(fixture)
+        let image = ImageIndex(
+            version: ImageIndex.currentVersion, reference: "example.test/a:b",
+            manifestDigest: "sha256:" + String(repeating: "a", count: 64),
+            configDigest: "sha256:" + String(repeating: "b", count: 64), platform: "linux/amd64", span: Self.span,
+            layers: [layer], tree: [])
+        let published = try IndexReferrer.publication(of: image)
+        let remote = published.index.layers[0]
+        let windowsDigest = try #require(remote.windowsBlob)
+        let withWindows = SpanReader(
+            layer: remote,
+            source: MemoryBlobSource(blobs: [
+                fixture.descriptor.digest: fixture.blob, windowsDigest: try #require(published.windowsBlob),
+            ]))
+        // No windows blob at all: a stored window asked for is an error.
+        let withoutWindows = SpanReader(
+            layer: remote, source: MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob]))
+        var spans: [[UInt8]] = []
+        for index in remote.spans.indices { spans.append(try await withWindows.spanBytes(index)) }
+        try #require(spans.count >= 10)
+        var sawTextSpan = false
+        for index in 1..<spans.count {
+            #expect(try await withoutWindows.spanBytes(index, preceding: spans[index - 1]) == spans[index])
+            await #expect(throws: LazyMountError.self, "span \(index) without its predecessor") {
+                _ = try await withoutWindows.spanBytes(index)
+            }
+            // A part of the predecessor, or another span, is not a window: the stored one is read instead.
+            #expect(
+                try await withWindows.spanBytes(index, preceding: Array(spans[index - 1].dropFirst())) == spans[index])
+            // A predecessor of the right length with other contents: the digest refuses what it inflates to.
+            var wrong = spans[index - 1]
+            for position in wrong.count - 32 * 1024..<wrong.count { wrong[position] = 0 }
+            do throws(LazyMountError) {
+                #expect(try await withoutWindows.spanBytes(index, preceding: wrong) == spans[index])
+            } catch .spanDigestMismatch(_, let span) {
+                sawTextSpan = true
+                #expect(span == index)
+            } catch .inflate {
+                sawTextSpan = true  // a distance too far back into a window of zeros
+            } catch {
+                Issue.record("span \(index): \(error)")
+            }
+        }
+        #expect(sawTextSpan, "spans that begin in text refer back into their windows")
+    }
+
     @Test func uncompressedLayersHaveFixedSpansAndReadBack() async throws {
         let fixture = try Self.makeLayer(gzip: false)
         let (layer, source) = try await index(fixture)
