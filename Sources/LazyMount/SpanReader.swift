@@ -160,6 +160,9 @@ struct SpanReader: Sendable {
         var output = [UInt8](repeating: 0, count: 64 * 1024)
         var primed = false
         var trailerLeft = 0
+        // Started raw at the checkpoint, the member's 8-byte trailer is ours to skip; every later member is
+        // inflated with its gzip wrapper, whose trailer zlib itself checks before it reports the end.
+        var inMemberStartedRaw = true
         let stream: ZStream
         do { stream = try ZStream(.raw) } catch { throw .inflate(error) }
         // A window kept outside the index is a second ranged read: it runs beside the read of the span's first
@@ -206,7 +209,12 @@ struct SpanReader: Sendable {
                         position += step.consumed
                         result.append(contentsOf: output[0..<step.produced])
                         if step.streamEnd {
-                            trailerLeft = 8
+                            if inMemberStartedRaw {
+                                inMemberStartedRaw = false
+                                trailerLeft = 8
+                            } else {
+                                try stream.reset(.gzip)
+                            }
                             continue
                         }
                         if step.consumed == 0 && step.produced == 0 { return }
