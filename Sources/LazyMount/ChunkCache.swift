@@ -31,6 +31,10 @@ final class ChunkCache: Sendable {
     let memorySpans: Int
     private let state = Mutex(State())
 
+    /// Spans kept in memory for a mount: 16 MiB of them, and at least 8, so that a readahead run (`LazyFilesystem.
+    /// readaheadBytes`) and the spans readers are in fit together whatever the span size.
+    static func memorySpans(span: Int64) -> Int { max(8, Int((16 << 20) / max(1, span))) }
+
     init(directory: String?, memorySpans: Int = 8) {
         self.directory = directory
         self.memorySpans = max(2, memorySpans)
@@ -57,26 +61,11 @@ final class ChunkCache: Sendable {
                     remember(key, bytes)
                     return bytes
                 }
-                let spans = try await fetch()
-                var wanted: [UInt8]?
-                for (index, bytes) in spans {
-                    if index == key.span { wanted = bytes }
+                let spans = try await keep(
+                    try await fetch(), layer: key.layer, index: layer, remembering: key.span..<(key.span + 1))
+                guard let wanted = spans[key.span] else {
+                    throw LazyMountError.outOfRange("span \(key.span) was not fetched")
                 }
-                let directory = directory
-                if directory != nil {
-                    // Off the reader's path: the reply does not wait for the fsync.
-                    Task.detached(priority: .background) { [self] in
-                        for (index, bytes) in spans {
-                            storeOnDisk(Key(layer: key.layer, span: index), layer: layer, bytes)
-                        }
-                    }
-                }
-                guard let wanted else { throw LazyMountError.outOfRange("span \(key.span) was not fetched") }
-                state.withLock {
-                    $0.fetches += 1
-                    $0.fetchedBytes += Int64(spans.reduce(0) { $0 + $1.bytes.count })
-                }
-                remember(key, wanted)
                 return wanted
             }
             locked.inflight[key] = running
@@ -91,10 +80,51 @@ final class ChunkCache: Sendable {
         }
     }
 
+    /// Fetches, with one `fetch`, the first stretch of consecutive spans in `run` (of layer `layer`) that are
+    /// neither here nor on their way, each registered as on its way so that a reader asking for one of them
+    /// waits for this fetch instead of starting another. Returns that stretch (empty when nothing was missing);
+    /// spans after it are left for a later call. Errors reach the readers waiting on those spans.
+    @discardableResult
+    func fetchAhead(
+        _ run: Range<Int>, layer: Int, index: LayerIndex,
+        fetch: @escaping @Sendable (Range<Int>) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])]
+    ) -> Range<Int> {
+        let missing = run.filter { !isCached(Key(layer: layer, span: $0), layer: index) }
+        return state.withLock { locked in
+            let candidates = missing.drop { locked.inflight[Key(layer: layer, span: $0)] != nil }
+            guard let start = candidates.first else { return 0..<0 }
+            var end = start
+            for span in candidates {
+                guard span == end, locked.inflight[Key(layer: layer, span: span)] == nil else { break }
+                end += 1
+            }
+            let stretch = start..<end
+            let shared = Task<[Int: [UInt8]], any Error> { [self] in
+                try await keep(try await fetch(stretch), layer: layer, index: index, remembering: stretch)
+            }
+            for span in stretch {
+                let key = Key(layer: layer, span: span)
+                locked.inflight[key] = Task<[UInt8], any Error> { [self] in
+                    defer { _ = state.withLock { $0.inflight.removeValue(forKey: key) } }
+                    guard let bytes = try await shared.value[span] else {
+                        throw LazyMountError.outOfRange("span \(span) was not fetched")
+                    }
+                    return bytes
+                }
+            }
+            return stretch
+        }
+    }
+
     /// Span `key` if it is here now (memory or disk), never fetched nor waited for.
     func cached(_ key: Key, layer: LayerIndex) -> [UInt8]? {
         if let bytes = state.withLock({ $0.memory[key] }) { return bytes }
         return loadFromDisk(key, layer: layer)
+    }
+
+    /// Whether span `key` is here or a fetch for it is under way.
+    func isCachedOrComing(_ key: Key, layer: LayerIndex) -> Bool {
+        state.withLock { $0.inflight[key] != nil } || isCached(key, layer: layer)
     }
 
     /// Whether span `key` is already available without a download (memory or disk).
@@ -102,6 +132,28 @@ final class ChunkCache: Sendable {
         if state.withLock({ $0.memory[key] != nil }) { return true }
         guard let path = path(key, layer: layer) else { return false }
         return access(path, R_OK) == 0
+    }
+
+    /// What one fetch brought: counted, written to disk off the reader's path (the reply does not wait for the
+    /// fsync), and kept in memory if in `remembering` (a zstd layer yields every span at once).
+    private func keep(
+        _ spans: [(index: Int, bytes: [UInt8])], layer: Int, index: LayerIndex, remembering: Range<Int>
+    ) -> [Int: [UInt8]] {
+        if directory != nil {
+            Task.detached(priority: .background) { [self] in
+                for (span, bytes) in spans { storeOnDisk(Key(layer: layer, span: span), layer: index, bytes) }
+            }
+        }
+        state.withLock {
+            $0.fetches += 1
+            $0.fetchedBytes += Int64(spans.reduce(0) { $0 + $1.bytes.count })
+        }
+        var byIndex: [Int: [UInt8]] = [:]
+        for (span, bytes) in spans {
+            byIndex[span] = bytes
+            if remembering.contains(span) { remember(Key(layer: layer, span: span), bytes) }
+        }
+        return byIndex
     }
 
     private func remember(_ key: Key, _ bytes: [UInt8]) {

@@ -101,7 +101,8 @@ public struct ImageMount: Sendable {
 
         let filesystem = LazyFilesystem(
             index: index, source: RegistryBlobSource(client: client, repository: reference.repository),
-            cache: ChunkCache(directory: chunkDirectory), fetchTimeout: options.fetchTimeout, logger: logger,
+            cache: ChunkCache(directory: chunkDirectory, memorySpans: ChunkCache.memorySpans(span: index.span)),
+            fetchTimeout: options.fetchTimeout, logger: logger,
             recorder: recorder)
         let logger = logger
         // Ahead of everything else, the container included: the profile lists what it will need first.
@@ -304,14 +305,20 @@ public struct ImageMount: Sendable {
     /// The filesystem type mounted exactly at `path`.
     static func mountType(_ path: String) -> String? { MountTable.mount(at: path)?.type }
 
-    /// One span at a time, lowest priority, stopping at the first cancellation; errors are left for readers.
+    /// One run of spans at a time (`readaheadBytes` of them, one request and one window each, as a sequential
+    /// reader is read ahead), lowest priority, stopping at the first cancellation; errors are left for readers.
     static func prefetchAll(_ filesystem: LazyFilesystem) async {
+        let runSpans = max(1, Int(LazyFilesystem.readaheadBytes / max(1, filesystem.index.span)))
         for (layer, layerIndex) in filesystem.index.layers.enumerated() {
-            for span in layerIndex.spans.indices {
+            for start in stride(from: 0, to: layerIndex.spans.count, by: runSpans) {
                 if Task.isCancelled { return }
-                _ = try? await Deadline.race(filesystem.fetchTimeout, layer: layerIndex.digest) {
-                    () async throws(LazyMountError) -> [UInt8] in
-                    try await filesystem.spanBytes(layer: layer, span: span)
+                let run = start..<min(start + runSpans, layerIndex.spans.count)
+                if layerIndex.compression == .gzip { filesystem.fetchRun(layer: layer, spans: run) }
+                for span in run {
+                    _ = try? await Deadline.race(filesystem.fetchTimeout, layer: layerIndex.digest) {
+                        () async throws(LazyMountError) -> [UInt8] in
+                        try await filesystem.spanBytes(layer: layer, span: span)
+                    }
                 }
             }
         }

@@ -15,9 +15,11 @@ import Synchronization
 final class LazyFilesystem: FuseFilesystem {
     /// Content and metadata never change, so the kernel may keep them as long as it likes.
     static let cacheTimeout: Double = 86_400
-    /// Uncompressed bytes fetched ahead of a sequential reader whose file goes on, as whole spans and never
-    /// fewer than two: two keep both cores inflating while the reader copies, which is how a sequential read
-    /// keeps up with `curl | gzip -d`. Counted in bytes so that a smaller span does not shorten the lead.
+    /// The most a sequential reader is read ahead of, in uncompressed bytes of its file, or two spans if more:
+    /// spans inflating on both cores while the reader copies are how a sequential read keeps up with
+    /// `curl | gzip -d`. The lead grows with the run read so far, as the kernel's own readahead does: page
+    /// faults walking a library's relocations look sequential for a few pages, and a fixed lead after each of
+    /// them fetched spans nobody read.
     static let readaheadBytes: Int64 = 2 << 20
 
     let index: ImageIndex
@@ -29,10 +31,10 @@ final class LazyFilesystem: FuseFilesystem {
     /// Set while a start-up profile is recorded: every read through the kernel reports its file and spans.
     let recorder: ProfileRecorder?
     private let outstanding = Mutex(0)
-    /// Where the last read of each inode ended: a read starting there is sequential and earns readahead. Page
-    /// faults in a mapped library jump about; fetching spans after each of them cost a container start-up more
-    /// than its own reads (measured by helpers/bench-run: 67 of 97 MB for node and python3).
-    private let lastReadEnd = Mutex<[UInt64: Int64]>([:])
+    /// Each inode's current run of reads, each starting where the last ended: its length is the lead it earns.
+    /// Page faults in a mapped library jump about; fetching spans after each of them cost a container start-up
+    /// more than its own reads (measured by helpers/bench-run: 67 of 97 MB for node and python3).
+    private let runs = Mutex<[UInt64: Range<Int64>]>([:])
 
     init(
         index: ImageIndex, source: any BlobSource, cache: ChunkCache, fetchTimeout: Duration, logger: Logger,
@@ -86,9 +88,10 @@ final class LazyFilesystem: FuseFilesystem {
         let start = node.entry.offset + offset
         let fileEnd = node.entry.offset + node.entry.size
         recorder?.record(file: node.entry.path)
-        let sequential = lastReadEnd.withLock { ends in
-            defer { ends[inode] = end }
-            return offset > 0 && ends[inode] == offset
+        let lead = runs.withLock { runs in
+            let run = runs[inode].flatMap { $0.upperBound == offset && offset > 0 ? $0.lowerBound..<end : nil }
+            runs[inode] = run ?? offset..<end
+            return min(max(Self.readaheadBytes, 2 * index.span), Int64(run?.count ?? 0))
         }
         Task {
             defer { outstanding.withLock { $0 -= 1 } }
@@ -96,7 +99,7 @@ final class LazyFilesystem: FuseFilesystem {
                 let bytes = try await Deadline.race(fetchTimeout, layer: index.layers[layer].digest) {
                     () async throws(LazyMountError) -> [UInt8] in
                     try await self.read(
-                        layer: layer, range: start..<(start + (end - offset)), fileEnd: sequential ? fileEnd : 0,
+                        layer: layer, range: start..<(start + (end - offset)), lead: lead, fileEnd: fileEnd,
                         record: true)
                 }
                 request.data(bytes)
@@ -148,11 +151,12 @@ final class LazyFilesystem: FuseFilesystem {
         request.data(list)
     }
 
-    /// Uncompressed bytes `range` of layer `layer`, span by span through the cache. When the file being read
-    /// goes on into the next spans (up to `fileEnd`; 0 for none), they are fetched in the background, so a
-    /// sequential reader finds them ready.
+    /// Uncompressed bytes `range` of layer `layer`, span by span through the cache. With a `lead`, the spans
+    /// after it up to `lead` bytes further (never past `fileEnd`) are fetched in the background, so a sequential
+    /// reader finds them ready.
     /// `record`: a reader's demand (not a readahead or the image-file reader), which a profile being recorded keeps.
-    func read(layer: Int, range: Range<Int64>, fileEnd: Int64, record: Bool = false) async throws(LazyMountError)
+    func read(layer: Int, range: Range<Int64>, lead: Int64 = 0, fileEnd: Int64 = 0, record: Bool = false)
+        async throws(LazyMountError)
         -> [UInt8]
     {
         let layerIndex = index.layers[layer]
@@ -174,53 +178,93 @@ final class LazyFilesystem: FuseFilesystem {
         }
         let last = layerIndex.spans[min(spanIndex, layerIndex.spans.count - 1)]
         let next = last.uncompressedOffset + last.length <= range.upperBound ? spanIndex : spanIndex + 1
-        let lead = max(2, Int(Self.readaheadBytes / max(1, index.span)))
-        for ahead in next..<min(next + lead, layerIndex.spans.count) {
-            guard fileEnd > layerIndex.spans[ahead].uncompressedOffset else { break }
-            prefetch(layer: layer, span: ahead)
-        }
+        if lead > 0 { readAhead(layer: layer, from: next, before: min(fileEnd, range.upperBound + lead), lead: lead) }
         return result
     }
 
-    /// Starts fetching a span if it is not cached or on its way; errors are left for the reader who needs it.
-    func prefetch(layer: Int, span: Int, priority: TaskPriority = .medium) {
-        let key = ChunkCache.Key(layer: layer, span: span)
-        guard !cache.isCached(key, layer: index.layers[layer]) else { return }
-        Task(priority: priority) {
-            _ = try? await Deadline.race(fetchTimeout, layer: index.layers[layer].digest) {
+    /// When a span the reader will reach within `lead` (before `horizon`) is neither here nor coming, fetches it
+    /// and those after it, up to `lead` bytes and the file's end, as one run: the next run starts when the reader
+    /// is again `lead` from the end of what it has, so a sequential reader costs one request per `lead`, not one
+    /// per span.
+    private func readAhead(layer: Int, from next: Int, before horizon: Int64, lead: Int64) {
+        let layerIndex = index.layers[layer]
+        guard layerIndex.compression != .zstd else { return prefetch(layer: layer, span: next, before: horizon) }
+        var first = next
+        while first < layerIndex.spans.count, layerIndex.spans[first].uncompressedOffset < horizon,
+            cache.isCachedOrComing(ChunkCache.Key(layer: layer, span: first), layer: layerIndex)
+        {
+            first += 1
+        }
+        guard first < layerIndex.spans.count, layerIndex.spans[first].uncompressedOffset < horizon else { return }
+        let stop = layerIndex.spans[first].uncompressedOffset + lead
+        var end = first + 1
+        while end < layerIndex.spans.count, layerIndex.spans[end].uncompressedOffset < stop { end += 1 }
+        fetchRun(layer: layer, spans: first..<end)
+    }
+
+    /// Starts fetching the first stretch of `spans` not here nor coming as one run; readers that reach those
+    /// spans wait on this fetch, each within its own `fetchTimeout`.
+    func fetchRun(layer: Int, spans: Range<Int>) {
+        cache.fetchAhead(spans, layer: layer, index: index.layers[layer]) {
+            (stretch) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+            try await self.withRetries(layer: layer, first: stretch.lowerBound) {
+                (reader, preceding) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+                try await reader.fetchRun(stretch, preceding: preceding)
+            }
+        }
+    }
+
+    /// Starts fetching a span if it is not cached or on its way (a zstd layer's first span brings all of them);
+    /// errors are left for the reader who needs it.
+    private func prefetch(layer: Int, span: Int, before horizon: Int64) {
+        let layerIndex = index.layers[layer]
+        guard span < layerIndex.spans.count, layerIndex.spans[span].uncompressedOffset < horizon,
+            !cache.isCachedOrComing(ChunkCache.Key(layer: layer, span: span), layer: layerIndex)
+        else { return }
+        Task {
+            _ = try? await Deadline.race(fetchTimeout, layer: layerIndex.digest) {
                 () async throws(LazyMountError) -> [UInt8] in try await self.spanBytes(layer: layer, span: span)
             }
         }
     }
 
-    /// One verified span: from the cache, or fetched with retries (transient failures only: a digest mismatch
-    /// will not improve by asking again).
+    /// One verified span: from the cache, or fetched with retries.
     func spanBytes(layer: Int, span: Int) async throws(LazyMountError) -> [UInt8] {
+        try await cache.span(ChunkCache.Key(layer: layer, span: span), layer: index.layers[layer]) {
+            () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+            try await self.withRetries(layer: layer, first: span) {
+                (reader, preceding) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+                try await reader.fetchSpans(span, preceding: preceding)
+            }
+        }
+    }
+
+    /// `fetch` with retries on transient failures (a digest mismatch will not improve by asking again), within
+    /// `fetchTimeout` of its own: it is shared by every reader waiting on its spans. It is handed the span before
+    /// `first` when that is already here: its last 32 KiB stand in for the stored window (a request and ~11 KB
+    /// saved).
+    private func withRetries(
+        layer: Int, first: Int,
+        _ fetch: (SpanReader, [UInt8]?) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])]
+    ) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] {
         let layerIndex = index.layers[layer]
         let reader = SpanReader(layer: layerIndex, source: source)
-        let logger = logger
-        let cache = cache
-        return try await cache.span(ChunkCache.Key(layer: layer, span: span), layer: layerIndex) {
-            () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
-            // The span before, if already here, stands in for the stored window (a request and ~13 KB saved).
-            let preceding =
-                span > 0 && layerIndex.compression == .gzip && layerIndex.spans[span].checkpoint?.window == nil
-                ? cache.cached(ChunkCache.Key(layer: layer, span: span - 1), layer: layerIndex) : nil
-            var delay = Duration.milliseconds(250)
-            // Shared by every reader waiting on this span, so it has a bound of its own.
-            let giveUp = ContinuousClock.now + self.fetchTimeout
-            while true {
-                do throws(LazyMountError) {
-                    return try await reader.fetchSpans(span, preceding: preceding)
-                } catch {
-                    guard Self.isTransient(error) else { throw error }
-                    logger.warning(
-                        "fetching a span failed, retrying",
-                        metadata: ["layer": "\(layerIndex.digest)", "span": "\(span)", "error": "\(error)"])
-                    if Task.isCancelled || ContinuousClock.now + delay > giveUp { throw error }
-                    try? await Task.sleep(for: delay)
-                    delay = min(delay * 2, .seconds(4))
-                }
+        let preceding =
+            first > 0 && layerIndex.compression == .gzip && layerIndex.spans[first].checkpoint?.window == nil
+            ? cache.cached(ChunkCache.Key(layer: layer, span: first - 1), layer: layerIndex) : nil
+        var delay = Duration.milliseconds(250)
+        let giveUp = ContinuousClock.now + fetchTimeout
+        while true {
+            do throws(LazyMountError) {
+                return try await fetch(reader, preceding)
+            } catch {
+                guard Self.isTransient(error) else { throw error }
+                logger.warning(
+                    "fetching a span failed, retrying",
+                    metadata: ["layer": "\(layerIndex.digest)", "span": "\(first)", "error": "\(error)"])
+                if Task.isCancelled || ContinuousClock.now + delay > giveUp { throw error }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(4))
             }
         }
     }

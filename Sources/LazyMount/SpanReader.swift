@@ -65,22 +65,50 @@ struct SpanReader: Sendable {
 
     /// One whole span, verified (`preceding` as for `fetchSpans`).
     func spanBytes(_ index: Int, preceding: [UInt8]? = nil) async throws(LazyMountError) -> [UInt8] {
-        let span = layer.spans[index]
-        let bytes: [UInt8]
         switch layer.compression {
-        case .none:
-            bytes = try await source.read(
-                layer.digest, range: span.uncompressedOffset..<(span.uncompressedOffset + span.length))
-        case .gzip:
-            bytes = try await inflate(index, preceding: preceding)
+        case .none, .gzip: return try await fetchRun(index..<(index + 1), preceding: preceding)[0].bytes
         case .zstd:
             // The whole layer, for one span: callers that want more use `fetchSpans` (as `read` does).
-            bytes = try await wholeZstdLayer()[index].bytes
+            return try await wholeZstdLayer()[index].bytes
         }
-        guard bytes.count == Int(span.length), SHA256.hexDigest(bytes) == span.sha256 else {
-            throw .spanDigestMismatch(layer: layer.digest, span: index)
+    }
+
+    /// Consecutive spans `run`, each verified, from one ranged read and (gzip) one inflate from the first
+    /// span's checkpoint: a sequential reader's readahead costs one request and one window, not one of each per
+    /// span. `preceding` as for `fetchSpans`; a zstd layer yields all its spans.
+    func fetchRun(_ run: Range<Int>, preceding: [UInt8]? = nil) async throws(LazyMountError)
+        -> [(index: Int, bytes: [UInt8])]
+    {
+        guard !run.isEmpty, run.lowerBound >= 0, run.upperBound <= layer.spans.count else {
+            throw .outOfRange("spans \(run) of layer \(layer.digest), which has \(layer.spans.count)")
         }
-        return bytes
+        let first = layer.spans[run.lowerBound]
+        let last = layer.spans[run.upperBound - 1]
+        let whole: [UInt8]
+        switch layer.compression {
+        case .none:
+            whole = try await source.read(
+                layer.digest, range: first.uncompressedOffset..<(last.uncompressedOffset + last.length))
+        case .gzip:
+            whole = try await inflate(run, preceding: preceding)
+        case .zstd:
+            return try await wholeZstdLayer()
+        }
+        var spans: [(index: Int, bytes: [UInt8])] = []
+        var position = 0
+        for index in run {
+            let span = layer.spans[index]
+            let end = position + Int(span.length)
+            guard span.length >= 0, end <= whole.count else { throw .spanDigestMismatch(layer: layer.digest, span: index) }
+            let bytes = Array(whole[position..<end])
+            guard SHA256.hexDigest(bytes) == span.sha256 else {
+                throw .spanDigestMismatch(layer: layer.digest, span: index)
+            }
+            spans.append((index, bytes))
+            position = end
+        }
+        guard position == whole.count else { throw .spanDigestMismatch(layer: layer.digest, span: run.upperBound - 1) }
+        return spans
     }
 
     /// Every span of a zstd layer, verified: the blob is fetched whole with ranged reads and decompressed as it
@@ -142,19 +170,21 @@ struct SpanReader: Sendable {
     /// A raw-deflated 32 KiB window never takes more than this (deflate's worst case is a few bytes per 16 KiB).
     static let maxStoredWindow: Int64 = 33 * 1024
 
-    /// zran.c `deflate_index_extract`: a raw inflate started at the checkpoint — prime with the bits left in the
-    /// byte before it, set the window as dictionary — over the compressed bytes up to the next checkpoint. At a
-    /// member's end the 8-byte gzip trailer is skipped and the next member's header parsed (`inflateReset2`).
-    private func inflate(_ index: Int, preceding: [UInt8]?) async throws(LazyMountError) -> [UInt8] {
-        let span = layer.spans[index]
-        guard let checkpoint = span.checkpoint else {
+    /// zran.c `deflate_index_extract`: a raw inflate started at the checkpoint of the run's first span — prime
+    /// with the bits left in the byte before it, set the window as dictionary — over the compressed bytes up to
+    /// the checkpoint after the run. At a member's end the 8-byte gzip trailer is skipped and the next member's
+    /// header parsed (`inflateReset2`).
+    private func inflate(_ run: Range<Int>, preceding: [UInt8]?) async throws(LazyMountError) -> [UInt8] {
+        let index = run.lowerBound
+        guard let checkpoint = layer.spans[index].checkpoint else {
             throw .index(path: layer.digest, reason: "span \(index) of a gzip layer has no checkpoint")
         }
         let start = checkpoint.compressedOffset - (checkpoint.bits > 0 ? 1 : 0)
         let end =
-            index + 1 < layer.spans.count
-            ? (layer.spans[index + 1].checkpoint?.compressedOffset ?? layer.compressedSize) : layer.compressedSize
-        let length = Int(span.length)
+            run.upperBound < layer.spans.count
+            ? (layer.spans[run.upperBound].checkpoint?.compressedOffset ?? layer.compressedSize)
+            : layer.compressedSize
+        let length = Int(run.reduce(Int64(0)) { $0 + layer.spans[$1].length })
         var result: [UInt8] = []
         result.reserveCapacity(length)
         var output = [UInt8](repeating: 0, count: 64 * 1024)

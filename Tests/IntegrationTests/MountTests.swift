@@ -260,6 +260,44 @@ struct MountTests {
         #expect(other.log.contains("building the index"), "\(other.log)")
     }
 
+    /// A sequential reader is read ahead in runs: spans that follow each other come in one range request and
+    /// one inflate from one checkpoint, the span before standing in for each later window. 8 MiB in 64 KiB spans
+    /// (128 spans, each with a window stored apart, as a pushed index has them) read by `cat` cost a handful of
+    /// requests, where a fetch per span and per window would be 256; the bytes are umoci's.
+    @Test func aSequentialReaderIsFetchedInRunsNotSpanBySpan() throws {
+        let prepared = try Self.prepare(largeFileMiB: 8)
+        defer { prepared.stop() }
+        let pushed = try OcicredBinary.run(
+            ["index", prepared.reference, "--push", "--span", "65536"], home: prepared.home,
+            extraEnvironment: prepared.environment, timeout: 120)
+        try #require(pushed.status == 0, "index --push: \(pushed)")
+        var environment = prepared.environment
+        environment["XDG_CACHE_HOME"] = prepared.directory.file("empty-cache")
+        environment["OCICRED_LOG_LEVEL"] = "info"
+        let mountpoint = prepared.directory.file("mnt")
+        let mount = try OcicredMount(
+            image: prepared.reference, mountpoint: mountpoint, home: prepared.home,
+            arguments: ["--span", "65536"], environment: environment)
+        defer { mount.stop() }
+        try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
+        try #require(mount.log.contains("index from the registry"), "the windows must be stored apart: \(mount.log)")
+
+        func rangeRequests() -> Int {
+            prepared.registry.log.split(separator: "\n").filter {
+                $0.contains("response completed") && $0.contains("http.request.method=GET")
+                    && $0.contains("/team/layered/blobs/sha256:") && $0.contains("http.response.status=206")
+            }.count
+        }
+        let before = rangeRequests()
+        let read = try ProcessRunner.run("sha256sum", [mountpoint + "/usr/lib/large.bin"])
+        try #require(read.status == 0, "\(read)")
+        Thread.sleep(forTimeInterval: 0.5)  // the registry logs a response once it is complete
+        let requests = rangeRequests() - before
+        let rootfs = try prepared.image.unpackLayoutWithUmoci(directory: prepared.directory)
+        #expect(read.stdoutText.prefix(64) == (try Self.sha256(rootfs + "/usr/lib/large.bin")))
+        #expect(requests >= 2 && requests <= 40, "\(requests) range requests for 128 spans of 64 KiB")
+    }
+
     /// The seeds' open hole: a mount that outlives its registry token. docker-registry with token auth whose
     /// tokens live 30 s; for three minutes the mount keeps reading spans it has never read (every read needs
     /// the registry), and none fails — each expired token is replaced through the credential resolver.

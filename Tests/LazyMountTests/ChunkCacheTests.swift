@@ -55,6 +55,55 @@ struct ChunkCacheTests {
         #expect(cache.statistics.fetches == 1 && cache.statistics.bytes == 4096)
     }
 
+    /// A run fetched ahead: spans already here are left out, the first missing stretch comes in one fetch, a
+    /// reader of any span in it waits for that fetch rather than starting its own, and a stretch on its way is
+    /// not asked for twice. A failed run reaches its readers and is not remembered: the next reader fetches.
+    @Test func aRunFetchedAheadIsOneFetchThatItsReadersWaitFor() async throws {
+        let bytes = (0..<10).map { index in [UInt8](repeating: UInt8(index + 1), count: 4096) }
+        let layer = Self.layer(spans: bytes)
+        let cache = ChunkCache(directory: nil)
+        _ = try await cache.span(ChunkCache.Key(layer: 0, span: 2), layer: layer) {
+            () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in [(2, bytes[2])]
+        }
+        let asked = Mutex<[Range<Int>]>([])
+        let stretch = cache.fetchAhead(2..<6, layer: 0, index: layer) {
+            (run) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+            asked.withLock { $0.append(run) }
+            try? await Task.sleep(for: .milliseconds(200))
+            return run.map { ($0, bytes[$0]) }
+        }
+        #expect(stretch == 3..<6)
+        #expect(cache.isCachedOrComing(ChunkCache.Key(layer: 0, span: 4), layer: layer))
+        #expect(cache.fetchAhead(3..<6, layer: 0, index: layer) { _ async throws(LazyMountError) in [] } == 0..<0)
+        let singles = Count()
+        for span in 3..<6 {
+            let read = try await cache.span(ChunkCache.Key(layer: 0, span: span), layer: layer) {
+                () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+                singles.add()
+                return [(span, bytes[span])]
+            }
+            #expect(read == bytes[span])
+        }
+        #expect(singles.current == 0)
+        #expect(asked.withLock { $0 } == [3..<6])
+        #expect(cache.statistics.fetches == 2)
+
+        let failed = cache.fetchAhead(7..<9, layer: 0, index: layer) {
+            (_) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+            throw .fetchTimedOut(layer: layer.digest, seconds: 1)
+        }
+        #expect(failed == 7..<9)
+        await #expect(throws: LazyMountError.self) {
+            _ = try await cache.span(ChunkCache.Key(layer: 0, span: 8), layer: layer) {
+                () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in [(8, bytes[8])]
+            }
+        }
+        let again = try await cache.span(ChunkCache.Key(layer: 0, span: 8), layer: layer) {
+            () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in [(8, bytes[8])]
+        }
+        #expect(again == bytes[8])
+    }
+
     @Test func spansOutliveTheProcessOnDiskAndATamperedOneIsFetchedAgain() async throws {
         let directory = try TemporaryDirectory(prefix: "ocicred-chunks")
         defer { directory.remove() }

@@ -207,6 +207,40 @@ import Testing
         }
     }
 
+    /// Consecutive spans from one ranged read and one inflate are the spans one by one, for gzip across member
+    /// boundaries and for plain tar; a corrupted span inside a run is an error naming it, never other bytes.
+    @Test(arguments: [true, false]) func aRunOfSpansIsTheSpansOneByOne(_ gzip: Bool) async throws {
+        var fixture = try Self.makeLayer(gzip: gzip)
+        let (layer, source) = try await index(fixture)
+        let reader = SpanReader(layer: layer, source: source)
+        var spans: [[UInt8]] = []
+        for index in layer.spans.indices { spans.append(try await reader.spanBytes(index)) }
+        for length in [2, 3, 7] {
+            for start in stride(from: 0, to: layer.spans.count - length + 1, by: length) {
+                let run = try await reader.fetchRun(start..<(start + length))
+                #expect(run.map(\.index) == Array(start..<(start + length)))
+                #expect(run.map(\.bytes) == Array(spans[start..<(start + length)]), "\(start)..<\(start + length)")
+            }
+        }
+        // The whole layer in one run: three members, so a run that crosses more than one member boundary.
+        let all = try await reader.fetchRun(0..<layer.spans.count)
+        #expect(all.map(\.bytes) == spans)
+
+        let target = layer.spans[4]
+        let from = target.checkpoint?.compressedOffset ?? target.uncompressedOffset
+        let to = layer.spans[5].checkpoint?.compressedOffset ?? layer.spans[5].uncompressedOffset
+        fixture.blob[Int((from + to) / 2)] ^= 0x5a
+        let tampered = SpanReader(layer: layer, source: MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob]))
+        do {
+            let run = try await tampered.fetchRun(2..<7)
+            Issue.record("a run over a corrupted span yielded \(run.count) spans")
+        } catch .spanDigestMismatch(_, let span) {
+            #expect(span == 4)
+        } catch {
+            #expect(gzip, "a plain tar fails on the digest of span 4, not with \(error)")
+        }
+    }
+
     @Test func uncompressedLayersHaveFixedSpansAndReadBack() async throws {
         let fixture = try Self.makeLayer(gzip: false)
         let (layer, source) = try await index(fixture)

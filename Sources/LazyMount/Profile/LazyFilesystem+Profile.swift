@@ -5,36 +5,51 @@ extension LazyFilesystem {
     static let profileWindow = 4
 
     /// Fetches every span of `profile` this index has (layers matched by digest), in order, at most
-    /// `profileWindow` at a time; spans already cached cost nothing. Errors are left for the readers, who
-    /// fetch (and retry) on their own. Returns how many spans were fetched or found.
+    /// `profileWindow` fetches at a time; spans already cached cost nothing. Spans the profile lists one after
+    /// the other that follow each other in their layer are fetched as one run (one request, one window; see
+    /// `SpanReader.fetchRun`), up to `readaheadBytes`. Errors are left for the readers, who fetch (and retry) on
+    /// their own. Returns how many spans were fetched or found.
     func playBack(_ profile: StartupProfile) async -> Int {
         let layerByDigest = Dictionary(
             index.layers.enumerated().map { ($0.element.digest, $0.offset) }, uniquingKeysWith: { first, _ in first })
-        let wanted: [(layer: Int, span: Int)] = profile.spans.compactMap { entry in
+        var runs: [(layer: Int, spans: Range<Int>)] = []
+        for entry in profile.spans {
             guard let layer = layerByDigest[entry.layer], entry.span >= 0,
                 entry.span < index.layers[layer].spans.count
-            else { return nil }
-            return (layer, entry.span)
+            else { continue }
+            if let last = runs.last, last.layer == layer, last.spans.upperBound == entry.span,
+                index.layers[layer].compression == .gzip,
+                Int64(last.spans.count + 1) * index.span <= Self.readaheadBytes
+            {
+                runs[runs.count - 1].spans = last.spans.lowerBound..<(entry.span + 1)
+            } else {
+                runs.append((layer, entry.span..<(entry.span + 1)))
+            }
         }
         var done = 0
-        await withTaskGroup(of: Bool.self) { group in
+        await withTaskGroup(of: Int.self) { group in
             var next = 0
             func startNext() {
-                guard next < wanted.count else { return }
-                let (layer, span) = wanted[next]
+                guard next < runs.count else { return }
+                let (layer, spans) = runs[next]
                 next += 1
                 group.addTask {
-                    let fetched = try? await Deadline.race(self.fetchTimeout, layer: self.index.layers[layer].digest) {
-                        () async throws(LazyMountError) -> [UInt8] in
-                        try await self.spanBytes(layer: layer, span: span)
+                    if spans.count > 1 { self.fetchRun(layer: layer, spans: spans) }
+                    var fetched = 0
+                    for span in spans {
+                        let bytes = try? await Deadline.race(self.fetchTimeout, layer: self.index.layers[layer].digest) {
+                            () async throws(LazyMountError) -> [UInt8] in
+                            try await self.spanBytes(layer: layer, span: span)
+                        }
+                        if bytes != nil { fetched += 1 }
                     }
-                    return fetched != nil
+                    return fetched
                 }
             }
             for _ in 0..<Self.profileWindow { startNext() }
             while let fetched = await group.next() {
                 if Task.isCancelled { group.cancelAll() }
-                if fetched { done += 1 }
+                done += fetched
                 if !Task.isCancelled { startNext() }
             }
         }
