@@ -99,7 +99,9 @@ struct SpanReader: Sendable {
         for index in run {
             let span = layer.spans[index]
             let end = position + Int(span.length)
-            guard span.length >= 0, end <= whole.count else { throw .spanDigestMismatch(layer: layer.digest, span: index) }
+            guard span.length >= 0, end <= whole.count else {
+                throw .spanDigestMismatch(layer: layer.digest, span: index)
+            }
             let bytes = Array(whole[position..<end])
             guard SHA256.hexDigest(bytes) == span.sha256 else {
                 throw .spanDigestMismatch(layer: layer.digest, span: index)
@@ -325,4 +327,3 @@ private struct ZstdSpanSplitter {
         }
     }
 }
-

@@ -52,6 +52,24 @@ import Testing
             descriptor: Descriptor(mediaType: mediaType, digest: digest, size: Int64(blob.count)))
     }
 
+    /// `layer` as a pushed index has it: its windows in a blob of their own.
+    static func publish(_ layer: LayerIndex) throws -> (index: ImageIndex, indexBlob: [UInt8], windowsBlob: [UInt8]?) {
+        try IndexReferrer.publication(
+            of: ImageIndex(
+                version: ImageIndex.currentVersion, reference: "example.test/a:b",
+                manifestDigest: "sha256:" + String(repeating: "a", count: 64),
+                configDigest: "sha256:" + String(repeating: "b", count: 64), platform: "linux/amd64", span: span,
+                layers: [layer], tree: []))
+    }
+
+    /// A byte in the middle of span `index`'s compressed (or, for a plain tar, stored) bytes.
+    static func middle(of index: Int, in layer: LayerIndex) -> Int {
+        let target = layer.spans[index]
+        let from = target.checkpoint?.compressedOffset ?? target.uncompressedOffset
+        let to = layer.spans[index + 1].checkpoint?.compressedOffset ?? layer.spans[index + 1].uncompressedOffset
+        return Int((from + to) / 2)
+    }
+
     func index(_ fixture: Fixture) async throws -> (LayerIndex, MemoryBlobSource) {
         let source = MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob])
         let layer = try await LayerIndexer(span: Self.span).index(fixture.descriptor, from: source)
@@ -89,11 +107,7 @@ import Testing
     @Test func windowsReadFromTheWindowsBlobGiveTheSameBytesAndATamperedOneIsAnError() async throws {
         let fixture = try Self.makeLayer(gzip: true)
         let (layer, _) = try await index(fixture)
-        let image = ImageIndex(
-            version: ImageIndex.currentVersion, reference: "example.test/a:b", manifestDigest: "sha256:" + String(repeating: "a", count: 64),
-            configDigest: "sha256:" + String(repeating: "b", count: 64), platform: "linux/amd64", span: Self.span,
-            layers: [layer], tree: [])
-        let published = try IndexReferrer.publication(of: image)
+        let published = try Self.publish(layer)
         let windows = try #require(published.windowsBlob)
         let remote = published.index.layers[0]
         let windowsDigest = try #require(remote.windowsBlob)
@@ -149,12 +163,7 @@ import Testing
     @Test func theSpanBeforeStandsInForTheStoredWindow() async throws {
         let fixture = try Self.makeLayer(gzip: true)
         let (layer, _) = try await index(fixture)
-        let image = ImageIndex(
-            version: ImageIndex.currentVersion, reference: "example.test/a:b",
-            manifestDigest: "sha256:" + String(repeating: "a", count: 64),
-            configDigest: "sha256:" + String(repeating: "b", count: 64), platform: "linux/amd64", span: Self.span,
-            layers: [layer], tree: [])
-        let published = try IndexReferrer.publication(of: image)
+        let published = try Self.publish(layer)
         let remote = published.index.layers[0]
         let windowsDigest = try #require(remote.windowsBlob)
         let withWindows = SpanReader(
@@ -226,11 +235,9 @@ import Testing
         let all = try await reader.fetchRun(0..<layer.spans.count)
         #expect(all.map(\.bytes) == spans)
 
-        let target = layer.spans[4]
-        let from = target.checkpoint?.compressedOffset ?? target.uncompressedOffset
-        let to = layer.spans[5].checkpoint?.compressedOffset ?? layer.spans[5].uncompressedOffset
-        fixture.blob[Int((from + to) / 2)] ^= 0x5a
-        let tampered = SpanReader(layer: layer, source: MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob]))
+        fixture.blob[Self.middle(of: 4, in: layer)] ^= 0x5a
+        let tampered = SpanReader(
+            layer: layer, source: MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob]))
         do {
             let run = try await tampered.fetchRun(2..<7)
             Issue.record("a run over a corrupted span yielded \(run.count) spans")
@@ -257,9 +264,7 @@ import Testing
         let (layer, _) = try await index(fixture)
         // Flip bytes in the middle of span 4's compressed range.
         let target = layer.spans[4]
-        let from = target.checkpoint?.compressedOffset ?? target.uncompressedOffset
-        let to = layer.spans[5].checkpoint?.compressedOffset ?? layer.spans[5].uncompressedOffset
-        let position = Int((from + to) / 2)
+        let position = Self.middle(of: 4, in: layer)
         fixture.blob[position] ^= 0x5a
         fixture.blob[position + 1] ^= 0xa5
         let reader = SpanReader(

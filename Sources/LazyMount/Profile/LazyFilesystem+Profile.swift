@@ -37,7 +37,8 @@ extension LazyFilesystem {
                     if spans.count > 1 { self.fetchRun(layer: layer, spans: spans) }
                     var fetched = 0
                     for span in spans {
-                        let bytes = try? await Deadline.race(self.fetchTimeout, layer: self.index.layers[layer].digest) {
+                        let digest = self.index.layers[layer].digest
+                        let bytes = try? await Deadline.race(self.fetchTimeout, layer: digest) {
                             () async throws(LazyMountError) -> [UInt8] in
                             try await self.spanBytes(layer: layer, span: span)
                         }
