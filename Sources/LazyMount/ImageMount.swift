@@ -305,10 +305,10 @@ public struct ImageMount: Sendable {
     /// The filesystem type mounted exactly at `path`.
     static func mountType(_ path: String) -> String? { MountTable.mount(at: path)?.type }
 
-    /// One run of spans at a time (`readaheadBytes` of them, one request and one window each, as a sequential
-    /// reader is read ahead), lowest priority, stopping at the first cancellation; errors are left for readers.
+    /// One run of spans at a time (`runBytes` of them, one request and one window each, as a sequential reader
+    /// is read ahead), lowest priority, stopping at the first cancellation; errors are left for readers.
     static func prefetchAll(_ filesystem: LazyFilesystem) async {
-        let runSpans = max(1, Int(LazyFilesystem.readaheadBytes / max(1, filesystem.index.span)))
+        let runSpans = max(1, Int(LazyFilesystem.runBytes / max(1, filesystem.index.span)))
         for (layer, layerIndex) in filesystem.index.layers.enumerated() {
             for start in stride(from: 0, to: layerIndex.spans.count, by: runSpans) {
                 if Task.isCancelled { return }

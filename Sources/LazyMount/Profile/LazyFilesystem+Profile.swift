@@ -7,7 +7,7 @@ extension LazyFilesystem {
     /// Fetches every span of `profile` this index has (layers matched by digest), in order, at most
     /// `profileWindow` fetches at a time; spans already cached cost nothing. Spans the profile lists one after
     /// the other that follow each other in their layer are fetched as one run (one request, one window; see
-    /// `SpanReader.fetchRun`), up to `readaheadBytes`. Errors are left for the readers, who fetch (and retry) on
+    /// `SpanReader.fetchRun`), up to `runBytes`. Errors are left for the readers, who fetch (and retry) on
     /// their own. Returns how many spans were fetched or found.
     func playBack(_ profile: StartupProfile) async -> Int {
         let layerByDigest = Dictionary(
@@ -19,7 +19,7 @@ extension LazyFilesystem {
             else { continue }
             if let last = runs.last, last.layer == layer, last.spans.upperBound == entry.span,
                 index.layers[layer].compression == .gzip,
-                Int64(last.spans.count + 1) * index.span <= Self.readaheadBytes
+                Int64(last.spans.count + 1) * index.span <= Self.runBytes
             {
                 runs[runs.count - 1].spans = last.spans.lowerBound..<(entry.span + 1)
             } else {
