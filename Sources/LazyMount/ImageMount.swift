@@ -244,10 +244,10 @@ public struct ImageMount: Sendable {
         do throws(LazyMountError) {
             if let pushed = try await IndexReferrer.fetch(
                 client: client, repository: reference.repository, manifestDigest: image.manifestDigest,
-                span: options.span)
+                span: options.span, keepIn: cache)
             {
                 logger.info("index from the registry (referrer)", metadata: ["manifest": "\(image.manifestDigest)"])
-                return (image, pushed, try cache.store(pushed))
+                return (image, pushed, cache.path(forManifest: image.manifestDigest))
             }
         } catch {
             // A broken or altered artifact is not fatal: the layers themselves are verified while indexing.

@@ -24,13 +24,20 @@ public struct IndexCache: Sendable {
 
     @discardableResult
     public func store(_ index: ImageIndex) throws(LazyMountError) -> String {
+        try store(encoded: try Self.encode(index), manifestDigest: index.manifestDigest)
+    }
+
+    /// Keeps an index already in its JSON form (one fetched from the registry, which `read` decoded): encoding
+    /// it again costs a mount as much time as decoding it did, before its first byte.
+    @discardableResult
+    func store(encoded json: [UInt8], manifestDigest: String) throws(LazyMountError) -> String {
         do {
             try PrivatePath.prepareDirectory(directory)
         } catch {
             throw .index(path: directory, reason: error.description)
         }
-        let file = path(forManifest: index.manifestDigest)
-        try Self.write(index, to: file)
+        let file = path(forManifest: manifestDigest)
+        try Self.write(encoded: json, to: file)
         return file
     }
 
@@ -57,7 +64,10 @@ public struct IndexCache: Sendable {
 
     /// Encodes `index` (sorted keys, so equal indexes are equal files) and writes it atomically, mode 0600.
     public static func write(_ index: ImageIndex, to path: String) throws(LazyMountError) {
-        let bytes = try encode(index)
+        try write(encoded: try encode(index), to: path)
+    }
+
+    private static func write(encoded bytes: [UInt8], to path: String) throws(LazyMountError) {
         do {
             try FileIO.writeAtomically(bytes, to: path)
         } catch {

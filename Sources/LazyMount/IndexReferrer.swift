@@ -73,12 +73,12 @@ public enum IndexReferrer {
 
     /// The index pushed for the image manifest `manifestDigest` with this `span`, or nil when there is none the
     /// caller can use (none pushed, another span or index version, made for another manifest): the caller then
-    /// builds one, and may keep what this returns with `IndexCache.store`. The newest artifact that fits is
-    /// fetched; its manifest and index blob must match their digests — a mismatch is an error, not nil, since
-    /// something altered them.
-    public static func fetch(client: RegistryClient, repository: String, manifestDigest: String, span: Int64)
-        async throws(LazyMountError) -> ImageIndex?
-    {
+    /// builds one. With a `cache`, the index is kept there as it came (its JSON, not encoded again). The newest
+    /// artifact that fits is fetched; its manifest and index blob must match their digests — a mismatch is an
+    /// error, not nil, since something altered them.
+    public static func fetch(
+        client: RegistryClient, repository: String, manifestDigest: String, span: Int64, keepIn cache: IndexCache? = nil
+    ) async throws(LazyMountError) -> ImageIndex? {
         let listing: RegistryClient.ReferrerListing
         do throws(RegistryError) {
             listing = try await client.referrers(
@@ -125,8 +125,9 @@ public enum IndexReferrer {
             throw .registry(error)
         }
         let index: ImageIndex
+        let json: [UInt8]
         do {
-            let json = try ZStream.inflateWhole(bytes, .gzip, limit: Int(maxIndexBytes))
+            json = try ZStream.inflateWhole(bytes, .gzip, limit: Int(maxIndexBytes))
             index = try JSONDecoder().decode(ImageIndex.self, from: Data(json))
         } catch {
             throw .index(path: "\(repository)@\(chosen.digest)", reason: "not an ocicred index: \(error)")
@@ -140,6 +141,7 @@ public enum IndexReferrer {
             throw .registry(
                 .invalidManifest(reason: "index artifact \(chosen.digest) names windows blob \(named) it does not hold"))
         }
+        try cache?.store(encoded: json, manifestDigest: manifestDigest)
         return index
     }
 

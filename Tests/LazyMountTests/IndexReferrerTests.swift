@@ -104,10 +104,24 @@ import Transport
         let otherSpan = try await IndexReferrer.fetch(
             client: client, repository: "team/layered", manifestDigest: cached.manifestDigest, span: 1 << 20)
         #expect(otherSpan == nil)
-        // The fetched index fills another machine's cache.
+        // The fetched index fills another machine's cache, kept as it came (the mount's path).
         let otherCache = IndexCache(environment: OcicredEnvironment(["XDG_CACHE_HOME": directory.file("other")]))
-        try otherCache.store(remote)
+        let kept = try await IndexReferrer.fetch(
+            client: client, repository: "team/layered", manifestDigest: cached.manifestDigest, span: 262_144,
+            keepIn: otherCache)
+        #expect(kept == remote)
         #expect(otherCache.load(manifestDigest: cached.manifestDigest, span: 262_144) == remote)
+        let keptFile = try #require(try FileIO.read(otherCache.path(forManifest: cached.manifestDigest), limit: 1 << 30))
+        #expect(keptFile == (try ZStream.inflateWhole(blob, .gzip, limit: 1 << 30)), "the fetched JSON, byte for byte")
+        let keptAttributes = try FileManager.default.attributesOfItem(
+            atPath: otherCache.path(forManifest: cached.manifestDigest))
+        #expect((keptAttributes[.posixPermissions] as? Int) == 0o600)
+        // Nothing is kept for an index that does not fit.
+        let unfit = IndexCache(environment: OcicredEnvironment(["XDG_CACHE_HOME": directory.file("unfit")]))
+        _ = try await IndexReferrer.fetch(
+            client: client, repository: "team/layered", manifestDigest: cached.manifestDigest, span: 1 << 20,
+            keepIn: unfit)
+        #expect(!FileManager.default.fileExists(atPath: unfit.path(forManifest: cached.manifestDigest)))
 
         // Pushing again writes nothing new and prints the same reference.
         let again = try OcicredBinary.run(
