@@ -163,6 +163,14 @@ final class LazyFilesystem: FuseFilesystem {
         guard var spanIndex = layerIndex.spanIndex(containing: range.lowerBound) else {
             throw .outOfRange("no span holds offset \(range.lowerBound) of layer \(layerIndex.digest)")
         }
+        // The spans of one read that are neither here nor coming are fetched as one run, one request and one
+        // inflate, not one after another on the reader's path: the kernel's 128 KiB reads cross a 256 KiB
+        // span's end every other time.
+        if layerIndex.compression != .zstd, !range.isEmpty,
+            let last = layerIndex.spanIndex(containing: range.upperBound - 1), last > spanIndex
+        {
+            fetchRun(layer: layer, spans: spanIndex..<(last + 1))
+        }
         var result: [UInt8] = []
         result.reserveCapacity(range.count)
         var position = range.lowerBound

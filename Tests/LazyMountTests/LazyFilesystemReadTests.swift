@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import Registry
+import Synchronization
+import Testing
+
+@testable import LazyMount
+
+/// The filesystem's own read path (what a FUSE read calls), on a gzip layer built and indexed here, with a source
+/// that counts the ranged reads a registry would answer.
+@Suite struct LazyFilesystemReadTests {
+    final class CountingSource: BlobSource {
+        let inner: MemoryBlobSource
+        let reads = Mutex<[Range<Int64>]>([])
+
+        init(_ inner: MemoryBlobSource) { self.inner = inner }
+
+        func read(_ digest: String, range: Range<Int64>) async throws(LazyMountError) -> [UInt8] {
+            reads.withLock { $0.append(range) }
+            return try await inner.read(digest, range: range)
+        }
+    }
+
+    @Test func aReadOverSeveralColdSpansIsOneFetch() async throws {
+        let fixture = try SpanReaderTests.makeLayer(gzip: true, members: 1)
+        let memory = MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob])
+        let layer = try await LayerIndexer(span: SpanReaderTests.span).index(fixture.descriptor, from: memory)
+        try #require(layer.spans.count >= 8, "\(layer.spans.count) spans")
+        let index = ImageIndex(
+            version: ImageIndex.currentVersion, reference: "example.test/a:b",
+            manifestDigest: "sha256:" + String(repeating: "a", count: 64),
+            configDigest: "sha256:" + String(repeating: "b", count: 64), platform: "linux/amd64",
+            span: SpanReaderTests.span, layers: [layer], tree: LayerMerge.merge([layer.entries]))
+        let source = CountingSource(memory)
+        let filesystem = LazyFilesystem(
+            index: index, source: source, cache: ChunkCache(directory: nil, memorySpans: 16),
+            fetchTimeout: .seconds(20), logger: Logger(label: "test"))
+        let reference = SpanReader(layer: layer, source: memory)
+
+        // Three cold spans: one ranged read, not three one after another.
+        let spans = layer.spans
+        let first = spans[2].uncompressedOffset + 100..<spans[4].uncompressedOffset + 100
+        let bytes = try await filesystem.read(layer: 0, range: first)
+        #expect(bytes == (try await reference.read(offset: first.lowerBound, count: first.count)))
+        #expect(source.reads.withLock { $0.count } == 1, "\(source.reads.withLock { $0 })")
+
+        // The first span here, the next two cold: those two are one more read, and nothing is fetched twice.
+        let second = spans[4].uncompressedOffset + 200..<spans[6].uncompressedOffset + 200
+        let more = try await filesystem.read(layer: 0, range: second)
+        #expect(more == (try await reference.read(offset: second.lowerBound, count: second.count)))
+        let reads = source.reads.withLock { $0 }
+        #expect(reads.count == 2, "\(reads)")
+        // Runs may share the byte holding a checkpoint's first bits, never more.
+        #expect(zip(reads, reads.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound + 1 }, "\(reads)")
+    }
+}
