@@ -52,18 +52,21 @@ public struct ImageIndexer: Sendable {
         let reference = image.reference
         let source = RegistryBlobSource(client: client, repository: reference.repository)
         var layers: [LayerIndex] = []
+        var entries: [[TarEntry]] = []
         let count = image.manifest.layers.count
         for (number, descriptor) in image.manifest.layers.enumerated() {
             let progress = self.progress
             let indexer = LayerIndexer(span: span) { read in
                 progress(number + 1, count, descriptor.digest, read, descriptor.size)
             }
-            layers.append(try await indexer.index(descriptor, from: source))
+            let indexed = try await indexer.index(descriptor, from: source)
+            layers.append(indexed.index)
+            entries.append(indexed.entries)
         }
         return ImageIndex(
             version: ImageIndex.currentVersion, reference: reference.description,
             manifestDigest: image.manifestDigest, configDigest: image.manifest.config.digest,
             platform: image.platform.description, span: span, layers: layers,
-            tree: LayerMerge.merge(layers.map(\.entries)))
+            tree: LayerMerge.merge(entries))
     }
 }

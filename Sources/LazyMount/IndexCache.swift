@@ -50,7 +50,7 @@ public struct IndexCache: Sendable {
         }
         guard let bytes = read else { throw .index(path: path, reason: "no such file") }
         do {
-            let index = try JSONDecoder().decode(ImageIndex.self, from: Data(bytes))
+            let index = try ImageIndex.decode(bytes)
             guard index.version == ImageIndex.currentVersion else {
                 throw LazyMountError.index(path: path, reason: "version \(index.version), expected \(ImageIndex.currentVersion)")
             }

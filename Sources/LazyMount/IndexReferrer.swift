@@ -128,7 +128,7 @@ public enum IndexReferrer {
         let json: [UInt8]
         do {
             json = try ZStream.inflateWhole(bytes, .gzip, limit: Int(maxIndexBytes))
-            index = try JSONDecoder().decode(ImageIndex.self, from: Data(json))
+            index = try ImageIndex.decode(json)
         } catch {
             throw .index(path: "\(repository)@\(chosen.digest)", reason: "not an ocicred index: \(error)")
         }

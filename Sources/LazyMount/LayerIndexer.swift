@@ -19,7 +19,10 @@ struct LayerIndexer {
     var span: Int64
     var progress: @Sendable (_ compressedBytesRead: Int64) -> Void = { _ in }
 
-    func index(_ descriptor: Descriptor, from source: some BlobSource) async throws(LazyMountError) -> LayerIndex {
+    /// The layer's index and its tar entries in stream order (what the image's tree is merged from).
+    func index(_ descriptor: Descriptor, from source: some BlobSource) async throws(LazyMountError)
+        -> (index: LayerIndex, entries: [TarEntry])
+    {
         let compression: LayerCompression
         do throws(RegistryError) {
             compression = try MediaType.compression(ofLayer: descriptor.mediaType)
@@ -29,7 +32,7 @@ struct LayerIndexer {
         var layer = LayerIndex(
             digest: descriptor.digest, mediaType: descriptor.mediaType, compression: compression,
             compressedSize: descriptor.size, uncompressedSize: 0, fetchWholeOnFirstRead: compression == .zstd,
-            spans: [], entries: [])
+            spans: [])
         guard descriptor.digest.hasPrefix("sha256:") else { throw .registry(.unsupportedDigest(descriptor.digest)) }
         var state = IndexingState(span: span, compression: compression)
         var read: Int64 = 0
@@ -52,9 +55,8 @@ struct LayerIndexer {
         try state.finish()
         layer.uncompressedSize = state.totalOut
         layer.spans = state.recorder.spans
-        layer.entries = state.tar.entries
         layer.skippedEntries = state.tar.skipped.isEmpty ? nil : state.tar.skipped
-        return layer
+        return (layer, state.tar.entries)
     }
 }
 

@@ -38,9 +38,10 @@ struct IndexTests {
 
         let json = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
-        #expect(json["version"] as? Int == 3)
+        #expect(json["version"] as? Int == 4)
         let layers = try #require(json["layers"] as? [[String: Any]])
         #expect(layers.count == 3)
+        #expect(layers.allSatisfy { $0["entries"] == nil }, "the tree alone lists the entries")
         #expect(layers.map { $0["compression"] as? String } == ["gzip", "none", "gzip"])
         let tree = try #require(json["tree"] as? [[String: Any]]).compactMap { $0["entry"] as? [String: Any] }
         var treeByPath: [String: [String: Any]] = [:]
@@ -72,5 +73,26 @@ struct IndexTests {
         let again = try OcicredBinary.run(
             ["index", reference], home: home, extraEnvironment: environment, timeout: 60)
         #expect(again.status == 0 && again.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == cachePath)
+
+        // An index cached (or pushed) by the version before, 3, whose layers also list their entries, still
+        // serves: it is read, not rebuilt (a rebuild would write version 4 over it).
+        var previous = json
+        previous["version"] = 3
+        let treeEntries = try #require(json["tree"] as? [[String: Any]])
+        previous["layers"] = layers.enumerated().map { number, layer in
+            var layer = layer
+            layer["entries"] = treeEntries.filter { ($0["layer"] as? Int) == number }.compactMap { $0["entry"] }
+            return layer
+        }
+        let previousBytes = try JSONSerialization.data(withJSONObject: previous, options: [.sortedKeys])
+        try previousBytes.write(to: URL(fileURLWithPath: cachePath))
+        let fromPrevious = try OcicredBinary.run(
+            ["index", reference, "-o", directory.file("from-previous.json")], home: home,
+            extraEnvironment: environment, timeout: 60)
+        #expect(fromPrevious.status == 0, "\(fromPrevious)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cachePath)) == previousBytes, "version 3 was rebuilt")
+        // Read as the same index, now version 4.
+        let rewritten = try Data(contentsOf: URL(fileURLWithPath: directory.file("from-previous.json")))
+        #expect(rewritten == (try Data(contentsOf: URL(fileURLWithPath: output))))
     }
 }

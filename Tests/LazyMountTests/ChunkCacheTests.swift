@@ -29,7 +29,7 @@ struct ChunkCacheTests {
         return LayerIndex(
             digest: "sha256:" + String(repeating: "ab", count: 32), mediaType: "application/vnd.oci.image.layer.v1.tar",
             compression: .none, compressedSize: offset, uncompressedSize: offset, fetchWholeOnFirstRead: false,
-            spans: records, entries: [])
+            spans: records)
     }
 
     @Test func eightConcurrentReadersOfAColdSpanCauseOneFetch() async throws {

@@ -111,10 +111,10 @@ import Transport
             keepIn: otherCache)
         #expect(kept == remote)
         #expect(otherCache.load(manifestDigest: cached.manifestDigest, span: 262_144) == remote)
-        let keptFile = try #require(try FileIO.read(otherCache.path(forManifest: cached.manifestDigest), limit: 1 << 30))
+        let keptPath = otherCache.path(forManifest: cached.manifestDigest)
+        let keptFile = try #require(try FileIO.read(keptPath, limit: 1 << 30))
         #expect(keptFile == (try ZStream.inflateWhole(blob, .gzip, limit: 1 << 30)), "the fetched JSON, byte for byte")
-        let keptAttributes = try FileManager.default.attributesOfItem(
-            atPath: otherCache.path(forManifest: cached.manifestDigest))
+        let keptAttributes = try FileManager.default.attributesOfItem(atPath: keptPath)
         #expect((keptAttributes[.posixPermissions] as? Int) == 0o600)
         // Nothing is kept for an index that does not fit.
         let unfit = IndexCache(environment: OcicredEnvironment(["XDG_CACHE_HOME": directory.file("unfit")]))

@@ -24,13 +24,14 @@ import Testing
     @Test func aReadOverSeveralColdSpansIsOneFetch() async throws {
         let fixture = try SpanReaderTests.makeLayer(gzip: true, members: 1)
         let memory = MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob])
-        let layer = try await LayerIndexer(span: SpanReaderTests.span).index(fixture.descriptor, from: memory)
+        let (layer, entries) = try await LayerIndexer(span: SpanReaderTests.span).index(
+            fixture.descriptor, from: memory)
         try #require(layer.spans.count >= 8, "\(layer.spans.count) spans")
         let index = ImageIndex(
             version: ImageIndex.currentVersion, reference: "example.test/a:b",
             manifestDigest: "sha256:" + String(repeating: "a", count: 64),
             configDigest: "sha256:" + String(repeating: "b", count: 64), platform: "linux/amd64",
-            span: SpanReaderTests.span, layers: [layer], tree: LayerMerge.merge([layer.entries]))
+            span: SpanReaderTests.span, layers: [layer], tree: LayerMerge.merge([entries]))
         let source = CountingSource(memory)
         let filesystem = LazyFilesystem(
             index: index, source: source, cache: ChunkCache(directory: nil, memorySpans: 16),
