@@ -27,8 +27,8 @@ public struct IndexCache: Sendable {
         try store(encoded: try Self.encode(index), manifestDigest: index.manifestDigest)
     }
 
-    /// Keeps an index already in its JSON form (one fetched from the registry, which `read` decoded): encoding
-    /// it again costs a mount as much time as decoding it did, before its first byte.
+    /// Keeps an index already in its JSON form (one fetched from the registry and decoded): encoding it again
+    /// would cost a mount, before its first byte, about as much as decoding it did.
     @discardableResult
     func store(encoded json: [UInt8], manifestDigest: String) throws(LazyMountError) -> String {
         do {

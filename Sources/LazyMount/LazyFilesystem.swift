@@ -164,8 +164,7 @@ final class LazyFilesystem: FuseFilesystem {
             throw .outOfRange("no span holds offset \(range.lowerBound) of layer \(layerIndex.digest)")
         }
         // The spans of one read that are neither here nor coming are fetched as one run, one request and one
-        // inflate, not one after another on the reader's path: the kernel's 128 KiB reads cross a 256 KiB
-        // span's end every other time.
+        // inflate, not one after another on the reader's path (a kernel read crossing a span's end).
         if layerIndex.compression != .zstd, !range.isEmpty,
             let last = layerIndex.spanIndex(containing: range.upperBound - 1), last > spanIndex
         {

@@ -43,7 +43,9 @@ struct IndexTests {
         #expect(layers.count == 3)
         #expect(layers.allSatisfy { $0["entries"] == nil }, "the tree alone lists the entries")
         #expect(layers.map { $0["compression"] as? String } == ["gzip", "none", "gzip"])
-        let tree = try #require(json["tree"] as? [[String: Any]]).compactMap { $0["entry"] as? [String: Any] }
+        let treeArrays = try #require(json["tree"] as? [[Any]], "tree entries are arrays")
+        let merged = treeArrays.map(Self.treeEntry)
+        let tree = merged.map(\.entry)
         var treeByPath: [String: [String: Any]] = [:]
         for entry in tree { treeByPath[entry["path"] as? String ?? ""] = entry }
 
@@ -74,14 +76,14 @@ struct IndexTests {
             ["index", reference], home: home, extraEnvironment: environment, timeout: 60)
         #expect(again.status == 0 && again.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == cachePath)
 
-        // An index cached (or pushed) by the version before, 3, whose layers also list their entries, still
-        // serves: it is read, not rebuilt (a rebuild would write version 4 over it).
+        // An index cached (or pushed) by the version before, 3, whose layers also list their entries and whose
+        // tree entries are objects, still serves: it is read, not rebuilt (a rebuild would write version 4).
         var previous = json
         previous["version"] = 3
-        let treeEntries = try #require(json["tree"] as? [[String: Any]])
+        previous["tree"] = merged.map { ["layer": $0.layer, "entry": $0.entry] }
         previous["layers"] = layers.enumerated().map { number, layer in
             var layer = layer
-            layer["entries"] = treeEntries.filter { ($0["layer"] as? Int) == number }.compactMap { $0["entry"] }
+            layer["entries"] = merged.filter { $0.layer == number }.map(\.entry)
             return layer
         }
         let previousBytes = try JSONSerialization.data(withJSONObject: previous, options: [.sortedKeys])
@@ -94,5 +96,17 @@ struct IndexTests {
         // Read as the same index, now version 4.
         let rewritten = try Data(contentsOf: URL(fileURLWithPath: directory.file("from-previous.json")))
         #expect(rewritten == (try Data(contentsOf: URL(fileURLWithPath: output))))
+    }
+
+    /// A version-4 tree entry, `[layer, path, kind, mode, uid, gid, mtime, size, offset, linkName?, devMajor?,
+    /// devMinor?, xattrs?]`, as the object version 3 wrote.
+    static func treeEntry(_ fields: [Any]) -> (layer: Int, entry: [String: Any]) {
+        let names = [
+            "path", "kind", "mode", "uid", "gid", "mtime", "size", "offset", "linkName", "devMajor", "devMinor",
+            "xattrs",
+        ]
+        var entry: [String: Any] = [:]
+        for (name, value) in zip(names, fields.dropFirst()) where !(value is NSNull) { entry[name] = value }
+        return ((fields.first as? Int) ?? -1, entry)
     }
 }
