@@ -29,6 +29,16 @@ static inline EVP_PKEY *ccrypto_read_private_key(const void *pem, int length) {
     return key;
 }
 
+// Reads a PEM public key ("BEGIN PUBLIC KEY", PKIX SubjectPublicKeyInfo: what `cosign generate-key-pair` and
+// `openssl ec -pubout` write) from memory. NULL on failure, with the reason on the OpenSSL error queue.
+static inline EVP_PKEY *ccrypto_read_public_key(const void *pem, int length) {
+    BIO *bio = BIO_new_mem_buf(pem, length);
+    if (bio == NULL) return NULL;
+    EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, ccrypto_refuse_passphrase, NULL);
+    BIO_free(bio);
+    return key;
+}
+
 // --- Algorithms straight from a provider's dispatch table (ProviderAlgorithm) ---
 // EVP's first fetch in a process constructs every algorithm of the operation and fills the name map with all
 // legacy names (about 1 ms and 1 MB of a cached `get`); the provider's own functions, taken from its
