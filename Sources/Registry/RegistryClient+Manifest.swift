@@ -37,6 +37,9 @@ extension RegistryClient {
     /// `GET /v2/<name>/manifests/<reference>` with the OCI and Docker Accept types; the body's sha256 must equal
     /// the digest asked for, or (by tag) the `Docker-Content-Digest` the registry reports.
     public func fetchManifest(repository: String, reference: String) async throws(RegistryError) -> FetchedManifest {
+        guard Digest.isWellFormed(reference) || Self.isTag(reference) else {
+            throw .invalidArgument("\"\(reference.prefix(80))\" is neither a tag nor a sha256 digest")
+        }
         let raw = try await send(
             "GET", "/v2/\(repository)/manifests/\(reference)",
             headers: [(name: "Accept", value: MediaType.manifestAccept.joined(separator: ", "))],
@@ -110,6 +113,7 @@ extension RegistryClient {
 
     /// A small blob (a config), fetched whole and checked against its descriptor's digest and size.
     public func fetchBlob(repository: String, _ descriptor: Descriptor) async throws(RegistryError) -> [UInt8] {
+        guard Digest.isWellFormed(descriptor.digest) else { throw .unsupportedDigest(descriptor.digest) }
         let raw = try await send(
             "GET", "/v2/\(repository)/blobs/\(descriptor.digest)", scopes: [.repository(repository, actions: ["pull"])])
         let response = HTTPResponseLike(status: raw.status, contentType: nil, dockerContentDigest: nil, body: raw.body)
@@ -118,11 +122,23 @@ extension RegistryClient {
         return response.body
     }
 
+    /// A tag as distribution-spec writes it: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`; nothing else names a manifest
+    /// in a URL but a digest, so a listing or a link cannot steer a request elsewhere.
+    static func isTag(_ text: String) -> Bool {
+        guard let first = text.utf8.first, text.utf8.count <= 128, first != UInt8(ascii: "."), first != UInt8(ascii: "-")
+        else { return false }
+        return text.utf8.allSatisfy { byte in
+            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+        }
+    }
+
     /// Bytes `range` of a blob with `Range: bytes=a-b`; the answer must be 206 with a `Content-Range` naming
     /// exactly that range (RFC 9110 §14.4), or a 200 holding the whole blob (then sliced).
     public func fetchBlobRange(repository: String, digest: String, range: Range<Int64>) async throws(RegistryError)
         -> [UInt8]
     {
+        guard Digest.isWellFormed(digest) else { throw .unsupportedDigest(digest) }
         let raw = try await send(
             "GET", "/v2/\(repository)/blobs/\(digest)",
             headers: [(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound - 1)")],

@@ -11,6 +11,7 @@ extension RegistryClient {
     /// it answers must name the digest pushed.
     @discardableResult
     public func pushBlob(_ bytes: [UInt8], digest: String, repository: String) async throws(RegistryError) -> Bool {
+        guard Digest.isWellFormed(digest) else { throw .unsupportedDigest(digest) }
         let scopes = Self.pushScopes(repository)
         let blobPath = "/v2/\(repository)/blobs/\(digest)"
         let head = try await send("HEAD", blobPath, scopes: scopes)

@@ -118,7 +118,8 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
         case .digestMismatch(let what, let expected, let actual):
             return "\(what) does not match its digest (expected \(expected), got \(actual)): the registry or a "
                 + "proxy altered it"
-        case .unsupportedDigest(let digest): return "unsupported digest \(digest): only sha256 is verified"
+        case .unsupportedDigest(let digest):
+            return "unsupported digest \"\(digest.prefix(80))\": only sha256:<64 lower-case hex> is accepted"
         case .blobFetch(let digest, let status): return "fetching blob \(digest) failed with HTTP \(status)"
         case .rangeNotHonoured(let digest, let detail):
             return "the registry did not honour a range request for \(digest) (\(detail)); lazy reads need HTTP "
