@@ -30,6 +30,12 @@ struct MountCommand: AsyncParsableCommand {
             --record-profile records which spans the container reads first (until unmount, or for \
             --record-seconds); the profile is kept beside the index and, with --push-profile, pushed to the \
             image's repository. A later mount of the image fetches those spans ahead of the container.
+
+            A pushed index or profile (`ocicred index --push`, --push-profile) is read only when it is bound to \
+            the image: signed in cosign's format by a key given with --index-key, pinned with --index DIGEST, \
+            or trusted with --trust-pushed-index (whoever can push to the repository then decides what the \
+            mount reads). Otherwise the mount builds the index itself, reading each layer once against its \
+            digest. Every index, from anywhere, is checked against the image manifest before use.
             """)
 
     @Argument(help: "The image reference, e.g. registry.example.com/team/app:1.0 or …@sha256:…")
@@ -77,6 +83,18 @@ struct MountCommand: AsyncParsableCommand {
     @Flag(help: "Do not fetch a start-up profile's spans ahead of readers.")
     var noProfile = false
 
+    @Option(help: "Trust pushed indexes and profiles signed (cosign format) by this public key (PEM; repeatable).")
+    var indexKey: [String] = []
+
+    @Option(help: "Use the pushed index artifact with this digest, as `ocicred index --push` printed it.")
+    var index: String?
+
+    @Flag(help: "Trust the newest pushed index and profile: whoever can push to the repository decides what is read.")
+    var trustPushedIndex = false
+
+    @Option(help: "Sign the profile --push-profile pushes with this ECDSA P-256 private key (PEM, mode 0600).")
+    var signKey: String?
+
     @OptionGroup var access: RegistryAccessOptions
 
     func validate() throws {
@@ -89,6 +107,7 @@ struct MountCommand: AsyncParsableCommand {
             throw ValidationError("\(map) is not an id map: write CONTAINER:HOST:SIZE, e.g. 0:1000:1")
         }
         if let recordSeconds, recordSeconds <= 0 { throw ValidationError("--record-seconds must be at least 1") }
+        if signKey != nil && !pushProfile { throw ValidationError("--sign-key signs what --push-profile pushes") }
         if pushProfile && !recordProfile && recordSeconds == nil {
             throw ValidationError("--push-profile needs --record-profile or --record-seconds")
         }
@@ -120,6 +139,8 @@ struct MountCommand: AsyncParsableCommand {
             options.recordFor = recordSeconds.map { .seconds($0) }
             options.pushProfile = pushProfile
             options.useProfile = !noProfile
+            options.trust = try IndexTrust.load(keyFiles: indexKey, pinnedIndex: index, pushed: trustPushedIndex)
+            options.signKey = try signKey.map { path throws(LazyMountError) in try IndexTrust.signingKey(at: path) }
             if let progress = ImageAccess.progressLine(prefix: "indexing ") {
                 let onTerminal = isatty(2) == 1
                 options.indexProgress = { layer, count, digest, read, size in

@@ -1,11 +1,7 @@
-import Crypto
+internal import Crypto
 import FoundationEssentials
 import Synchronization
 import SystemSupport
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Verified, uncompressed spans of an image's layers: a few in memory (the ones readers are in), all on disk
 /// under `$XDG_CACHE_HOME/ocicred/chunks/<layer digest>/<span>`, and at most one download per span at a time
@@ -131,7 +127,7 @@ final class ChunkCache: Sendable {
     func isCached(_ key: Key, layer: LayerIndex) -> Bool {
         if state.withLock({ $0.memory[key] != nil }) { return true }
         guard let path = path(key, layer: layer) else { return false }
-        return access(path, R_OK) == 0
+        return FileIO.isRegularFile(path)
     }
 
     /// What one fetch brought: counted, written to disk off the reader's path (the reply does not wait for the
@@ -182,7 +178,7 @@ final class ChunkCache: Sendable {
         guard let bytes = try? FileIO.read(path, limit: Int(span.length)), bytes.count == Int(span.length),
             SHA256.hexDigest(bytes) == span.sha256
         else {
-            unlink(path)  // absent, torn or tampered: fetch again
+            _ = try? FileIO.remove(path)  // absent, torn or tampered: fetch again
             return nil
         }
         return bytes

@@ -92,7 +92,7 @@ final class FuseSession: @unchecked Sendable {
     static func unmount(_ mountpoint: String) throws(LazyMountError) {
         let detached: SystemError
         do {
-            _ = try valueOrErrno("umount \(mountpoint)") { umount2(mountpoint, Int32(MNT_DETACH)) }
+            try FileSystemMount.unmount(mountpoint, detach: true)
             return
         } catch {
             detached = error

@@ -39,12 +39,15 @@ public struct ImageIndexer: Sendable {
         } catch {
             throw .registry(error)
         }
+        let cachePath = cache.path(forManifest: image.manifestDigest)
         if !refresh, let cached = cache.load(manifestDigest: image.manifestDigest, span: span),
-            !(inlineWindows && cached.hasExternalWindows)
+            !(inlineWindows && cached.hasExternalWindows),
+            (try? cached.check(against: image, source: cachePath)) != nil
         {
-            return (cached, cache.path(forManifest: image.manifestDigest))
+            return (cached, cachePath)
         }
         let index = try await build(image)
+        try index.check(against: image, source: "the index built from \(reference.description)")
         return (index, try cache.store(index))
     }
 

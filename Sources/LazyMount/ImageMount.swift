@@ -1,12 +1,9 @@
 public import Credentials
+package import Crypto
 import FoundationEssentials
 public import Logging
 public import Registry
 public import SystemSupport
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// `ocicred mount IMAGE DIR`: the image's merged tree, read-only over FUSE, its file bytes fetched span by span
 /// from the registry as they are read. Credentials come through the client's credential source — the same
@@ -31,6 +28,10 @@ public struct ImageMount: Sendable {
         public var pushProfile = false
         /// Play back a profile found in the cache or the registry.
         public var useProfile = true
+        /// Which pushed indexes and profiles may be read; by default none (the mount builds its own index).
+        package var trust = IndexTrust()
+        /// Signs a pushed profile (cosign format), so mounts trusting the public key read it.
+        package var signKey: ECDSAKey?
         /// Indexing progress when the mount has to build the index (ImageIndexer's callback).
         public var indexProgress: @Sendable (Int, Int, String, Int64, Int64) -> Void = { _, _, _, _, _ in }
         public init() {}
@@ -71,18 +72,15 @@ public struct ImageMount: Sendable {
     /// `options.bundle`, `mountpoint` becomes a runtime bundle: the image at `lower`, an overlay at `rootfs`.
     public func run(at mountpoint: String, ready: @Sendable (Mounted) -> Void) async throws(LazyMountError) {
         let bundle = options.bundle.map { RuntimeBundle(directory: mountpoint, options: $0) }
-        if let bundle {
-            try bundle.prepare()
-        } else {
-            try Self.checkMountpoint(mountpoint)
-        }
+        let prepared = try bundle?.prepare()
+        if bundle == nil { try Self.checkMountpoint(mountpoint) }
         do throws(LazyMountError) {
             try await serve(at: mountpoint, bundle: bundle, ready: ready)
         } catch {
-            bundle?.finish()
+            if let bundle, let prepared { bundle.finish(prepared) }
             throw error
         }
-        bundle?.finish()
+        if let bundle, let prepared { bundle.finish(prepared) }
     }
 
     private func serve(at mountpoint: String, bundle: RuntimeBundle?, ready: @Sendable (Mounted) -> Void)
@@ -129,6 +127,11 @@ public struct ImageMount: Sendable {
 
         let fuseMountpoint = bundle?.lower ?? mountpoint
         var mountOptions = ["ro", "default_permissions", "fsname=\(reference.description)", "subtype=ocicred"]
+        // A plain mount lends nobody the image's setuid binaries or device nodes, least of all the other users of
+        // an --allow-other mount (libfuse's default, said here so that it stays so). A bundle's lazy mount keeps
+        // them, as `umoci unpack` does: overlayfs honours its lower layer's nosuid, and a container may need
+        // setuid; DIR's 0700 is what keeps other users away from it.
+        mountOptions += bundle == nil ? ["nosuid", "nodev"] : ["suid", "dev"]
         if options.allowOther { mountOptions.append("allow_other") }
         let session = try FuseSession(mountpoint: fuseMountpoint, options: mountOptions, filesystem: filesystem)
         let maxThreads = options.maxThreads
@@ -182,22 +185,30 @@ public struct ImageMount: Sendable {
         logger.info("unmounted", metadata: ["mountpoint": "\(mountpoint)", "status": "\(status)"])
         await saveProfile(recorder, index: index, client: client)
         if status < 0 {
-            throw .mount(mountpoint: mountpoint, reason: "the FUSE loop failed: \(String(cString: strerror(-status)))")
+            throw .mount(
+                mountpoint: mountpoint,
+                reason: "the FUSE loop failed: \(SystemError(code: -status, operation: "fuse_session_loop").symbol)")
         }
     }
 
-    /// A profile for this index: the cached one, else the newest pushed to the registry (then cached).
+    /// A profile for this index: the cached one, else the newest pushed to the registry that `trust` binds to the
+    /// image (then cached); either is checked against the index first.
     func profile(for index: ImageIndex, client: RegistryClient) async -> StartupProfile? {
         let cache = ProfileCache(environment: environment)
         if let cached = cache.load(manifestDigest: index.manifestDigest, span: index.span) {
-            logger.info("start-up profile from the cache", metadata: ["spans": "\(cached.spans.count)"])
-            return cached
+            do throws(LazyMountError) {
+                try cached.check(against: index, source: cache.path(forManifest: index.manifestDigest))
+                logger.info("start-up profile from the cache", metadata: ["spans": "\(cached.spans.count)"])
+                return cached
+            } catch {
+                logger.warning("ignoring the cached start-up profile", metadata: ["error": "\(error)"])
+            }
         }
+        guard options.trust.allowsPushed else { return nil }
         do throws(LazyMountError) {
             guard
                 let pushed = try await ProfileReferrer.fetch(
-                    client: client, repository: reference.repository, manifestDigest: index.manifestDigest,
-                    span: index.span)
+                    client: client, repository: reference.repository, index: index, trust: options.trust)
             else { return nil }
             logger.info("start-up profile from the registry (referrer)", metadata: ["spans": "\(pushed.spans.count)"])
             _ = try? cache.store(pushed)
@@ -220,14 +231,20 @@ public struct ImageMount: Sendable {
             if options.pushProfile {
                 let digest = try await ProfileReferrer.push(profile, client: client, repository: reference.repository)
                 logger.info("start-up profile pushed", metadata: ["artifact": "\(reference.repository)@\(digest)"])
+                if let key = options.signKey {
+                    let signature = try await IndexReferrer.sign(
+                        artifact: digest, reference: reference, key: key, client: client)
+                    logger.info("start-up profile signed", metadata: ["signature": "\(signature)"])
+                }
             }
         } catch {
             logger.error("start-up profile not kept", metadata: ["error": "\(error)"])
         }
     }
 
-    /// The index for the image: the cached one, else one pushed to the registry by `ocicred index --push`
-    /// (found through the referrers API or its tag fallback), else built now by reading every layer once.
+    /// The index for the image: the cached one, else one pushed to the registry by `ocicred index --push` that
+    /// `options.trust` binds to the image (found through the referrers API or its tag fallback), else built now by
+    /// reading every layer once. Whatever its source, it is checked against the manifest before use.
     func index(client: RegistryClient) async throws(LazyMountError) -> (ResolvedImage, ImageIndex, String) {
         let cache = IndexCache(environment: environment)
         let indexer = ImageIndexer(client: client, span: options.span, progress: options.indexProgress)
@@ -237,24 +254,42 @@ public struct ImageMount: Sendable {
         } catch {
             throw .registry(error)
         }
+        let cachePath = cache.path(forManifest: image.manifestDigest)
         if let cached = cache.load(manifestDigest: image.manifestDigest, span: options.span) {
-            logger.info("index from the cache", metadata: ["manifest": "\(image.manifestDigest)"])
-            return (image, cached, cache.path(forManifest: image.manifestDigest))
-        }
-        do throws(LazyMountError) {
-            if let pushed = try await IndexReferrer.fetch(
-                client: client, repository: reference.repository, manifestDigest: image.manifestDigest,
-                span: options.span, keepIn: cache)
-            {
-                logger.info("index from the registry (referrer)", metadata: ["manifest": "\(image.manifestDigest)"])
-                return (image, pushed, cache.path(forManifest: image.manifestDigest))
+            do throws(LazyMountError) {
+                try cached.check(against: image, source: cachePath)
+                logger.info("index from the cache", metadata: ["manifest": "\(image.manifestDigest)"])
+                return (image, cached, cachePath)
+            } catch {
+                logger.warning("ignoring the cached index", metadata: ["error": "\(error)"])
             }
-        } catch {
-            // A broken or altered artifact is not fatal: the layers themselves are verified while indexing.
-            logger.warning("ignoring the index pushed to the registry", metadata: ["error": "\(error)"])
         }
-        logger.info("building the index", metadata: ["manifest": "\(image.manifestDigest)"])
+        if options.trust.allowsPushed {
+            do throws(LazyMountError) {
+                if let pushed = try await IndexReferrer.fetch(
+                    client: client, repository: reference.repository, image: image, span: options.span,
+                    trust: options.trust, keepIn: cache)
+                {
+                    logger.info(
+                        "index from the registry (referrer)",
+                        metadata: ["artifact": "\(pushed.artifact)", "trust": "\(pushed.binding)"])
+                    return (image, pushed.index, cachePath)
+                }
+                logger.warning(
+                    "no pushed index the mount may trust; building the index from the layers",
+                    metadata: ["repository": "\(reference.repository)"])
+            } catch {
+                // A forged, altered or unbound artifact is not fatal: the layers themselves are verified while
+                // indexing.
+                logger.warning(
+                    "ignoring the index pushed to the registry; building the index from the layers",
+                    metadata: ["error": "\(error)"])
+            }
+        } else {
+            logger.warning("\(IndexTrust.buildingNote(repository: reference.repository))")
+        }
         let built = try await indexer.build(image)
+        try built.check(against: image, source: "the index built from \(reference.description)")
         return (image, built, try cache.store(built))
     }
 

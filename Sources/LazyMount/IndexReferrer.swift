@@ -1,4 +1,5 @@
-import Credentials
+public import Credentials
+package import Crypto
 public import FoundationEssentials
 public import Registry
 import SystemSupport
@@ -71,29 +72,72 @@ public enum IndexReferrer {
         }
     }
 
-    /// The index pushed for the image manifest `manifestDigest` with this `span`, or nil when there is none the
-    /// caller can use (none pushed, another span or index version, made for another manifest): the caller then
-    /// builds one. With a `cache`, the index is kept there as it came (its JSON, not encoded again). The newest
-    /// artifact that fits is fetched; its manifest and index blob must match their digests — a mismatch is an
-    /// error, not nil, since something altered them.
-    public static func fetch(
-        client: RegistryClient, repository: String, manifestDigest: String, span: Int64, keepIn cache: IndexCache? = nil
-    ) async throws(LazyMountError) -> ImageIndex? {
-        let listing: RegistryClient.ReferrerListing
+    /// Signs the artifact `digest` (an index or a profile pushed to `repository`) in cosign's format, so mounts
+    /// that trust `key`'s public half read it. Returns the signature's reference.
+    package static func sign(
+        artifact digest: String, reference: Reference, key: ECDSAKey, client: RegistryClient
+    ) async throws(LazyMountError) -> String {
         do throws(RegistryError) {
-            listing = try await client.referrers(
-                repository: repository, subject: manifestDigest, artifactType: artifactType)
+            let tag = try await CosignSignature.sign(
+                digest: digest, repository: reference.repository,
+                dockerReference: "\(reference.host)/\(reference.repository)", key: key, client: client)
+            return "\(reference.host)/\(reference.repository):\(tag)"
         } catch {
             throw .registry(error)
         }
-        guard
-            let chosen = ReferrerArtifact.newest(
-                in: listing, artifactType: artifactType, spanAnnotation: spanAnnotation, span: span)
-        else { return nil }
+    }
 
+    /// The index pushed for `image` with this `span` that `trust` binds to it, or nil when there is none the
+    /// caller may use (none pushed or bound, another span): the caller then builds one. With a `cache`, the index
+    /// is kept there as it came (its JSON, not encoded again). The artifact's manifest and index blob must match
+    /// their digests, and the index must describe exactly the image's layers (`ImageIndex.check`) — otherwise an
+    /// error, not nil, since something altered or forged them.
+    package static func fetch(
+        client: RegistryClient, repository: String, image: ResolvedImage, span: Int64, trust: IndexTrust,
+        keepIn cache: IndexCache? = nil
+    ) async throws(LazyMountError) -> FetchedIndex? {
+        let chosen: (digest: String, binding: String)
+        do throws(RegistryError) {
+            var ranked: [ReferrerDescriptor] = []
+            if trust.pinnedIndex == nil {
+                let listing = try await client.referrers(
+                    repository: repository, subject: image.manifestDigest, artifactType: artifactType)
+                ranked = ReferrerArtifact.ranked(
+                    in: listing, artifactType: artifactType, spanAnnotation: spanAnnotation, span: span)
+            }
+            guard
+                let bound = try await ReferrerArtifact.firstBound(
+                    ranked, isIndex: true, trust: trust, client: client, repository: repository)
+            else { return nil }
+            chosen = bound
+        } catch {
+            throw .registry(error)
+        }
+        let source = "\(repository)@\(chosen.digest)"
+        let (manifest, json) = try await fetchArtifact(chosen.digest, client: client, repository: repository)
+        guard manifest.subject?.digest == image.manifestDigest else {
+            throw .index(path: source, reason: "refused: it refers to another manifest than \(image.manifestDigest)")
+        }
+        let index: ImageIndex
+        do {
+            index = try ImageIndex.decode(json)
+        } catch {
+            throw .index(path: source, reason: "not an ocicred index: \(error)")
+        }
+        if trust.pinnedIndex == nil, index.span != span { return nil }
+        try index.check(against: image, source: source)
+        try checkWindows(of: index, in: manifest, source: source)
+        try cache?.store(encoded: json, manifestDigest: image.manifestDigest)
+        return FetchedIndex(index: index, artifact: chosen.digest, binding: chosen.binding)
+    }
+
+    /// The artifact manifest `digest` and its index layer's JSON, each checked against its digest.
+    private static func fetchArtifact(_ digest: String, client: RegistryClient, repository: String)
+        async throws(LazyMountError) -> (ArtifactManifest, [UInt8])
+    {
         let fetched: RegistryClient.FetchedManifest
         do throws(RegistryError) {
-            fetched = try await client.fetchManifest(repository: repository, reference: chosen.digest)
+            fetched = try await client.fetchManifest(repository: repository, reference: digest)
         } catch {
             throw .registry(error)
         }
@@ -101,15 +145,13 @@ public enum IndexReferrer {
         do {
             manifest = try JSONDecoder().decode(ArtifactManifest.self, from: Data(fetched.body))
         } catch {
-            throw .registry(.invalidManifest(reason: "index artifact \(chosen.digest): \(error)"))
+            throw .registry(.invalidManifest(reason: "index artifact \(digest): \(error)"))
         }
-        guard manifest.subject?.digest == manifestDigest else { return nil }
         guard let layer = manifest.layers.first(where: { $0.mediaType == indexMediaType }) else {
-            throw .registry(.invalidManifest(reason: "index artifact \(chosen.digest) has no \(indexMediaType) layer"))
+            throw .registry(.invalidManifest(reason: "index artifact \(digest) has no \(indexMediaType) layer"))
         }
-        guard layer.size > 0, layer.size <= maxIndexBytes else {
-            throw .registry(
-                .invalidManifest(reason: "index artifact \(chosen.digest) has a layer of \(layer.size) bytes"))
+        guard layer.size > 0, layer.size <= maxIndexBytes, Digest.isWellFormed(layer.digest) else {
+            throw .registry(.invalidManifest(reason: "index artifact \(digest) has an unusable index layer"))
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(layer.size))
@@ -124,25 +166,32 @@ public enum IndexReferrer {
         } catch {
             throw .registry(error)
         }
-        let index: ImageIndex
-        let json: [UInt8]
         do {
-            json = try ZStream.inflateWhole(bytes, .gzip, limit: Int(maxIndexBytes))
-            index = try ImageIndex.decode(json)
+            return (manifest, try ZStream.inflateWhole(bytes, .gzip, limit: Int(maxIndexBytes)))
         } catch {
-            throw .index(path: "\(repository)@\(chosen.digest)", reason: "not an ocicred index: \(error)")
+            throw .index(path: "\(repository)@\(digest)", reason: "not an ocicred index: \(error)")
         }
-        guard index.version == ImageIndex.currentVersion, index.manifestDigest == manifestDigest, index.span == span
-        else { return nil }
-        // Windows are read later, by digest, from this repository: only a blob the artifact holds (so the
-        // registry keeps it as long as the index) may be named.
-        let windows = Set(manifest.layers.filter { $0.mediaType == windowsMediaType }.map(\.digest))
-        for named in index.layers.compactMap(\.windowsBlob) where !windows.contains(named) {
-            throw .registry(
-                .invalidManifest(reason: "index artifact \(chosen.digest) names windows blob \(named) it does not hold"))
+    }
+
+    /// Windows are read later, by digest and range, from this repository: only a blob the artifact holds (so the
+    /// registry keeps it as long as the index) may be named, and every window must lie inside it.
+    private static func checkWindows(of index: ImageIndex, in manifest: ArtifactManifest, source: String)
+        throws(LazyMountError)
+    {
+        var sizes: [String: Int64] = [:]
+        for layer in manifest.layers where layer.mediaType == windowsMediaType { sizes[layer.digest] = layer.size }
+        for layer in index.layers {
+            guard let named = layer.windowsBlob else { continue }
+            guard let size = sizes[named] else {
+                throw .index(path: source, reason: "refused: it names windows blob \(named) it does not hold")
+            }
+            for span in layer.spans {
+                guard let location = span.checkpoint?.windowAt else { continue }
+                guard location.offset <= size - location.length else {
+                    throw .index(path: source, reason: "refused: a window lies outside windows blob \(named)")
+                }
+            }
         }
-        try cache?.store(encoded: json, manifestDigest: manifestDigest)
-        return index
     }
 
     /// What the artifact holds for `index`: its JSON gzip-compressed with each non-empty window replaced by
@@ -182,6 +231,15 @@ public enum IndexReferrer {
         do { indexBlob = try ZStream.deflate(json, .gzip) } catch { throw .inflate(error) }
         return (published, indexBlob, windowsDigest == nil ? nil : windows)
     }
+}
+
+/// An index `IndexReferrer.fetch` found, checked and bound to the image.
+public struct FetchedIndex: Sendable, Equatable {
+    public var index: ImageIndex
+    /// The artifact manifest it came in.
+    public var artifact: String
+    /// How it is bound to the image, for the log line that says where the index came from.
+    public var binding: String
 }
 
 /// What `IndexReferrer.push` left in the registry.

@@ -27,6 +27,8 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
     case busy(path: String, users: [String])
     /// A start-up profile could not be read, written or pushed.
     case profile(reason: String)
+    /// A key or pin that decides which pushed index or profile is trusted could not be used.
+    case trust(reason: String)
 
     public var description: String {
         switch self {
@@ -52,6 +54,7 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
             return "\(path) is still in use by \(users.joined(separator: ", ")); stop the container first "
                 + "(`runc kill ID KILL && runc delete ID`, `podman stop ID`), then unmount again"
         case .profile(let reason): return "start-up profile: \(reason)"
+        case .trust(let reason): return "index trust: \(reason)"
         }
     }
 }

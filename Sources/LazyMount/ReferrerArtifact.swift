@@ -34,20 +34,38 @@ enum ReferrerArtifact {
                 [createdAnnotation: RFC3339.format(now), spanAnnotation: String(span)], uniquingKeysWith: { $1 }))
     }
 
-    /// The newest artifact of `artifactType` listed for `subject` whose span annotation (when it has one) is
-    /// `span`: by its creation annotation, and on a tie or without one the later entry, which is the one the
-    /// fallback tag's maintainer (this code) appended last. Nil when none fits.
-    static func newest(
+    /// The artifacts of `artifactType` listed for `subject` whose span annotation (when they have one) is `span`,
+    /// newest first: by their creation annotation, and on a tie or without one the later entry first, which is the
+    /// one the fallback tag's maintainer (this code) appended last. Entries whose digest is not a well-formed
+    /// sha256 are dropped: the listing is written by whoever can push, and a URL is built from each digest.
+    static func ranked(
         in listing: RegistryClient.ReferrerListing, artifactType: String, spanAnnotation: String, span: Int64
-    ) -> ReferrerDescriptor? {
+    ) -> [ReferrerDescriptor] {
         let candidates = listing.descriptors.enumerated().filter { _, descriptor in
             descriptor.artifactType == artifactType && MediaType.isManifest(descriptor.mediaType)
+                && Digest.isWellFormed(descriptor.digest)
                 && (descriptor.annotations?[spanAnnotation].map { $0 == String(span) } ?? true)
         }
-        return candidates.max(by: { a, b in
+        return candidates.sorted(by: { a, b in
             let (dateA, dateB) = (created(a.element), created(b.element))
-            return dateA == dateB ? a.offset < b.offset : dateA < dateB
-        })?.element
+            return dateA == dateB ? a.offset > b.offset : dateA > dateB
+        }).map(\.element)
+    }
+
+    /// The first of `ranked` artifacts (at most `limit` looked at) that `trust` binds to the image, with how.
+    static func firstBound(
+        _ ranked: [ReferrerDescriptor], isIndex: Bool, trust: IndexTrust, client: RegistryClient, repository: String,
+        limit: Int = 8
+    ) async throws(RegistryError) -> (digest: String, binding: String)? {
+        if isIndex, let pinned = trust.pinnedIndex { return (pinned, "pinned by digest") }
+        for candidate in ranked.prefix(limit) {
+            if let binding = try await trust.binding(
+                of: candidate.digest, isIndex: isIndex, repository: repository, client: client)
+            {
+                return (candidate.digest, binding)
+            }
+        }
+        return nil
     }
 
     static func created(_ descriptor: ReferrerDescriptor) -> Date {

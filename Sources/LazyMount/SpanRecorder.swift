@@ -1,4 +1,4 @@
-import Crypto
+internal import Crypto
 import FoundationEssentials
 
 /// Cuts a layer's uncompressed stream into spans and hashes each: memory is one span plus one deflate block.

@@ -22,6 +22,9 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
         return "\(operation): \(symbol) (\(String(cString: strerror(code))))"
     }
 
+    /// The resource is in use (EBUSY): an unmount that a process still holds up.
+    package var isBusy: Bool { code == EBUSY }
+
     public var symbol: String {
         switch code {
         case ENOENT: return "ENOENT"
@@ -38,6 +41,8 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
         case EFBIG: return "EFBIG"
         case EPIPE: return "EPIPE"
         case EAGAIN: return "EAGAIN"
+        case EBUSY: return "EBUSY"
+        case EXDEV: return "EXDEV"
         default: return "errno \(code)"
         }
     }

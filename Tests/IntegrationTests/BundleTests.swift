@@ -47,7 +47,7 @@ struct BundleTests {
         }
     }
 
-    static func prepare(largeFileMiB: Int = 0) throws -> Prepared {
+    static func prepare(largeFileMiB: Int = 0, privilegeProbes: Bool = false) throws -> Prepared {
         let password = "pw:" + UUID().uuidString.prefix(8).lowercased()
         let registry = try RegistryFixture.start(username: "runner", password: password)
         let directory = try TemporaryDirectory(prefix: "ocicred-bundle")
@@ -55,7 +55,8 @@ struct BundleTests {
             let home = directory.file("home")
             var environment = try OcicredBinary.registryEnvironment(home: home)
             environment["OCICRED_LOG_LEVEL"] = "info"  // the profile's progress is logged at info
-            let image = try LayeredImage.build(in: directory, largeFileMiB: largeFileMiB, runnable: true)
+            let image = try LayeredImage.build(
+                in: directory, largeFileMiB: largeFileMiB, runnable: true, privilegeProbes: privilegeProbes)
             try image.push(to: registry, password: password, repository: "team/runnable", directory: directory)
             let login = try OcicredBinary.run(
                 ["login", registry.host, "-u", "runner", "--password-stdin"], home: home, stdin: password + "\n",
@@ -286,8 +287,11 @@ struct BundleTests {
         defer { prepared.stop() }
         let command = "cat /usr/lib/big.bin /usr/lib/mixed.txt /usr/lib/big2.bin /usr/bin/tool | sha256sum"
 
-        // First start: record until unmount, push the profile beside the image.
-        let first = try prepared.mountBundle("first", ["--record-profile", "--push-profile"])
+        // First start: record until unmount, push the profile beside the image, signed by the operator's key.
+        let keys = try TemporaryDirectory(prefix: "ocicred-keys")
+        defer { keys.remove() }
+        let (key, pub) = try RepositoryPusher.makeKeyPair("profile", in: keys)
+        let first = try prepared.mountBundle("first", ["--record-profile", "--push-profile", "--sign-key", key])
         defer { first.stop() }
         try Runc.adjust(bundle: first.mountpoint, arguments: ["/bin/sh", "-c", command], root: true)
         let beforeFirst = Self.blobFetches(prepared.registry)
@@ -301,7 +305,7 @@ struct BundleTests {
         // Second start, as on another machine: no chunks, no cached profile; the profile comes from the registry.
         try FileManager.default.removeItem(atPath: prepared.home + "/.cache/ocicred/chunks")
         try FileManager.default.removeItem(atPath: prepared.home + "/.cache/ocicred/profile")
-        let second = try prepared.mountBundle("second")
+        let second = try prepared.mountBundle("second", ["--index-key", pub])
         defer { second.stop() }
         let deadline = Date() + 60
         while !second.log.contains("start-up profile fetched") && Date() < deadline { usleep(100_000) }

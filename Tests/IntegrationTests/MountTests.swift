@@ -235,12 +235,14 @@ struct MountTests {
         environment["XDG_CACHE_HOME"] = prepared.directory.file("other-cache")
         environment["OCICRED_LOG_LEVEL"] = "info"
         let mountpoint = prepared.directory.file("mnt")
+        // The operator's word that whoever can push here decides what the mount reads.
         let mount = try OcicredMount(
             image: prepared.reference, mountpoint: mountpoint, home: prepared.home,
-            arguments: ["--span", "262144"], environment: environment)
+            arguments: ["--span", "262144", "--trust-pushed-index"], environment: environment)
         defer { mount.stop() }
         try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
         #expect(mount.log.contains("index from the registry"), "\(mount.log)")
+        #expect(mount.log.contains("trusted as pushed"), "\(mount.log)")
         #expect(!mount.log.contains("building the index"))
         let cached = try FileManager.default.contentsOfDirectory(
             atPath: environment["XDG_CACHE_HOME"]! + "/ocicred/index")
@@ -275,12 +277,15 @@ struct MountTests {
         environment["XDG_CACHE_HOME"] = prepared.directory.file("empty-cache")
         environment["OCICRED_LOG_LEVEL"] = "info"
         let mountpoint = prepared.directory.file("mnt")
+        // The index pinned by the artifact digest `index --push` printed.
+        let artifact = try #require(pushed.stdoutText.split(separator: "@").last.map { String($0.prefix(71)) })
         let mount = try OcicredMount(
             image: prepared.reference, mountpoint: mountpoint, home: prepared.home,
-            arguments: ["--span", "65536"], environment: environment)
+            arguments: ["--span", "65536", "--index", artifact], environment: environment)
         defer { mount.stop() }
         try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
         try #require(mount.log.contains("index from the registry"), "the windows must be stored apart: \(mount.log)")
+        #expect(mount.log.contains("pinned by digest"), "\(mount.log)")
 
         func rangeRequests() -> Int {
             prepared.registry.log.split(separator: "\n").filter {

@@ -519,3 +519,16 @@ final class ReferrersAPI: HTTPClient {
         return HTTPResponse(status: 200, headers: headers, body: [UInt8](body), url: request.url)
     }
 }
+
+extension IndexReferrer {
+    /// The lookup a mount opted in with `--trust-pushed-index` makes, for the image manifest `manifestDigest`.
+    static func fetch(
+        client: RegistryClient, repository: String, manifestDigest: String, span: Int64, keepIn cache: IndexCache? = nil
+    ) async throws -> ImageIndex? {
+        let reference = try Reference.parse("\(client.endpoint.host)/\(repository)@\(manifestDigest)")
+        let image = try await client.resolveImage(reference, platform: .host)
+        return try await fetch(
+            client: client, repository: repository, image: image, span: span, trust: IndexTrust(pushed: true),
+            keepIn: cache)?.index
+    }
+}

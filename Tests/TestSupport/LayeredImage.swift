@@ -17,20 +17,43 @@ public struct LayeredImage {
     /// 1001, home /home/app), and gives the config the fields a runtime reads: Entrypoint, Cmd, Env, User `app`,
     /// WorkingDir, Labels, ExposedPorts, a volume. Its default command prints who and where it runs, and its
     /// home's motd.
+    /// `privilegeProbes` adds a top layer with `/bin/euid`, a static program owned by root and setuid that prints
+    /// `euid=N`, and `/srv/devnode`, a character device 1:3 (what /dev/null is), mode 0666: what other users must
+    /// not be able to use through a mount.
     public static func build(
-        in directory: TemporaryDirectory, largeFileMiB: Int = 0, hostileNames: Bool = false, runnable: Bool = false
+        in directory: TemporaryDirectory, largeFileMiB: Int = 0, hostileNames: Bool = false, runnable: Bool = false,
+        privilegeProbes: Bool = false
     ) throws -> LayeredImage {
         try FixtureError.requirePrograms(["python3": "python3", "skopeo": "skopeo"])
         if runnable { try FixtureError.requirePrograms(["busybox": "busybox-static"]) }
         let layout = directory.file("layout")
         let busybox = runnable ? ProcessRunner.resolve("busybox") : ""
+        let probe = privilegeProbes ? try compileEuidProbe(in: directory) : ""
         let result = try ProcessRunner.run(
-            "python3", ["-c", script, layout, String(largeFileMiB), hostileNames ? "hostile" : "", busybox],
+            "python3", ["-c", script, layout, String(largeFileMiB), hostileNames ? "hostile" : "", busybox, probe],
             timeout: 300)
         guard result.status == 0 else {
             throw FixtureError.commandFailed(command: "python3 (layered image)", result: result)
         }
         return LayeredImage(layout: layout)
+    }
+
+    /// A static program that prints its effective uid, compiled with the host's cc.
+    static func compileEuidProbe(in directory: TemporaryDirectory) throws -> String {
+        try FixtureError.requirePrograms(["cc": "gcc"])
+        let source = directory.file("euid.c")
+        let binary = directory.file("euid")
+        let program = """
+            #include <stdio.h>
+            #include <unistd.h>
+            int main(void) { printf("euid=%d\\n", (int)geteuid()); return 0; }
+
+            """
+        try Data(program.utf8)
+            .write(to: URL(fileURLWithPath: source))
+        let result = try ProcessRunner.run("cc", ["-static", "-O2", "-o", binary, source], timeout: 120)
+        guard result.status == 0 else { throw FixtureError.commandFailed(command: "cc (euid probe)", result: result) }
+        return binary
     }
 
     /// `skopeo copy oci:LAYOUT:TAG docker://HOST/REPO:TAG` with an auth file (0600) holding the credentials:
@@ -127,6 +150,7 @@ public struct LayeredImage {
         large_mib = int(sys.argv[2]) if len(sys.argv) > 2 else 0
         hostile = len(sys.argv) > 3 and sys.argv[3] == "hostile"
         busybox = sys.argv[4] if len(sys.argv) > 4 else ""
+        probe = sys.argv[5] if len(sys.argv) > 5 else ""
         rng = random.Random(7)
         os.makedirs(out + "/blobs/sha256", exist_ok=True)
 
@@ -147,6 +171,7 @@ public struct LayeredImage {
                     elif kind == "l": info.type, info.linkname = tarfile.SYMTYPE, link
                     elif kind == "h": info.type, info.linkname = tarfile.LNKTYPE, link
                     elif kind == "p": info.type = tarfile.FIFOTYPE
+                    elif kind == "c": info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
                     else: info.size = len(data)
                     tar.addfile(info, io.BytesIO(data) if kind == "f" else None)
                 build(add)
@@ -224,7 +249,15 @@ public struct LayeredImage {
             add("dots//and/./slashes", "d")
             add("dots//and/./slashes/file", data=b"inner dots and empty components are dropped\n")
 
+        def layer5(add):
+            add("srv", "d", mode=0o755)
+            with open(probe, "rb") as f:
+                add("bin/euid", data=f.read(), mode=0o4755)
+            add("srv/devnode", "c", mode=0o666)
+
         builds = [(layer1, "gzip"), (layer2, "none"), (layer3, "multi")] + ([(layer4, "gzip")] if hostile else [])
+        if probe:
+            builds.append((layer5, "gzip"))
         layers, diff_ids = [], []
         if busybox:
             builds.insert(0, (layer0, "gzip"))

@@ -1,8 +1,5 @@
 import FoundationEssentials
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import SystemSupport
 
 /// /proc/PID/mountinfo, read to find which mounts exist and who else still holds ours (proc(5)).
 enum MountTable {
@@ -34,9 +31,7 @@ enum MountTable {
 
     /// The mount exactly at `path` (the last one, which is on top), after resolving `path`.
     static func mount(at path: String) -> Line? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        let target = String(cString: resolved)
-        free(resolved)
+        guard let target = try? FileSystemMount.realPath(path) else { return nil }
         return read().last { $0.mountPoint == target }
     }
 
@@ -73,13 +68,8 @@ enum MountTable {
                 }
         }
         if read().contains(where: stacked) { users.append("an overlay stacked on it in this mount namespace") }
-        guard let directory = opendir("/proc") else { return users }
-        defer { closedir(directory) }
-        let me = String(getpid())
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
+        let me = String(ProcessIdentity.processID)
+        for name in (try? FileIO.list("/proc")) ?? [] {
             guard !name.isEmpty, name.allSatisfy(\.isNumber), name != me else { continue }
             guard let space = namespace(name), space != ownNamespace, seen.insert(space).inserted else { continue }
             if read(name).contains(where: { devices.contains($0.device) || stacked($0) }) {
@@ -89,12 +79,7 @@ enum MountTable {
         return users
     }
 
-    static func namespace(_ pid: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 64)
-        let count = readlink("/proc/\(pid)/ns/mnt", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static func namespace(_ pid: String) -> String? { FileSystemMount.linkTarget("/proc/\(pid)/ns/mnt") }
 
     static func command(_ pid: String) -> String {
         let bytes = BundleFiles.read("/proc/\(pid)/comm") ?? []

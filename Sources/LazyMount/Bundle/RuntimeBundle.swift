@@ -1,10 +1,6 @@
 import SystemSupport
 import FoundationEssentials
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// An OCI runtime bundle (runtime-spec bundle.md) over a lazy mount: DIR/config.json from the image config, and
 /// DIR/rootfs a writable overlay whose lower layer is the read-only FUSE mount at DIR/lower and whose upper and
 /// work directories are DIR/upper and DIR/work — so a container's writes never reach the image. Kernel overlayfs
@@ -38,46 +34,75 @@ public struct RuntimeBundle: Sendable {
     public var upper: String { directory + "/upper" }
     public var work: String { directory + "/work" }
 
-    /// Creates the layout. DIR may exist; it must not hold a config.json or a non-empty rootfs or lower (another
-    /// bundle, or a mistake), nor an upper directory unless `keepUpper` says to reuse it.
-    func prepare() throws(LazyMountError) {
-        for path in [directory, rootfs, lower, work] {
-            do {
-                try FileIO.makeDirectory(path, mode: 0o755)
-            } catch {
-                throw .bundle(reason: "cannot create \(error)")
-            }
-        }
-        guard access(configPath, F_OK) != 0 else {
-            throw .bundle(reason: "\(configPath) exists: \(directory) already holds a bundle")
-        }
-        for path in [rootfs, lower] where !Self.isEmptyDirectory(path) {
-            throw .bundle(reason: "\(path) is not an empty directory")
-        }
-        if !options.keepUpper && !Self.isEmptyDirectory(upper) && access(upper, F_OK) == 0 {
-            throw .bundle(
-                reason: "\(upper) holds an earlier container's writes: pass --keep-upper to use them, or remove it")
-        }
-        do {
-            try FileIO.makeDirectory(upper, mode: 0o755)
-        } catch {
-            throw .bundle(reason: "cannot create \(error)")
-        }
+    /// What `prepare` made, so that taking the bundle apart removes exactly that and nothing a user or a
+    /// container placed.
+    struct Prepared: Sendable {
+        /// Of rootfs, lower, upper and work, those this mount created.
+        var created: Set<String> = []
+        /// Those that existed, empty, and were taken for this mount: what is in them afterwards is this mount's.
+        var taken: Set<String> = []
+    }
+
+    /// Creates the layout, as private as `umoci unpack`'s: DIR 0700 (and rootfs, lower, work), so no other user reaches
+    /// the image's files — setuid binaries included — through rootfs, lower, upper or work. DIR may exist (it is
+    /// made 0700); it must not hold a config.json, and rootfs, lower and work, when present, must be empty
+    /// directories, as must upper unless `keepUpper` says to reuse it. None of them may be a symlink.
+    func prepare() throws(LazyMountError) -> Prepared {
         for path in [directory, rootfs, lower, upper, work] where path.contains(",") || path.contains(":") {
             throw .bundle(reason: "\(path) holds a comma or colon, which overlay mount options cannot carry")
         }
+        var prepared = Prepared()
+        do {
+            try FileIO.makeDirectory(FileIO.directoryName(directory))
+            try DirectoryTree.create(directory)
+            try DirectoryTree.setMode(directory, 0o700)
+        } catch {
+            throw .bundle(reason: "cannot make \(directory) private: \(error)")
+        }
+        guard !FileIO.exists(configPath) else {
+            throw .bundle(reason: "\(configPath) exists: \(directory) already holds a bundle")
+        }
+        for path in [rootfs, lower, work, upper] {
+            let reused = path == upper && options.keepUpper
+            // Upper's own mode is the container's `/` (overlayfs takes the root's attributes from upper), so it
+            // is the usual 0755; DIR's 0700 is what keeps other users out of it.
+            let mode: UInt32 = path == upper ? 0o755 : 0o700
+            do {
+                if try DirectoryTree.create(path, mode: mode) {
+                    prepared.created.insert(path)
+                    continue
+                }
+                let empty = try DirectoryTree.isEmpty(path)
+                guard reused || empty else {
+                    throw LazyMountError.bundle(
+                        reason: path == upper
+                            ? "\(upper) holds an earlier container's writes: pass --keep-upper to use them, or remove it"
+                            : "\(path) is not empty: it was not made by ocicred; remove it or choose another directory")
+                }
+                if path != upper { try DirectoryTree.setMode(path, mode) }
+                if empty { prepared.taken.insert(path) }
+            } catch let error as LazyMountError {
+                finish(prepared)
+                throw error
+            } catch {
+                finish(prepared)
+                throw .bundle(reason: "cannot use \(path): \(error)")
+            }
+        }
+        return prepared
     }
 
     func writeConfig(_ spec: RuntimeSpec) throws(LazyMountError) {
         try BundleFiles.write(try spec.encoded(), to: configPath)
     }
 
-    /// Mounts the overlay on DIR/rootfs; the FUSE mount at DIR/lower must be serving already.
+    /// Mounts the overlay on DIR/rootfs; the FUSE mount at DIR/lower must be serving already. It keeps setuid
+    /// and devices (the container needs them); DIR's mode is what keeps other users out.
     func mountOverlay() throws(LazyMountError) {
         let data = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"
-        if geteuid() == 0 {
+        if ProcessIdentity.isRoot {
             do {
-                _ = try valueOrErrno("mount overlayfs on \(rootfs)") { mount("overlay", rootfs, "overlay", 0, data) }
+                try FileSystemMount.mountOverlay(at: rootfs, options: data)
             } catch {
                 throw .bundle(reason: error.description)
             }
@@ -106,17 +131,28 @@ public struct RuntimeBundle: Sendable {
         try FuseSession.unmount(bundle.lower)
     }
 
-    /// What the mount process does once its FUSE loop has ended: an overlay still there (the FUSE mount was
-    /// taken away under it) is detached, and what `prepare` made is removed — DIR/upper too unless kept.
-    func finish() {
+    /// What the mount process does once its FUSE loop has ended (or a start failed): an overlay still there (the
+    /// FUSE mount was taken away under it) is detached, and what this mount made is removed — config.json,
+    /// the directories `prepare` created, and in a work or upper directory that existed before only what the
+    /// overlay and the container put there. DIR/upper stays when kept. Failures are logged by the caller's
+    /// `ocicred unmount`; here they leave the rest in place rather than guess.
+    func finish(_ prepared: Prepared) {
         if let overlay = MountTable.mount(at: rootfs), Self.isOverlay(overlay) {
-            if umount2(rootfs, Int32(MNT_DETACH)) != 0 { _ = Self.spawn(["fusermount3", "-u", "-z", rootfs]) }
+            if (try? FileSystemMount.unmount(rootfs, detach: true)) == nil {
+                _ = Self.spawn(["fusermount3", "-u", "-z", rootfs])
+            }
         }
-        unlink(configPath)
-        Self.removeTree(work)
-        if !options.keepUpper { Self.removeTree(upper) }
-        rmdir(rootfs)
-        rmdir(lower)
+        _ = try? FileIO.remove(configPath)
+        var clear = [work]
+        if !options.keepUpper { clear.append(upper) }
+        for path in clear {
+            if prepared.created.contains(path) {
+                try? DirectoryTree.remove(path)
+            } else if prepared.taken.contains(path) {
+                try? DirectoryTree.empty(path)
+            }
+        }
+        for path in [rootfs, lower] where prepared.created.contains(path) { DirectoryTree.removeIfEmpty(path) }
     }
 
     /// `podman run` arguments for the bundle in `directory`, from its config.json.
@@ -134,11 +170,11 @@ public struct RuntimeBundle: Sendable {
     }
 
     static func unmountOverlay(at path: String, type: String) throws(LazyMountError) {
-        if type == "overlay" || geteuid() == 0 {
+        if type == "overlay" || ProcessIdentity.isRoot {
             do {
-                _ = try valueOrErrno("umount \(path)") { umount2(path, 0) }
+                try FileSystemMount.unmount(path)
             } catch {
-                if error.code == EBUSY { throw .busy(path: path, users: ["a process has files open under it"]) }
+                if error.isBusy { throw .busy(path: path, users: ["a process has files open under it"]) }
                 throw .mount(mountpoint: path, reason: error.description)
             }
             return
@@ -148,47 +184,7 @@ public struct RuntimeBundle: Sendable {
         }
     }
 
-    static func resolved(_ path: String) -> String {
-        guard let real = realpath(path, nil) else { return path }
-        defer { free(real) }
-        return String(cString: real)
-    }
-
-    static func isEmptyDirectory(_ path: String) -> Bool {
-        guard let stream = opendir(path) else { return false }
-        defer { closedir(stream) }
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { return false }
-        }
-        return true
-    }
-
-    /// Removes `path` and everything below it without following symlinks (a container may have left links to
-    /// anywhere in the upper directory).
-    static func removeTree(_ path: String) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        if info.st_mode & S_IFMT == S_IFDIR {
-            chmod(path, 0o700)  // overlayfs leaves work/work with mode 000
-            if let stream = opendir(path) {
-                var names: [String] = []
-                while let entry = readdir(stream) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                        String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-                    }
-                    if name != "." && name != ".." { names.append(name) }
-                }
-                closedir(stream)
-                for name in names { removeTree(path + "/" + name) }
-            }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
-    }
+    static func resolved(_ path: String) -> String { (try? FileSystemMount.realPath(path)) ?? path }
 
     /// Runs a helper program (fuse-overlayfs, fusermount3) found on PATH and returns its exit status.
     static func spawn(_ arguments: [String]) -> Int32 { ChildProcess.exitStatus(arguments) ?? -1 }

@@ -35,30 +35,37 @@ public enum ProfileReferrer {
         }
     }
 
-    /// The newest profile pushed for `manifestDigest` with this span size, nil when there is none.
-    public static func fetch(client: RegistryClient, repository: String, manifestDigest: String, span: Int64)
+    /// The newest profile pushed for `index`'s image with its span size that `trust` binds to the image, checked
+    /// against `index`; nil when there is none. One that is bound but does not fit the index is an error.
+    package static func fetch(client: RegistryClient, repository: String, index: ImageIndex, trust: IndexTrust)
         async throws(LazyMountError) -> StartupProfile?
     {
+        let chosen: String
+        let bytes: [UInt8]
         do throws(RegistryError) {
             let listing = try await client.referrers(
-                repository: repository, subject: manifestDigest, artifactType: artifactType)
+                repository: repository, subject: index.manifestDigest, artifactType: artifactType)
+            let ranked = ReferrerArtifact.ranked(
+                in: listing, artifactType: artifactType, spanAnnotation: spanAnnotation, span: index.span)
             guard
-                let chosen = ReferrerArtifact.newest(
-                    in: listing, artifactType: artifactType, spanAnnotation: spanAnnotation, span: span)
+                let bound = try await ReferrerArtifact.firstBound(
+                    ranked, isIndex: false, trust: trust, client: client, repository: repository)
             else { return nil }
-            let fetched = try await client.fetchManifest(repository: repository, reference: chosen.digest)
+            chosen = bound.digest
+            let fetched = try await client.fetchManifest(repository: repository, reference: chosen)
             guard let manifest = try? JSONDecoder().decode(ArtifactManifest.self, from: Data(fetched.body)),
-                manifest.subject?.digest == manifestDigest,
+                manifest.subject?.digest == index.manifestDigest,
                 let layer = manifest.layers.first(where: { $0.mediaType == artifactType }),
                 layer.size > 0, layer.size <= maxProfileBytes
             else { return nil }
-            let bytes = try await client.fetchBlob(repository: repository, layer)
-            guard let profile = try? StartupProfile.decode(bytes, what: "profile \(chosen.digest)"),
-                profile.manifestDigest == manifestDigest, profile.span == span
-            else { return nil }
-            return profile
+            bytes = try await client.fetchBlob(repository: repository, layer)
         } catch {
             throw .registry(error)
         }
+        let source = "profile \(repository)@\(chosen)"
+        let profile = try StartupProfile.decode(bytes, what: source)
+        guard profile.span == index.span else { return nil }
+        try profile.check(against: index, source: source)
+        return profile
     }
 }
