@@ -26,11 +26,7 @@ public struct EncryptedStore: Sendable {
     public func material(for key: CredentialKey) throws(CredentialError) -> (material: CredentialMaterial, path: String)? {
         let path = path(for: key)
         let read: [UInt8]?
-        do throws(PrivatePath.Unsafe) {
-            try PrivatePath.checkDirectory(directory)
-        } catch {
-            throw .unsafePath(error.description)
-        }
+        try checkDirectory()
         do {
             read = try FileIO.read(path, limit: 1 << 20)
         } catch {
@@ -64,11 +60,7 @@ public struct EncryptedStore: Sendable {
     /// file names, stored or not. An entry stored concurrently is kept, as if this erase came first.
     public func erase(_ key: CredentialKey) throws(CredentialError) -> Bool {
         let path = path(for: key)
-        do throws(PrivatePath.Unsafe) {
-            try PrivatePath.checkDirectory(directory)
-        } catch {
-            throw .unsafePath(error.description)
-        }
+        try checkDirectory()
         guard FileIO.exists(path) else { return false }
         return try withStoreLock { () throws(CredentialError) in
             do throws(SystemError) {
@@ -82,11 +74,7 @@ public struct EncryptedStore: Sendable {
     /// Removes every entry (`ocicred logout --all`); how many there were. Entries are removed by name, never
     /// decrypted, so a store whose key is lost can still be emptied. A missing store stays missing.
     public func eraseAll() throws(CredentialError) -> Int {
-        do throws(PrivatePath.Unsafe) {
-            try PrivatePath.checkDirectory(directory)
-        } catch {
-            throw .unsafePath(error.description)
-        }
+        try checkDirectory()
         guard FileIO.isDirectory(directory) else { return 0 }
         return try withStoreLock { () throws(CredentialError) in
             let names: [String]
@@ -107,17 +95,25 @@ public struct EncryptedStore: Sendable {
         }
     }
 
+    /// The store directory must be private (PrivatePath); once it is, temporary files that writers killed mid-way
+    /// left in it are removed (`FileIO.sweepStaleTemporaries`), so a `get`, `list` or `erase` after a SIGKILLed
+    /// `store` leaves no ciphertext behind — never one a live writer is still filling (it holds its lock).
+    private func checkDirectory() throws(CredentialError) {
+        do throws(PrivatePath.Unsafe) {
+            try PrivatePath.checkDirectory(directory)
+        } catch {
+            throw .unsafePath(error.description)
+        }
+        FileIO.sweepStaleTemporaries(in: directory)
+    }
+
     /// Entry files are `oci-creds-<hex>`; temporary files and the lock carry a `.`.
     static func isEntryName(_ name: String) -> Bool { name.hasPrefix(SecretName.prefix) && !name.contains(".") }
 
     /// Every stored entry. A damaged entry is an error naming its file, never silently left out.
     public func list() throws(CredentialError) -> [CredentialMaterial] {
         let names: [String]
-        do throws(PrivatePath.Unsafe) {
-            try PrivatePath.checkDirectory(directory)
-        } catch {
-            throw .unsafePath(error.description)
-        }
+        try checkDirectory()
         do {
             names = try FileIO.list(directory).filter(Self.isEntryName)
         } catch {

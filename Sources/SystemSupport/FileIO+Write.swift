@@ -19,8 +19,8 @@ import Synchronization
 /// - the bytes go to an unnamed file (O_TMPFILE) that gets a name only once it is complete and synced, so a
 ///   writer SIGKILLed mid-write leaves nothing behind; where the filesystem has no O_TMPFILE the file is named
 ///   from the start. Either way it is removed on every failure and the writer holds flock(2) on it while it
-///   exists, so a temporary file left by a killed writer is unlocked, and the next write in that directory
-///   sweeps it.
+///   exists, so a temporary file left by a killed writer is unlocked, and the next write in that directory —
+///   or the next command that opens the credential store — sweeps it.
 extension FileIO {
     /// Marks our temporary files: `.<target name>.ocicred-tmp-<16 hex>`.
     static let temporaryMarker = ".ocicred-tmp-"
@@ -66,8 +66,11 @@ extension FileIO {
     private static let sweptDirectories = Mutex<Set<String>>([])
 
     /// Removes temporary files a killed writer left in `directory`: ours by name, owned by us, regular, not
-    /// locked by a live writer, and older than `staleAfterSeconds`.
-    static func sweepStaleTemporaries(in directory: String) {
+    /// locked by a live writer, and either holding bytes or older than `staleAfterSeconds`. A writer locks its
+    /// temporary file before it writes a byte (and an O_TMPFILE one is locked before it even has a name), so an
+    /// unlocked file with content belongs to a dead writer; only an empty one may be a live writer between its
+    /// create and its flock.
+    package static func sweepStaleTemporaries(in directory: String) {
         let first = sweptDirectories.withLock { $0.insert(directory).inserted }
         guard first, let names = try? list(directory) else { return }
         let now = time(nil)
@@ -78,9 +81,9 @@ extension FileIO {
             defer { close(fd) }
             var info = stat()
             guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(),
-                now - info.st_mtim.tv_sec > staleAfterSeconds, flock(fd, LOCK_EX | LOCK_NB) == 0
+                info.st_size > 0 || now - info.st_mtim.tv_sec > staleAfterSeconds, flock(fd, LOCK_EX | LOCK_NB) == 0
             else { continue }
-            unlink(path)
+            _ = try? valueOrErrno("unlink \(path)") { unlink(path) }
         }
     }
 }

@@ -155,6 +155,52 @@ struct HardeningFileTests {
         #expect(keyDirectory == ["key"], "the key directory holds only the key: \(keyDirectory)")
     }
 
+    /// What a writer SIGKILLed between naming its temporary file and renaming it leaves: a named, unlocked file
+    /// with its bytes. Any command that opens the store removes it at once; a temporary file a live writer holds
+    /// locked (here `flock(1)` holds it) is never taken, however young or old.
+    @Test("a dead writer's temporary file is gone after the next get, list or erase; a live writer's stays",
+        arguments: ["get", "list", "erase"])
+    func deadWritersTemporariesAreSweptByEveryCommandThatOpensTheStore(_ action: String) throws {
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        try prepareHome(home.path)
+        let stored = try OcicredBinary.helper(
+            "store", home: home.path, stdin: Data(#"{"ServerURL":"kept.example.com","Username":"u","Secret":"s"}"#.utf8))
+        try #require(stored.status == 0, "\(stored)")
+        let store = home.file(".local/share/ocicred")
+        let entry = try #require(try FileManager.default.contentsOfDirectory(atPath: store).first { $0.hasPrefix("oci-creds-") })
+        let dead = store + "/." + entry + ".ocicred-tmp-00000000deadbeef"
+        let live = store + "/." + entry + ".ocicred-tmp-0000000000000001"
+        for path in [dead, live] {
+            try #require(FileManager.default.createFile(
+                atPath: path, contents: Data("sealed bytes of a secret".utf8), attributes: [.posixPermissions: 0o600]))
+        }
+        // A live writer: holds flock(2) on its file until its stdin closes.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: ProcessRunner.resolve("python3"))
+        holder.arguments = [
+            "-c",
+            "import fcntl, sys; f = open(sys.argv[1], 'rb'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); "
+                + "sys.stdin.read()",
+            live,
+        ]
+        let (toHolder, fromHolder) = (Pipe(), Pipe())
+        holder.standardInput = toHolder
+        holder.standardOutput = fromHolder
+        try holder.run()
+        defer {
+            try? toHolder.fileHandleForWriting.close()
+            holder.waitUntilExit()
+        }
+        let locked = String(decoding: fromHolder.fileHandleForReading.availableData, as: UTF8.self)
+        try #require(locked.hasPrefix("locked"), "the live writer holds its lock")
+        let ran = try OcicredBinary.helper(
+            action, home: home.path, stdin: Data(action == "list" ? [] : Array("kept.example.com".utf8)))
+        #expect(ran.status == 0, "\(ran)")
+        #expect(!FileManager.default.fileExists(atPath: dead), "the dead writer's temporary file is gone after \(action)")
+        #expect(FileManager.default.fileExists(atPath: live), "the live writer's is kept")
+    }
+
     // MARK: - Class 2: lock files and directories must be ours
 
     /// Each lock ocicred takes, with the command that takes it.
