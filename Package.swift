@@ -79,7 +79,7 @@ let package = Package(
             name: "LazyMount",
             dependencies: [
                 "CFuse", "CZlib", "CZstd", "SystemSupport", "Crypto", "Credentials", "Registry", "Transport",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(

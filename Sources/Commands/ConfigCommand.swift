@@ -1,6 +1,7 @@
 import ArgumentParser
 import Credentials
 import Kubernetes
+import LazyMount
 import Refresh
 internal import FoundationEssentials
 import SystemSupport
@@ -62,6 +63,7 @@ enum ConfigValidation {
             let document = try ConfigParser.parseDocument(text, file: file)
             _ = try RefreshConfig.parse(document)
             _ = try KubeletConfig.parse(document)
+            _ = try MountConfig.parse(document)
             return .success((document.config.rules.count, document.warnings))
         } catch {
             return .failure(Failure(error.description))

@@ -34,7 +34,7 @@ struct MountCommand: AsyncParsableCommand {
             A pushed index or profile (`ocicred index --push`, --push-profile) is read only when it is bound to \
             the image: signed in cosign's format by a key given with --index-key, pinned with --index DIGEST, \
             or trusted with --trust-pushed-index (whoever can push to the repository then decides what the \
-            mount reads). Otherwise the mount builds the index itself, reading each layer once against its \
+            mount reads); the config's `mount.trust` rules say the same per repository or image. Otherwise the mount builds the index itself, reading each layer once against its \
             digest. Every index, from anywhere, is checked against the image manifest before use.
             """)
 
@@ -139,7 +139,8 @@ struct MountCommand: AsyncParsableCommand {
             options.recordFor = recordSeconds.map { .seconds($0) }
             options.pushProfile = pushProfile
             options.useProfile = !noProfile
-            options.trust = try IndexTrust.load(keyFiles: indexKey, pinnedIndex: index, pushed: trustPushedIndex)
+            options.trust = try MountConfig.load(environment: environment).trust(
+                for: reference, keyFiles: indexKey, pinnedIndex: index, pushed: trustPushedIndex)
             options.signKey = try signKey.map { path throws(LazyMountError) in try IndexTrust.signingKey(at: path) }
             if let progress = ImageAccess.progressLine(prefix: "indexing ") {
                 let onTerminal = isatty(2) == 1

@@ -38,9 +38,9 @@ struct MountTrustTests {
     /// Mounts with a cache of its own (so only the registry or the layers can supply the index), reads the
     /// expected files, unmounts; returns the log and what each read gave (nil: an error).
     static func mountAndRead(
-        _ prepared: BundleTests.Prepared, name: String, arguments: [String]
+        _ prepared: BundleTests.Prepared, name: String, arguments: [String], extraEnvironment: [String: String] = [:]
     ) throws -> (log: String, contents: [String: String?]) {
-        var environment = prepared.environment
+        var environment = prepared.environment.merging(extraEnvironment) { $1 }
         environment["XDG_CACHE_HOME"] = prepared.directory.file("cache-" + name)
         let mountpoint = prepared.directory.file("mnt-" + name)
         let mount = try OcicredMount(
@@ -222,6 +222,43 @@ struct MountTrustTests {
         #expect(replay.log.contains("start-up profile from the registry"), "\(replay.log)")
         let opted = try Self.mountAndRead(prepared, name: "opted-profile", arguments: ["--trust-pushed-index"])
         #expect(opted.log.contains("ignoring the start-up profile"), "the newest, forged, is refused: \(opted.log)")
+    }
+
+    @Test func theConfigTrustsPerRepositoryOrImageAndConfigValidateChecksIt() throws {
+        let prepared = try BundleTests.prepare()
+        defer { prepared.stop() }
+        let keys = try TemporaryDirectory(prefix: "ocicred-keys")
+        defer { keys.remove() }
+        let (key, pub) = try RepositoryPusher.makeKeyPair("operator", in: keys)
+        let signed = try OcicredBinary.run(
+            ["index", prepared.reference, "--span", "65536", "--push", "--sign-key", key], home: prepared.home,
+            extraEnvironment: prepared.environment, timeout: 180)
+        try #require(signed.status == 0, "\(signed)")
+        let artifact = try Self.artifact(in: signed.stdoutText)
+        let config = prepared.directory.file("config.yaml")
+        let environment = ["OCICRED_CONFIG": config]
+
+        try "mount:\n  trust:\n    - repository: \"\(prepared.registry.host)/team/*\"\n      indexKeys: [\(pub)]\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let byKey = try Self.mountAndRead(prepared, name: "config-key", arguments: [], extraEnvironment: environment)
+        #expect(byKey.log.contains("signed by a configured key"), "\(byKey.log)")
+
+        try "mount:\n  trust:\n    - image: \(prepared.reference)\n      index: \"\(artifact)\"\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let pinned = try Self.mountAndRead(prepared, name: "config-pin", arguments: [], extraEnvironment: environment)
+        #expect(pinned.log.contains("pinned by digest"), "\(pinned.log)")
+
+        try "mount:\n  trust:\n    - repository: \"other.example/*\"\n      trustPushed: true\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let elsewhere = try Self.mountAndRead(
+            prepared, name: "config-other", arguments: [], extraEnvironment: environment)
+        #expect(elsewhere.log.contains("building the index"), "a rule for another repository: \(elsewhere.log)")
+
+        try "mount:\n  trust:\n    - repository: \"a/*\"\n      indexKeys: [relative.pub]\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let invalid = try OcicredBinary.run(["config", "validate", config], home: prepared.home)
+        #expect(invalid.status != 0, "\(invalid)")
+        #expect(invalid.stderrText.contains("config.yaml:4:") && invalid.stderrText.contains("absolute"), "\(invalid)")
     }
 
     // MARK: - Other local users

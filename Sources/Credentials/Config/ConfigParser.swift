@@ -7,7 +7,7 @@ import SystemSupport
 public enum ConfigParser {
     /// Top-level sections other targets own and check (`refresh:` in Refresh); every command accepts them, so
     /// one file serves every command, while a misspelt section is still an error everywhere.
-    public static let sectionsOwnedElsewhere = ["refresh", "kubelet"]
+    public static let sectionsOwnedElsewhere = ["refresh", "kubelet", "mount"]
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> OcicredConfig {
         try parseDocument(text, file: file).config
