@@ -56,16 +56,7 @@ package final class ECDSAKey: @unchecked Sendable {
 
     /// The DER signature of SHA-256(`message`).
     package func sign(_ message: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
-        guard let context = EVP_MD_CTX_new() else { throw CryptoError.fromQueue("EVP_MD_CTX_new") }
-        defer { EVP_MD_CTX_free(context) }
-        try check(EVP_DigestSignInit(context, nil, EVP_sha256(), nil, key), "EVP_DigestSignInit")
-        let input = Array(message)
-        var length = 0
-        try check(EVP_DigestSign(context, nil, &length, input, input.count), "EVP_DigestSign(size)")
-        var signature = [UInt8](repeating: 0, count: length)
-        try check(EVP_DigestSign(context, &signature, &length, input, input.count), "EVP_DigestSign")
-        signature.removeLast(signature.count - length)
-        return signature
+        try digestSign(key, message)
     }
 
     /// Whether `signature` (DER) is this key's signature of SHA-256(`message`). A malformed signature is false,

@@ -35,16 +35,22 @@ public final class RSASigner: @unchecked Sendable {
 
     /// The RS256 signature of `message` (the JWS signing input `base64url(header).base64url(claims)`).
     public func sign(_ message: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
-        guard let context = EVP_MD_CTX_new() else { throw CryptoError.fromQueue("EVP_MD_CTX_new") }
-        defer { EVP_MD_CTX_free(context) }
         // RSA keys default to PKCS#1 v1.5 padding, which is what RS256 is.
-        try check(EVP_DigestSignInit(context, nil, EVP_sha256(), nil, key), "EVP_DigestSignInit")
-        let input = Array(message)
-        var length = 0
-        try check(EVP_DigestSign(context, nil, &length, input, input.count), "EVP_DigestSign(size)")
-        var signature = [UInt8](repeating: 0, count: length)
-        try check(EVP_DigestSign(context, &signature, &length, input, input.count), "EVP_DigestSign")
-        signature.removeLast(signature.count - length)
-        return signature
+        try digestSign(key, message)
     }
+}
+
+/// SHA-256 then the key's own signature scheme (PKCS#1 v1.5 for RSA, DER ECDSA for EC) with a fresh `EVP_MD_CTX`:
+/// the one signing call RSASigner and ECDSAKey share.
+func digestSign(_ key: OpaquePointer, _ message: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
+    guard let context = EVP_MD_CTX_new() else { throw CryptoError.fromQueue("EVP_MD_CTX_new") }
+    defer { EVP_MD_CTX_free(context) }
+    try check(EVP_DigestSignInit(context, nil, EVP_sha256(), nil, key), "EVP_DigestSignInit")
+    let input = Array(message)
+    var length = 0
+    try check(EVP_DigestSign(context, nil, &length, input, input.count), "EVP_DigestSign(size)")
+    var signature = [UInt8](repeating: 0, count: length)
+    try check(EVP_DigestSign(context, &signature, &length, input, input.count), "EVP_DigestSign")
+    signature.removeLast(signature.count - length)
+    return signature
 }
