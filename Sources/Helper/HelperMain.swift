@@ -4,8 +4,9 @@ import Providers
 import SystemSupport
 
 /// The process edge of the helper protocol: reads stdin (bounded), calls `HelperProtocol`, writes stdout.
-/// This path is what podman pays for on every pull, so it touches nothing but the store and auth files:
-/// no argument parser, no network library.
+/// This path is what podman pays for on every pull, so it carries no argument parser, and a cached answer touches
+/// only the config, the store, the token cache and auth files; libcurl is loaded (dlopen) only when a provider
+/// has to mint a token over the network.
 public enum HelperMain {
     /// `arguments` are the helper's own arguments (argv without argv[0]); returns the exit status.
     public static func run(arguments: [String], environment: OcicredEnvironment, logger: Logger) -> Int32 {

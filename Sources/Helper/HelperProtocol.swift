@@ -4,8 +4,9 @@ import Logging
 import SystemSupport
 
 /// The docker-credential-helpers protocol (github.com/docker/docker-credential-helpers, credentials.go) as a
-/// pure function from (action, stdin bytes) to (stdout bytes, exit status), so every message can be tested
-/// byte for byte without a process. Errors go to stdout with status 1 because that is where docker, podman
+/// function from (action, stdin bytes) to (stdout bytes, exit status) over the resolver it is given, so every
+/// message can be tested byte for byte without a process. Not pure: through that resolver it reads the store and
+/// auth files and may ask a cloud provider over the network; tests hand it a resolver of their own. Errors go to stdout with status 1 because that is where docker, podman
 /// and containers/image read them; diagnostics go to the logger (stderr).
 public struct HelperProtocol: Sendable {
     public static let version = "0.1.0"
