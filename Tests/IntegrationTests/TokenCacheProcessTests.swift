@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The shared token cache across real processes: podman runs one helper process per registry per
 /// operation, so "mint once" has to hold between processes, not only between tasks. The ECR endpoint is the
@@ -38,15 +38,46 @@ struct TokenCacheProcessTests {
         defer { dir.remove() }
         _ = try OcicredBinary.helper("version", home: dir.path, stdin: Data())
         let env = environment(fixture)
-        let results = Results()
-        DispatchQueue.concurrentPerform(iterations: 20) { _ in
-            results.append(Result { try get(dir.path, env) })
+        // A start gate, so that the 20 truly race (on 2 cores, processes started one after another barely
+        // overlap): each waits in a shell to open a FIFO for reading, and opening it for writing releases them all
+        // at once into the helper.
+        let gate = dir.file("gate")
+        try #require(mkfifo(gate, 0o600) == 0)
+        try FileManager.default.createDirectory(atPath: dir.file("bin"), withIntermediateDirectories: true)
+        let helper = try OcicredBinary.linkHelper(into: dir.file("bin")) + "/docker-credential-ocicred"
+        var racers: [(process: Process, output: Pipe)] = []
+        for _ in 0..<20 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", #"read _ < "$0"; exec "$@""#, gate, helper, "get"]
+            process.environment = OcicredBinary.environment(home: dir.path, extra: env)
+            let (input, output) = (Pipe(), Pipe())
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            input.fileHandleForWriting.write(Data(host.utf8))
+            try input.fileHandleForWriting.close()
+            racers.append((process, output))
         }
+        let deadline = Date() + 30
+        func waitingAtTheGate() -> Int {
+            racers.filter {
+                ((try? String(contentsOfFile: "/proc/\($0.process.processIdentifier)/wchan", encoding: .utf8)) ?? "")
+                    == "wait_for_partner"  // the kernel's wait in a FIFO's open for its other end
+            }.count
+        }
+        while waitingAtTheGate() < 20 && Date() < deadline { usleep(10_000) }
+        try #require(waitingAtTheGate() == 20, "all 20 wait at the gate")
+        let opened = open(gate, O_WRONLY)
+        try #require(opened >= 0)
+        close(opened)
         var secrets = Set<String>()
-        for result in results.all {
-            let output = try result.get()
-            #expect(output.status == 0, "\(output)")
-            let object = try JSONSerialization.jsonObject(with: output.stdout) as? [String: String]
+        for racer in racers {
+            let stdout = racer.output.fileHandleForReading.readDataToEndOfFile()
+            racer.process.waitUntilExit()
+            #expect(racer.process.terminationStatus == 0, "\(String(decoding: stdout, as: UTF8.self))")
+            let object = try JSONSerialization.jsonObject(with: stdout) as? [String: String]
             #expect(object?["Username"] == "AWS")
             secrets.insert(object?["Secret"] ?? "")
         }
@@ -79,7 +110,9 @@ struct TokenCacheProcessTests {
         let output = try get(dir.path, environment(fixture, secret: "wrong/secret/key/for/ocicred/tests00000"))
         #expect(output.status == 1)
         #expect(!output.stdoutText.contains("credentials not found"), "\(output)")
-        #expect(output.stdoutText.contains("InvalidSignatureException") || output.stdoutText.contains("SignatureDoesNotMatch"),
+        #expect(
+            output.stdoutText.contains("InvalidSignatureException")
+                || output.stdoutText.contains("SignatureDoesNotMatch"),
             "\(output)")
         #expect(!output.stdoutText.contains("wrong/secret") && !output.stderrText.contains("wrong/secret"))
     }
@@ -99,20 +132,5 @@ struct TokenCacheProcessTests {
         #expect(elapsed < .seconds(2), "no-source get took \(elapsed)")
         #expect(output.stdoutText.contains("tried:"), "\(output)")
         #expect(output.stdoutText.lowercased().contains("environment"), "\(output)")
-    }
-}
-
-private final class Results: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [Result<ProcessResult, any Error>] = []
-    func append(_ item: Result<ProcessResult, any Error>) {
-        lock.lock()
-        items.append(item)
-        lock.unlock()
-    }
-    var all: [Result<ProcessResult, any Error>] {
-        lock.lock()
-        defer { lock.unlock() }
-        return items
     }
 }
