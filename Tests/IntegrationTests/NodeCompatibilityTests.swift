@@ -6,7 +6,8 @@ import Testing
 /// Debian 11 and Ubuntu 20.04, glibc 2.31 (Amazon Linux 2023 and RHEL 9 have 2.34). The binary is run inside a
 /// Debian 11 root made by debootstrap (helpers/node-root, which helpers/test runs before the suites), chrooted in a
 /// mount namespace of its own, and answers what a node asks of it: the kubelet's request, the helper's `get`,
-/// `ocicred get` and `refresh --once` writing an auth file, all from static credentials (no network).
+/// `ocicred get` and `refresh --once` writing an auth file, all from static credentials, and `verify` against a
+/// loopback registry through the root's own libcurl.
 ///
 /// Against the release binary only (helpers/test --release; helpers/test skips this suite on the debug build,
 /// which is linked against this machine's glibc and so cannot load on an older one).
@@ -114,6 +115,34 @@ import Testing
         #expect(get.status == 0, "\(get)")
         #expect(get.stdoutText == "p@ss:w0rd/+\n", "\(get)")
         #expect(get.stderrText.contains("kube-puller"), "\(get)")
+    }
+
+    /// The network path too: ocicred dlopen()s the node's own libcurl (Debian 11: 7.74, older than the 7.85 that
+    /// the protocol options ocicred sets by name need) and checks credentials against a loopback registry.
+    @Test func aRegistryIsReachedThroughTheNodesOwnLibcurl() throws {
+        let (work, environment) = try Self.prepareWork()
+        defer { work.remove() }
+        try #require(FileManager.default.fileExists(atPath: Self.root + "/usr/lib/x86_64-linux-gnu/libcurl.so.4.7.0"))
+        let registry = try RegistryFixture.start(username: "node-user", password: "node:pass")
+        defer { registry.stop() }
+        let config = """
+            version: 1
+            registries:
+              - host: \(registry.host)
+                credentials: [NODE_USER, NODE_PASSWORD]
+            """
+        try config.write(toFile: work.file("config.yaml"), atomically: true, encoding: .utf8)
+        var withCredentials = environment
+        withCredentials["NODE_USER"] = "node-user"
+        withCredentials["NODE_PASSWORD"] = "node:pass"
+        let verify = try Self.runInRoot(
+            ["/mnt/ocicred", "verify", registry.host, "--tls-verify=false"], work: work, environment: withCredentials)
+        #expect(verify.status == 0, "\(verify)")
+        // A wrong password is told apart: the registry was really asked.
+        withCredentials["NODE_PASSWORD"] = "wrong"
+        let refused = try Self.runInRoot(
+            ["/mnt/ocicred", "verify", registry.host, "--tls-verify=false"], work: work, environment: withCredentials)
+        #expect(refused.status != 0 && !refused.stderrText.contains("unknown option"), "\(refused)")
     }
 
     @Test func refreshOnceWritesTheAuthFile() throws {
