@@ -1,7 +1,7 @@
 internal import CCurl
-import SystemSupport
 import FoundationEssentials
 internal import Glibc
+import SystemSupport
 
 /// How one hop of an `HTTPRequest`, under the client's `TransportConfiguration`, becomes easy-handle options.
 extension CurlTransfer {
@@ -26,8 +26,17 @@ extension CurlTransfer {
         try check(ccurl_setopt_pointer(functions, handle, CURLOPT_ERRORBUFFER, errorBuffer))
         // curl's default resolver timeout uses SIGALRM, which is unsafe with other threads running.
         try setLong(CURLOPT_NOSIGNAL, 1)
-        try setString(CURLOPT_PROTOCOLS_STR, "http,https")
-        try setString(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        // The *_STR forms are curl 7.85+. The nodes the kubelet plugin runs on have older ones (Debian 11 7.74,
+        // Ubuntu 20.04 7.68, RHEL 9 7.76), which refuse them as unknown; there the bit masks they replaced
+        // (CURLOPT_PROTOCOLS and CURLOPT_REDIR_PROTOCOLS, deprecated by name in newer headers) say the same.
+        for (option, legacy) in [(CURLOPT_PROTOCOLS_STR, 181), (CURLOPT_REDIR_PROTOCOLS_STR, 182)] {
+            let code = ccurl_setopt_string(functions, handle, option, "http,https")
+            guard code == CURLE_UNKNOWN_OPTION else {
+                try check(code)
+                continue
+            }
+            try setLong(CURLoption(rawValue: UInt32(legacy)), Self.httpAndHTTPS)
+        }
         // Redirects are RedirectPolicy's; credentials are the caller's headers only: no cookie engine (it is off
         // unless CURLOPT_COOKIEFILE is set, which we never do), no ~/.netrc, no user:password from the URL.
         try setLong(CURLOPT_FOLLOWLOCATION, 0)
@@ -79,16 +88,25 @@ extension CurlTransfer {
             pem.append(UInt8(ascii: "\n"))
         }
         if let inline = request.caCertificates { pem.append(contentsOf: inline) }
-        try check(
-            pem.withUnsafeBytes { bytes in
-                ccurl_setopt_blob_copy(functions, handle, CURLOPT_CAINFO_BLOB, bytes.baseAddress, bytes.count)
-            })
+        let code = pem.withUnsafeBytes { bytes in
+            ccurl_setopt_blob_copy(functions, handle, CURLOPT_CAINFO_BLOB, bytes.baseAddress, bytes.count)
+        }
+        if code == CURLE_UNKNOWN_OPTION {
+            throw .tls(
+                host: host,
+                reason: "this libcurl is older than 7.77, which extra CA certificates (OCICRED_CA_FILE, certs.d) "
+                    + "need; install a newer libcurl4 or trust the CA in the system store")
+        }
+        try check(code)
         // CAINFO replaces curl's default bundle file; the hashed system directory keeps the public CAs trusted,
         // so a private CA is trusted in addition, not instead.
         if access(configuration.systemCAPath, R_OK | X_OK) == 0 {
             try check(ccurl_setopt_string(functions, handle, CURLOPT_CAPATH, configuration.systemCAPath))
         }
     }
+
+    /// CURLPROTO_HTTP | CURLPROTO_HTTPS, for the protocol bit masks of libcurl before 7.85.
+    static let httpAndHTTPS = 1 << 0 | 1 << 1
 
     /// The trampolines get the transfer back from userdata. It is passed unretained: the transfer thread holds a
     /// +1 on it for the whole of curl_easy_perform (see `perform()`), the only time curl calls them.

@@ -132,7 +132,8 @@ func kubeletGlobMatches(_ glob: String, _ image: String) -> Bool {
     /// same objects as with a current kubectl, ConfigMap name hashes aside (the two hash differently).
     @Test func debiansKubectlRendersTheSameObjects() throws {
         let debian = try #require(
-            RenderedManifests.debianKubectl ?? (ProcessRunner.isInstalled("kubectl") ? ProcessRunner.resolve("kubectl") : nil),
+            RenderedManifests.debianKubectl
+                ?? (ProcessRunner.isInstalled("kubectl") ? ProcessRunner.resolve("kubectl") : nil),
             "helpers/test unpacks Debian's kubectl into OCICRED_DEBIAN_KUBECTL when another kubectl is installed")
         let version = try ProcessRunner.run(debian, ["version", "--client"])
         try #require(version.stdoutText.contains("v1.20."), "\(debian) is Debian 12's kubectl: \(version)")
@@ -280,7 +281,7 @@ func kubeletGlobMatches(_ glob: String, _ image: String) -> Bool {
                 }
             }
         }
-        #expect(ocicredPods == 4, "the sidecar pod, the Deployment, the CronJob and the installer")
+        #expect(ocicredPods == 5, "the sidecar pod, the Deployment, the CronJob, its first Job and the installer")
     }
 
     @Test func longRunningRefreshProbesHealthzAndReadyzAndTheSidecarStartsOnOcicredHealth() throws {
@@ -299,7 +300,7 @@ func kubeletGlobMatches(_ glob: String, _ image: String) -> Bool {
             #expect(Self.httpPath(container["readinessProbe"]).map { "\($0.path) \($0.port)" } == "/readyz metrics")
             #expect(Self.httpPath(container["livenessProbe"]).map { "\($0.path) \($0.port)" } == "/healthz metrics")
         }
-        // buildah starts once the auth file the sidecar's config writes is there and unexpired.
+        // The build starts once the auth file the sidecar's config writes is there and unexpired.
         let config = try #require(
             RenderedManifests.configMapFile(rendered["sidecar-example"]!, prefix: "ocicred-sidecar-config"))
         let path = try #require(config.firstRange(of: /path: (\S+)/).map { String(config[$0].dropFirst(6)) })
@@ -377,7 +378,7 @@ func kubeletGlobMatches(_ glob: String, _ image: String) -> Bool {
         for (overlay, objects) in try Self.rendered() where overlay != "sidecar-example" {
             let images = objects.compactMap(RenderedManifests.podSpec).flatMap(RenderedManifests.containers)
                 .compactMap { $0["image"] as? String }
-            #expect(!images.contains { $0.contains("buildah") }, "\(overlay)")
+            #expect(!images.contains { $0.contains("build-tools") }, "\(overlay)")
             #expect(!objects.contains { RenderedManifests.kind($0) == "Pod" }, "\(overlay)")
         }
         let objects = try RenderedManifests.objects("sidecar-example")
@@ -389,23 +390,23 @@ func kubeletGlobMatches(_ glob: String, _ image: String) -> Bool {
         let sidecar = try #require(sidecars.first, "no init container with restartPolicy: Always")
         #expect((sidecar["args"] as? [String])?.first == "refresh")
         #expect(!((sidecar["args"] as? [String]) ?? []).contains("--once"))
-        let buildah = try #require((spec["containers"] as? [[String: Any]])?.first)
-        #expect((buildah["image"] as? String)?.contains("buildah") == true)
-        #expect(buildah["securityContext"] != nil && buildah["resources"] != nil)
+        let build = try #require((spec["containers"] as? [[String: Any]])?.first)
+        #expect((build["image"] as? String)?.contains("build-tools") == true)
+        #expect(build["securityContext"] != nil && build["resources"] != nil)
 
         let config = try #require(RenderedManifests.configMapFile(objects, prefix: "ocicred-sidecar-config"))
         let path = try #require(config.firstRange(of: /path: (\S+)/).map { String(config[$0].dropFirst(6)) })
-        let buildahAuthFile =
-            (buildah["env"] as? [[String: Any]])?.first { $0["name"] as? String == "REGISTRY_AUTH_FILE" }?[
+        let buildAuthFile =
+            (build["env"] as? [[String: Any]])?.first { $0["name"] as? String == "REGISTRY_AUTH_FILE" }?[
                 "value"] as? String
-        #expect(buildahAuthFile == path)
+        #expect(buildAuthFile == path)
         func mount(_ container: [String: Any], covering path: String) -> String? {
             (container["volumeMounts"] as? [[String: Any]])?.first {
                 path.hasPrefix(($0["mountPath"] as? String ?? "") + "/")
             }?["name"] as? String
         }
         let volume = try #require(mount(sidecar, covering: path))
-        #expect(mount(buildah, covering: path) == volume)
+        #expect(mount(build, covering: path) == volume)
         let volumes = spec["volumes"] as? [[String: Any]] ?? []
         #expect(volumes.first { $0["name"] as? String == volume }?["emptyDir"] != nil)
         #expect(spec["automountServiceAccountToken"] as? Bool == false)
