@@ -1,8 +1,8 @@
 import ArgumentParser
 import Credentials
+internal import FoundationEssentials
 import Kubernetes
 import Refresh
-internal import FoundationEssentials
 import SystemSupport
 
 /// `ocicred config`: commands about the YAML config file.
@@ -54,7 +54,7 @@ enum ConfigValidation {
         do {
             bytes = try FileIO.read(file, limit: maximumBytes)
         } catch {
-            return .failure(Failure("cannot read \(error.description)"))
+            return .failure(Failure("cannot \(error.description)"))
         }
         guard let bytes else { return .failure(Failure("\(file): cannot read: no such file")) }
         let text = String(decoding: bytes, as: UTF8.self)
