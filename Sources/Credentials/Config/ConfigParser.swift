@@ -1,5 +1,5 @@
-public import Yams
 import SystemSupport
+public import Yams
 
 /// Reads the YAML config into `OcicredConfig`, checking every key and type and reporting the first problem
 /// with file:line:column. Unknown keys are errors, not ignored: a misspelt `rolearn` that silently does
@@ -19,7 +19,9 @@ public enum ConfigParser {
         if let nul = text.utf8.firstIndex(of: 0) {
             let before = text.utf8[..<nul]
             let line = before.filter { $0 == 0x0A }.count + 1
-            let column = before.count - (before.lastIndex(of: 0x0A).map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
+            let column =
+                before.count
+                - (before.lastIndex(of: 0x0A).map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
             throw ConfigError(file: file, line: line, column: column, message: "a NUL byte; the config must be text")
         }
         // No file, or only blank lines: nothing to compose. Yams's resolver compiles its regular expressions (ICU)
@@ -31,7 +33,7 @@ public enum ConfigParser {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw syntaxError(error, file: file)
+            throw syntaxError(error, file: file, text: text)
         } catch {
             throw ConfigError(file: file, line: 1, column: 1, message: "cannot read YAML: \(error)")
         }
@@ -55,12 +57,14 @@ public enum ConfigParser {
             for entry in entries {
                 let rule = try parseRule(entry, reader: reader)
                 if let earlier = seen[rule.pattern.text] {
-                    throw reader.error(entry, "host `\(rule.pattern.text)` already has the rule at \(earlier); merge the two")
+                    throw reader.error(
+                        entry, "host `\(rule.pattern.text)` already has the rule at \(earlier); merge the two")
                 }
                 seen[rule.pattern.text] = rule.location
                 if rule.pattern.isOverBroad {
                     warnings.append(
-                        "\(rule.location): `host: \(rule.pattern.text)` matches hosts of any domain; name the registries")
+                        "\(rule.location): `host: \(rule.pattern.text)` matches hosts of any domain; name the registries"
+                    )
                 }
                 rules.append(rule)
                 ruleNodes.append(entry)
@@ -96,8 +100,10 @@ public enum ConfigParser {
             chain.append(host)
             guard let next = config.rule(for: host) else {
                 if HostKind.classify(host: host).isMinted { return [] }
-                return ["\(rule.location): `alias: \(alias)` points at a host no rule covers and no provider mints for; "
-                    + "its credentials can only come from the store or an auth file"]
+                return [
+                    "\(rule.location): `alias: \(alias)` points at a host no rule covers and no provider mints for; "
+                        + "its credentials can only come from the store or an auth file"
+                ]
             }
             current = next
         }
@@ -106,7 +112,8 @@ public enum ConfigParser {
 
     private static func parseRule(_ node: Node, reader: NodeReader) throws(ConfigError) -> RegistryRule {
         let map = try reader.mapping(node, what: "a registry rule")
-        try reader.checkKeys(map, allowed: ["host", "provider", "alias", "aws", "gcp", "azure", "credentials"],
+        try reader.checkKeys(
+            map, allowed: ["host", "provider", "alias", "aws", "gcp", "azure", "credentials"],
             in: "a registry rule")
         guard let hostNode = map.first(where: { $0.key.string == "host" })?.value else {
             throw reader.error(node, "a registry rule needs `host:` (a host name, `*` allowed within a label)")
@@ -119,8 +126,10 @@ public enum ConfigParser {
         if let value = map.first(where: { $0.key.string == "provider" })?.value {
             let name = try reader.string(value, key: "provider")
             guard let choice = ProviderChoice(rawValue: name) else {
-                throw reader.error(value, "`provider` must be one of "
-                    + ProviderChoice.allCases.map(\.rawValue).joined(separator: ", ") + ", not \"\(name)\"")
+                throw reader.error(
+                    value,
+                    "`provider` must be one of "
+                        + ProviderChoice.allCases.map(\.rawValue).joined(separator: ", ") + ", not \"\(name)\"")
             }
             rule.provider = choice
         }
@@ -129,7 +138,9 @@ public enum ConfigParser {
             guard (try? CredentialKey(serverURL: alias)) != nil else {
                 throw reader.error(value, "`alias` \"\(alias)\" is not a registry host")
             }
-            if rule.provider != nil { throw reader.error(value, "a rule with `alias` takes the alias's provider; remove `provider`") }
+            if rule.provider != nil {
+                throw reader.error(value, "a rule with `alias` takes the alias's provider; remove `provider`")
+            }
             rule.alias = alias
         }
         for (section, provider) in [("aws", ProviderChoice.aws), ("gcp", .gcp), ("azure", .azure)] {
@@ -142,30 +153,42 @@ public enum ConfigParser {
             case .aws:
                 try reader.checkKeys(settings, allowed: ["profile", "roleArn", "region"], in: "`aws`")
                 rule.identity.awsProfile = try reader.optionalString(settings, "profile")
-                rule.identity.awsRoleARN = try reader.optionalString(settings, "roleArn")
-                rule.identity.awsRegion = try reader.optionalString(settings, "region")
+                rule.identity.awsRoleARN = try reader.checked(
+                    settings, "roleArn", ConfigValueRules.isRoleARN,
+                    "is not an IAM role ARN; write arn:aws:iam::123456789012:role/NAME")
+                rule.identity.awsRegion = try reader.checked(
+                    settings, "region", ConfigValueRules.isAWSRegion,
+                    "is not an AWS region; write one such as us-east-1, eu-central-1 or cn-north-1")
             case .gcp:
                 try reader.checkKeys(settings, allowed: ["keyFile", "impersonate"], in: "`gcp`")
                 rule.identity.gcpKeyFile = try reader.optionalString(settings, "keyFile")
                 rule.identity.gcpImpersonate = try reader.optionalString(settings, "impersonate")
             default:
                 try reader.checkKeys(settings, allowed: ["clientId", "tenantId"], in: "`azure`")
-                rule.identity.azureClientID = try reader.optionalString(settings, "clientId")
+                rule.identity.azureClientID = try reader.checked(
+                    settings, "clientId", ConfigValueRules.isGUID,
+                    "is not an Entra ID application (client) id; write its GUID, "
+                        + "e.g. 00000000-0000-0000-0000-000000000000")
                 rule.identity.azureTenantID = try reader.optionalString(settings, "tenantId")
             }
             if rule.provider == nil && rule.alias == nil { rule.provider = provider }
         }
         if let value = map.first(where: { $0.key.string == "credentials" })?.value {
             guard case .sequence(let names) = value, !names.isEmpty else {
-                throw reader.error(value, "`credentials` must be a list of environment variable names, "
-                    + "e.g. [GITHUB_USERNAME, GITHUB_TOKEN]")
+                throw reader.error(
+                    value,
+                    "`credentials` must be a list of environment variable names, "
+                        + "e.g. [GITHUB_USERNAME, GITHUB_TOKEN]")
             }
             for name in names {
                 let variable = try reader.string(name, key: "credentials")
                 guard isVariableName(variable) else {
                     // Not quoted back: what was pasted here may be the secret itself.
-                    throw reader.error(name, "this `credentials` entry is not an environment variable name "
-                        + "(upper-case letters, digits and _, not starting with a digit); name the variable, not its value")
+                    throw reader.error(
+                        name,
+                        "this `credentials` entry is not an environment variable name "
+                            + "(upper-case letters, digits and _, not starting with a digit); name the variable, not its value"
+                    )
                 }
                 rule.credentialVariables.append(variable)
             }
@@ -207,18 +230,59 @@ public enum ConfigParser {
             return false
         }
         return name.utf8.allSatisfy { byte in
-            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                 || byte == UInt8(ascii: "_")
         }
     }
 
-    private static func syntaxError(_ error: YamlError, file: String) -> ConfigError {
+    /// Where a block mapping repeats `key`: the second line that starts, at the same indentation as an earlier
+    /// one, with `key:` (or `- key:`). Yams reports a duplicate at the mapping's start, or at 1:1, which is no help
+    /// in a long file; nil for flow mappings, where the mark Yams gives is kept.
+    static func secondOccurrence(of key: String, in text: String) -> (line: Int, column: Int)? {
+        // Keys seen per column in the mappings still open: a line indented less closes the deeper ones, and a
+        // list item (`- `) closes the previous item's mapping.
+        var open: [Int: Set<String>] = [:]
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var rest = Substring(line)
+            var column = 1
+            while rest.first == " " {
+                rest = rest.dropFirst()
+                column += 1
+            }
+            if rest.isEmpty || rest.first == "#" { continue }
+            open = open.filter { $0.key <= column }
+            if rest.hasPrefix("- ") {
+                open = open.filter { $0.key < column }
+                rest = rest.dropFirst(2)
+                column += 2
+                while rest.first == " " {
+                    rest = rest.dropFirst()
+                    column += 1
+                }
+            }
+            guard let colon = rest.firstIndex(of: ":") else { continue }
+            var name = String(rest[..<colon].reversed().drop(while: { $0 == " " }).reversed())
+            if name.count >= 2, let first = name.first, first == "\"" || first == "'", name.last == first {
+                name = String(name.dropFirst().dropLast())
+            }
+            if name == key, open[column, default: []].contains(name) { return (index + 1, column) }
+            open[column, default: []].insert(name)
+        }
+        return nil
+    }
+
+    private static func syntaxError(_ error: YamlError, file: String, text: String) -> ConfigError {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
             .composer(_, let problem, let mark, _):
             return ConfigError(file: file, line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return ConfigError(file: file, line: context.mark.line, column: context.mark.column,
+            let (line, column) =
+                duplicates.lazy.compactMap { secondOccurrence(of: $0, in: text) }.first
+                ?? (context.mark.line, context.mark.column)
+            return ConfigError(
+                file: file, line: line, column: column,
                 message: "`\(duplicates.joined(separator: "`, `"))` is given twice in one mapping")
         default:
             return ConfigError(file: file, line: 1, column: 1, message: "YAML: \(error)")
@@ -270,13 +334,14 @@ public struct NodeReader: Sendable {
         guard case .scalar(let scalar) = node else { throw error(node, "`\(key)` must be a string") }
         // A YAML null, bool or number where a name belongs is almost always a typo or a missing quote.
         if scalar.style == .plain, node.null != nil || node.bool != nil || node.int != nil || node.float != nil {
-            throw error(node, "`\(key)` must be a string, not a YAML null, boolean or number; quote it if you mean the text")
+            throw error(
+                node, "`\(key)` must be a string, not a YAML null, boolean or number; quote it if you mean the text")
         }
         return scalar.string
     }
 
-    /// A duration in seconds: a positive number, optionally with `s`, `m` or `h` (30, 30s, 5m, 1h); anything else
-    /// (`5 seconds`, `5x`) is an error, never a guess.
+    /// A duration in seconds: a positive number with `s`, `m` or `h` (30s, 5m, 1h); anything else (`5`, `5 seconds`,
+    /// `5x`) is an error, never a guess.
     public func duration(_ node: Node, key: String) throws(ConfigError) -> Double {
         guard case .scalar(let scalar) = node else { throw error(node, "`\(key)` must be a duration like 30s") }
         var text = Substring(scalar.string)
@@ -287,11 +352,27 @@ public struct NodeReader: Sendable {
         case "h": unit = 3600
         default: break
         }
-        if text.last == "s" || text.last == "m" || text.last == "h" { text = text.dropLast() }
+        if text.last == "s" || text.last == "m" || text.last == "h" {
+            text = text.dropLast()
+        } else if Double(text) != nil {
+            // Go's durations (and so the kubelet's, and every Kubernetes manifest's) need a unit; 5 could be
+            // seconds or minutes, and a guess would be wrong for someone.
+            throw error(node, "`\(key)` needs a unit: write \(scalar.string)s, \(scalar.string)m or \(scalar.string)h")
+        }
         guard let value = Double(text), value > 0, value.isFinite else {
             throw error(node, "`\(key)` must be a positive duration such as 30s, 5m or 1h, not \"\(scalar.string)\"")
         }
         return value * unit
+    }
+
+    /// `optionalString`, refused with `problem` (after the quoted value) unless `isValid` holds.
+    package func checked(
+        _ map: [(key: Node, value: Node)], _ key: String, _ isValid: (String) -> Bool, _ problem: String
+    ) throws(ConfigError) -> String? {
+        guard let value = map.first(where: { $0.key.string == key })?.value else { return nil }
+        let text = try string(value, key: key)
+        guard isValid(text) else { throw error(value, "`\(key)` \"\(text)\" \(problem)") }
+        return text
     }
 
     public func optionalString(_ map: [(key: Node, value: Node)], _ key: String) throws(ConfigError) -> String? {
