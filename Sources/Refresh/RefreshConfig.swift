@@ -119,8 +119,14 @@ extension RefreshConfig {
         let map = try reader.mapping(node, what: "`refresh`")
         try reader.checkKeys(map, allowed: ["outputs", "minInterval", "retry"], in: "`refresh`")
         var result = RefreshConfig()
+        // Every problem of the section is reported (config validate prints them all), each at its place.
+        var problems: [ConfigError] = []
         if let value = map.first(where: { $0.key.string == "minInterval" })?.value {
-            result.minInterval = try reader.duration(value, key: "minInterval")
+            do {
+                result.minInterval = try reader.duration(value, key: "minInterval")
+            } catch {
+                problems.append(error)
+            }
         }
         if let value = map.first(where: { $0.key.string == "retry" })?.value {
             let retry = try reader.mapping(value, what: "`retry`")
@@ -140,10 +146,15 @@ extension RefreshConfig {
                 throw reader.error(list, "`outputs` must be a list of `- authFile: …` or `- secret: …` entries")
             }
             for entry in entries {
-                result.outputs.append(
-                    try parseOutput(entry, reader: reader, defaultRegistries: defaultRegistries, patterns: patterns))
+                do {
+                    result.outputs.append(
+                        try parseOutput(entry, reader: reader, defaultRegistries: defaultRegistries, patterns: patterns))
+                } catch {
+                    problems.append(error)
+                }
             }
         }
+        if let error = ConfigError.combining(problems) { throw error }
         return result
     }
 

@@ -13,8 +13,19 @@ public enum ConfigParser {
         try parseDocument(text, file: file).config
     }
 
-    /// The config with the sections other targets own, for them to check (`RefreshConfig.parse`).
+    /// The config with the sections other targets own, for them to check (`RefreshConfig.parse`); every problem of
+    /// the file in one error (its `others`), the first leading.
     public static func parseDocument(_ text: String, file: String) throws(ConfigError) -> ConfigDocument {
+        let (document, problems) = try parseDocumentCollecting(text, file: file)
+        if let error = ConfigError.combining(problems) { throw error }
+        return document
+    }
+
+    /// The document (without the rules that failed) and the problems found, so `config validate` can go on to
+    /// check the other sections; throws only when the file cannot be read as a config at all.
+    package static func parseDocumentCollecting(_ text: String, file: String) throws(ConfigError)
+        -> (ConfigDocument, [ConfigError])
+    {
         // libyaml stops at a NUL without saying where it is; say it, as the line and column a user can find.
         if let nul = text.utf8.firstIndex(of: 0) {
             let before = text.utf8[..<nul]
@@ -27,7 +38,9 @@ public enum ConfigParser {
         // No file, or only blank lines: nothing to compose. Yams's resolver compiles its regular expressions (ICU)
         // on first use, which was half of a cached `get`'s instructions for a config that holds no rule.
         if text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-            return ConfigDocument(config: OcicredConfig(path: file), sections: [:], reader: NodeReader(file: file))
+            return (
+                ConfigDocument(config: OcicredConfig(path: file), sections: [:], reader: NodeReader(file: file)), []
+            )
         }
         let root: Node?
         do {
@@ -38,13 +51,18 @@ public enum ConfigParser {
             throw ConfigError(file: file, line: 1, column: 1, message: "cannot read YAML: \(error)")
         }
         let reader = NodeReader(file: file)
-        guard let root else { return ConfigDocument(config: OcicredConfig(path: file), sections: [:], reader: reader) }
+        guard let root else {
+            return (ConfigDocument(config: OcicredConfig(path: file), sections: [:], reader: reader), [])
+        }
         let top = try reader.mapping(root, what: "the config")
-        try reader.checkKeys(top, allowed: ["version", "registries"] + sectionsOwnedElsewhere, in: "the config")
-        if let version = top.first(where: { $0.key.string == "version" })?.value {
-            guard version.int == 1 else {
-                throw reader.error(version, "`version` must be 1 (the only config version this ocicred reads)")
-            }
+        var problems: [ConfigError] = []
+        do {
+            try reader.checkKeys(top, allowed: ["version", "registries"] + sectionsOwnedElsewhere, in: "the config")
+        } catch {
+            problems.append(error)
+        }
+        if let version = top.first(where: { $0.key.string == "version" })?.value, version.int != 1 {
+            problems.append(reader.error(version, "`version` must be 1 (the only config version this ocicred reads)"))
         }
         var rules = [RegistryRule]()
         var ruleNodes = [Node]()
@@ -55,10 +73,18 @@ public enum ConfigParser {
             }
             var seen: [String: String] = [:]
             for entry in entries {
-                let rule = try parseRule(entry, reader: reader)
+                let rule: RegistryRule
+                do {
+                    rule = try parseRule(entry, reader: reader, problems: &problems)
+                } catch {
+                    problems.append(error)
+                    continue
+                }
                 if let earlier = seen[rule.pattern.text] {
-                    throw reader.error(
-                        entry, "host `\(rule.pattern.text)` already has the rule at \(earlier); merge the two")
+                    problems.append(
+                        reader.error(
+                            entry, "host `\(rule.pattern.text)` already has the rule at \(earlier); merge the two"))
+                    continue
                 }
                 seen[rule.pattern.text] = rule.location
                 if rule.pattern.isOverBroad {
@@ -72,13 +98,27 @@ public enum ConfigParser {
         }
         let config = OcicredConfig(rules: rules, path: file)
         for (rule, node) in zip(rules, ruleNodes) where rule.alias != nil {
-            warnings += try checkAliases(from: rule, at: node, in: config, reader: reader)
+            do {
+                warnings += try checkAliases(from: rule, at: node, in: config, reader: reader)
+            } catch {
+                problems.append(error)
+            }
         }
         var sections: [String: Node] = [:]
         for (key, value) in top {
             if let name = key.string, sectionsOwnedElsewhere.contains(name) { sections[name] = value }
         }
-        return ConfigDocument(config: config, sections: sections, reader: reader, warnings: warnings)
+        return (ConfigDocument(config: config, sections: sections, reader: reader, warnings: warnings), problems)
+    }
+
+    /// A value whose problem does not stop the rest of its rule from being read: recorded, and nil.
+    static func soft(_ problems: inout [ConfigError], _ read: () throws(ConfigError) -> String?) -> String? {
+        do {
+            return try read()
+        } catch {
+            problems.append(error)
+            return nil
+        }
     }
 
     /// Follows `rule`'s alias the way the resolver will: a loop, or a chain longer than the resolver follows,
@@ -110,7 +150,9 @@ public enum ConfigParser {
         return []
     }
 
-    private static func parseRule(_ node: Node, reader: NodeReader) throws(ConfigError) -> RegistryRule {
+    private static func parseRule(_ node: Node, reader: NodeReader, problems: inout [ConfigError])
+        throws(ConfigError) -> RegistryRule
+    {
         let map = try reader.mapping(node, what: "a registry rule")
         try reader.checkKeys(
             map, allowed: ["host", "provider", "alias", "aws", "gcp", "azure", "credentials"],
@@ -153,22 +195,28 @@ public enum ConfigParser {
             case .aws:
                 try reader.checkKeys(settings, allowed: ["profile", "roleArn", "region"], in: "`aws`")
                 rule.identity.awsProfile = try reader.optionalString(settings, "profile")
-                rule.identity.awsRoleARN = try reader.checked(
-                    settings, "roleArn", ConfigValueRules.isRoleARN,
-                    "is not an IAM role ARN; write arn:aws:iam::123456789012:role/NAME")
-                rule.identity.awsRegion = try reader.checked(
-                    settings, "region", ConfigValueRules.isAWSRegion,
-                    "is not an AWS region; write one such as us-east-1, eu-central-1 or cn-north-1")
+                rule.identity.awsRoleARN = soft(&problems) { () throws(ConfigError) in
+                    try reader.checked(
+                        settings, "roleArn", ConfigValueRules.isRoleARN,
+                        "is not an IAM role ARN; write arn:aws:iam::123456789012:role/NAME")
+                }
+                rule.identity.awsRegion = soft(&problems) { () throws(ConfigError) in
+                    try reader.checked(
+                        settings, "region", ConfigValueRules.isAWSRegion,
+                        "is not an AWS region; write one such as us-east-1, eu-central-1 or cn-north-1")
+                }
             case .gcp:
                 try reader.checkKeys(settings, allowed: ["keyFile", "impersonate"], in: "`gcp`")
                 rule.identity.gcpKeyFile = try reader.optionalString(settings, "keyFile")
                 rule.identity.gcpImpersonate = try reader.optionalString(settings, "impersonate")
             default:
                 try reader.checkKeys(settings, allowed: ["clientId", "tenantId"], in: "`azure`")
-                rule.identity.azureClientID = try reader.checked(
-                    settings, "clientId", ConfigValueRules.isGUID,
-                    "is not an Entra ID application (client) id; write its GUID, "
-                        + "e.g. 00000000-0000-0000-0000-000000000000")
+                rule.identity.azureClientID = soft(&problems) { () throws(ConfigError) in
+                    try reader.checked(
+                        settings, "clientId", ConfigValueRules.isGUID,
+                        "is not an Entra ID application (client) id; write its GUID, "
+                            + "e.g. 00000000-0000-0000-0000-000000000000")
+                }
                 rule.identity.azureTenantID = try reader.optionalString(settings, "tenantId")
             }
             if rule.provider == nil && rule.alias == nil { rule.provider = provider }
