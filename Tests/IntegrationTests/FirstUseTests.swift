@@ -74,6 +74,53 @@ struct FirstUseTests {
         #expect(!mount.stderrText.contains("do not allow"), "mount: \(mount)")
     }
 
+    // MARK: - A password podman already left in the auth file (item 3)
+
+    /// A user who ran `podman login` before `ocicred configure` has the password base64 in `auths`. What they
+    /// expect from configure: still logged in, the secret now in the encrypted store and gone from the file —
+    /// said in --dry-run before it happens — and a later `podman login` (now through the helper) leaving no
+    /// clear-text entry beside the credHelpers one.
+    @Test func configureMovesAPasswordPodmanLeftInTheAuthFileIntoTheStore() throws {
+        let password = Self.makePassword()
+        let registry = try RegistryFixture.start(username: "first-user", password: password)
+        defer { registry.stop() }
+        let sandbox = try ContainersSandbox(credHelpers: [:])
+        defer { sandbox.remove() }
+        let stdin = Data((password + "\n").utf8)
+        let login = ["login", "-u", "first-user", "--password-stdin", "--tls-verify=false", registry.host]
+        let first = try sandbox.run("podman", login, stdin: stdin)
+        try #require(first.status == 0, "podman login without a helper: \(first)")
+        let encoded = Data("first-user:\(password)".utf8).base64EncodedString()
+        try #require(String(decoding: try sandbox.authFileContents(), as: UTF8.self).contains(encoded))
+
+        let dryRun = try sandbox.ocicred(["configure", "--registry", registry.host, "--dry-run"])
+        #expect(dryRun.status == 0, "\(dryRun)")
+        #expect(dryRun.stdoutText.contains("\(registry.host): the password podman left in"), "\(dryRun)")
+        #expect(dryRun.stdoutText.contains("would move into the encrypted store"), "\(dryRun)")
+        #expect(!dryRun.stdoutText.contains(encoded) && !dryRun.stdoutText.contains(password), "\(dryRun)")
+        #expect(String(decoding: try sandbox.authFileContents(), as: UTF8.self).contains(encoded), "dry run wrote")
+
+        let configured = try sandbox.ocicred(["configure", "--registry", registry.host])
+        #expect(configured.status == 0, "\(configured)")
+        #expect(configured.stdoutText.contains("moved the password podman left in"), "\(configured)")
+        let after = try #require(
+            try JSONSerialization.jsonObject(with: try sandbox.authFileContents()) as? [String: Any])
+        #expect((after["auths"] as? [String: Any])?[registry.host] == nil, "the clear-text entry stayed: \(after)")
+        #expect((after["credHelpers"] as? [String: String])?[registry.host] == "ocicred")
+        let got = try sandbox.ocicred(["get", registry.host])
+        #expect(got.status == 0 && got.stdoutText.contains("first-user (from encrypted store"), "\(got)")
+        let still = try sandbox.run("podman", ["login", "--get-login", registry.host])
+        #expect(still.status == 0 && still.stdoutText.contains("first-user"), "podman still logged in: \(still)")
+
+        // podman login again, now through the helper: the file keeps no password.
+        let again = try sandbox.run("podman", login, stdin: stdin)
+        #expect(again.status == 0, "\(again)")
+        let text = String(decoding: try sandbox.authFileContents(), as: UTF8.self)
+        #expect(!text.contains(encoded) && !text.contains(password), "the auth file holds the password: \(text)")
+        let twice = try sandbox.ocicred(["configure", "--registry", registry.host])
+        #expect(twice.stdoutText.contains("already configured"), "\(twice)")
+    }
+
     // MARK: - --tls-verify=true means HTTPS (item 9)
 
     /// podman refuses to log in over plain HTTP with `--tls-verify=true`, even to a loopback registry; so must
