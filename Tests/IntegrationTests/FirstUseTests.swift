@@ -121,6 +121,30 @@ struct FirstUseTests {
         #expect(twice.stdoutText.contains("already configured"), "\(twice)")
     }
 
+    /// A file an older `configure` left with both the credHelpers entry and podman's base64 password (podman
+    /// login through the helper never removed it): running configure again clears it, keeping the store's entry.
+    @Test func configureAgainClearsAPasswordLeftBesideTheHelperEntry() throws {
+        let home = try Home()
+        defer { home.remove() }
+        try #require(try home.store("registry.example", "stored-user", "stored-secret").status == 0)
+        let path = home.path + "/auth.json"
+        let encoded = Data("old-user:old-secret".utf8).base64EncodedString()
+        try Data(
+            #"{"auths":{"registry.example":{"auth":"\#(encoded)"}},"credHelpers":{"registry.example":"ocicred"}}"#
+                .utf8
+        ).write(to: URL(fileURLWithPath: path))
+        let dryRun = try home.run(["configure", "--authfile", path, "--registry", "registry.example", "--dry-run"])
+        #expect(dryRun.stdoutText.contains("clear-text auths entry in \(path) would be removed"), "\(dryRun)")
+        #expect(!dryRun.stdoutText.contains(encoded), "\(dryRun)")
+        let result = try home.run(["configure", "--authfile", path, "--registry", "registry.example"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdoutText.contains("clear-text auths entry in \(path) was removed"), "\(result)")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(!text.contains(encoded), "\(text)")
+        let got = try home.run(["get", "registry.example"])
+        #expect(got.stdoutText.contains("stored-user (from encrypted store"), "the store's entry is kept: \(got)")
+    }
+
     // MARK: - --tls-verify=true means HTTPS (item 9)
 
     /// podman refuses to log in over plain HTTP with `--tls-verify=true`, even to a loopback registry; so must
