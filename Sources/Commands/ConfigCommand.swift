@@ -1,9 +1,9 @@
 import ArgumentParser
 import Credentials
+internal import FoundationEssentials
 import Kubernetes
 import LazyMount
 import Refresh
-internal import FoundationEssentials
 import SystemSupport
 
 /// `ocicred config`: commands about the YAML config file.
@@ -55,19 +55,37 @@ enum ConfigValidation {
         do {
             bytes = try FileIO.read(file, limit: maximumBytes)
         } catch {
-            return .failure(Failure("cannot read \(error.description)"))
+            return .failure(Failure("cannot \(error.description)"))
         }
         guard let bytes else { return .failure(Failure("\(file): cannot read: no such file")) }
         let text = String(decoding: bytes, as: UTF8.self)
+        let document: ConfigDocument
+        var problems: [ConfigError]
         do {
-            let document = try ConfigParser.parseDocument(text, file: file)
-            _ = try RefreshConfig.parse(document)
-            _ = try KubeletConfig.parse(document)
-            _ = try MountConfig.parse(document)
-            return .success((document.config.rules.count, document.warnings))
+            (document, problems) = try ConfigParser.parseDocumentCollecting(text, file: file)
         } catch {
             return .failure(Failure(error.description))
         }
+        // Each section is checked even when another failed: every problem of the file, at its own place.
+        do {
+            _ = try RefreshConfig.parse(document)
+        } catch {
+            problems.append(error)
+        }
+        do {
+            _ = try KubeletConfig.parse(document)
+        } catch {
+            problems.append(error)
+        }
+        do {
+            _ = try MountConfig.parse(document)
+        } catch {
+            problems.append(error)
+        }
+        if let combined = ConfigError.combining(problems) {
+            return .failure(Failure(combined.all.map(\.description).joined(separator: "\n")))
+        }
+        return .success((document.config.rules.count, document.warnings))
     }
 
     struct Failure: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Credentials
+import Providers
 import SystemSupport
 
 #if canImport(Glibc)
@@ -21,7 +22,9 @@ struct ConfigureCommand: AsyncParsableCommand {
     @Flag(help: "gcr.io and its regional hosts.")
     var gcr = false
 
-    @Option(name: .customLong("artifact-registry"), help: "An Artifact Registry location, e.g. us or europe-west1 (repeatable).")
+    @Option(
+        name: .customLong("artifact-registry"),
+        help: "An Artifact Registry location, e.g. us or europe-west1 (repeatable).")
     var artifactRegistry: [String] = []
 
     @Flag(name: .customLong("ecr-public"), help: "public.ecr.aws.")
@@ -41,7 +44,9 @@ struct ConfigureCommand: AsyncParsableCommand {
     @Flag(name: .customLong("registries-conf"), help: "Print a registries.conf.d drop-in instead of editing a file.")
     var registriesConf = false
 
-    @Flag(name: .customLong("dry-run"), help: "Show what would change, entry by entry (credentials redacted); write nothing.")
+    @Flag(
+        name: .customLong("dry-run"),
+        help: "Show what would change, entry by entry (credentials redacted); write nothing.")
     var dryRun = false
 
     func run() async throws {
@@ -56,7 +61,8 @@ struct ConfigureCommand: AsyncParsableCommand {
         hosts += artifactRegistry.map(CredHelperConfigurator.artifactRegistryHost(location:))
         if ecrPublic { hosts.append("public.ecr.aws") }
         guard !hosts.isEmpty else {
-            throw ValidationError("name registries: --registry HOST, --from-config, --gcr, --artifact-registry, --ecr-public")
+            throw ValidationError(
+                "name registries: --registry HOST, --from-config, --gcr, --artifact-registry, --ecr-public")
         }
         for host in hosts where (try? CredentialKey(serverURL: host)) == nil {
             throw ValidationError("\(host) is not a registry host")
@@ -71,7 +77,23 @@ struct ConfigureCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         do {
-            let result = try await CredHelperConfigurator.configure(path: path, hosts: hosts, dryRun: dryRun)
+            let store = Resolver.standard(environment: environment, logger: OcicredCommand.logger).store
+            let outcome = try await CredHelperConfigurator.configure(
+                path: path, hosts: hosts, dryRun: dryRun, store: store)
+            let result = outcome.result
+            for host in outcome.moved {
+                StandardStreams.out(
+                    dryRun
+                        ? "\(host): the password podman left in \(path) (base64 in auths) would move into the "
+                            + "encrypted store\n"
+                        : "\(host): moved the password podman left in \(path) (base64 in auths) into the encrypted "
+                            + "store\n")
+            }
+            for host in outcome.droppedForStored {
+                StandardStreams.out(
+                    "\(host): the encrypted store already has credentials; the clear-text auths entry in \(path) "
+                        + (dryRun ? "would be removed\n" : "was removed\n"))
+            }
             if dryRun {
                 StandardStreams.out(result.change.rendered(path: path))
             } else if result.changed {

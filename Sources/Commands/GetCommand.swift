@@ -26,12 +26,23 @@ struct GetCommand: AsyncParsableCommand {
     @Flag(name: .customLong("show-secret"), help: "Also print the secret (password or token), alone on stdout.")
     var showSecret = false
 
-    @Option(help: "An auth file to read first, as $REGISTRY_AUTH_FILE is read (podman's --authfile).")
+    @Option(
+        help: """
+            The auth file to read in place of $REGISTRY_AUTH_FILE (podman's --authfile); config rules, the store \
+            and cloud providers still come before any auth file, as for the helper. It must exist.
+            """)
     var authfile: String?
 
     func run() async throws {
         var values = OcicredEnvironment.current.values
-        if let authfile { values["REGISTRY_AUTH_FILE"] = authfile }
+        if let authfile {
+            // podman refuses an --authfile it cannot find rather than silently looking elsewhere.
+            guard FileIO.exists(authfile) else {
+                StandardStreams.err("error: the auth file \(authfile) does not exist (--authfile)\n")
+                throw ExitCode(1)
+            }
+            values["REGISTRY_AUTH_FILE"] = authfile
+        }
         let environment = OcicredEnvironment(values)
         let key: CredentialKey
         do {

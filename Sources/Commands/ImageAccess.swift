@@ -1,11 +1,11 @@
 import ArgumentParser
-import Synchronization
 import Credentials
 import LazyMount
 import Logging
 import Registry
-import Transport
+import Synchronization
 import SystemSupport
+import Transport
 
 #if canImport(Glibc)
     import Glibc
@@ -28,11 +28,13 @@ enum ImageAccess {
     ) throws(RegistryError) -> RegistryClient {
         let key = CredentialKey.forImage(reference)
         let endpoint = try access.endpoint(for: key, repository: reference.repository, environment: environment)
-        return RegistryClient(
+        var client = RegistryClient(
             endpoint: endpoint, http: CurlHTTPClient(configuration: .fromEnvironment(environment.values)),
             credentials: RegistryLogin.credentialSource(
                 resolver: Resolver.standard(environment: environment, logger: logger), key: key),
             logger: logger)
+        access.applyTimeout(to: &client)
+        return client
     }
 
     /// ImageIndexer's progress callback as one rewritten line on stderr; nil unless stderr is a terminal.
@@ -55,7 +57,8 @@ enum ImageAccess {
                 return true
             }
             if due {
-                StandardStreams.err("\(prefix)layer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\n")
+                StandardStreams.err(
+                    "\(prefix)layer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\n")
             }
         }
     }

@@ -23,14 +23,15 @@ struct KubeletCommand: AsyncParsableCommand {
               Azure  azure.workload.identity/client-id and /tenant-id, AZURE_CLIENT_ID and AZURE_TENANT_ID \
             (the federated client assertion)
 
-            See manifests/kubelet/.
+            Installed on nodes by the DaemonSet in manifests/overlays/kubelet-installer/.
             """)
 
     func run() async throws {
         let environment = OcicredEnvironment.current
         let logger = OcicredCommand.logger
         // Read one byte past the limit so an oversized request is refused, not truncated into valid JSON.
-        guard let input = (try? StandardStream.input.readAll(limit: CredentialProviderRequest.maximumBytes)) ?? nil else {
+        guard let input = (try? StandardStream.input.readAll(limit: CredentialProviderRequest.maximumBytes)) ?? nil
+        else {
             StandardStreams.err(
                 "ocicred kubelet: the request is larger than \(CredentialProviderRequest.maximumBytes) bytes\n")
             throw ExitCode(1)

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Credentials
 import Registry
-import Transport
 import SystemSupport
+import Transport
 
 #if canImport(Glibc)
     import Glibc
@@ -64,7 +64,7 @@ struct LoginCommand: AsyncParsableCommand {
             _ = try await RegistryLogin.login(
                 key: key, username: name, password: password, endpoint: endpoint,
                 http: CurlHTTPClient(configuration: .fromEnvironment(environment.values)), store: resolver.store,
-                logger: logger)
+                logger: logger, configure: access.applyTimeout(to:))
             StandardStreams.out("Login Succeeded!\n")
         } catch {
             StandardStreams.err("error: \(error.description)\n")

@@ -7,8 +7,8 @@ struct PodmanArgsCommand: ParsableCommand {
         commandName: "podman-args",
         abstract: "Print a bundle's command, env, user and working directory as `podman run --rootfs` arguments.",
         discussion: """
-            podman gets no image config with --rootfs, so what the image would set is passed explicitly. The \\
-            output is quoted for a POSIX shell: eval "podman run --rm $(ocicred podman-args DIR)". With -0 each \\
+            podman gets no image config with --rootfs, so what the image would set is passed explicitly. The \
+            output is quoted for a POSIX shell: eval "podman run --rm $(ocicred podman-args DIR)". With -0 each \
             argument ends with a NUL byte instead, for xargs -0.
             """)
 

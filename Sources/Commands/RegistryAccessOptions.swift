@@ -20,6 +20,36 @@ struct RegistryAccessOptions: ParsableArguments {
         help: "A directory whose ca.crt is trusted for the registry (default: certs.d, see OCICRED_CERTS_DIRS).")
     var certDirectory: String?
 
+    @Option(
+        help: ArgumentHelp(
+            """
+            How long to wait for the registry to answer one request, https and the plain-HTTP fallback together \
+            (e.g. 5s, 2m, 500ms; default: 10s to connect, 30s for an answer).
+            """, valueName: "duration"))
+    var timeout: String?
+
+    func validate() throws {
+        if let timeout, Self.duration(timeout) == nil {
+            throw ValidationError("--timeout \(timeout) is not a duration: write e.g. 10s, 2m or 500ms")
+        }
+    }
+
+    /// `--timeout` applied to `client`: the whole budget of a request, and of the connect within it.
+    func applyTimeout(to client: inout RegistryClient) {
+        guard let limit = timeout.flatMap(Self.duration) else { return }
+        client.timeout = limit
+        client.connectTimeout = limit
+    }
+
+    /// `500ms`, `10s`, `2m`, `1h` (a unit is required, as in Go's time.ParseDuration that podman's flags use).
+    static func duration(_ text: String) -> Duration? {
+        let units: [(suffix: String, scale: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        guard let unit = units.first(where: { text.hasSuffix($0.suffix) }),
+            let value = Double(text.dropLast(unit.suffix.count)), value > 0, value.isFinite, value * unit.scale <= 86400
+        else { return nil }
+        return .milliseconds(Int64((value * unit.scale * 1000).rounded()))
+    }
+
     /// The credential key for HOST, and the repository from `--repository` or from HOST's path.
     func parse(host: String, repository: String?) throws -> (CredentialKey, String?) {
         let key: CredentialKey

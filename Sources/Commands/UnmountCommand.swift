@@ -15,8 +15,12 @@ struct UnmountCommand: ParsableCommand {
     var directory: String
 
     func run() throws {
-        do {
+        do throws(LazyMountError) {
             try ImageMount.unmountDirectoryOrBundle(directory)
+        } catch .mount(let mountpoint, let reason) {
+            // LazyMountError's `.mount` is worded for mounting; here the user asked to unmount.
+            StandardStreams.err("error: unmount \(mountpoint): \(reason)\n")
+            throw ExitCode(1)
         } catch {
             StandardStreams.err("error: \(error.description)\n")
             throw ExitCode(1)

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Credentials
 import Registry
-import Transport
 import SystemSupport
+import Transport
 
 /// `ocicred verify HOST`: are the credentials `get` would hand out accepted, and for what?
 struct VerifyCommand: AsyncParsableCommand {
@@ -46,9 +46,10 @@ struct VerifyCommand: AsyncParsableCommand {
         let resolver = Resolver.standard(environment: environment, logger: logger)
         do {
             let endpoint = try access.endpoint(for: key, repository: repository, environment: environment)
-            let client = RegistryClient(
+            var client = RegistryClient(
                 endpoint: endpoint, http: CurlHTTPClient(configuration: .fromEnvironment(environment.values)),
                 credentials: RegistryLogin.credentialSource(resolver: resolver, key: key), logger: logger)
+            access.applyTimeout(to: &client)
             let report = try await client.verify(repository: repository, push: push)
             StandardStreams.out(report.description)
         } catch {

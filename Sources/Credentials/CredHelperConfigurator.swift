@@ -23,14 +23,71 @@ public enum CredHelperConfigurator {
         return userID == 0 ? "/run/containers/0/auth.json" : nil
     }
 
+    /// What `configure` did (or, in a dry run, would do).
+    public struct Outcome: Sendable {
+        public var result: AuthFileUpdater.Result
+        /// Hosts whose clear-text `auths` entry (base64 of user:password) moved into the encrypted store.
+        public var moved: [String] = []
+        /// Hosts whose `auths` entry was dropped because the store already held credentials for them.
+        public var droppedForStored: [String] = []
+        public var changed: Bool { result.changed }
+        public var after: [UInt8] { result.after }
+    }
+
     /// Adds `credHelpers` entries naming ocicred for `hosts` to the auth file at `path` (containers or docker —
     /// the key is the same). Idempotent: a second run changes nothing and writes nothing.
-    public static func configure(path: String, hosts: [String], dryRun: Bool) async throws(CredentialError)
-        -> AuthFileUpdater.Result
+    ///
+    /// A password `podman login` already wrote into `auths` for one of `hosts` moves into `store` and leaves the
+    /// file: once `credHelpers` names ocicred, podman and ocicred both ignore that entry, so it would only sit
+    /// there in clear text (base64), and a later `podman login` through the helper would not remove it either.
+    /// The store is written before the file, so a failure never loses the credential; an entry the store
+    /// already has is kept from the store.
+    public static func configure(path: String, hosts: [String], dryRun: Bool, store: EncryptedStore)
+        async throws(CredentialError) -> Outcome
     {
-        try await AuthFileUpdater.update(path: path, dryRun: dryRun) { file in
-            for host in hosts { file.setHelper(Resolver.helperName, for: host) }
+        let keys = hosts.compactMap { try? CredentialKey(serverURL: $0) }
+        let current = try await AuthFileUpdater.update(path: path, dryRun: true) { _ in }
+        var found: [(key: CredentialKey, username: String, secret: Secret)] = []
+        if let before = current.before, let file = try? AuthFile.parse(before) {
+            for key in keys {
+                for (name, entry) in file.auths where (try? CredentialKey(serverURL: name)) == key {
+                    if let credential = AuthFile.decodeEntry(entry) {
+                        found.append((key, credential.username, credential.secret))
+                        break
+                    }
+                }
+            }
         }
+        var moved: [String] = []
+        var dropped: [String] = []
+        for credential in found {
+            if try store.material(for: credential.key) != nil {
+                dropped.append(credential.key.description)
+                continue
+            }
+            moved.append(credential.key.description)
+            if !dryRun {
+                try store.store(
+                    CredentialMaterial.fromHelper(
+                        serverURL: credential.key.description, username: credential.username,
+                        secret: credential.secret),
+                    for: credential.key)
+            }
+        }
+        let result = try await AuthFileUpdater.update(path: path, dryRun: dryRun) { file in
+            for host in hosts { file.setHelper(Resolver.helperName, for: host) }
+            // Only what was read above goes: an entry written in between was not stored anywhere.
+            for credential in found {
+                for (name, entry) in file.auths where (try? CredentialKey(serverURL: name)) == credential.key {
+                    if let now = AuthFile.decodeEntry(entry), now.username == credential.username,
+                        now.secret == credential.secret
+                    {
+                        file.auths[name] = nil
+                    }
+                }
+            }
+        }
+        return Outcome(result: result, moved: moved, droppedForStored: dropped)
     }
 
     /// A `registries.conf.d` drop-in that makes ocicred the credential store of podman, buildah and skopeo.

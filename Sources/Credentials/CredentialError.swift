@@ -32,7 +32,10 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notFound(let host):
-            return "no credentials for \(host): store them with `podman login \(host)` or `ocicred helper store`"
+            // `podman login` alone keeps the password base64 in its auth file unless credHelpers routes the host
+            // here; `configure` is idempotent, so the hint is right whether or not that was done.
+            return "no credentials for \(host): store them with `ocicred login \(host)`, or run `ocicred configure "
+                + "--registry \(host)` and then `podman login \(host)` so podman stores them through ocicred"
         case .invalidServerURL(let reason):
             return "invalid server URL: \(reason)"
         case .storeUnreadable(let path, let reason):
@@ -86,7 +89,8 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
             return "the credential for \(host) expired at \(expiredAt); refusing to write it (refresh its source, or "
                 + "pass --allow-expired to write it anyway)"
         case .providerUnavailable(let type, let host):
-            return "credentials for \(host) must be minted by the \(type) provider, which this build of ocicred does not "
+            return
+                "credentials for \(host) must be minted by the \(type) provider, which this build of ocicred does not "
                 + "include"
         }
     }

@@ -9,7 +9,9 @@ public struct KubeletCredentialProvider: Sendable {
     let config: KubeletConfig
     let now: @Sendable () -> Date
 
-    public init(resolver: Resolver, config: KubeletConfig = KubeletConfig(), now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        resolver: Resolver, config: KubeletConfig = KubeletConfig(), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.resolver = resolver
         self.config = config
         self.now = now
@@ -48,13 +50,19 @@ public struct KubeletCredentialProvider: Sendable {
         }
         let key = CredentialKey(reference: reference)
         let credential: Credential
-        do {
+        do throws(CredentialError) {
             if let token = request.serviceAccountToken {
                 credential = try await resolver.resolve(
                     key, serviceAccountToken: token, serviceAccountAnnotations: request.serviceAccountAnnotations)
             } else {
                 credential = try await resolver.resolve(key)
             }
+        } catch .notFound where Self.servesAnonymousPulls(reference.host) {
+            // No identity on this node for a registry with public images (distroless on gcr.io, mcr mirrors on
+            // ACR, public.ecr.aws): an empty answer lets the kubelet pull anonymously instead of logging an
+            // error for every pull.
+            return CredentialProviderResponse(
+                cacheKeyType: .registry, cacheDurationSeconds: Int(config.cacheDuration), auth: [:])
         } catch {
             throw .credentials(image: request.image, error)
         }
@@ -65,5 +73,13 @@ public struct KubeletCredentialProvider: Sendable {
                 ? Int(config.cacheDuration)
                 : CredentialProviderResponse.cacheDuration(expiresAt: credential.expiresAt, now: now()),
             auth: [reference.host: .init(username: credential.username, password: credential.secret)])
+    }
+
+    /// The provider-minted registries the shipped `matchImages` cover that also host public images.
+    static func servesAnonymousPulls(_ host: String) -> Bool {
+        switch HostKind.classify(host: host) {
+        case .gcr, .artifactRegistry, .acr, .ecrPublic: return true
+        default: return false
+        }
     }
 }

@@ -16,7 +16,7 @@ import Yams
 ///         namespaceSelector: { include: ["team-*"], exclude: ["kube-*"] }
 ///         serviceAccounts: [default]
 /// ```
-/// Durations are a number of seconds or a number with `s`, `m` or `h`.
+/// Durations are a number with `s`, `m` or `h`.
 public struct RefreshConfig: Sendable, Equatable {
     public struct AuthFileOutput: Sendable, Equatable {
         public var path: String
@@ -119,8 +119,14 @@ extension RefreshConfig {
         let map = try reader.mapping(node, what: "`refresh`")
         try reader.checkKeys(map, allowed: ["outputs", "minInterval", "retry"], in: "`refresh`")
         var result = RefreshConfig()
+        // Every problem of the section is reported (config validate prints them all), each at its place.
+        var problems: [ConfigError] = []
         if let value = map.first(where: { $0.key.string == "minInterval" })?.value {
-            result.minInterval = try reader.duration(value, key: "minInterval")
+            do {
+                result.minInterval = try reader.duration(value, key: "minInterval")
+            } catch {
+                problems.append(error)
+            }
         }
         if let value = map.first(where: { $0.key.string == "retry" })?.value {
             let retry = try reader.mapping(value, what: "`retry`")
@@ -140,10 +146,15 @@ extension RefreshConfig {
                 throw reader.error(list, "`outputs` must be a list of `- authFile: …` or `- secret: …` entries")
             }
             for entry in entries {
-                result.outputs.append(
-                    try parseOutput(entry, reader: reader, defaultRegistries: defaultRegistries, patterns: patterns))
+                do {
+                    result.outputs.append(
+                        try parseOutput(entry, reader: reader, defaultRegistries: defaultRegistries, patterns: patterns))
+                } catch {
+                    problems.append(error)
+                }
             }
         }
+        if let error = ConfigError.combining(problems) { throw error }
         return result
     }
 
@@ -161,6 +172,10 @@ extension RefreshConfig {
             guard let path = try reader.optionalString(settings, "path"), !path.isEmpty else {
                 throw reader.error(value, "`authFile` needs `path:`")
             }
+            if !path.hasPrefix("/"), let pathNode = settings.first(where: { $0.key.string == "path" })?.value {
+                // Relative to whatever directory the sidecar happens to start in: never what a pod spec meant.
+                throw reader.error(pathNode, "`path` \"\(path)\" must be absolute, e.g. /run/ocicred/auth.json")
+            }
             var format = AuthFileFormat.containers
             if let formatNode = settings.first(where: { $0.key.string == "format" })?.value {
                 let name = try reader.string(formatNode, key: "format")
@@ -176,7 +191,12 @@ extension RefreshConfig {
         try reader.checkKeys(
             settings, allowed: ["name", "namespaces", "namespaceSelector", "serviceAccounts", "registries"],
             in: "`secret`")
-        guard let name = try reader.optionalString(settings, "name"), !name.isEmpty else {
+        guard
+            let name = try reader.checked(
+                settings, "name", ConfigValueRules.isDNSSubdomain,
+                "is not a Secret name the API server accepts: lower-case letters, digits, `-` and `.`, starting and "
+                    + "ending with a letter or digit (RFC 1123)"), !name.isEmpty
+        else {
             throw reader.error(value, "`secret` needs `name:`")
         }
         var output = RefreshConfig.SecretOutput(
@@ -184,6 +204,16 @@ extension RefreshConfig {
             registries: try registryList(
                 settings, value, reader: reader, defaults: defaultRegistries, patterns: patterns))
         output.namespaces = try stringList(settings, "namespaces", reader: reader)
+        if let listNode = settings.first(where: { $0.key.string == "namespaces" })?.value,
+            case .sequence(let items) = listNode
+        {
+            for item in items where !ConfigValueRules.isDNSLabel(item.string ?? "") {
+                throw reader.error(
+                    item,
+                    "\"\(item.string ?? "")\" is not a namespace name: at most 63 lower-case letters, digits and `-`, "
+                        + "starting and ending with a letter or digit (RFC 1123 label)")
+            }
+        }
         output.serviceAccounts = try stringList(settings, "serviceAccounts", reader: reader)
         if let selectorNode = settings.first(where: { $0.key.string == "namespaceSelector" })?.value {
             if !output.namespaces.isEmpty {

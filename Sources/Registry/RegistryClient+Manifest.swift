@@ -49,8 +49,7 @@ extension RegistryClient {
             dockerContentDigest: raw.header("docker-content-digest"), body: raw.body)
         guard response.status == 200 else {
             if response.status == 401 || response.status == 403 {
-                throw .denied(
-                    host: endpoint.host, repository: repository, action: "pull", detail: "HTTP \(response.status)")
+                throw await accessFailure(repository: repository, action: "pull", status: response.status)
             }
             throw .manifestNotFound(reference: "\(repository):\(reference)", status: response.status)
         }
@@ -82,7 +81,8 @@ extension RegistryClient {
         let repository = reference.repository
         var fetched = try await fetchManifest(
             repository: repository, reference: reference.digest ?? reference.tag ?? "latest")
-        if MediaType.isIndex(fetched.mediaType) {
+        let fromIndex = MediaType.isIndex(fetched.mediaType)
+        if fromIndex {
             let index: ImageIndexManifest
             do {
                 index = try JSONDecoder().decode(ImageIndexManifest.self, from: Data(fetched.body))
@@ -106,9 +106,27 @@ extension RegistryClient {
         }
         for layer in manifest.layers { _ = try MediaType.compression(ofLayer: layer.mediaType) }
         let config = try await fetchBlob(repository: repository, manifest.config)
+        if !fromIndex { try Self.checkSinglePlatform(config: config, requested: platform) }
         return ResolvedImage(
             reference: reference, manifestDigest: fetched.digest, manifest: manifest, platform: platform, config: config
         )
+    }
+
+    /// An image without an index is built for one platform, which its config names: asked for another, say so
+    /// rather than hand back files for the wrong architecture. A config that names none is taken as it is.
+    static func checkSinglePlatform(config: [UInt8], requested: Platform) throws(RegistryError) {
+        struct ConfigPlatform: Decodable {
+            var os: String?
+            var architecture: String?
+            var variant: String?
+        }
+        guard let named = try? JSONDecoder().decode(ConfigPlatform.self, from: Data(config)),
+            let os = named.os, let architecture = named.architecture
+        else { return }
+        let offered = Platform(os: os, architecture: architecture, variant: named.variant)
+        guard requested.matches(offered) else {
+            throw .noMatchingPlatform(requested: requested.description, available: [offered.description])
+        }
     }
 
     /// A small blob (a config), fetched whole and checked against its descriptor's digest and size.
@@ -182,4 +200,27 @@ private struct HTTPResponseLike {
     var contentType: String?
     var dockerContentDigest: String?
     var body: [UInt8]
+}
+
+extension RegistryClient {
+    /// A 401 or 403 on a repository, told apart as `verify` does: when `/v2/` itself refuses the credentials they
+    /// are wrong (or missing), and only when it accepts them is the answer "valid, but not for this repository".
+    /// A wrong htpasswd password gets a 401 on every path, so "ask an administrator" would send the user the
+    /// wrong way.
+    func accessFailure(repository: String, action: String, status: Int) async -> RegistryError {
+        let credential: RegistryCredential?
+        do throws(RegistryError) {
+            credential = try await self.credential(refresh: false)
+        } catch {
+            return error
+        }
+        guard credential != nil else { return .noCredentials(host: endpoint.host) }
+        guard let base = try? await send("GET", "/v2/", scopes: []) else {
+            return .denied(host: endpoint.host, repository: repository, action: action, detail: "HTTP \(status)")
+        }
+        if base.status == 401 || base.status == 403 {
+            return .credentialsRejected(host: endpoint.host, detail: ErrorDetail.from(base.body))
+        }
+        return .denied(host: endpoint.host, repository: repository, action: action, detail: "HTTP \(status)")
+    }
 }

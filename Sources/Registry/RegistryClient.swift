@@ -1,9 +1,9 @@
-internal import Crypto
-import SystemSupport
 public import Credentials
+internal import Crypto
 public import FoundationEssentials
 public import Logging
 import Synchronization
+import SystemSupport
 public import Transport
 
 /// A client for one registry's distribution API (OCI distribution-spec, "Determining support" and the token
@@ -38,13 +38,22 @@ public struct RegistryClient: Sendable {
     /// `GET /v2/`, over https, then — for insecure and loopback registries only — over plain http when https
     /// did not answer like a registry (200 or 401). The first failure is the one reported: a self-signed
     /// loopback registry shows its TLS error, not the 400 its TLS port gives a plain-HTTP request.
+    ///
+    /// Both attempts share one deadline, `timeout` from the first: a registry that accepts and never answers
+    /// costs `timeout` once, not once per scheme, and the error names the time actually waited.
     public func ping() async throws(RegistryError) -> RegistryPing {
         if let known = session.state.withLock({ $0.ping }) { return known }
         var errors: [RegistryError] = []
+        let deadline = ContinuousClock.now + timeout
         for scheme in endpoint.schemes {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { break }
             let baseURL = "\(scheme)://\(endpoint.apiHost)"
+            var probe = request("GET", url: baseURL + "/v2/")
+            probe.timeout = remaining
+            probe.connectTimeout = min(connectTimeout, remaining)
             do throws(HTTPError) {
-                let response = try await http.send(request("GET", url: baseURL + "/v2/"))
+                let response = try await http.send(probe)
                 if response.status == 200 || response.status == 401 {
                     let ping = RegistryPing(
                         baseURL: baseURL, status: response.status,
@@ -57,6 +66,13 @@ public struct RegistryClient: Sendable {
                 errors.append(.notARegistry(host: endpoint.host, status: response.status))
             } catch {
                 logger.debug("registry did not answer", metadata: ["url": "\(baseURL)/v2/", "error": "\(error)"])
+                // A peer that let a request time out would let the next one time out too: the wait is over.
+                // On the first attempt curl's own limit is the time waited; on the second the deadline was.
+                if case .timedOut(_, let seconds) = error {
+                    // (curl's limit was the remaining budget: 1.99999 s of a 2 s deadline is "2s", not "2.0s".)
+                    let waited = errors.isEmpty ? (seconds * 10).rounded() / 10 : Self.seconds(timeout)
+                    throw .timedOut(host: endpoint.host, seconds: waited)
+                }
                 errors.append(RegistryError(error))
             }
         }
@@ -65,7 +81,11 @@ public struct RegistryClient: Sendable {
         if errors.count > 1, case .tls = errors[0], case .transport(.notHTTP) = errors[errors.count - 1] {
             throw errors[errors.count - 1]
         }
-        throw errors.first ?? .unreachable(host: endpoint.host, reason: "no scheme to try")
+        throw errors.first ?? .timedOut(host: endpoint.host, seconds: Self.seconds(timeout))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Sends `method path` (a path under the registry, `/v2/…`, or an absolute URL of the registry's origin)

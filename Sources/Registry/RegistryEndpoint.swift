@@ -13,9 +13,14 @@ public struct RegistryEndpoint: Sendable, Equatable {
     /// `--tls-verify=false` or `insecure = true` in registries.conf: TLS unverified, plain HTTP allowed.
     public var insecure: Bool
     public var caFile: String?
+    /// `--tls-verify=true` said outright: HTTPS only, even to loopback, as podman does ("Require HTTPS").
+    public var requiresTLS: Bool
 
-    public init(host: String, verifyTLS: Bool = true, insecure: Bool = false, caFile: String? = nil) {
+    public init(
+        host: String, verifyTLS: Bool = true, insecure: Bool = false, caFile: String? = nil, requiresTLS: Bool = false
+    ) {
         self.host = host
+        self.requiresTLS = requiresTLS
         apiHost = host == "docker.io" ? "registry-1.docker.io" : host
         self.verifyTLS = verifyTLS
         self.insecure = insecure
@@ -23,14 +28,16 @@ public struct RegistryEndpoint: Sendable, Equatable {
     }
 
     /// https is always tried first; http after it only for an insecure registry or a loopback one (docker's
-    /// rule), and only when https did not answer like a registry.
-    public var allowsPlainHTTP: Bool { insecure || LoopbackHost.isLoopback(apiHost) }
+    /// rule), and only when https did not answer like a registry; never when `--tls-verify=true` was given.
+    public var allowsPlainHTTP: Bool { !requiresTLS && (insecure || LoopbackHost.isLoopback(apiHost)) }
 
     public var schemes: [String] { allowsPlainHTTP ? ["https", "http"] : ["https"] }
 
     /// Whether credentials may go over plain HTTP to `host` (a token realm): only to loopback, or when the user
     /// declared the registry insecure.
-    public func permitsPlainHTTP(to host: String) -> Bool { insecure || LoopbackHost.isLoopback(host) }
+    public func permitsPlainHTTP(to host: String) -> Bool {
+        !requiresTLS && (insecure || LoopbackHost.isLoopback(host))
+    }
 
     /// The endpoint podman would use for `host`: `tlsVerify` is `--tls-verify` (nil when not given, then
     /// registries.conf decides); `certDirectory` is `--cert-dir`. A registries.conf that cannot be read is an
@@ -41,7 +48,8 @@ public struct RegistryEndpoint: Sendable, Equatable {
     ) throws(RegistryError) -> RegistryEndpoint {
         let caFile = CertificateDirectories.caFile(host: host, certDirectory: certDirectory, environment: environment)
         if let tlsVerify {
-            return RegistryEndpoint(host: host, verifyTLS: tlsVerify, insecure: !tlsVerify, caFile: caFile)
+            return RegistryEndpoint(
+                host: host, verifyTLS: tlsVerify, insecure: !tlsVerify, caFile: caFile, requiresTLS: tlsVerify)
         }
         let conf: RegistriesConf
         do {

@@ -1,5 +1,5 @@
-import SystemSupport
 public import Credentials
+import SystemSupport
 public import Transport
 
 /// Why talking to a registry failed, told apart because the user's next step differs: store credentials, fix
@@ -67,8 +67,8 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noCredentials(let host):
-            return "no credentials for \(host): run `ocicred login \(host)`, `podman login \(host)`, or add a rule "
-                + "to the ocicred config"
+            return "no credentials for \(host): run `ocicred login \(host)` (or `ocicred configure --registry \(host)` "
+                + "and then `podman login \(host)`), or add a rule to the ocicred config"
         case .credentials(let error):
             return error.description
         case .credentialsRejected(let host, let detail):
@@ -80,7 +80,8 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
         case .unreachable(let host, let reason):
             return "cannot reach \(host): \(reason); check the host name and port and that the registry is running"
         case .timedOut(let host, let seconds):
-            return "\(host) did not answer within \(DurationText.format(seconds)); check the network path (proxy, firewall) "
+            return
+                "\(host) did not answer within \(DurationText.format(seconds)); check the network path (proxy, firewall) "
                 + "to it"
         case .tls(let host, let reason):
             return "TLS with \(host) failed: \(reason); trust the registry's CA (put it in "

@@ -24,10 +24,11 @@ public enum RegistryLogin {
     /// registry rejects is never stored.
     public static func login(
         key: CredentialKey, username: String, password: Secret, endpoint: RegistryEndpoint, http: any HTTPClient,
-        store: EncryptedStore, logger: Logger
+        store: EncryptedStore, logger: Logger, configure: (inout RegistryClient) -> Void = { _ in }
     ) async throws(RegistryError) -> VerificationReport {
         let credential = RegistryCredential.basic(username: username, password: password)
-        let client = RegistryClient(endpoint: endpoint, http: http, credentials: { _ in credential }, logger: logger)
+        var client = RegistryClient(endpoint: endpoint, http: http, credentials: { _ in credential }, logger: logger)
+        configure(&client)
         let report = try await client.verify(repository: nil, push: false)
         do throws(CredentialError) {
             try store.store(

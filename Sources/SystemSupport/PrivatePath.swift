@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The rule for the places that hold secrets — the store directory, the key file, the cache directories — as
@@ -12,7 +12,9 @@ import Darwin
 ///
 /// A sticky parent directory (`/tmp`, a `medium: Memory` emptyDir, a Kubernetes Secret volume) is accepted:
 /// there others cannot rename or remove an entry they do not own. A key file may be group-readable, because
-/// Kubernetes makes mounted Secret files readable by the pod's fsGroup; never other-readable.
+/// Kubernetes makes mounted Secret files readable by the pod's fsGroup; never other-readable. A group-writable
+/// directory is accepted when its group is a user-private group (see `UserPrivateGroup`), as Debian's OpenSSH
+/// accepts it: `mkdir -p` under Fedora's and RHEL's umask 002 makes `~/.local/share` 0775.
 package enum PrivatePath {
     /// Why a path was refused: a whole sentence naming the path and the fix.
     package struct Unsafe: Error, Equatable, CustomStringConvertible {
@@ -40,7 +42,7 @@ package enum PrivatePath {
                     + "directory; move it away")
         }
         try checkOwner(info, path: directory, what: "directory")
-        if info.st_mode & 0o022 != 0 {
+        if info.st_mode & 0o022 != 0 && !UserPrivateGroup.excuses(info) {
             throw Unsafe(
                 path: directory,
                 description: "other users can write to \(directory) (mode \(octal(info.st_mode))) and could plant or "
@@ -69,7 +71,7 @@ package enum PrivatePath {
         let parent = FileIO.directoryName(path)
         guard parent != path, let info = try status(parent) else { return }
         try checkOwner(info, path: parent, what: "directory")
-        if info.st_mode & 0o022 != 0 && info.st_mode & S_ISVTX == 0 {
+        if info.st_mode & 0o022 != 0 && info.st_mode & S_ISVTX == 0 && !UserPrivateGroup.excuses(info) {
             throw Unsafe(
                 path: parent,
                 description: "other users can write to \(parent) (mode \(octal(info.st_mode))) and could replace "

@@ -7,6 +7,10 @@ import TestSupport
 
 @Suite("auth file writing")
 struct AuthFileWriteTests {
+    /// A private encrypted store beside the test's files, where configure moves passwords it finds in `auths`.
+    static func store(in dir: TemporaryDirectory) -> EncryptedStore {
+        EncryptedStore(directory: dir.file("store"), keyFile: dir.file("key"))
+    }
     /// A docker config.json as a real user has it: a credsStore, two foreign auths and keys we do not know.
     let existing = """
         {
@@ -52,7 +56,7 @@ struct AuthFileWriteTests {
         defer { dir.remove() }
         let path = dir.file("config.json")
         try Data(existing.utf8).write(to: URL(fileURLWithPath: path))
-        let first = try await CredHelperConfigurator.configure(path: path, hosts: ["123456789012.dkr.ecr.us-east-1.amazonaws.com", "ghcr.io"], dryRun: false)
+        let first = try await CredHelperConfigurator.configure(path: path, hosts: ["123456789012.dkr.ecr.us-east-1.amazonaws.com", "ghcr.io"], dryRun: false, store: Self.store(in: dir))
         #expect(first.changed)
         let after = try json(first.after) as! [String: Any]
         #expect(after["credHelpers"] as? [String: String] == [
@@ -64,7 +68,7 @@ struct AuthFileWriteTests {
         original["credHelpers"] = nil
         #expect(withoutHelpers as NSDictionary == original as NSDictionary)
         let mtime = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
-        let second = try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: false)
+        let second = try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: false, store: Self.store(in: dir))
         #expect(!second.changed)
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date == mtime)
     }
@@ -75,7 +79,7 @@ struct AuthFileWriteTests {
         defer { dir.remove() }
         let path = dir.file("auth.json")
         try Data(existing.utf8).write(to: URL(fileURLWithPath: path))
-        let result = try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: true)
+        let result = try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: true, store: Self.store(in: dir))
         #expect(result.changed)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == existing)
     }
@@ -88,7 +92,7 @@ struct AuthFileWriteTests {
         let garbage = Data("{\"auths\": {\"quay.io\": {\"auth\": \"abc\"}".utf8)
         try garbage.write(to: URL(fileURLWithPath: path))
         await #expect(throws: CredentialError.self) {
-            try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: false)
+            try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: false, store: Self.store(in: dir))
         }
         let env = OcicredEnvironment(["HOME": dir.path, "U": "u", "P": "p"])
         await #expect(throws: CredentialError.self) {

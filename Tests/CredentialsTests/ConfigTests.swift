@@ -17,7 +17,7 @@ struct ConfigTests {
           - host: ghcr.io
             credentials: [GITHUB_USERNAME, GITHUB_TOKEN]
           - host: "*.azurecr.io"
-            azure: { clientId: c-1, tenantId: t-1 }
+            azure: { clientId: 3f2504e0-4f89-11d3-9a0c-0305e82c3301, tenantId: t-1 }
           - host: us-docker.pkg.dev
             gcp: { keyFile: /var/run/gcp/key.json, impersonate: pusher@p.iam.gserviceaccount.com }
         """
@@ -37,7 +37,7 @@ struct ConfigTests {
         #expect(config.rules[2].provider == .static)
         #expect(config.rules[2].credentialVariables == ["GITHUB_USERNAME", "GITHUB_TOKEN"])
         #expect(config.rules[3].provider == .azure)
-        #expect(config.rules[3].identity.azureClientID == "c-1")
+        #expect(config.rules[3].identity.azureClientID == "3f2504e0-4f89-11d3-9a0c-0305e82c3301")
         #expect(config.rules[4].provider == .gcp)
         #expect(config.rules[4].identity.gcpImpersonate == "pusher@p.iam.gserviceaccount.com")
     }
@@ -70,7 +70,7 @@ struct ConfigTests {
         ("registries:\n  - host: a.example\n    aws: {profile: yes}\n", 3, 20, "must be a string"),
         ("registries:\n  - host: [a\n", 3, 1, "YAML syntax"),
         ("registries: {}\n", 1, 13, "must be a list"),
-        ("registries:\n  - host: a.example\n    host: b.example\n", 2, 5, "given twice"),
+        ("registries:\n  - host: a.example\n    host: b.example\n", 3, 5, "given twice"),
         ("registries:\n  - host: a/b\n", 2, 11, "not a host pattern"),
     ])
     func errors(yaml: String, line: Int, column: Int, fragment: String) {

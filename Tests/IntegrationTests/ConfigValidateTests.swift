@@ -115,6 +115,69 @@ import Testing
             kubelet:
               cacheDuration: soon
             """, reader: "kubelet", position: "5:18", message: "positive duration"),
+        .init(name: "a role ARN that is not one", text: """
+            registries:
+              - host: 123456789012.dkr.ecr.us-east-1.amazonaws.com
+                aws:
+                  roleArn: not-an-arn
+            """, reader: "get", position: "4:16", message: "is not an IAM role ARN"),
+        .init(name: "a region no AWS partition has", text: """
+            registries:
+              - host: 123456789012.dkr.ecr.us-east-1.amazonaws.com
+                aws:
+                  region: mars-1
+            """, reader: "get", position: "4:15", message: "is not an AWS region"),
+        .init(name: "an Azure client id that is not a GUID", text: """
+            registries:
+              - host: team.azurecr.io
+                azure:
+                  clientId: nope
+            """, reader: "get", position: "4:17", message: "GUID"),
+        .init(name: "a Secret name the API server refuses", text: """
+            registries:
+              - host: ghcr.io
+                credentials: [A_USER, A_TOKEN]
+            refresh:
+              outputs:
+                - secret:
+                    name: Bad_Name
+                    namespaces: [default]
+            """, reader: "refresh", position: "7:15", message: "RFC 1123"),
+        .init(name: "a namespace the API server refuses", text: """
+            registries:
+              - host: ghcr.io
+                credentials: [A_USER, A_TOKEN]
+            refresh:
+              outputs:
+                - secret:
+                    name: pull
+                    namespaces: [default, Ci_NS]
+            """, reader: "refresh", position: "8:31", message: "not a namespace name"),
+        .init(name: "a relative auth-file path", text: """
+            registries:
+              - host: ghcr.io
+                credentials: [A_USER, A_TOKEN]
+            refresh:
+              outputs:
+                - authFile:
+                    path: auth.json
+            """, reader: "refresh", position: "7:15", message: "must be absolute"),
+        .init(name: "a duration without a unit", text: """
+            registries:
+              - host: ghcr.io
+                credentials: [A_USER, A_TOKEN]
+            refresh:
+              minInterval: 5
+              outputs: [{authFile: {path: /tmp/never-written.json}}]
+            """, reader: "refresh", position: "5:16", message: "needs a unit"),
+        .init(name: "a duplicate key", text: """
+            registries:
+              - host: ghcr.io
+                credentials: [A_USER, A_TOKEN]
+              - host: quay.io
+                credentials: [A_USER, A_TOKEN]
+                credentials: [B_USER, B_TOKEN]
+            """, reader: "get", position: "6:5", message: "given twice"),
         .init(name: "a NUL byte", text: "registries:\n  - host: ghcr.io\u{0}\n", reader: "get", position: "2:18",
             message: "NUL"),
     ]
@@ -145,6 +208,39 @@ import Testing
         }
         #expect(ran.status != 0, "\(config.reader): \(ran)")
         #expect((ran.stdoutText + ran.stderrText).contains("\(file):\(config.position)"), "\(config.reader): \(ran)")
+    }
+
+    /// Every problem of a file at once, each at its own line:column, in file order: a ConfigMap fixed one error
+    /// per CI run is a slow way to learn five.
+    @Test func everyErrorOfAFileIsReportedAtItsOwnPlace() throws {
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        let file = home.file("config.yaml")
+        try """
+            registries:
+              - host: 123456789012.dkr.ecr.us-east-1.amazonaws.com
+                aws:
+                  roleArn: not-an-arn
+                  region: mars-1
+              - host: team.azurecr.io
+                azure: {clientId: nope}
+            refresh:
+              minInterval: 5
+              outputs:
+                - secret: {name: Bad_Name, namespaces: [Ci_NS], registries: [ghcr.io]}
+                - authFile: {path: auth.json, registries: [ghcr.io]}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try OcicredBinary.run(["config", "validate", file], home: home.path, timeout: 30)
+        #expect(result.status == 1, "\(result)")
+        let lines = result.stderrText.split(separator: "\n").map(String.init)
+        let expected = [
+            "4:16: `roleArn`", "5:15: `region`", "7:23: `clientId`", "9:16: `minInterval`", "11:22: `name`",
+            "12:24: `path`",
+        ]
+        #expect(lines.count == expected.count, "\(result.stderrText)")
+        for (line, position) in zip(lines, expected) {
+            #expect(line.hasPrefix("\(file):\(position)"), "\(line) is not at \(position)")
+        }
     }
 
     @Test("over-broad host patterns and aliases to nowhere are warnings, not errors")

@@ -78,7 +78,7 @@ struct KubeletResolverTests {
                 registries:
                   - host: team.azurecr.io
                     provider: azure
-                    azure: { clientId: rule-client, tenantId: rule-tenant }
+                    azure: { clientId: 0f0e0d0c-0b0a-4908-8706-050403020100, tenantId: rule-tenant }
                 """)
         let key = try CredentialKey(serverURL: "team.azurecr.io")
         _ = try await resolver.resolve(
@@ -93,7 +93,7 @@ struct KubeletResolverTests {
         try #require(requests.count == 2, "the token cache is bypassed: each pod's token is exchanged")
         #expect(requests[0].identity.azureClientID == "pod-client")
         #expect(requests[0].identity.azureTenantID == "rule-tenant")
-        #expect(requests[1].identity.azureClientID == "rule-client")
+        #expect(requests[1].identity.azureClientID == "0f0e0d0c-0b0a-4908-8706-050403020100")
         #expect(requests[1].serviceAccountToken == Secret("pod-b"))
         #expect(!FileManager.default.fileExists(atPath: home.file("tokens")), "nothing written to the shared cache")
     }

@@ -4,6 +4,9 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     public let line: Int
     public let column: Int
     public let message: String
+    /// Further problems of the same file, in file order, found after this one (`config validate` prints them all;
+    /// a command that reads the config names the first).
+    public var others: [ConfigError] = []
 
     public init(file: String, line: Int, column: Int, message: String) {
         self.file = file
@@ -13,4 +16,28 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(file):\(line):\(column): \(message)" }
+
+    /// This problem and the others, each once, in file order.
+    public var all: [ConfigError] {
+        var first = self
+        first.others = []
+        return Self.ordered([first] + others.flatMap(\.all))
+    }
+
+    /// `problems` as one error, the first in the file leading; nil when there are none.
+    public static func combining(_ problems: [ConfigError]) -> ConfigError? {
+        let ordered = ordered(problems.flatMap(\.all))
+        guard var first = ordered.first else { return nil }
+        first.others = Array(ordered.dropFirst())
+        return first
+    }
+
+    static func ordered(_ problems: [ConfigError]) -> [ConfigError] {
+        var seen: [ConfigError] = []
+        for problem in problems.sorted(by: { ($0.line, $0.column) < ($1.line, $1.column) })
+        where !seen.contains(problem) {
+            seen.append(problem)
+        }
+        return seen
+    }
 }

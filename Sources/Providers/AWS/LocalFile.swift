@@ -11,7 +11,7 @@ enum LocalFile {
         do {
             return try FileIO.readText(path, limit: limit)
         } catch {
-            throw .misconfigured(provider: "aws", detail: "cannot read \(error.description)")
+            throw .misconfigured(provider: "aws", detail: "cannot \(error.description)")
         }
     }
 }

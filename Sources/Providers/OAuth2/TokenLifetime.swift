@@ -50,7 +50,7 @@ enum ProviderFile {
         do {
             return try FileIO.read(path, limit: 1 << 20)
         } catch {
-            throw .misconfigured(provider: provider, detail: "cannot read \(what) \(error.description)")
+            throw .misconfigured(provider: provider, detail: "cannot read \(what): \(error.description)")
         }
     }
 
