@@ -36,8 +36,9 @@ Every (verb, resource) served to an authenticated client is recorded. Test contr
   POST /__touch_after_get    {"resource","namespace","name","times"}: after each of the next `times` GETs of
                              that object, another writer changes it (annotation other-writer/touched, new rv)
   GET  /__object?resource=&namespace=&name=
-  POST /__namespaces         {"add": [...], "remove": [...], "labels": {ns: {k: v|null}}}: more namespaces, each
-                             with its `default` ServiceAccount (as the namespace controller makes it), in creation
+  POST /__namespaces         {"add": [...], "accounts": [...], "remove": [...], "labels": {ns: {k: v|null}}}: more
+                             namespaces, each with its `default` ServiceAccount (as the namespace controller makes
+                             it) and those `accounts` name, in creation
                              order; removed ones take their objects with them; labels merged (null removes)
   POST /__delete             {"resource","namespace","name"}: another client deletes the object
   POST /__watch              {"bookmarkSeconds": s}: the interval between bookmarks (default 60, as the API server)
@@ -45,6 +46,8 @@ Every (verb, resource) served to an authenticated client is recorded. Test contr
   POST /__compact            history is compacted at the current resourceVersion (after one unrelated write) and
                              every open watch ends: resuming from any resourceVersion seen before gets 410
   GET  /__watches            -> {"open": n}: watch streams being served now
+  GET  /__summary?name=&namespace=  -> {"secrets", "accounts", "patched"}: Secrets of that name, ServiceAccounts,
+                             and those naming it in imagePullSecrets (in one namespace, or all); for benchmarks
   POST /__forbid             {"verb","group","resource"[,"namespace"]}: RBAC denies that call from now on (403 with
                              the API server's Forbidden Status); without "namespace" it is denied everywhere
   POST /__forbid/reset       lifts every such denial
@@ -433,6 +436,13 @@ class Handler(FixtureHandler):
             WATCH["generation"] += 1
             LOCK.notify_all()
             return 200, {}, {"compacted": RV[0]}
+        if path == "/__summary" and method == "GET":
+            q = {k: v[0] for k, v in parse_qs(query).items()}
+            name, namespace = q["name"], q.get("namespace")
+            secrets = [k for k in OBJECTS if k[0] == "secrets" and k[2] == name and namespace in (None, k[1])]
+            accounts = [o for k, o in OBJECTS.items() if k[0] == "serviceaccounts" and namespace in (None, k[1])]
+            patched = [o for o in accounts if {"name": name} in (o.get("imagePullSecrets") or [])]
+            return 200, {}, {"secrets": len(secrets), "accounts": len(accounts), "patched": len(patched)}
         if path == "/__watches" and method == "GET":
             return 200, {}, {"open": WATCH["open"]}
         if path == "/__forbid/reset" and method == "POST":
@@ -462,6 +472,8 @@ class Handler(FixtureHandler):
                 if namespace not in NAMESPACES:
                     NAMESPACES.append(namespace)
                     add_namespace(namespace)
+                    for account in change.get("accounts", []):
+                        stamp({"metadata": {}}, "serviceaccounts", namespace, account)
             for namespace in change.get("remove", []):
                 if namespace in NAMESPACES:
                     for key in [k for k in OBJECTS if k[1] == namespace]:
