@@ -51,6 +51,9 @@ Every (verb, resource) served to an authenticated client is recorded. Test contr
   POST /__forbid             {"verb","group","resource"[,"namespace"]}: RBAC denies that call from now on (403 with
                              the API server's Forbidden Status); without "namespace" it is denied everywhere
   POST /__forbid/reset       lifts every such denial
+  POST /__rbac               {"objects": [Role, ClusterRole, RoleBinding, ClusterRoleBinding...], "namespace",
+                             "serviceAccount"}: from now on every call is authorized as the API server's RBAC
+                             authorizer would for that service account (403 otherwise), per binding and namespace
 """
 import base64
 import datetime
@@ -89,6 +92,7 @@ TOKENS = set(t for t in os.environ.get("KUBE_FIXTURE_TOKENS", "").split(",") if 
 TOUCH = {}  # (resource, namespace, name) -> remaining count
 FORBIDDEN = []  # [{"verb", "group", "resource", "namespace"?}]: calls RBAC denies
 USER = "system:serviceaccount:ocicred:ocicred"
+RBAC_STATE = {"objects": None, "serviceAccount": ("ocicred", "ocicred")}  # None: every call is allowed
 RV = [100]
 
 KINDS = {
@@ -246,22 +250,63 @@ def selectors(params):
     return (lambda obj: obj is not None and fields(obj) and labels((obj.get("metadata") or {}).get("labels"))), None
 
 
+def rbac_allows(verb, group, resource, namespace, name):
+    """RBAC as the API server's authorizer applies it to the one service account RBAC_STATE names: a RoleBinding
+    grants its Role's (or ClusterRole's) rules in its own namespace only, a ClusterRoleBinding everywhere; a rule
+    with resourceNames grants only those names (a list or watch only with the `metadata.name` field selector)."""
+    if RBAC_STATE["objects"] is None:
+        return True
+    account_namespace, account = RBAC_STATE["serviceAccount"]
+    objects = RBAC_STATE["objects"]
+    for binding in objects:
+        kind = binding.get("kind")
+        if kind not in ("RoleBinding", "ClusterRoleBinding"):
+            continue
+        if not any(s.get("kind") == "ServiceAccount" and s.get("name") == account
+                   and s.get("namespace") == account_namespace for s in binding.get("subjects") or []):
+            continue
+        bound_in = (binding.get("metadata") or {}).get("namespace")
+        if kind == "RoleBinding" and bound_in != namespace:
+            continue
+        ref = binding.get("roleRef") or {}
+        for role in objects:
+            if role.get("kind") != ref.get("kind") or (role.get("metadata") or {}).get("name") != ref.get("name"):
+                continue
+            if role.get("kind") == "Role" and (role.get("metadata") or {}).get("namespace") != bound_in:
+                continue
+            for rule in role.get("rules") or []:
+                if not (group in rule.get("apiGroups", []) or "*" in rule.get("apiGroups", [])):
+                    continue
+                if not (resource in rule.get("resources", []) or "*" in rule.get("resources", [])):
+                    continue
+                if not (verb in rule.get("verbs", []) or "*" in rule.get("verbs", [])):
+                    continue
+                names = rule.get("resourceNames")
+                if not names or (name is not None and name in names):
+                    return True
+    return False
+
+
 def forbidden(verb, group, resource, namespace, name):
     """The API server's 403 for a call RBAC denies (its wording, kube-apiserver's forbidden()), else None."""
+    denied = not rbac_allows(verb, group, resource, namespace, name)
     for rule in FORBIDDEN:
         if (rule["verb"], rule.get("group", ""), rule["resource"]) != (verb, group, resource):
             continue
         if rule.get("namespace") not in (None, namespace):
             continue
+        denied = True
+    if denied:
         subject = f'{resource}.{group}' if group else resource
-        subject = f'{subject} "{name}"' if name else subject
+        subject = f'{subject} "{name}"' if name and verb not in ("list", "watch") else subject
         scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
         details = {"kind": resource}
         if name:
             details["name"] = name
         if group:
             details["group"] = group
-        return status(403, "Forbidden", f'{subject} is forbidden: User "{USER}" cannot {verb} resource '
+        user = USER if RBAC_STATE["objects"] is None else "system:serviceaccount:%s:%s" % RBAC_STATE["serviceAccount"]
+        return status(403, "Forbidden", f'{subject} is forbidden: User "{user}" cannot {verb} resource '
                       f'"{resource}" in API group "{group}" {scope}', details)
     return None
 
@@ -445,6 +490,11 @@ class Handler(FixtureHandler):
             return 200, {}, {"secrets": len(secrets), "accounts": len(accounts), "patched": len(patched)}
         if path == "/__watches" and method == "GET":
             return 200, {}, {"open": WATCH["open"]}
+        if path == "/__rbac" and method == "POST":
+            spec = json.loads(body)
+            RBAC_STATE["objects"] = spec["objects"]
+            RBAC_STATE["serviceAccount"] = (spec["namespace"], spec["serviceAccount"])
+            return 200, {}, {}
         if path == "/__forbid/reset" and method == "POST":
             FORBIDDEN.clear()
             return 200, {}, {}
@@ -632,7 +682,9 @@ class Handler(FixtureHandler):
         """list or watch of a collection, namespaced or (namespace None) across the cluster."""
         verb = "watch" if params.get("watch") in ("true", "1") else "list"
         called(verb, group, resource)
-        denied = forbidden(verb, group, resource, namespace, None)
+        # RBAC's resourceNames grant a list or watch only when it selects exactly that name.
+        selected = re.fullmatch(r"metadata\.name=([^,=!]+)", params.get("fieldSelector", ""))
+        denied = forbidden(verb, group, resource, namespace, selected.group(1) if selected else None)
         if denied:
             return denied
         if namespace is not None and namespace not in NAMESPACES:

@@ -51,9 +51,9 @@ struct RefreshControllerTests {
             """.write(toFile: directory.file("config.yaml"), atomically: true, encoding: .utf8)
         }
 
-        func start() throws {
+        func start(_ arguments: [String] = []) throws {
             refresh = try RefreshSidecarTests.Sidecar(
-                ["--listen", "127.0.0.1:\(healthPort)"], home: directory.path,
+                ["--listen", "127.0.0.1:\(healthPort)"] + arguments, home: directory.path,
                 environment: [
                     "OCICRED_CONFIG": directory.file("config.yaml"), "KUBECONFIG": directory.file("kubeconfig"),
                     "REG_USER": "controller-user", "REG_PASS": "controller-pass", "OCICRED_LOG_LEVEL": "info",
@@ -314,5 +314,57 @@ struct RefreshControllerTests {
         try controller.control("POST", "/__namespaces", ["add": ["team-after-compaction"]])
         let reacted = controller.timeUntil { Self.holdsOurCredential(controller.secret("team-after-compaction")) }
         #expect(reacted.map { $0 <= Self.reaction } == true, "took \(reacted ?? -1) s\n\(controller.log)")
+    }
+
+    /// The fixture authorizes every call as RBAC would with exactly the Roles, ClusterRoles and bindings the
+    /// refresh-deployment overlay ships, per binding and namespace: the controller, run as that overlay runs it
+    /// (its Secret name, ServiceAccounts, selector and Lease), gets everything done with no 403, and what the
+    /// overlay does not grant (another Secret, Secrets unselected by name) is refused.
+    @Test func theDeploymentOverlaysRBACIsEnoughForTheControllerAndNoMore() throws {
+        let objects = try RenderedManifests.objects("refresh-deployment")
+        let rbac = objects.filter {
+            ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"].contains(RenderedManifests.kind($0))
+        }
+        let deployment = try #require(objects.first { RenderedManifests.kind($0) == "Deployment" })
+        let args = try #require(
+            (RenderedManifests.podSpec(deployment)?["containers"] as? [[String: Any]])?.first?["args"] as? [String])
+        let lease = try #require(args.firstIndex(of: "--leader-election-lease").map { args[$0 + 1] })
+        let controller = try Controller(
+            prefix: "ocicred-controller-rbac",
+            secretSettings: """
+                namespaceSelector: {include: ["*"], exclude: ["kube-*", "ocicred"]}
+                serviceAccounts: [default]
+                """)
+        defer { controller.stop() }
+        try controller.control(
+            "POST", "/__rbac", ["objects": rbac, "namespace": "ocicred", "serviceAccount": "ocicred-refresh"])
+        try controller.start(["--leader-election-lease", lease])
+        try controller.waitReady()
+        let written = controller.timeUntil {
+            ["default", "team-a", "team-b"].allSatisfy {
+                Self.holdsOurCredential(controller.secret($0)) && controller.pullSecrets($0) == [Self.secretName]
+            }
+        }
+        #expect(written != nil, "\(controller.log)")
+        try controller.control("POST", "/__namespaces", ["add": ["team-rbac"]])
+        #expect(controller.timeUntil { Self.holdsOurCredential(controller.secret("team-rbac")) } != nil)
+        #expect(!controller.log.contains("forbidden"), "\(controller.log)")
+        #expect(controller.secret("ocicred") == nil && controller.secret("kube-system") == nil)
+
+        // What the overlay does not grant is refused, with the API server's Forbidden Status.
+        for path in [
+            "/api/v1/namespaces/team-a/secrets/someone-elses", "/api/v1/secrets",
+            "/api/v1/secrets?fieldSelector=metadata.name%3Dsomeone-elses", "/api/v1/serviceaccounts",
+            "/apis/coordination.k8s.io/v1/namespaces/team-a/leases/\(lease)",
+        ] {
+            let result = try ProcessRunner.run(
+                "curl",
+                [
+                    "-s", "-w", "\n%{http_code}", "--cacert", controller.caFile, "-H",
+                    "Authorization: Bearer controller-token", controller.url + path,
+                ])
+            #expect(result.stdoutText.hasSuffix("\n403"), "\(path): \(result.stdoutText)")
+            #expect(result.stdoutText.contains("system:serviceaccount:ocicred:ocicred-refresh"), "\(path)")
+        }
     }
 }
