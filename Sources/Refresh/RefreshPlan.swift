@@ -40,6 +40,16 @@ struct RefreshPlan: Sendable {
     func start() async { for controller in controllers { await controller.start() } }
     func stop() async { for controller in controllers { await controller.stop() } }
 
+    /// Stops this plan for `next`: first a Secret output `next` no longer has removes what it wrote (unless it
+    /// said `prune: false`).
+    func retire(for next: RefreshPlan) async {
+        let kept = Set(next.controllers.map(\.config.name))
+        for controller in controllers where !kept.contains(controller.config.name) {
+            await controller.removeEverything()
+        }
+        await stop()
+    }
+
     enum NothingToWrite: Error, CustomStringConvertible {
         /// No output anywhere: not in the config, not as a flag, not as REGISTRY_AUTH_FILE.
         case noOutputs

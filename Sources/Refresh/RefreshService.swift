@@ -134,7 +134,7 @@ public enum RefreshService {
                     let next = try RefreshPlan.make(
                         reloaded, options: options, environment: environment, cluster: cluster, status: engine.status,
                         logger: logger)
-                    await running.stop()
+                    await running.retire(for: next)
                     await next.start()
                     running = next
                     await engine.reconfigure(

@@ -93,6 +93,24 @@ actor SecretController {
         status.removeWatches(Self.queries(config).map(\.description))
     }
 
+    /// The output left the config (a reload): with `prune`, every Secret it wrote and every `imagePullSecrets`
+    /// entry it added goes, so a config change leaves no stale credential behind. Only the leader removes.
+    func removeEverything() async {
+        guard config.prune else { return }
+        if let elector, await !elector.isLeader { return }
+        guard unsynced.isEmpty else {
+            logger.warning("the output was removed before its watches listed; what it wrote stays", metadata: [:])
+            return
+        }
+        content = nil
+        for namespace in Set(secrets.keys).union(
+            accounts.keys.compactMap { $0.split(separator: "/").first.map(String.init) }
+        )
+        .sorted() {
+            _ = await uninstall(from: namespace)
+        }
+    }
+
     /// New content (a renewal, or leadership gained): every selected namespace is brought to it. Before every
     /// watch has listed, it is kept and written once they have.
     func update(_ content: Content) async throws -> Bool {

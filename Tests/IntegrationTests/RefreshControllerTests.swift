@@ -367,4 +367,62 @@ struct RefreshControllerTests {
             #expect(result.stdoutText.contains("system:serviceaccount:ocicred:ocicred-refresh"), "\(path)")
         }
     }
+
+    static func authFileOnlyConfig(_ directory: TemporaryDirectory) -> String {
+        """
+        registries:
+          - host: \(registryHost)
+            credentials: [REG_USER, REG_PASS]
+        refresh:
+          outputs:
+            - authFile: {path: \(directory.file("auth.json"))}
+        """
+    }
+
+    /// A Secret output removed from the config (SIGHUP) takes what it wrote with it: its Secrets and its
+    /// `imagePullSecrets` entries, the entries of others kept.
+    @Test func removingTheOutputFromTheConfigRemovesWhatItWrote() throws {
+        let controller = try Controller(
+            prefix: "ocicred-controller-removed",
+            secretSettings: "namespaceSelector: {include: [\"team-*\"]}\nserviceAccounts: [default]")
+        defer { controller.stop() }
+        try controller.control(
+            "POST", "/__seed",
+            [
+                "apiVersion": "v1", "kind": "ServiceAccount", "metadata": ["name": "default", "namespace": "team-b"],
+                "imagePullSecrets": [["name": "someone-elses"]],
+            ])
+        try controller.start()
+        try controller.waitReady()
+        #expect(controller.pullSecrets("team-b") == ["someone-elses", Self.secretName])
+        try Self.authFileOnlyConfig(controller.directory).write(
+            toFile: controller.directory.file("config.yaml"), atomically: true, encoding: .utf8)
+        controller.refresh?.signal(SIGHUP)
+        let removed = controller.timeUntil {
+            ["team-a", "team-b"].allSatisfy { controller.secret($0) == nil }
+                && controller.pullSecrets("team-a").isEmpty && controller.pullSecrets("team-b") == ["someone-elses"]
+        }
+        #expect(removed != nil, "\(controller.log)")
+        #expect(controller.log.contains("config reloaded"))
+    }
+
+    /// A reload that adds a Secret output to a refresh started without one (so without Kubernetes access) says
+    /// that, not "no outputs", and keeps the old config.
+    @Test func aReloadAddingASecretWithoutKubernetesAccessSaysSo() throws {
+        let controller = try Controller(prefix: "ocicred-controller-nokube", secretSettings: "")
+        defer { controller.stop() }
+        try Self.authFileOnlyConfig(controller.directory).write(
+            toFile: controller.directory.file("config.yaml"), atomically: true, encoding: .utf8)
+        try controller.start()
+        try controller.waitReady()
+        try controller.writeConfig("namespaces: [team-a]")
+        controller.refresh?.signal(SIGHUP)
+        let said = controller.timeUntil { controller.log.contains("config reload failed") }
+        #expect(said != nil, "\(controller.log)")
+        #expect(
+            controller.log.contains("is a Secret, but this refresh started without Kubernetes access"),
+            "\(controller.log)")
+        #expect(!controller.log.contains("no outputs"), "\(controller.log)")
+        #expect(controller.ready().status == 200, "the old config stays: \(controller.ready().body)")
+    }
 }
