@@ -34,6 +34,7 @@ public struct KubernetesAPICall: Hashable, Sendable, CustomStringConvertible {
     static let watchNamespaces = KubernetesAPICall("watch", "namespaces")
     static let listServiceAccounts = KubernetesAPICall("list", "serviceaccounts")
     static let watchServiceAccounts = KubernetesAPICall("watch", "serviceaccounts")
+    static let createEvent = KubernetesAPICall("create", "events")
 
     /// The calls of one pass (`refresh --once`, the CronJob): read, write, patch; no watch.
     public static let onePass: Set<KubernetesAPICall> = [
@@ -41,10 +42,11 @@ public struct KubernetesAPICall: Hashable, Sendable, CustomStringConvertible {
     ]
 
     /// What the controller adds: it lists and watches what it manages, deletes what it wrote where it no longer
-    /// belongs, and elects a leader.
+    /// belongs, records an Event for a Secret it will not overwrite, and elects a leader.
     public static let controller: Set<KubernetesAPICall> = [
-        deleteSecret, listSecrets, watchSecrets, watchNamespaces, listServiceAccounts, watchServiceAccounts, getLease,
-        createLease, updateLease,
+        deleteSecret, listSecrets, watchSecrets, watchNamespaces, listServiceAccounts, watchServiceAccounts,
+        createEvent,
+        getLease, createLease, updateLease,
     ]
 
     /// Every call the client can make.

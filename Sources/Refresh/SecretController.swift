@@ -281,6 +281,15 @@ actor SecretController {
             conflicts.insert(namespace)
             if reportedConflicts.insert(namespace).inserted {
                 status.recordConflict(output: outputName)
+                do {
+                    try await client.recordEvent(
+                        about: "Secret", namespace: namespace, name: config.name,
+                        uid: existing["metadata"]?["uid"]?.stringValue, type: "Warning", reason: "NotOwned",
+                        message: "ocicred did not create this Secret (it has no \(KubernetesClient.managedByKey)="
+                            + "\(KubernetesClient.managedByValue) label) and leaves it untouched")
+                } catch {
+                    logger.debug("cannot record the event", metadata: meta(namespace, error))
+                }
                 logger.warning(
                     """
                     a secret of this name exists without the \(KubernetesClient.managedByKey) label; it is not \

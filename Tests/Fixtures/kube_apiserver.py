@@ -46,6 +46,7 @@ Every (verb, resource) served to an authenticated client is recorded. Test contr
   POST /__compact            history is compacted at the current resourceVersion (after one unrelated write) and
                              every open watch ends: resuming from any resourceVersion seen before gets 410
   GET  /__watches            -> {"open": n}: watch streams being served now
+  GET  /__events             -> every Event created (core/v1, create only: generateName, strict fields)
   GET  /__summary?name=&namespace=  -> {"secrets", "accounts", "patched"}: Secrets of that name, ServiceAccounts,
                              and those naming it in imagePullSecrets (in one namespace, or all); for benchmarks
   POST /__forbid             {"verb","group","resource"[,"namespace"]}: RBAC denies that call from now on (403 with
@@ -97,6 +98,7 @@ RV = [100]
 
 KINDS = {
     "secrets": ("", "v1", "Secret"),
+    "events": ("", "v1", "Event"),
     "serviceaccounts": ("", "v1", "ServiceAccount"),
     "leases": ("coordination.k8s.io", "coordination.k8s.io/v1", "Lease"),
     "namespaces": ("", "v1", "Namespace"),
@@ -107,6 +109,9 @@ DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 MICRO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$")
 SECRET_FIELDS = {"apiVersion", "kind", "metadata", "type", "data", "stringData", "immutable"}
 LEASE_FIELDS = {"apiVersion", "kind", "metadata", "spec"}
+EVENT_FIELDS = {"apiVersion", "kind", "metadata", "involvedObject", "reason", "message", "source", "firstTimestamp",
+                "lastTimestamp", "count", "type", "eventTime", "series", "action", "related", "reportingComponent",
+                "reportingInstance"}
 LEASE_SPEC = {"holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime", "leaseTransitions",
               "preferredHolder", "strategy"}
 
@@ -413,6 +418,16 @@ def validate(resource, obj, name):
             except Exception:
                 return status(422, "Invalid", f'Secret "{name}" is invalid: data[.dockerconfigjson]: Invalid value: '
                               '"<secret contents redacted>": invalid character')
+    if resource == "events":
+        unknown = set(obj) - EVENT_FIELDS
+        if unknown:
+            return status(400, "BadRequest", f'strict decoding error: unknown field "{sorted(unknown)[0]}"')
+        involved = obj.get("involvedObject") or {}
+        if not involved.get("kind") or not involved.get("name"):
+            return status(422, "Invalid", f'Event "{name}" is invalid: involvedObject: Required value')
+        if obj.get("type") not in ("Normal", "Warning") or not obj.get("reason"):
+            return status(422, "Invalid", f'Event "{name}" is invalid: type and reason are required '
+                          "(type Normal or Warning)")
     if resource == "leases":
         unknown = set(obj) - LEASE_FIELDS
         spec = obj.get("spec") or {}
@@ -488,6 +503,8 @@ class Handler(FixtureHandler):
             accounts = [o for k, o in OBJECTS.items() if k[0] == "serviceaccounts" and namespace in (None, k[1])]
             patched = [o for o in accounts if {"name": name} in (o.get("imagePullSecrets") or [])]
             return 200, {}, {"secrets": len(secrets), "accounts": len(accounts), "patched": len(patched)}
+        if path == "/__events" and method == "GET":
+            return 200, {}, [o for k, o in sorted(OBJECTS.items()) if k[0] == "events"]
         if path == "/__watches" and method == "GET":
             return 200, {}, {"open": WATCH["open"]}
         if path == "/__rbac" and method == "POST":
@@ -625,6 +642,10 @@ class Handler(FixtureHandler):
                 return status(400, "BadRequest", "the namespace of the provided object does not match the namespace "
                               "sent on the request")
             object_name = meta.get("name")
+            if verb == "create" and not object_name and meta.get("generateName"):
+                # The API server appends five random characters to generateName.
+                object_name = meta["generateName"] + uuid.uuid4().hex[:5]
+                meta["name"] = object_name
             if verb == "update" and object_name != name:
                 return status(400, "BadRequest", f"the name of the object ({object_name}) does not match the name on "
                               f"the URL ({name})")

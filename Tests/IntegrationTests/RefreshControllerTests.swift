@@ -259,6 +259,12 @@ struct RefreshControllerTests {
         let reports = controller.log.components(separatedBy: "is not ocicred's and is left untouched").count - 1
         #expect(reports == 1, "\(controller.log)")
         #expect(controller.metrics().contains(#"ocicred_refresh_conflicts_total{output="secret/ocicred-pull"} 1"#))
+        let events = try #require(try controller.control("GET", "/__events") as? [[String: Any]])
+        #expect(events.count == 1, "\(events)")
+        let involved = events.first?["involvedObject"] as? [String: String]
+        #expect(
+            involved?["kind"] == "Secret" && involved?["namespace"] == "team-b" && involved?["name"] == Self.secretName)
+        #expect(events.first?["type"] as? String == "Warning" && events.first?["reason"] as? String == "NotOwned")
         #expect(controller.ready().status == 200, "a conflict is reported, not a failure: \(controller.ready().body)")
     }
 

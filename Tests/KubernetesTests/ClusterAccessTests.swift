@@ -132,6 +132,9 @@ import Transport
             }
         }
         try await client.deleteSecret(namespace: "default", name: "regcred")
+        try await client.recordEvent(
+            about: "Secret", namespace: "default", name: "regcred", uid: nil, type: "Warning", reason: "NotOwned",
+            message: "a test")
         #expect(try await fixture.calls() == KubernetesAPICall.all)
     }
 }
