@@ -28,9 +28,27 @@ public struct KubernetesAPICall: Hashable, Sendable, CustomStringConvertible {
     static let createLease = KubernetesAPICall("create", "leases", group: "coordination.k8s.io")
     static let updateLease = KubernetesAPICall("update", "leases", group: "coordination.k8s.io")
 
-    /// Every call the client can make.
-    public static let all: Set<KubernetesAPICall> = [
-        getSecret, createSecret, updateSecret, listNamespaces, getServiceAccount, patchServiceAccount, getLease,
-        createLease, updateLease,
+    static let deleteSecret = KubernetesAPICall("delete", "secrets")
+    static let listSecrets = KubernetesAPICall("list", "secrets")
+    static let watchSecrets = KubernetesAPICall("watch", "secrets")
+    static let watchNamespaces = KubernetesAPICall("watch", "namespaces")
+    static let listServiceAccounts = KubernetesAPICall("list", "serviceaccounts")
+    static let watchServiceAccounts = KubernetesAPICall("watch", "serviceaccounts")
+    static let createEvent = KubernetesAPICall("create", "events")
+
+    /// The calls of one pass (`refresh --once`, the CronJob): read, write, patch; no watch.
+    public static let onePass: Set<KubernetesAPICall> = [
+        getSecret, createSecret, updateSecret, listNamespaces, getServiceAccount, patchServiceAccount,
     ]
+
+    /// What the controller adds: it lists and watches what it manages, deletes what it wrote where it no longer
+    /// belongs, records an Event for a Secret it will not overwrite, and elects a leader.
+    public static let controller: Set<KubernetesAPICall> = [
+        deleteSecret, listSecrets, watchSecrets, watchNamespaces, listServiceAccounts, watchServiceAccounts,
+        createEvent,
+        getLease, createLease, updateLease,
+    ]
+
+    /// Every call the client can make.
+    public static let all: Set<KubernetesAPICall> = onePass.union(controller)
 }

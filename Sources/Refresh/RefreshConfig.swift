@@ -30,22 +30,6 @@ public struct RefreshConfig: Sendable, Equatable {
         }
     }
 
-    /// Namespace names by glob (`*` matches any run of characters); `exclude` wins over `include`.
-    public struct NamespaceSelector: Sendable, Equatable {
-        public var include: [String]
-        public var exclude: [String]
-        public init(include: [String] = ["*"], exclude: [String] = []) {
-            self.include = include
-            self.exclude = exclude
-        }
-
-        public func matches(_ namespace: String) -> Bool {
-            include.contains { Self.glob($0, namespace) } && !exclude.contains { Self.glob($0, namespace) }
-        }
-
-        static func glob(_ pattern: String, _ text: String) -> Bool { Wildcard.matches(pattern.utf8, text.utf8) }
-    }
-
     public struct SecretOutput: Sendable, Equatable {
         public var name: String
         /// Explicit namespaces; empty means "the selector", or the client's own namespace without one.
@@ -53,16 +37,31 @@ public struct RefreshConfig: Sendable, Equatable {
         public var namespaceSelector: NamespaceSelector?
         /// Service accounts (in every chosen namespace) that get the Secret in `imagePullSecrets`.
         public var serviceAccounts: [String]
+        /// `serviceAccounts: all`: every ServiceAccount of every chosen namespace, those created later included.
+        public var allServiceAccounts: Bool
         public var registries: [String]
+        /// Whether the controller removes what it wrote from a namespace that leaves the selection (its Secret
+        /// and its `imagePullSecrets` entries); `prune: false` leaves them.
+        public var prune: Bool
         public init(
             name: String, namespaces: [String] = [], namespaceSelector: NamespaceSelector? = nil,
-            serviceAccounts: [String] = [], registries: [String]
+            serviceAccounts: [String] = [], allServiceAccounts: Bool = false, registries: [String], prune: Bool = true
         ) {
             self.name = name
             self.namespaces = namespaces
             self.namespaceSelector = namespaceSelector
             self.serviceAccounts = serviceAccounts
+            self.allServiceAccounts = allServiceAccounts
             self.registries = registries
+            self.prune = prune
+        }
+
+        /// Whether the namespace `name` with `labels` gets this Secret; `home` is the client's own namespace,
+        /// the choice when neither `namespaces` nor `namespaceSelector` is given.
+        public func selects(_ name: String, labels: [String: String], home: String) -> Bool {
+            if !namespaces.isEmpty { return namespaces.contains(name) }
+            guard let namespaceSelector else { return name == home }
+            return namespaceSelector.matches(name, labels: labels)
         }
     }
 
@@ -84,7 +83,9 @@ public struct RefreshConfig: Sendable, Equatable {
     public var retryInitial: Double?
     public var retryMax: Double?
 
-    public init(outputs: [Output] = [], minInterval: Double? = nil, retryInitial: Double? = nil, retryMax: Double? = nil) {
+    public init(
+        outputs: [Output] = [], minInterval: Double? = nil, retryInitial: Double? = nil, retryMax: Double? = nil
+    ) {
         self.outputs = outputs
         self.minInterval = minInterval
         self.retryInitial = retryInitial
@@ -189,7 +190,8 @@ extension RefreshConfig {
             return .authFile(.init(path: path, format: format, registries: registries))
         }
         try reader.checkKeys(
-            settings, allowed: ["name", "namespaces", "namespaceSelector", "serviceAccounts", "registries"],
+            settings,
+            allowed: ["name", "namespaces", "namespaceSelector", "serviceAccounts", "registries", "prune"],
             in: "`secret`")
         guard
             let name = try reader.checked(
@@ -214,18 +216,71 @@ extension RefreshConfig {
                         + "starting and ending with a letter or digit (RFC 1123 label)")
             }
         }
-        output.serviceAccounts = try stringList(settings, "serviceAccounts", reader: reader)
+        if let accounts = settings.first(where: { $0.key.string == "serviceAccounts" })?.value,
+            case .scalar = accounts
+        {
+            guard accounts.string == "all" else {
+                throw reader.error(accounts, "`serviceAccounts` is a list of names, or `all`")
+            }
+            output.allServiceAccounts = true
+        } else {
+            output.serviceAccounts = try stringList(settings, "serviceAccounts", reader: reader)
+        }
+        if let prune = settings.first(where: { $0.key.string == "prune" })?.value {
+            guard let value = prune.bool else { throw reader.error(prune, "`prune` must be true or false") }
+            output.prune = value
+        }
         if let selectorNode = settings.first(where: { $0.key.string == "namespaceSelector" })?.value {
             if !output.namespaces.isEmpty {
                 throw reader.error(selectorNode, "give `namespaces` or `namespaceSelector`, not both")
             }
-            let selector = try reader.mapping(selectorNode, what: "`namespaceSelector`")
-            try reader.checkKeys(selector, allowed: ["include", "exclude"], in: "`namespaceSelector`")
-            let include = try stringList(selector, "include", reader: reader)
-            output.namespaceSelector = .init(
-                include: include.isEmpty ? ["*"] : include, exclude: try stringList(selector, "exclude", reader: reader))
+            output.namespaceSelector = try parseSelector(selectorNode, reader: reader)
         }
         return .secret(output)
+    }
+
+    /// `include`/`exclude` globs and a Kubernetes label selector, checked as the API server checks one.
+    private static func parseSelector(_ node: Node, reader: NodeReader) throws(ConfigError) -> NamespaceSelector {
+        let selector = try reader.mapping(node, what: "`namespaceSelector`")
+        try reader.checkKeys(
+            selector, allowed: ["include", "exclude", "matchLabels", "matchExpressions"], in: "`namespaceSelector`")
+        let include = try stringList(selector, "include", reader: reader)
+        var result = NamespaceSelector(
+            include: include.isEmpty ? ["*"] : include, exclude: try stringList(selector, "exclude", reader: reader))
+        if let labels = selector.first(where: { $0.key.string == "matchLabels" })?.value {
+            for (key, value) in try reader.mapping(labels, what: "`matchLabels`") {
+                guard let name = key.string else { throw reader.error(key, "a label key must be a string") }
+                result.matchLabels[name] = try reader.string(value, key: name)
+            }
+        }
+        if let list = selector.first(where: { $0.key.string == "matchExpressions" })?.value {
+            guard case .sequence(let entries) = list else {
+                throw reader.error(list, "`matchExpressions` must be a list of {key, operator, values}")
+            }
+            for entry in entries {
+                let map = try reader.mapping(entry, what: "a `matchExpressions` entry")
+                try reader.checkKeys(map, allowed: ["key", "operator", "values"], in: "a `matchExpressions` entry")
+                guard let key = try reader.optionalString(map, "key"), !key.isEmpty else {
+                    throw reader.error(entry, "a `matchExpressions` entry needs `key:`")
+                }
+                let operatorName = try reader.optionalString(map, "operator") ?? ""
+                guard let op = LabelRequirement.Operator(rawValue: operatorName) else {
+                    throw reader.error(
+                        entry,
+                        "`operator` must be one of In, NotIn, Exists, DoesNotExist, not \"\(operatorName)\"")
+                }
+                let values = try stringList(map, "values", reader: reader)
+                let needsValues = op == .in || op == .notIn
+                if needsValues && values.isEmpty {
+                    throw reader.error(entry, "`operator: \(op.rawValue)` needs a non-empty `values` list")
+                }
+                if !needsValues && !values.isEmpty {
+                    throw reader.error(entry, "`operator: \(op.rawValue)` takes no `values`")
+                }
+                result.matchExpressions.append(LabelRequirement(key: key, operator: op, values: values))
+            }
+        }
+        return result
     }
 
     /// An output without `registries:` writes the rules' exact hosts. A wildcard rule resolves whatever host it

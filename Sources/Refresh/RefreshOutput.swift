@@ -62,14 +62,20 @@ public struct SecretOutput: RefreshOutput {
     public let config: RefreshConfig.SecretOutput
     public let client: KubernetesClient
     public let elector: LeaderElector?
+    /// Set for the long-running refresh: it watches and writes; without one (`--once`), a pass reads and writes.
+    let controller: SecretController?
     let logger: Logger
     public var registries: [String] { config.registries }
     public var name: String { "secret/" + config.name }
 
-    public init(config: RefreshConfig.SecretOutput, client: KubernetesClient, elector: LeaderElector?, logger: Logger) {
+    init(
+        config: RefreshConfig.SecretOutput, client: KubernetesClient, elector: LeaderElector?,
+        controller: SecretController? = nil, logger: Logger
+    ) {
         self.config = config
         self.client = client
         self.elector = elector
+        self.controller = controller
         self.logger = logger
     }
 
@@ -96,12 +102,17 @@ public struct SecretOutput: RefreshOutput {
         if let soonest = expiries.min() {
             annotations["ocicred.io/expires-at"] = String(Int(soonest.timeIntervalSince1970))
         }
+        if let controller {
+            return try await controller.update(
+                SecretController.Content(dockerConfigJSON: file.serialized(), annotations: annotations))
+        }
+        let everyAccount = try await allServiceAccounts()
         for namespace in try await namespaces() {
             let outcome = try await client.writeDockerConfigSecret(
                 namespace: namespace, name: config.name, dockerConfigJSON: file.serialized(),
-                labels: ["app.kubernetes.io/managed-by": "ocicred"], annotations: annotations)
+                labels: [KubernetesClient.managedByKey: KubernetesClient.managedByValue], annotations: annotations)
             logger.info("secret written", metadata: ["secret": "\(namespace)/\(config.name)", "outcome": "\(outcome)"])
-            for account in config.serviceAccounts {
+            for account in config.serviceAccounts + (everyAccount[namespace] ?? []) {
                 try await client.ensureImagePullSecret(
                     namespace: namespace, serviceAccount: account, secretName: config.name)
             }
@@ -113,6 +124,21 @@ public struct SecretOutput: RefreshOutput {
     func namespaces() async throws -> [String] {
         if !config.namespaces.isEmpty { return config.namespaces }
         guard let selector = config.namespaceSelector else { return [client.config.namespace] }
-        return try await client.namespaceNames().filter(selector.matches)
+        guard selector.usesLabels else { return try await client.namespaceNames().filter { selector.matches($0) } }
+        return try await client.list(.namespaces).items.compactMap { namespace in
+            guard let name = namespace.name, selector.matches(name, labels: namespace.labels) else { return nil }
+            return name
+        }
+    }
+
+    /// With `serviceAccounts: all`, the names of every ServiceAccount by namespace; empty otherwise.
+    func allServiceAccounts() async throws -> [String: [String]] {
+        guard config.allServiceAccounts else { return [:] }
+        var byNamespace = [String: [String]]()
+        for account in try await client.list(.serviceAccounts(named: nil)).items {
+            guard let name = account.name, let namespace = account.namespace else { continue }
+            byNamespace[namespace, default: []].append(name)
+        }
+        return byNamespace
     }
 }

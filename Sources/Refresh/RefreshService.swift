@@ -39,37 +39,26 @@ public enum RefreshService {
             logger.error("cannot load the config", metadata: ["error": "\(error)"])
             return 2
         }
-        var client: KubernetesClient?
-        var elector: LeaderElector?
-        let needsKubernetes = options.secretName != nil || loaded.1.outputs.contains {
-            if case .secret = $0 { return true } else { return false }
-        }
-        if needsKubernetes {
-            do {
-                let made = try KubernetesClient.fromEnvironment(environment, logger: logger)
-                client = made
-                if let lease = options.leaseName, !options.once {
-                    let identity =
-                        options.identity ?? environment["POD_NAME"] ?? (ProcessInfo.processInfo.hostName + "-\(getpid())")
-                    elector = LeaderElector(client: made, namespace: made.config.namespace, name: lease, identity: identity)
-                }
-            } catch {
-                logger.error("cannot reach Kubernetes for the Secret outputs", metadata: ["error": "\(error)"])
-                return 2
-            }
-        }
-        let setup: (outputs: [any RefreshOutput], policy: RefreshPolicy)
+        let cluster: Cluster
         do {
-            setup = try plan(loaded, options: options, environment: environment, client: client, elector: elector, logger: logger)
+            cluster = try Cluster.connect(for: loaded.1, options: options, environment: environment, logger: logger)
+        } catch {
+            logger.error("cannot reach Kubernetes for the Secret outputs", metadata: ["error": "\(error)"])
+            return 2
+        }
+        let status = RefreshStatus(version: options.version)
+        let setup: RefreshPlan
+        do {
+            setup = try RefreshPlan.make(
+                loaded, options: options, environment: environment, cluster: cluster, status: status, logger: logger)
         } catch {
             logger.error("nothing to refresh", metadata: ["error": "\(error)"])
             return 2
         }
         let engine = RefreshEngine(
             outputs: setup.outputs, policy: setup.policy,
-            resolve: resolver(makeResolver(loaded.0), environment: environment),
-            status: RefreshStatus(version: options.version), events: events, logger: logger)
-
+            resolve: resolver(makeResolver(loaded.0), environment: environment), status: status, events: events,
+            logger: logger)
         if options.once {
             // One pass, nothing retried: the report is the whole story, so the engine keeps its failure logs
             // (and their "retry in") to debug.
@@ -78,7 +67,6 @@ public enum RefreshService {
             options.onceReport(report)
             return report.failed ? 1 : 0
         }
-
         var server: HealthServer?
         if let listen = options.listen {
             do {
@@ -88,33 +76,54 @@ public enum RefreshService {
                 return 2
             }
         }
-        var leaderTask: Task<Void, Never>?
-        if let elector {
-            leaderTask = Task {
-                while !Task.isCancelled {
-                    let was = await elector.isLeader
-                    var now = false
-                    do {
-                        now = try await elector.tryAcquireOrRenew()
-                    } catch {
-                        logger.warning("leader election round failed", metadata: ["lease": "\(elector.name)", "error": "\(error)"])
-                    }
-                    if now && !was {
-                        logger.notice("leading: this replica writes the Secrets", metadata: ["lease": "\(elector.name)"])
-                        events.post(.leadershipGained)
-                    }
-                    try? await Task.sleep(for: LeaderElector.defaultRetryPeriod)
+        let leaderTask = cluster.elector.map { elect($0, events: events, logger: logger) }
+        await setup.start()
+        let running = await loop(
+            engine: engine, setup: setup, events: events, cluster: cluster, options: options, environment: environment,
+            makeResolver: makeResolver, logger: logger)
+        await running.stop()
+        leaderTask?.cancel()
+        if let elector = cluster.elector { try? await elector.release() }
+        await server?.stop()
+        logger.notice("refresh stopped")
+        return 0
+    }
+
+    /// Tries for the Lease every retry period; a replica that becomes leader posts `.leadershipGained`.
+    static func elect(_ elector: LeaderElector, events: RefreshEvents, logger: Logger) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                let was = await elector.isLeader
+                var now = false
+                do {
+                    now = try await elector.tryAcquireOrRenew()
+                } catch {
+                    logger.warning(
+                        "leader election round failed", metadata: ["lease": "\(elector.name)", "error": "\(error)"])
                 }
+                if now && !was {
+                    logger.notice("leading: this replica writes the Secrets", metadata: ["lease": "\(elector.name)"])
+                    events.post(.leadershipGained)
+                }
+                try? await Task.sleep(for: LeaderElector.defaultRetryPeriod)
             }
         }
+    }
+
+    /// The event loop: a renewal when the schedule says, a write of everything on leadership, a reload on SIGHUP,
+    /// until SIGTERM. Returns the plan running at the end (a reload replaces it), for the caller to stop.
+    static func loop(
+        engine: RefreshEngine, setup: RefreshPlan, events: RefreshEvents, cluster: Cluster, options: RefreshOptions,
+        environment: OcicredEnvironment, makeResolver: @escaping MakeResolver, logger: Logger
+    ) async -> RefreshPlan {
+        var running = setup
         _ = await events.cancellingOnTermination { await engine.step() }
         logger.notice("refresh running", metadata: ["outputs": "\(setup.outputs.map(\.name))"])
-        loop: while true {
+        while true {
             // About to idle, likely for hours: give back the code pages the pass ran (see StartupCode). As a task
             // of its own it runs once this one waits, so the code of going to sleep is given back too (~130 KiB).
             Task { StartupCode.release() }
-            let event = await events.next(until: await engine.nextWake)
-            switch event {
+            switch await events.next(until: await engine.nextWake) {
             case nil:
                 _ = await events.cancellingOnTermination { await engine.step() }
             case .leadershipGained:
@@ -122,9 +131,12 @@ public enum RefreshService {
             case .reload:
                 do {
                     let reloaded = try RefreshConfig.load(environment: environment)
-                    let next = try plan(
-                        reloaded, options: options, environment: environment, client: client, elector: elector,
+                    let next = try RefreshPlan.make(
+                        reloaded, options: options, environment: environment, cluster: cluster, status: engine.status,
                         logger: logger)
+                    await running.retire(for: next)
+                    await next.start()
+                    running = next
                     await engine.reconfigure(
                         outputs: next.outputs, policy: next.policy,
                         resolve: resolver(makeResolver(reloaded.0), environment: environment))
@@ -136,14 +148,9 @@ public enum RefreshService {
                     engine.status.recordReload(succeeded: false)
                 }
             case .terminate:
-                break loop
+                return running
             }
         }
-        leaderTask?.cancel()
-        if let elector { try? await elector.release() }
-        await server?.stop()
-        logger.notice("refresh stopped")
-        return 0
     }
 
     /// Forces a fresh mint by forgetting the shared cache's entry first: the cache would otherwise hand back the
@@ -157,63 +164,5 @@ public enum RefreshService {
             }
             return try await resolver.resolve(key)
         }
-    }
-
-    enum NothingToWrite: Error, CustomStringConvertible {
-        /// No output anywhere: not in the config, not as a flag, not as REGISTRY_AUTH_FILE.
-        case noOutputs
-        /// Outputs given (`output` names them) but every rule's host is a wildcard, so they have no registry to
-        /// write; the wildcards are named.
-        case onlyWildcards(output: String, patterns: [String])
-
-        var description: String {
-            switch self {
-            case .noOutputs:
-                return "no outputs: add `refresh: {outputs: [...]}` to the config, or pass --authfile, set "
-                    + "REGISTRY_AUTH_FILE, or pass --secret-name"
-            case .onlyWildcards(let output, let patterns):
-                return "\(output) has no registry to write: every rule's host is a pattern ("
-                    + patterns.joined(separator: ", ") + "); list the hosts under the output's `registries:` in "
-                    + "`refresh: outputs:`, or add a rule with the exact host"
-            }
-        }
-    }
-
-    /// The outputs of the config plus those the flags name; flags write every exact host of the rules.
-    static func plan(
-        _ loaded: (OcicredConfig, RefreshConfig), options: RefreshOptions, environment: OcicredEnvironment,
-        client: KubernetesClient?, elector: LeaderElector?, logger: Logger
-    ) throws -> (outputs: [any RefreshOutput], policy: RefreshPolicy) {
-        let (config, refresh) = loaded
-        var outputs = refresh.outputs
-        let exactHosts = config.rules.filter(\.pattern.isExact).map(\.pattern.text)
-        let authFile = options.authFile ?? (outputs.isEmpty && options.secretName == nil ? environment["REGISTRY_AUTH_FILE"] : nil)
-        if exactHosts.isEmpty, let named = authFile.map({ "the auth file \($0)" }) ?? options.secretName.map({ "the Secret \($0)" }) {
-            throw NothingToWrite.onlyWildcards(output: named, patterns: config.rules.map(\.pattern.text))
-        }
-        if let authFile {
-            outputs.append(.authFile(.init(path: authFile, format: options.format, registries: exactHosts)))
-        }
-        if let name = options.secretName {
-            outputs.append(
-                .secret(.init(name: name, namespaces: options.secretNamespaces, serviceAccounts: options.serviceAccounts,
-                    registries: exactHosts)))
-        }
-        guard !outputs.isEmpty else { throw NothingToWrite.noOutputs }
-        var made = [any RefreshOutput]()
-        for output in outputs {
-            switch output {
-            case .authFile(let file):
-                made.append(AuthFileOutput(path: file.path, format: file.format, registries: file.registries))
-            case .secret(let secret):
-                guard let client else { throw NothingToWrite.noOutputs }
-                made.append(SecretOutput(config: secret, client: client, elector: elector, logger: logger))
-            }
-        }
-        let defaults = RefreshPolicy()
-        let policy = RefreshPolicy(
-            minInterval: refresh.minInterval ?? defaults.minInterval,
-            retryInitial: refresh.retryInitial ?? defaults.retryInitial, retryMax: refresh.retryMax ?? defaults.retryMax)
-        return (made, policy)
     }
 }

@@ -17,9 +17,11 @@ public final class RefreshStatus: Sendable {
     struct Snapshot {
         var schedule: RefreshSchedule.Entry.Table = [:]
         var outputs: [OutputState] = []
+        /// Per watch the controller needs: why it is not open now (nil: open).
+        var watches: [String: String?] = [:]
     }
 
-    private let snapshot = Mutex(Snapshot())
+    let snapshot = Mutex(Snapshot())
     /// Per-registry series; labels are registry hosts, never credentials.
     let metrics = PrometheusCollectorRegistry()
 
@@ -84,6 +86,9 @@ public final class RefreshStatus: Sendable {
         snapshot.withLock { snapshot in
             guard !snapshot.outputs.isEmpty else { return ["no output has been configured or planned yet"] }
             var reasons = [String]()
+            for (watch, problem) in snapshot.watches.sorted(by: { $0.key < $1.key }) {
+                if let problem { reasons.append("watch \(watch): \(problem)") }
+            }
             var registries = Set<String>()
             for output in snapshot.outputs {
                 switch output.lastWriteSucceeded {

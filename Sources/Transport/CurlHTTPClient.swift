@@ -1,6 +1,6 @@
-import SystemSupport
 internal import CCurl
 import Synchronization
+import SystemSupport
 
 /// The production `HTTPClient`: libcurl (loaded on the first request, see `CurlLibrary`) for the connection, TLS
 /// with the system CA store, proxies and HTTP/2; our own `RedirectPolicy` for redirects.
@@ -76,7 +76,7 @@ public final class CurlHTTPClient: HTTPClient {
             status: outcome.responseCode, headers: transfer.headers, body: transfer.body, url: url.string)
     }
 
-    private func checkOut(_ library: CurlLibrary, host: String) throws(HTTPError) -> EasyHandle {
+    func checkOut(_ library: CurlLibrary, host: String) throws(HTTPError) -> EasyHandle {
         if let idle = idleHandles.withLock({ $0.popLast() }) { return idle }
         guard let handle = library.functions.pointee.easy_init() else {
             throw .other(host: host, reason: "curl_easy_init failed")
@@ -86,7 +86,7 @@ public final class CurlHTTPClient: HTTPClient {
 
     /// Clears every option (so no pointer into a finished transfer survives) and keeps the handle, with its
     /// connection cache, for the next request.
-    private func checkIn(_ easy: EasyHandle) {
+    func checkIn(_ easy: EasyHandle) {
         let functions = easy.library.functions
         functions.pointee.easy_reset(easy.handle)
         let kept = idleHandles.withLock { idle in

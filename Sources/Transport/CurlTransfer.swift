@@ -35,6 +35,12 @@ final class CurlTransfer: @unchecked Sendable {
     var requestBody: UnsafeMutableRawBufferPointer?
     var headerList: UnsafeMutablePointer<curl_slist>?
     private var continuation: CheckedContinuation<CurlOutcome, Never>?
+    /// Set for a streamed exchange (`CurlHTTPClient.stream`): the head, then each body block as it arrives, instead
+    /// of a body gathered in memory. Called on the transfer thread.
+    var sink: (@Sendable (HTTPStreamPart) -> Void)?
+    private(set) var headDelivered = false
+    /// The status of the last status line received (an interim 1xx is replaced by the final one).
+    private(set) var statusCode = 0
 
     init(library: CurlLibrary, handle: OpaquePointer, limit: Int) {
         self.library = library
@@ -106,6 +112,11 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// CURLOPT_WRITEFUNCTION. Returning fewer bytes than offered makes curl stop with CURLE_WRITE_ERROR.
     func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if let sink {
+            deliverHead()
+            sink(.body(Array(bytes)))
+            return bytes.count
+        }
         guard body.count + bytes.count <= limit else {
             exceededLimit = true
             return 0
@@ -121,8 +132,12 @@ final class CurlTransfer: @unchecked Sendable {
         var end = bytes.count
         while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
         let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
-        if line.hasPrefix("HTTP/") {
+        if line.isEmpty, statusCode >= 200 {
+            // The end of the final head: a watch may send no body for minutes, and its caller must know now.
+            deliverHead()
+        } else if line.hasPrefix("HTTP/") {
             headers.removeAll()
+            statusCode = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         } else if let first = line.first, first == " " || first == "\t", !headers.isEmpty {
             // obs-fold (RFC 9112 §5.2): a continuation of the previous value.
             headers[headers.count - 1].value += " " + line.trimmingWhitespace()
@@ -132,6 +147,13 @@ final class CurlTransfer: @unchecked Sendable {
             headers.append((name: name, value: value))
         }
         return bytes.count
+    }
+
+    /// Hands the head to the sink once, before the first body block (or at the end, for an empty body).
+    func deliverHead() {
+        guard let sink, !headDelivered else { return }
+        headDelivered = true
+        sink(.head(status: statusCode, headers: headers))
     }
 
     /// CURLOPT_XFERINFOFUNCTION: non-zero aborts the transfer with CURLE_ABORTED_BY_CALLBACK.

@@ -460,7 +460,15 @@ struct RefreshSidecarTests {
 
         first.signal(SIGTERM)
         #expect(first.waitForExit() == 0, "\(first.log)")
-        #expect(Self.waitUntil(20) { second.log.contains("secret written") }, "the standby never took over: \(second.log)")
+        #expect(Self.waitUntil(20) { second.log.contains("leading") }, "the standby never took over: \(second.log)")
+        // The Secret already holds what the new leader would write (the controller writes only a change), so it
+        // proves it leads by restoring the Secret once it is deleted.
+        _ = try ProcessRunner.run(
+            "curl", ["-s", "--cacert", dir.file("ca.crt"), "-X", "POST", "-H", "Content-Type: application/json",
+                "--data-binary", #"{"resource":"secrets","namespace":"ocicred","name":"ocicred-pull"}"#,
+                "https://127.0.0.1:\(kube.port)/__delete"])
+        #expect(
+            Self.waitUntil(20) { second.log.contains("secret written") }, "the new leader did not write: \(second.log)")
         second.signal(SIGTERM)
         #expect(second.waitForExit() == 0)
     }

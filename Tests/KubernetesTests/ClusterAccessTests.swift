@@ -116,6 +116,25 @@ import Transport
         let elector = LeaderElector(client: client, namespace: "ocicred", name: "ocicred-refresh", identity: "a")
         _ = try await elector.tryAcquireOrRenew()
         _ = try await elector.tryAcquireOrRenew()
+        #expect(
+            try await fixture.calls()
+                == KubernetesAPICall.onePass.union(
+                    KubernetesAPICall.controller.filter {
+                        $0.resource == "leases"
+                    }))
+        // The controller's: list then watch what it manages, delete what it wrote where it no longer belongs.
+        for query in [
+            WatchQuery.namespaces, .ownedSecrets(named: "regcred", label: "a=b"), .serviceAccounts(named: nil),
+        ] {
+            let listed = try await client.list(query)
+            for try await event in client.watch(query, from: listed.resourceVersion, timeoutSeconds: 1) {
+                _ = event
+            }
+        }
+        try await client.deleteSecret(namespace: "default", name: "regcred")
+        try await client.recordEvent(
+            about: "Secret", namespace: "default", name: "regcred", uid: nil, type: "Warning", reason: "NotOwned",
+            message: "a test")
         #expect(try await fixture.calls() == KubernetesAPICall.all)
     }
 }

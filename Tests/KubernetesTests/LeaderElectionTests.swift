@@ -57,6 +57,40 @@ import Testing
         #expect(try await b.tryAcquireOrRenew())
     }
 
+    /// Two replicas race for the Lease through the fixture, every round at the same moment and each judging the
+    /// other's lease expired (their clocks jump past the duration between rounds): the fixture's resourceVersion
+    /// precondition lets exactly one update win each round, so there is never a moment with two writers.
+    @Test func twoReplicasRacingForTheLeaseNeverBothLead() async throws {
+        let fixture = try KubeAPIFixture()
+        defer { fixture.stop() }
+        let clockA = ManualClock(), clockB = ManualClock()
+        let a = LeaderElector(
+            client: fixture.client(now: clockA.now), namespace: "ocicred", name: "race", identity: "a",
+            leaseDuration: .seconds(5), now: clockA.now)
+        let b = LeaderElector(
+            client: fixture.client(now: clockB.now), namespace: "ocicred", name: "race", identity: "b",
+            leaseDuration: .seconds(5), now: clockB.now)
+        var winners = [String]()
+        for round in 1...20 {
+            async let wonA = a.tryAcquireOrRenew()
+            async let wonB = b.tryAcquireOrRenew()
+            let (ra, rb) = try await (wonA, wonB)
+            #expect(!(ra && rb), "round \(round): both replicas won")
+            let (leadsA, leadsB) = (await a.isLeader, await b.isLeader)
+            #expect(!(leadsA && leadsB), "round \(round): both believe they lead")
+            if ra { winners.append("a") }
+            if rb { winners.append("b") }
+            clockA.advance(6)
+            clockB.advance(6)
+        }
+        #expect(winners.count >= 10, "the Lease was mostly held: \(winners)")
+        let lease = try #require(try await fixture.object("leases", "ocicred", "race"))
+        let spec = try #require(lease["spec"] as? [String: Any])
+        #expect(spec["holderIdentity"] as? String == winners.last)
+        let changes = zip(winners, winners.dropFirst()).filter { $0 != $1 }.count
+        #expect(spec["leaseTransitions"] as? Int ?? -1 >= changes, "\(winners)")
+    }
+
     @Test func microTimeHasExactlySixFractionalDigitsAndRoundTrips() throws {
         let date = Date(timeIntervalSince1970: 1_750_000_000.123456)
         let text = MicroTime.format(date)
