@@ -193,29 +193,42 @@ extension RefreshConfig {
             settings,
             allowed: ["name", "namespaces", "namespaceSelector", "serviceAccounts", "registries", "prune"],
             in: "`secret`")
-        guard
-            let name = try reader.checked(
+        // Every problem of the entry at its own place: a bad name does not hide a bad namespace beside it.
+        var problems: [ConfigError] = []
+        var name: String?
+        do {
+            name = try reader.checked(
                 settings, "name", ConfigValueRules.isDNSSubdomain,
                 "is not a Secret name the API server accepts: lower-case letters, digits, `-` and `.`, starting and "
-                    + "ending with a letter or digit (RFC 1123)"), !name.isEmpty
-        else {
-            throw reader.error(value, "`secret` needs `name:`")
+                    + "ending with a letter or digit (RFC 1123)")
+            if name?.isEmpty ?? true { problems.append(reader.error(value, "`secret` needs `name:`")) }
+        } catch {
+            problems.append(error)
         }
-        var output = RefreshConfig.SecretOutput(
-            name: name,
-            registries: try registryList(
-                settings, value, reader: reader, defaults: defaultRegistries, patterns: patterns))
-        output.namespaces = try stringList(settings, "namespaces", reader: reader)
+        var output = RefreshConfig.SecretOutput(name: name ?? "", registries: [])
+        do {
+            output.registries = try registryList(
+                settings, value, reader: reader, defaults: defaultRegistries, patterns: patterns)
+        } catch {
+            problems.append(error)
+        }
+        do {
+            output.namespaces = try stringList(settings, "namespaces", reader: reader)
+        } catch {
+            problems.append(error)
+        }
         if let listNode = settings.first(where: { $0.key.string == "namespaces" })?.value,
             case .sequence(let items) = listNode
         {
             for item in items where !ConfigValueRules.isDNSLabel(item.string ?? "") {
-                throw reader.error(
-                    item,
-                    "\"\(item.string ?? "")\" is not a namespace name: at most 63 lower-case letters, digits and `-`, "
-                        + "starting and ending with a letter or digit (RFC 1123 label)")
+                problems.append(
+                    reader.error(
+                        item,
+                        "\"\(item.string ?? "")\" is not a namespace name: at most 63 lower-case letters, digits and "
+                            + "`-`, starting and ending with a letter or digit (RFC 1123 label)"))
             }
         }
+        if let error = ConfigError.combining(problems) { throw error }
         if let accounts = settings.first(where: { $0.key.string == "serviceAccounts" })?.value,
             case .scalar = accounts
         {

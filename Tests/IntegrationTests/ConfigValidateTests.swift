@@ -235,7 +235,7 @@ import Testing
         let lines = result.stderrText.split(separator: "\n").map(String.init)
         let expected = [
             "4:16: `roleArn`", "5:15: `region`", "7:23: `clientId`", "9:16: `minInterval`", "11:22: `name`",
-            "12:24: `path`",
+            "11:45: \"Ci_NS\"", "12:24: `path`",
         ]
         #expect(lines.count == expected.count, "\(result.stderrText)")
         for (line, position) in zip(lines, expected) {
