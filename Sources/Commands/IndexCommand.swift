@@ -42,7 +42,8 @@ struct IndexCommand: AsyncParsableCommand {
     @Flag(help: "Push the index to the image's repository as an artifact referring to the image (needs push access).")
     var push = false
 
-    @Option(help: "Sign the pushed index with this unencrypted ECDSA P-256 private key (PEM, mode 0600), as cosign does.")
+    @Option(
+        help: "Sign the pushed index with this unencrypted ECDSA P-256 private key (PEM, mode 0600), as cosign does.")
     var signKey: String?
 
     @OptionGroup var access: RegistryAccessOptions
@@ -78,7 +79,8 @@ struct IndexCommand: AsyncParsableCommand {
                 if !artifact.pushed { StandardStreams.err("the registry already holds this index\n") }
                 if let key {
                     pushed.append(
-                        try await IndexReferrer.sign(artifact: artifact.digest, reference: reference, key: key, client: client))
+                        try await IndexReferrer.sign(
+                            artifact: artifact.digest, reference: reference, key: key, client: client))
                 }
             }
             switch output {

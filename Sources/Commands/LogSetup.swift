@@ -1,6 +1,6 @@
+internal import FoundationEssentials
 import Logging
 import SystemSupport
-internal import FoundationEssentials
 
 /// Bootstraps swift-log once, from `main`: every log line goes to stderr (stdout belongs to the protocol and to
 /// payloads), at the level named by OCICRED_LOG_LEVEL.
@@ -16,7 +16,8 @@ public enum LogSetup {
         var logger = Logger(label: "ocicred")
         logger.logLevel = level
         if let requested, Logger.Level(rawValue: requested) == nil {
-            logger.warning("OCICRED_LOG_LEVEL is not a level; using \(fallback.rawValue)",
+            logger.warning(
+                "OCICRED_LOG_LEVEL is not a level; using \(fallback.rawValue)",
                 metadata: ["value": "\(requested)", "levels": "trace, debug, info, notice, warning, error, critical"])
         }
         return logger
@@ -41,7 +42,8 @@ struct PlainLogHandler: LogHandler {
         let merged = metadata.merging(explicit ?? [:]) { $1 }
         var text = Date.ISO8601FormatStyle().format(Date()) + " \(level.rawValue): \(message)"
         if !merged.isEmpty {
-            text += " (" + merged.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")"
+            text +=
+                " (" + merged.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")"
         }
         StandardStream.error.writeIgnoringErrors(text + "\n")
     }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Glibc
 import Credentials
+import Glibc
 import Helper
 import Logging
 
@@ -14,10 +14,12 @@ public struct OcicredCommand: AsyncParsableCommand {
             your shell; the README says where to put it.
             """,
         version: HelperProtocol.version,
-        subcommands: [HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self, LoginCommand.self,
+        subcommands: [
+            HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self, LoginCommand.self,
             LogoutCommand.self, GetCommand.self, ListCommand.self, VerifyCommand.self, KubeletCommand.self,
             ConfigCommand.self, RefreshCommand.self, HealthCommand.self, IndexCommand.self, MountCommand.self,
-            UnmountCommand.self, PodmanArgsCommand.self])
+            UnmountCommand.self, PodmanArgsCommand.self,
+        ])
 
     public init() {}
 

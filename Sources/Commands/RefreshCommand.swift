@@ -34,7 +34,8 @@ struct RefreshCommand: AsyncParsableCommand {
     @Option(name: .customLong("secret-name"), help: "A dockerconfigjson Secret to keep fresh.")
     var secretName: String?
 
-    @Option(name: .customLong("secret-namespace"), help: "A namespace for --secret-name (repeatable; default: our own).")
+    @Option(
+        name: .customLong("secret-namespace"), help: "A namespace for --secret-name (repeatable; default: our own).")
     var secretNamespaces: [String] = []
 
     @Option(name: .customLong("service-account"), help: "Add --secret-name to this service account's imagePullSecrets.")
@@ -77,7 +78,8 @@ struct RefreshCommand: AsyncParsableCommand {
             options: options, environment: environment,
             makeResolver: { config in
                 Resolver(
-                    environment: environment, providers: Resolver.standardProviders(environment: environment), logger: logger,
+                    environment: environment, providers: Resolver.standardProviders(environment: environment),
+                    logger: logger,
                     config: config)
             }, logger: logger)
         if status != 0 { throw ExitCode(status) }

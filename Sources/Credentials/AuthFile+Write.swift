@@ -19,7 +19,8 @@ extension AuthFile {
     /// Puts `credential` under `key`, replacing any entry that normalises to the same key (so
     /// `https://host/v1/` and `host` never coexist). An identity token is written as `identitytoken`, the
     /// field docker and containers/image read it from; everything else as `auth` = base64(user:secret).
-    public mutating func setCredential(username: String, secret: Secret, for key: CredentialKey, format: AuthFileFormat) {
+    public mutating func setCredential(username: String, secret: Secret, for key: CredentialKey, format: AuthFileFormat)
+    {
         removeEntries(for: key)
         let entry: [String: JSONValue]
         if username == "<token>" {

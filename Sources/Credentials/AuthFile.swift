@@ -1,3 +1,6 @@
+internal import Crypto
+import SystemSupport
+
 /// A containers `auth.json` or docker `config.json`. Only `auths`, `credHelpers` and `credsStore` are
 /// interpreted; every other key is kept as it was, so a file we rewrite loses nothing.
 public struct AuthFile: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
@@ -130,8 +133,6 @@ public struct AuthFile: Sendable, Equatable, CustomStringConvertible, CustomDebu
     }
 }
 
-internal import Crypto
-import SystemSupport
 typealias CryptoBase64 = Crypto.Base64
 
 /// Base64 text helpers over Crypto's codec, for fields that hold UTF-8 text.

@@ -28,7 +28,8 @@ public struct AuthFileChange: Sendable, Equatable {
                 let field = prefix + Self.quoted(key)
                 switch (old[key], new[key]) {
                 case (nil, let value?): lines.append(Line(kind: .added, field: field, value: Self.show(value, reveal)))
-                case (let value?, nil): lines.append(Line(kind: .removed, field: field, value: Self.show(value, reveal)))
+                case (let value?, nil):
+                    lines.append(Line(kind: .removed, field: field, value: Self.show(value, reveal)))
                 case (let was?, let now?) where was != now:
                     lines.append(Line(kind: .changed, field: field, value: Self.show(now, reveal)))
                 default: break
@@ -36,7 +37,9 @@ public struct AuthFileChange: Sendable, Equatable {
             }
         }
         compare("auths.", before.auths, after.auths, reveal: false)
-        compare("credHelpers.", before.credHelpers.mapValues(JSONValue.string), after.credHelpers.mapValues(JSONValue.string), reveal: true)
+        compare(
+            "credHelpers.", before.credHelpers.mapValues(JSONValue.string),
+            after.credHelpers.mapValues(JSONValue.string), reveal: true)
         compare(
             "", before.credsStore.map { ["credsStore": .string($0)] } ?? [:],
             after.credsStore.map { ["credsStore": .string($0)] } ?? [:], reveal: true)

@@ -68,7 +68,8 @@ public struct AuthFileGenerator: Sendable {
             bytes = file.serialized()
         }
         let entries = resolved.map { key, credential in
-            Entry(registry: format.entryKey(for: key), username: credential.username, expiresAt: credential.expiresAt,
+            Entry(
+                registry: format.entryKey(for: key), username: credential.username, expiresAt: credential.expiresAt,
                 source: credential.source)
         }
         return (entries, bytes)

@@ -101,7 +101,9 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
         }
         var resolvedRegistry = registry
         if let value = object["registry"] {
-            guard case .string(let name) = value else { throw .materialUnparsable(reason: "`registry` must be a string") }
+            guard case .string(let name) = value else {
+                throw .materialUnparsable(reason: "`registry` must be a string")
+            }
             if !name.isEmpty { resolvedRegistry = name }
         }
         let type: CredentialType
@@ -110,12 +112,14 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
             guard let known = CredentialType(rawValue: name.lowercased()) else { throw .materialUnknownType(name) }
             type = known
         } else {
-            type = CredentialType.detect(fromKeys: Set(credentials.keys))
+            type =
+                CredentialType.detect(fromKeys: Set(credentials.keys))
                 ?? CredentialType.default(for: .classify(host: resolvedRegistry))
         }
         var unknown = object
         for key in ["version", "registry", "type", "credentials"] { unknown[key] = nil }
-        return CredentialMaterial(registry: resolvedRegistry, type: type, credentials: credentials, unknownFields: unknown)
+        return CredentialMaterial(
+            registry: resolvedRegistry, type: type, credentials: credentials, unknownFields: unknown)
     }
 
     /// The versioned JSON shape, keys sorted, unknown keys included.

@@ -1,6 +1,6 @@
+internal import Crypto
 public import FoundationEssentials
 public import SystemSupport
-internal import Crypto
 
 /// Who a config rule says should mint for a registry. Every field is optional: a provider falls back to its
 /// ambient chain (environment, files, metadata) for what the rule does not pin down. Holds names and paths,

@@ -23,7 +23,9 @@ public struct EncryptedStore: Sendable {
 
     /// The material stored for exactly this key, or nil. Reads take no lock: entries are replaced by rename,
     /// so a reader sees a whole old or a whole new file.
-    public func material(for key: CredentialKey) throws(CredentialError) -> (material: CredentialMaterial, path: String)? {
+    public func material(for key: CredentialKey) throws(CredentialError) -> (
+        material: CredentialMaterial, path: String
+    )? {
         let path = path(for: key)
         let read: [UInt8]?
         try checkDirectory()
@@ -162,7 +164,8 @@ public struct EncryptedStore: Sendable {
 
     private func seal(_ material: CredentialMaterial, path: String, key: StoreKey) throws(CredentialError) -> [UInt8] {
         do {
-            return Self.magic + (try key.cipher.seal(material.serialized(), associatedData: Self.associatedData(path: path)))
+            return Self.magic
+                + (try key.cipher.seal(material.serialized(), associatedData: Self.associatedData(path: path)))
         } catch {
             throw .storeWriteFailed(path: path, reason: error.description)
         }
@@ -174,7 +177,8 @@ public struct EncryptedStore: Sendable {
         }
         let plaintext: [UInt8]
         do {
-            plaintext = try key.cipher.open(Array(bytes.dropFirst(Self.magic.count)), associatedData: Self.associatedData(path: path))
+            plaintext = try key.cipher.open(
+                Array(bytes.dropFirst(Self.magic.count)), associatedData: Self.associatedData(path: path))
         } catch CryptoError.authenticationFailed {
             throw .storeUndecryptable(path: path, keyFile: key.path)
         } catch {

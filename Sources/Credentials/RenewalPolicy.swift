@@ -15,7 +15,8 @@ public struct RenewalPolicy: Sendable, Equatable {
     public var ceiling: TimeInterval
     public var ceilingFraction: Double
 
-    public static let credential = RenewalPolicy(fraction: 0.1, floor: 300, ceiling: .infinity, ceilingFraction: .infinity)
+    public static let credential = RenewalPolicy(
+        fraction: 0.1, floor: 300, ceiling: .infinity, ceilingFraction: .infinity)
     public static let sidecar = RenewalPolicy(fraction: 0.1, floor: 300, ceiling: .infinity, ceilingFraction: 0.5)
     public static let registryToken = RenewalPolicy(fraction: 0.1, floor: 0, ceiling: 30, ceilingFraction: .infinity)
 

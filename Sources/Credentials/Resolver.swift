@@ -29,7 +29,8 @@ public struct Resolver: Sendable {
         authFiles = environment.ambientAuthFiles
         self.environment = environment
         self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        tokenCache = environment.tokenCacheEnabled
+        tokenCache =
+            environment.tokenCacheEnabled
             ? TokenCache(file: environment.tokenCacheFile, keyFile: environment.keyFile) : nil
         if let config {
             loadConfig = { config }
@@ -104,7 +105,8 @@ public struct Resolver: Sendable {
             let material = stored?.material.type.rawValue == choice.rawValue ? stored?.material : nil
             return try mintPlan(
                 provider: choice.rawValue, key: key, byHostKind: false,
-                MintRequest(host: key.host, kind: kind, material: material, identity: rule.identity,
+                MintRequest(
+                    host: key.host, kind: kind, material: material, identity: rule.identity,
                     environment: environment))
         }
         if let stored {
@@ -136,8 +138,10 @@ public struct Resolver: Sendable {
         if let tokenCache,
             let token = tokenCache.cached(registry: request.host, identity: request.tokenCacheScope(provider))
         {
-            return .answer(Credential(username: token.username, secret: token.secret, expiresAt: token.expiresAt,
-                source: .provider(name: name)))
+            return .answer(
+                Credential(
+                    username: token.username, secret: token.secret, expiresAt: token.expiresAt,
+                    source: .provider(name: name)))
         }
         return .mint(Mint(provider: provider, request: request, key: key, byHostKind: byHostKind))
     }
@@ -149,7 +153,8 @@ public struct Resolver: Sendable {
         let token: MintedToken
         do {
             if let tokenCache {
-                token = try await tokenCache.token(registry: request.host, identity: request.tokenCacheScope(provider)) {
+                token = try await tokenCache.token(registry: request.host, identity: request.tokenCacheScope(provider))
+                {
                     () async throws(CredentialError) -> MintedToken in
                     try await Self.mint(provider, request)
                 }
@@ -168,7 +173,8 @@ public struct Resolver: Sendable {
             throw error
         }
         logger.debug("credentials minted", metadata: ["host": "\(request.host)", "provider": "\(provider.name)"])
-        return Credential(username: token.username, secret: token.secret, expiresAt: token.expiresAt,
+        return Credential(
+            username: token.username, secret: token.secret, expiresAt: token.expiresAt,
             source: .provider(name: provider.name))
     }
 
@@ -181,7 +187,9 @@ public struct Resolver: Sendable {
         }
     }
 
-    private func storedMaterial(for key: CredentialKey) throws(CredentialError) -> (material: CredentialMaterial, path: String)? {
+    private func storedMaterial(for key: CredentialKey) throws(CredentialError) -> (
+        material: CredentialMaterial, path: String
+    )? {
         for candidate in key.lookupOrder {
             if let found = try store.material(for: candidate) { return found }
         }
@@ -221,8 +229,11 @@ public struct Resolver: Sendable {
         if ordered.count == 1, case .ngc = HostKind.classify(host: host) {
             return Credential(username: "$oauthtoken", secret: Secret(ordered[0]), source: source)
         }
-        throw .provider(.misconfigured(provider: "static", detail: "the rule at \(rule.location) must name two "
-            + "variables, [USERNAME_VARIABLE, SECRET_VARIABLE], or one well-known key such as NGC_API_KEY"))
+        throw .provider(
+            .misconfigured(
+                provider: "static",
+                detail: "the rule at \(rule.location) must name two "
+                    + "variables, [USERNAME_VARIABLE, SECRET_VARIABLE], or one well-known key such as NGC_API_KEY"))
     }
 
     private func ambientCredential(for key: CredentialKey) -> Credential? {

@@ -1,5 +1,5 @@
-public import FoundationEssentials
 internal import Crypto
+public import FoundationEssentials
 public import SystemSupport
 
 /// Minted registry tokens shared by every ocicred process through one encrypted file. A token is reused
@@ -32,7 +32,8 @@ public struct TokenCache: Sendable {
         var json: JSONValue {
             .object([
                 "username": .string(username), "secret": .string(secret.exposedValue),
-                "issuedAt": .number(issuedAt.timeIntervalSince1970), "expiresAt": .number(expiresAt.timeIntervalSince1970),
+                "issuedAt": .number(issuedAt.timeIntervalSince1970),
+                "expiresAt": .number(expiresAt.timeIntervalSince1970),
             ])
         }
 

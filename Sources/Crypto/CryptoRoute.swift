@@ -111,7 +111,9 @@ public enum CryptoReadiness {
         guard case .configured(let reason) = CryptoRoute.current else { return }
         let algorithms = ConfiguredAlgorithms.shared
         for result in [algorithms.aes256GCM, algorithms.sha256] {
-            if case .failure(let error) = result { throw .unavailableUnderConfiguration(reason: reason, error.description) }
+            if case .failure(let error) = result {
+                throw .unavailableUnderConfiguration(reason: reason, error.description)
+            }
         }
     }
 }

@@ -9,8 +9,9 @@ public enum HMACSHA256 {
         let messageBytes = Array(message)
         let result = keyBytes.withUnsafeBytes { k in
             messageBytes.withUnsafeBytes { m in
-                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                     m.count, &output, &length)
+                HMAC(
+                    EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    m.count, &output, &length)
             }
         }
         precondition(result != nil && length == UInt32(SHA256.byteCount), "HMAC-SHA256 failed")

@@ -30,10 +30,13 @@ final class ProviderAlgorithms: @unchecked Sendable {
         providerContext = OSSL_PROVIDER_get0_provider_ctx(provider)
         var cipher = ccrypto_cipher_functions()
         var digest = ccrypto_digest_functions()
-        guard ccrypto_cipher_functions_from(ccrypto_provider_algorithm(provider, OSSL_OP_CIPHER, "AES-256-GCM"),
-                                            &cipher) == 1,
-              ccrypto_digest_functions_from(ccrypto_provider_algorithm(provider, OSSL_OP_DIGEST, "SHA2-256"),
-                                            &digest) == 1
+        guard
+            ccrypto_cipher_functions_from(
+                ccrypto_provider_algorithm(provider, OSSL_OP_CIPHER, "AES-256-GCM"),
+                &cipher) == 1,
+            ccrypto_digest_functions_from(
+                ccrypto_provider_algorithm(provider, OSSL_OP_DIGEST, "SHA2-256"),
+                &digest) == 1
         else { preconditionFailure("OpenSSL's default provider lacks AES-256-GCM or SHA2-256") }
         aes256GCM = cipher
         sha256 = digest
@@ -81,8 +84,9 @@ struct ProviderDigest: ~Copyable {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         switch backend {
         case .provider(let functions, let context):
-            precondition(functions.update(context, base.assumingMemoryBound(to: UInt8.self), bytes.count) == 1,
-                         "OpenSSL SHA-256: update failed")
+            precondition(
+                functions.update(context, base.assumingMemoryBound(to: UInt8.self), bytes.count) == 1,
+                "OpenSSL SHA-256: update failed")
         case .evp(let context):
             precondition(EVP_DigestUpdate(context, base, bytes.count) == 1, "OpenSSL SHA-256: update failed")
         }
@@ -93,12 +97,14 @@ struct ProviderDigest: ~Copyable {
         switch backend {
         case .provider(let functions, let context):
             var length = 0
-            precondition(functions.final(context, &output, &length, output.count) == 1 && length == SHA256.byteCount,
-                         "OpenSSL SHA-256: final failed")
+            precondition(
+                functions.final(context, &output, &length, output.count) == 1 && length == SHA256.byteCount,
+                "OpenSSL SHA-256: final failed")
         case .evp(let context):
             var length: UInt32 = 0
-            precondition(EVP_DigestFinal_ex(context, &output, &length) == 1 && length == SHA256.byteCount,
-                         "OpenSSL SHA-256: final failed")
+            precondition(
+                EVP_DigestFinal_ex(context, &output, &length) == 1 && length == SHA256.byteCount,
+                "OpenSSL SHA-256: final failed")
         }
         return output
     }
@@ -121,7 +127,8 @@ struct ProviderCipher: ~Copyable {
             guard let context = functions.newctx(algorithms.providerContext) else {
                 throw CryptoError.fromQueue("AES-256-GCM context")
             }
-            let result = encrypting
+            let result =
+                encrypting
                 ? functions.encrypt_init(context, key, key.count, nonce, nonce.count, nil)
                 : functions.decrypt_init(context, key, key.count, nonce, nonce.count, nil)
             guard result == 1 else {
@@ -137,7 +144,8 @@ struct ProviderCipher: ~Copyable {
             }
             guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError.fromQueue("EVP_CIPHER_CTX_new") }
             // GCM's default IV length is the 12 bytes every sealed box uses.
-            let result = encrypting
+            let result =
+                encrypting
                 ? EVP_EncryptInit_ex2(context, cipher, key, nonce, nil)
                 : EVP_DecryptInit_ex2(context, cipher, key, nonce, nil)
             guard result == 1 else {
@@ -161,12 +169,14 @@ struct ProviderCipher: ~Copyable {
         switch backend {
         case .provider(let functions, let context):
             var written = 0
-            try check(functions.update(context, nil, &written, associatedData.count, associatedData, associatedData.count),
-                      "AES-256-GCM associated data")
+            try check(
+                functions.update(context, nil, &written, associatedData.count, associatedData, associatedData.count),
+                "AES-256-GCM associated data")
         case .evp(let context, _):
             var written: Int32 = 0
-            try check(EVP_CipherUpdate(context, nil, &written, associatedData, Int32(associatedData.count)),
-                      "AES-256-GCM associated data")
+            try check(
+                EVP_CipherUpdate(context, nil, &written, associatedData, Int32(associatedData.count)),
+                "AES-256-GCM associated data")
         }
     }
 
@@ -176,7 +186,8 @@ struct ProviderCipher: ~Copyable {
         switch backend {
         case .provider(let functions, let context):
             var written = 0
-            try check(functions.update(context, &output, &written, output.count, input, input.count), "AES-256-GCM update")
+            try check(
+                functions.update(context, &output, &written, output.count, input, input.count), "AES-256-GCM update")
             output.removeLast(output.count - written)
         case .evp(let context, _):
             var written: Int32 = 0

@@ -24,7 +24,10 @@ enum GoJSON {
 
     /// A `map[string]string`: Go sorts map keys by their bytes.
     static func map(_ entries: [String: String]) -> String {
-        object(entries.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }.map { ($0.key, $0.value) })
+        object(
+            entries.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }.map {
+                ($0.key, $0.value)
+            })
     }
 
     /// Works on UTF-8 bytes: everything Go escapes is ASCII except U+2028/U+2029 (E2 80 A8/A9), and a Swift
@@ -46,7 +49,8 @@ enum GoJSON {
                 case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
                 case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"):
                     unicodeEscape(UInt16(byte), to: &out)
-                case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80
+                case 0xE2
+                where index + 2 < bytes.count && bytes[index + 1] == 0x80
                     && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):
                     unicodeEscape(bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029, to: &out)
                     index += 2

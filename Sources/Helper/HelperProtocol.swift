@@ -1,5 +1,5 @@
-internal import FoundationEssentials
 import Credentials
+internal import FoundationEssentials
 import Logging
 import SystemSupport
 

@@ -29,7 +29,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var origin: String
 
     public init(
-        server: String, caFile: String? = nil, caCertificates: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false, token: Token,
+        server: String, caFile: String? = nil, caCertificates: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false,
+        token: Token,
         namespace: String = "default", origin: String = "explicit"
     ) {
         var server = server

@@ -69,7 +69,8 @@ enum Kubeconfig {
         }
         return ClusterConfig(
             server: server, caFile: caFile, caCertificates: caCertificates,
-            insecureSkipTLSVerify: cluster["insecure-skip-tls-verify"]?.bool ?? false, token: token, namespace: context["namespace"]?.string ?? "default", origin: path)
+            insecureSkipTLSVerify: cluster["insecure-skip-tls-verify"]?.bool ?? false, token: token,
+            namespace: context["namespace"]?.string ?? "default", origin: path)
     }
 
     /// `- name: X` entries of a kubeconfig list.

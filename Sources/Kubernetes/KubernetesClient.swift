@@ -1,8 +1,8 @@
 public import Credentials
 public import FoundationEssentials
 public import Logging
-public import Transport
 public import SystemSupport
+public import Transport
 
 /// A small client for the handful of Kubernetes API calls ocicred makes (`KubernetesAPICall.all`): plain JSON
 /// over the injected `HTTPClient`, so tests swap the transport or point it at the fixture API server.

@@ -1,5 +1,5 @@
-internal import FoundationEssentials
 import Credentials
+internal import FoundationEssentials
 import SystemSupport
 
 /// `metav1.MicroTime` on the wire: RFC 3339 in UTC with exactly six fractional digits

@@ -322,7 +322,8 @@ public struct ImageMount: Sendable {
         }
         guard entries.isEmpty else {
             throw .mount(
-                mountpoint: path, reason: "the directory is not empty (it holds \(entries.count) entries); mount on an empty one")
+                mountpoint: path,
+                reason: "the directory is not empty (it holds \(entries.count) entries); mount on an empty one")
         }
     }
 

@@ -2,7 +2,6 @@ public import Credentials
 import FoundationEssentials
 public import SystemSupport
 
-
 /// Where indexes are kept: `$XDG_CACHE_HOME/ocicred/index/<manifest digest>`, 0600 files in a 0700 directory,
 /// written atomically (temp file, fsync, rename) so a mount never reads half an index.
 public struct IndexCache: Sendable {
@@ -52,7 +51,8 @@ public struct IndexCache: Sendable {
         do {
             let index = try ImageIndex.decode(bytes)
             guard index.version == ImageIndex.currentVersion else {
-                throw LazyMountError.index(path: path, reason: "version \(index.version), expected \(ImageIndex.currentVersion)")
+                throw LazyMountError.index(
+                    path: path, reason: "version \(index.version), expected \(ImageIndex.currentVersion)")
             }
             return index
         } catch let error as LazyMountError {

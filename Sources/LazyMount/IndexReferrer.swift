@@ -41,7 +41,8 @@ public enum IndexReferrer {
         let blob = published.indexBlob
         let blobDigest = Digest.sha256(blob)
         do throws(RegistryError) {
-            let subject = try await ReferrerArtifact.subject(index.manifestDigest, client: client, repository: repository)
+            let subject = try await ReferrerArtifact.subject(
+                index.manifestDigest, client: client, repository: repository)
 
             let listing = try await client.referrers(
                 repository: repository, subject: subject.digest, artifactType: artifactType)

@@ -10,7 +10,9 @@ enum ReferrerArtifact {
     static let createdAnnotation = "org.opencontainers.image.created"
 
     /// The empty config blob every artifact manifest names, with its digest: pushed beside the layers.
-    static var emptyConfig: (digest: String, bytes: [UInt8]) { (Digest.sha256(MediaType.emptyBlob), MediaType.emptyBlob) }
+    static var emptyConfig: (digest: String, bytes: [UInt8]) {
+        (Digest.sha256(MediaType.emptyBlob), MediaType.emptyBlob)
+    }
 
     /// The descriptor of the image manifest `digest` in `repository`, as `subject` needs it (media type and size
     /// from the manifest itself, which must exist there).
@@ -28,7 +30,8 @@ enum ReferrerArtifact {
     ) -> ArtifactManifest {
         ArtifactManifest(
             artifactType: artifactType,
-            config: Descriptor(mediaType: MediaType.empty, digest: emptyConfig.digest, size: Int64(emptyConfig.bytes.count)),
+            config: Descriptor(
+                mediaType: MediaType.empty, digest: emptyConfig.digest, size: Int64(emptyConfig.bytes.count)),
             layers: layers, subject: subject,
             annotations: annotations.merging(
                 [createdAnnotation: RFC3339.format(now), spanAnnotation: String(span)], uniquingKeysWith: { $1 }))

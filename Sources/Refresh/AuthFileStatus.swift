@@ -58,7 +58,9 @@ public enum AuthFileHealth {
     public static func check(path: String, now: Date = Date()) -> Verdict {
         let file: AuthFile
         do {
-            guard let bytes = try FileIO.read(path, limit: 16 << 20) else { return .unreadable("\(path) does not exist") }
+            guard let bytes = try FileIO.read(path, limit: 16 << 20) else {
+                return .unreadable("\(path) does not exist")
+            }
             file = try AuthFile.parse(bytes)
         } catch let error as SystemError {
             return .unreadable(error.description)

@@ -149,7 +149,8 @@ extension RefreshConfig {
             for entry in entries {
                 do {
                     result.outputs.append(
-                        try parseOutput(entry, reader: reader, defaultRegistries: defaultRegistries, patterns: patterns))
+                        try parseOutput(entry, reader: reader, defaultRegistries: defaultRegistries, patterns: patterns)
+                    )
                 } catch {
                     problems.append(error)
                 }

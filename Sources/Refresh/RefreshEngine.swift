@@ -39,7 +39,8 @@ public actor RefreshEngine {
     public func setReportsFailures(_ value: Bool) { reportsFailures = value }
 
     public init(
-        outputs: [any RefreshOutput], policy: RefreshPolicy, resolve: @escaping Resolve, status: RefreshStatus = .init(),
+        outputs: [any RefreshOutput], policy: RefreshPolicy, resolve: @escaping Resolve,
+        status: RefreshStatus = .init(),
         events: RefreshEvents? = nil, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
@@ -156,7 +157,9 @@ public actor RefreshEngine {
         return (written, failed)
     }
 
-    private func publish(newFailures: [String], written: (written: [String], failed: [(output: String, reason: String)])) {
+    private func publish(
+        newFailures: [String], written: (written: [String], failed: [(output: String, reason: String)])
+    ) {
         status.publish(
             schedule: schedule,
             outputs: outputs.map {

@@ -13,7 +13,8 @@ public struct RefreshPolicy: Sendable, Equatable {
     /// fleet of sidecars started together does not hit the provider in the same second forever after.
     public var jitterFraction: Double = 0.1
 
-    public init(minInterval: Double = 5, retryInitial: Double = 5, retryMax: Double = 300, jitterFraction: Double = 0.1) {
+    public init(minInterval: Double = 5, retryInitial: Double = 5, retryMax: Double = 300, jitterFraction: Double = 0.1)
+    {
         self.minInterval = minInterval
         self.retryInitial = retryInitial
         self.retryMax = max(retryMax, retryInitial)

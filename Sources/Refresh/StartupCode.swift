@@ -23,7 +23,8 @@ enum StartupCode {
     /// Best effort: returns the bytes released, 0 when /proc is unreadable or nothing qualifies.
     @discardableResult
     static func release() -> Int {
-        guard let executable = executablePath(), let smaps = try? FileIO.readText("/proc/self/smaps", limit: 64 << 20) else { return 0 }
+        guard let executable = executablePath(), let smaps = try? FileIO.readText("/proc/self/smaps", limit: 64 << 20)
+        else { return 0 }
         var released = 0
         for mapping in codeMappings(smaps: smaps, executable: executable) {
             guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }

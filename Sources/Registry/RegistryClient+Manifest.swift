@@ -143,7 +143,8 @@ extension RegistryClient {
     /// A tag as distribution-spec writes it: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`; nothing else names a manifest
     /// in a URL but a digest, so a listing or a link cannot steer a request elsewhere.
     static func isTag(_ text: String) -> Bool {
-        guard let first = text.utf8.first, text.utf8.count <= 128, first != UInt8(ascii: "."), first != UInt8(ascii: "-")
+        guard let first = text.utf8.first, text.utf8.count <= 128, first != UInt8(ascii: "."),
+            first != UInt8(ascii: "-")
         else { return false }
         return text.utf8.allSatisfy { byte in
             (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)

@@ -1,5 +1,5 @@
-import SystemSupport
 internal import FoundationEssentials
+import SystemSupport
 internal import Transport
 
 /// Pushing (distribution-spec "Pushing blobs" — the POST-then-PUT monolithic upload — and "Pushing manifests"):

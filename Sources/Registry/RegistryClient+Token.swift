@@ -1,7 +1,7 @@
-internal import Crypto
-import SystemSupport
 public import Credentials
+internal import Crypto
 internal import FoundationEssentials
+import SystemSupport
 public import Transport
 
 /// The bearer-token flow of distribution's token authentication spec: the registry's 401 names a `realm`
@@ -33,7 +33,8 @@ extension RegistryClient {
         async throws(RegistryError) -> TokenResponse
     {
         guard let realm = challenge.realm, let realmURL = try? HTTPURL(realm) else {
-            throw .unsafeRealm(realm: challenge.realm.map(HTTPURL.redact) ?? "(none)", reason: "it is not an http(s) URL")
+            throw .unsafeRealm(
+                realm: challenge.realm.map(HTTPURL.redact) ?? "(none)", reason: "it is not an http(s) URL")
         }
         let scheme = realmURL.scheme
         let realmHost = realmURL.authority

@@ -113,7 +113,9 @@ package enum ChildProcess {
             // EINTR is retried inside the seam; any other failure ends the read.
             guard let ready = try? valueOrErrno("poll", { poll(&poller, 1, milliseconds) }) else { break }
             if ready == 0 { continue }
-            guard let count = try? valueOrErrno("read", { buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) } })
+            guard
+                let count = try? valueOrErrno(
+                    "read", { buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) } })
             else { break }
             if count == 0 { break }
             if output.count < maxOutput { output.append(contentsOf: buffer[0..<min(count, maxOutput - output.count)]) }

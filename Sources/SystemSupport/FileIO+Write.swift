@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The one way ocicred writes a file: the store, the key, the token cache, auth files and their status, indexes,
 /// spans, bundles. A reader sees the old file or the new one, never a part, and nothing another user placed in
@@ -150,7 +151,8 @@ private final class TemporaryFile {
     private func giveName(_ create: (String) -> Int32) throws(SystemError) {
         for attempt in 0..<4 {
             let suffix = String(UInt64.random(in: .min ... .max), radix: 16)
-            let candidate = FileIO.directoryName(target) + "/." + FileIO.baseName(target) + FileIO.temporaryMarker
+            let candidate =
+                FileIO.directoryName(target) + "/." + FileIO.baseName(target) + FileIO.temporaryMarker
                 + String(repeating: "0", count: 16 - suffix.count) + suffix
             do {
                 let result = try valueOrErrno("create \(candidate)") { create(candidate) }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The one way ocicred reads a file another process or user could have placed: the store, the key, auth files,
@@ -26,7 +26,8 @@ package enum FileIO {
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw SystemError(
                 code: EINVAL, operation: "read \(path)",
-                detail: "it is \(FileKind(mode: info.st_mode)), not a regular file; remove it or point ocicred at a file")
+                detail:
+                    "it is \(FileKind(mode: info.st_mode)), not a regular file; remove it or point ocicred at a file")
         }
         if info.st_size > limit {
             throw SystemError(

@@ -134,7 +134,8 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
             let directory = path.lastIndex(of: "/").map { path[...$0] } ?? "/"
             merged = String(directory + referencePath)
         }
-        let query = referenceQuery.map { "?" + $0 } ?? (referencePath.isEmpty && !self.query.isEmpty ? "?" + self.query : "")
+        let query =
+            referenceQuery.map { "?" + $0 } ?? (referencePath.isEmpty && !self.query.isEmpty ? "?" + self.query : "")
         return try HTTPURL(base + Self.removingDotSegments(merged) + query)
     }
 

@@ -28,7 +28,9 @@ package struct JSONParser {
     /// included; nil when the path does not lead to an object. A dictionary forgets the order, and two inputs that
     /// differ only in order must still give one answer: callers pick the winner by position, as Go's
     /// encoding/json does (the last of several keys naming the same field wins).
-    package static func members(_ bytes: [UInt8], path: [String] = []) throws(Failure) -> [(key: String, value: JSONValue)]? {
+    package static func members(_ bytes: [UInt8], path: [String] = []) throws(Failure) -> [(
+        key: String, value: JSONValue
+    )]? {
         _ = try parse(bytes)  // the whole document must be valid before any part of it is used
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
@@ -85,7 +87,9 @@ package struct JSONParser {
     }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0a || bytes[index] == 0x0d || bytes[index] == 0x09 {
+        while index < bytes.count,
+            bytes[index] == 0x20 || bytes[index] == 0x0a || bytes[index] == 0x0d || bytes[index] == 0x09
+        {
             index += 1
         }
     }
@@ -217,7 +221,9 @@ package struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             integral = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail() }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Whether a registry host is this machine. Docker allows plain HTTP to loopback registries without any

@@ -1,5 +1,5 @@
-import SystemSupport
 public import FoundationEssentials
+import SystemSupport
 
 /// One HTTP exchange. Header names are matched case-insensitively; `body` is sent as is.
 public struct HTTPRequest: Sendable {

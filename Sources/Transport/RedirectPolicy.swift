@@ -1,4 +1,5 @@
 import SystemSupport
+
 /// What the transport does with a 3xx, decided here rather than by curl (CURLOPT_FOLLOWLOCATION stays off) so
 /// that the rules are ours, written down and tested:
 ///

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Commands
-import Helper
 import Crypto
+import Helper
 import SystemSupport
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 // A reader that went away (a closed pipe) is reported by write(2) as EPIPE and handled where the write is; the
 // default SIGPIPE would instead kill the process mid-way, e.g. a mount stopping under SIGTERM (exit 141).

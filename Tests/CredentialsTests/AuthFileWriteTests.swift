@@ -2,8 +2,8 @@ import Credentials
 import Foundation
 import Logging
 import SystemSupport
-import Testing
 import TestSupport
+import Testing
 
 @Suite("auth file writing")
 struct AuthFileWriteTests {
@@ -56,19 +56,23 @@ struct AuthFileWriteTests {
         defer { dir.remove() }
         let path = dir.file("config.json")
         try Data(existing.utf8).write(to: URL(fileURLWithPath: path))
-        let first = try await CredHelperConfigurator.configure(path: path, hosts: ["123456789012.dkr.ecr.us-east-1.amazonaws.com", "ghcr.io"], dryRun: false, store: Self.store(in: dir))
+        let first = try await CredHelperConfigurator.configure(
+            path: path, hosts: ["123456789012.dkr.ecr.us-east-1.amazonaws.com", "ghcr.io"], dryRun: false,
+            store: Self.store(in: dir))
         #expect(first.changed)
         let after = try json(first.after) as! [String: Any]
-        #expect(after["credHelpers"] as? [String: String] == [
-            "gcr.io": "gcloud", "123456789012.dkr.ecr.us-east-1.amazonaws.com": "ocicred", "ghcr.io": "ocicred",
-        ])
+        #expect(
+            after["credHelpers"] as? [String: String] == [
+                "gcr.io": "gcloud", "123456789012.dkr.ecr.us-east-1.amazonaws.com": "ocicred", "ghcr.io": "ocicred",
+            ])
         var withoutHelpers = after
         withoutHelpers["credHelpers"] = nil
         var original = try json(Array(existing.utf8)) as! [String: Any]
         original["credHelpers"] = nil
         #expect(withoutHelpers as NSDictionary == original as NSDictionary)
         let mtime = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
-        let second = try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: false, store: Self.store(in: dir))
+        let second = try await CredHelperConfigurator.configure(
+            path: path, hosts: ["ghcr.io"], dryRun: false, store: Self.store(in: dir))
         #expect(!second.changed)
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date == mtime)
     }
@@ -79,7 +83,8 @@ struct AuthFileWriteTests {
         defer { dir.remove() }
         let path = dir.file("auth.json")
         try Data(existing.utf8).write(to: URL(fileURLWithPath: path))
-        let result = try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: true, store: Self.store(in: dir))
+        let result = try await CredHelperConfigurator.configure(
+            path: path, hosts: ["ghcr.io"], dryRun: true, store: Self.store(in: dir))
         #expect(result.changed)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == existing)
     }
@@ -92,7 +97,8 @@ struct AuthFileWriteTests {
         let garbage = Data("{\"auths\": {\"quay.io\": {\"auth\": \"abc\"}".utf8)
         try garbage.write(to: URL(fileURLWithPath: path))
         await #expect(throws: CredentialError.self) {
-            try await CredHelperConfigurator.configure(path: path, hosts: ["ghcr.io"], dryRun: false, store: Self.store(in: dir))
+            try await CredHelperConfigurator.configure(
+                path: path, hosts: ["ghcr.io"], dryRun: false, store: Self.store(in: dir))
         }
         let env = OcicredEnvironment(["HOME": dir.path, "U": "u", "P": "p"])
         await #expect(throws: CredentialError.self) {
@@ -110,7 +116,9 @@ struct AuthFileWriteTests {
         #expect(file.auths.keys.sorted() == ["https://index.docker.io/v1/"])
         file.setCredential(username: "hub2", secret: Secret("pw2"), for: hub, format: .containers)
         #expect(file.auths.keys.sorted() == ["docker.io"])
-        file.setCredential(username: "<token>", secret: Secret("idt"), for: try CredentialKey(serverURL: "r.example"), format: .containers)
+        file.setCredential(
+            username: "<token>", secret: Secret("idt"), for: try CredentialKey(serverURL: "r.example"),
+            format: .containers)
         #expect(file.auths["r.example"] == .object(["identitytoken": .string("idt")]))
     }
 

@@ -44,7 +44,8 @@ struct ConfigTests {
 
     @Test("rules are chosen by host, exact before wildcard")
     func ruleSelection() throws {
-        let config = try ConfigParser.parse("""
+        let config = try ConfigParser.parse(
+            """
             registries:
               - host: "*.example.com"
                 credentials: [A_USER, A_PASS]
@@ -57,22 +58,33 @@ struct ConfigTests {
         #expect(config.rule(for: "a.b.example.com") == nil)
     }
 
-    @Test("errors point at file:line:column", arguments: [
-        ("registries:\n  - host: a.example\n    provider: aws\n    aws:\n      rolearn: x\n", 5, 7, "unknown key `rolearn`"),
-        ("registries:\n  - host: a.example\n    provider: vault\n", 3, 15, "`provider` must be one of"),
-        ("registries:\n  - provider: aws\n", 2, 5, "needs `host:`"),
-        ("registries:\n  - host: a.example\n    credentials: GITHUB_TOKEN\n", 3, 18, "must be a list"),
-        ("registries:\n  - host: a.example\n    credentials: [ghp_notAName]\n", 3, 19, "not an environment variable name"),
-        ("registries:\n  - host: a.example\n    provider: gcp\n    aws: {profile: x}\n", 4, 10, "`aws` settings on a rule whose provider is gcp"),
-        ("registries:\n  - host: a.example\n    provider: static\n", 2, 5, "needs `credentials"),
-        ("version: 2\n", 1, 10, "`version` must be 1"),
-        ("registrys: []\n", 1, 1, "unknown key `registrys`"),
-        ("registries:\n  - host: a.example\n    aws: {profile: yes}\n", 3, 20, "must be a string"),
-        ("registries:\n  - host: [a\n", 3, 1, "YAML syntax"),
-        ("registries: {}\n", 1, 13, "must be a list"),
-        ("registries:\n  - host: a.example\n    host: b.example\n", 3, 5, "given twice"),
-        ("registries:\n  - host: a/b\n", 2, 11, "not a host pattern"),
-    ])
+    @Test(
+        "errors point at file:line:column",
+        arguments: [
+            (
+                "registries:\n  - host: a.example\n    provider: aws\n    aws:\n      rolearn: x\n", 5, 7,
+                "unknown key `rolearn`"
+            ),
+            ("registries:\n  - host: a.example\n    provider: vault\n", 3, 15, "`provider` must be one of"),
+            ("registries:\n  - provider: aws\n", 2, 5, "needs `host:`"),
+            ("registries:\n  - host: a.example\n    credentials: GITHUB_TOKEN\n", 3, 18, "must be a list"),
+            (
+                "registries:\n  - host: a.example\n    credentials: [ghp_notAName]\n", 3, 19,
+                "not an environment variable name"
+            ),
+            (
+                "registries:\n  - host: a.example\n    provider: gcp\n    aws: {profile: x}\n", 4, 10,
+                "`aws` settings on a rule whose provider is gcp"
+            ),
+            ("registries:\n  - host: a.example\n    provider: static\n", 2, 5, "needs `credentials"),
+            ("version: 2\n", 1, 10, "`version` must be 1"),
+            ("registrys: []\n", 1, 1, "unknown key `registrys`"),
+            ("registries:\n  - host: a.example\n    aws: {profile: yes}\n", 3, 20, "must be a string"),
+            ("registries:\n  - host: [a\n", 3, 1, "YAML syntax"),
+            ("registries: {}\n", 1, 13, "must be a list"),
+            ("registries:\n  - host: a.example\n    host: b.example\n", 3, 5, "given twice"),
+            ("registries:\n  - host: a/b\n", 2, 11, "not a host pattern"),
+        ])
     func errors(yaml: String, line: Int, column: Int, fragment: String) {
         do throws(ConfigError) {
             _ = try ConfigParser.parse(yaml, file: "/etc/ocicred.yaml")
@@ -88,7 +100,8 @@ struct ConfigTests {
     @Test("a pasted secret in credentials is not echoed in the error")
     func noEcho() {
         do throws(ConfigError) {
-            _ = try ConfigParser.parse("registries:\n  - host: a.example\n    credentials: [ghp_SuperSecret123]\n", file: "c")
+            _ = try ConfigParser.parse(
+                "registries:\n  - host: a.example\n    credentials: [ghp_SuperSecret123]\n", file: "c")
             Issue.record("accepted")
         } catch {
             #expect(!error.description.contains("SuperSecret"))
@@ -101,17 +114,19 @@ struct ConfigTests {
         #expect(try ConfigParser.parse("# nothing\n", file: "c").rules.isEmpty)
     }
 
-    @Test("host patterns match within one label", arguments: [
-        ("*.dkr.ecr.*.amazonaws.com", "123456789012.dkr.ecr.us-east-1.amazonaws.com", true),
-        ("*.dkr.ecr.*.amazonaws.com", "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example", false),
-        ("*.dkr.ecr.*.amazonaws.com", "a.b.dkr.ecr.us-east-1.amazonaws.com", false),
-        ("*.azurecr.io", "MyReg.AzureCR.io", true),
-        ("*.azurecr.io", "azurecr.io", false),
-        ("registry.example.com:5000", "registry.example.com:5000", true),
-        ("registry.example.com:5000", "registry.example.com", false),
-        ("*-docker.pkg.dev", "europe-west1-docker.pkg.dev", true),
-        ("gcr.io", "eu.gcr.io", false),
-    ])
+    @Test(
+        "host patterns match within one label",
+        arguments: [
+            ("*.dkr.ecr.*.amazonaws.com", "123456789012.dkr.ecr.us-east-1.amazonaws.com", true),
+            ("*.dkr.ecr.*.amazonaws.com", "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example", false),
+            ("*.dkr.ecr.*.amazonaws.com", "a.b.dkr.ecr.us-east-1.amazonaws.com", false),
+            ("*.azurecr.io", "MyReg.AzureCR.io", true),
+            ("*.azurecr.io", "azurecr.io", false),
+            ("registry.example.com:5000", "registry.example.com:5000", true),
+            ("registry.example.com:5000", "registry.example.com", false),
+            ("*-docker.pkg.dev", "europe-west1-docker.pkg.dev", true),
+            ("gcr.io", "eu.gcr.io", false),
+        ])
     func hostPatterns(pattern: String, host: String, matches: Bool) throws {
         #expect(try #require(HostPattern(pattern)).matches(host) == matches)
     }

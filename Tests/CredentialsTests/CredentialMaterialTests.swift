@@ -35,9 +35,12 @@ struct CredentialMaterialTests {
         #expect(throws: CredentialError.materialEmpty) { try CredentialMaterial.parse(text, registry: "r.example") }
     }
 
-    @Test("garbage is a clear error that does not echo the input", arguments: [
-        "just-a-token-without-colon", "{not json", ":nouser", "{\"version\":\"1\"}", "{\"version\":1,\"credentials\":[]}",
-    ])
+    @Test(
+        "garbage is a clear error that does not echo the input",
+        arguments: [
+            "just-a-token-without-colon", "{not json", ":nouser", "{\"version\":\"1\"}",
+            "{\"version\":1,\"credentials\":[]}",
+        ])
     func garbage(text: String) {
         do throws(CredentialError) {
             _ = try CredentialMaterial.parse(text, registry: "r.example")
@@ -65,33 +68,39 @@ struct CredentialMaterialTests {
         }
     }
 
-    @Test("type detection from keys comes before the host", arguments: [
-        ("{\"AWS_ACCESS_KEY_ID\":\"a\",\"AWS_SECRET_ACCESS_KEY\":\"b\"}", "ghcr.io", CredentialType.aws),
-        ("{\"GCP_ACCESS_TOKEN\":\"ya29.x\"}", "registry.example.com", .gcp),
-        ("{\"type\":\"service_account\",\"private_key\":\"k\",\"client_email\":\"a@b.iam.gserviceaccount.com\"}",
-         "registry.example.com", .gcp),
-        ("{\"AZURE_CLIENT_ID\":\"c\",\"AZURE_TENANT_ID\":\"t\"}", "registry.example.com", .azure),
-        ("{\"NGC_API_KEY\":\"k\"}", "registry.example.com", .ngc),
-        ("{\"GITHUB_TOKEN\":\"ghp_x\"}", "registry.example.com", .github),
-        ("{\"DOCKERHUB_USERNAME\":\"u\",\"DOCKERHUB_TOKEN\":\"t\"}", "ghcr.io", .dockerhub),
-        ("{\"USERNAME\":\"u\",\"PASSWORD\":\"p\"}", "123456789012.dkr.ecr.us-east-1.amazonaws.com", .basic),
-        ("{\"version\":1,\"credentials\":{\"NGC_API_KEY\":\"k\"}}", "ghcr.io", .ngc),
-    ])
+    @Test(
+        "type detection from keys comes before the host",
+        arguments: [
+            ("{\"AWS_ACCESS_KEY_ID\":\"a\",\"AWS_SECRET_ACCESS_KEY\":\"b\"}", "ghcr.io", CredentialType.aws),
+            ("{\"GCP_ACCESS_TOKEN\":\"ya29.x\"}", "registry.example.com", .gcp),
+            (
+                "{\"type\":\"service_account\",\"private_key\":\"k\",\"client_email\":\"a@b.iam.gserviceaccount.com\"}",
+                "registry.example.com", .gcp
+            ),
+            ("{\"AZURE_CLIENT_ID\":\"c\",\"AZURE_TENANT_ID\":\"t\"}", "registry.example.com", .azure),
+            ("{\"NGC_API_KEY\":\"k\"}", "registry.example.com", .ngc),
+            ("{\"GITHUB_TOKEN\":\"ghp_x\"}", "registry.example.com", .github),
+            ("{\"DOCKERHUB_USERNAME\":\"u\",\"DOCKERHUB_TOKEN\":\"t\"}", "ghcr.io", .dockerhub),
+            ("{\"USERNAME\":\"u\",\"PASSWORD\":\"p\"}", "123456789012.dkr.ecr.us-east-1.amazonaws.com", .basic),
+            ("{\"version\":1,\"credentials\":{\"NGC_API_KEY\":\"k\"}}", "ghcr.io", .ngc),
+        ])
     func detectFromKeys(text: String, host: String, expected: CredentialType) throws {
         #expect(try CredentialMaterial.parse(text, registry: host).type == expected)
     }
 
-    @Test("with no telling keys the host decides", arguments: [
-        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", CredentialType.aws),
-        ("public.ecr.aws", .aws),
-        ("us-docker.pkg.dev", .gcp),
-        ("gcr.io", .gcp),
-        ("myregistry.azurecr.io", .azure),
-        ("nvcr.io", .ngc),
-        ("ghcr.io", .github),
-        ("docker.io", .dockerhub),
-        ("registry.example.com", .basic),
-    ])
+    @Test(
+        "with no telling keys the host decides",
+        arguments: [
+            ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", CredentialType.aws),
+            ("public.ecr.aws", .aws),
+            ("us-docker.pkg.dev", .gcp),
+            ("gcr.io", .gcp),
+            ("myregistry.azurecr.io", .azure),
+            ("nvcr.io", .ngc),
+            ("ghcr.io", .github),
+            ("docker.io", .dockerhub),
+            ("registry.example.com", .basic),
+        ])
     func detectFromHost(host: String, expected: CredentialType) throws {
         let text = "{\"version\":1,\"credentials\":{\"SOMETHING\":\"x\"}}"
         #expect(try CredentialMaterial.parse(text, registry: host).type == expected)

@@ -1,7 +1,7 @@
 import Credentials
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("encrypted store")
 struct EncryptedStoreTests {
@@ -59,7 +59,8 @@ struct EncryptedStoreTests {
         try withStore { store, dir in
             let key = try CredentialKey(serverURL: "registry.example.com")
             try store.store(material("registry.example.com", "ci", "clear-text-canary-42"), for: key)
-            for path in [dir.file("config/key")] + (try FileManager.default.contentsOfDirectory(atPath: store.directory))
+            for path in [dir.file("config/key")]
+                + (try FileManager.default.contentsOfDirectory(atPath: store.directory))
                 .map({ store.directory + "/" + $0 })
             {
                 let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -81,12 +82,16 @@ struct EncryptedStoreTests {
             try Data(repeating: 7, count: 32).write(to: URL(fileURLWithPath: otherKey))
             chmod(otherKey, 0o600)
             let other = EncryptedStore(directory: store.directory, keyFile: otherKey)
-            let entry = try FileManager.default.contentsOfDirectory(atPath: store.directory).first { $0.hasPrefix("oci-creds-") }!
+            let entry = try FileManager.default.contentsOfDirectory(atPath: store.directory).first {
+                $0.hasPrefix("oci-creds-")
+            }!
             let before = try Data(contentsOf: URL(fileURLWithPath: store.directory + "/" + entry))
-            #expect(throws: CredentialError.storeUndecryptable(path: store.directory + "/" + entry, keyFile: otherKey)) {
+            #expect(throws: CredentialError.storeUndecryptable(path: store.directory + "/" + entry, keyFile: otherKey))
+            {
                 try other.material(for: key)
             }
-            #expect(throws: CredentialError.storeUndecryptable(path: store.directory + "/" + entry, keyFile: otherKey)) {
+            #expect(throws: CredentialError.storeUndecryptable(path: store.directory + "/" + entry, keyFile: otherKey))
+            {
                 try other.list()
             }
             #expect(try Data(contentsOf: URL(fileURLWithPath: store.directory + "/" + entry)) == before)
@@ -98,7 +103,9 @@ struct EncryptedStoreTests {
         try withStore { store, _ in
             let key = try CredentialKey(serverURL: "registry.example.com")
             try store.store(material("registry.example.com", "ci", "secret"), for: key)
-            let entry = try FileManager.default.contentsOfDirectory(atPath: store.directory).first { $0.hasPrefix("oci-creds-") }!
+            let entry = try FileManager.default.contentsOfDirectory(atPath: store.directory).first {
+                $0.hasPrefix("oci-creds-")
+            }!
             let path = store.directory + "/" + entry
             var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             switch kind {
@@ -143,9 +150,11 @@ struct EncryptedStoreTests {
         }
     }
 
-    @Test("a key given as 32 raw bytes, base64 or hex is accepted; anything else is refused", arguments: [
-        ("raw", true), ("base64", true), ("hex", true), ("short", false),
-    ])
+    @Test(
+        "a key given as 32 raw bytes, base64 or hex is accepted; anything else is refused",
+        arguments: [
+            ("raw", true), ("base64", true), ("hex", true), ("short", false),
+        ])
     func keyFormats(format: String, valid: Bool) throws {
         try withStore { _, dir in
             let raw = Data((0..<32).map { UInt8($0 * 3) })
@@ -187,7 +196,8 @@ struct EncryptedStoreTests {
             for index in 0..<40 {
                 group.addTask {
                     let host = "r\(index).example"
-                    try store.store(.fromHelper(serverURL: host, username: "u\(index)", secret: Secret("p\(index)")),
+                    try store.store(
+                        .fromHelper(serverURL: host, username: "u\(index)", secret: Secret("p\(index)")),
                         for: try CredentialKey(serverURL: host))
                 }
             }

@@ -15,15 +15,28 @@ struct RedactionTests {
         get throws {
             [
                 ("basic", try CredentialMaterial.parse("user:\(canary)", registry: "r.example")),
-                ("helper token", CredentialMaterial.fromHelper(serverURL: "r.example", username: "<token>", secret: Secret(canary))),
-                ("aws", try CredentialMaterial.parse(
-                    #"{"AWS_ACCESS_KEY_ID":"AKIDEXAMPLE","AWS_SECRET_ACCESS_KEY":"\#(canary)"}"#, registry: "r.example")),
-                ("gcp key", try CredentialMaterial.parse(
-                    #"{"type":"service_account","client_email":"a@b.iam.gserviceaccount.com","private_key":"\#(canary)"}"#,
-                    registry: "gcr.io")),
-                ("versioned with unknown keys", try CredentialMaterial.parse(
-                    #"{"version":1,"registry":"r.example","type":"basic","credentials":{"USERNAME":"u","PASSWORD":"\#(canary)"},"extra":"\#(canary)"}"#,
-                    registry: "r.example")),
+                (
+                    "helper token",
+                    CredentialMaterial.fromHelper(serverURL: "r.example", username: "<token>", secret: Secret(canary))
+                ),
+                (
+                    "aws",
+                    try CredentialMaterial.parse(
+                        #"{"AWS_ACCESS_KEY_ID":"AKIDEXAMPLE","AWS_SECRET_ACCESS_KEY":"\#(canary)"}"#,
+                        registry: "r.example")
+                ),
+                (
+                    "gcp key",
+                    try CredentialMaterial.parse(
+                        #"{"type":"service_account","client_email":"a@b.iam.gserviceaccount.com","private_key":"\#(canary)"}"#,
+                        registry: "gcr.io")
+                ),
+                (
+                    "versioned with unknown keys",
+                    try CredentialMaterial.parse(
+                        #"{"version":1,"registry":"r.example","type":"basic","credentials":{"USERNAME":"u","PASSWORD":"\#(canary)"},"extra":"\#(canary)"}"#,
+                        registry: "r.example")
+                ),
             ]
         }
     }
@@ -37,12 +50,17 @@ struct RedactionTests {
     @Test func authFilesCredentialsAndCachedTokens() throws {
         let encoded = Data("user:\(Self.canary)".utf8).base64EncodedString()
         let file = try AuthFile.parse(
-            Array(#"{"auths":{"a.example":{"auth":"\#(encoded)"},"b.example":{"identitytoken":"\#(Self.canary)"}}}"#.utf8))
+            Array(
+                #"{"auths":{"a.example":{"auth":"\#(encoded)"},"b.example":{"identitytoken":"\#(Self.canary)"}}}"#.utf8)
+        )
         let values: [(String, Any)] = [
             ("auth file", file),
             ("credential", Credential(username: "u", secret: Secret(Self.canary), source: .store(path: "/s"))),
             ("minted token", MintedToken(username: "u", secret: Secret(Self.canary), expiresAt: Date())),
-            ("token cache entry", TokenCache.Entry(username: "u", secret: Secret(Self.canary), issuedAt: Date(), expiresAt: Date())),
+            (
+                "token cache entry",
+                TokenCache.Entry(username: "u", secret: Secret(Self.canary), issuedAt: Date(), expiresAt: Date())
+            ),
             ("secret", Secret(Self.canary)),
         ]
         for (name, value) in values {

@@ -2,8 +2,8 @@ import Credentials
 import Foundation
 import Logging
 import SystemSupport
-import Testing
 import TestSupport
+import Testing
 
 /// The resolution order DESIGN.md fixes — config rule, store, provider by host kind, ambient auth files —
 /// and the honest-error rules around it.
@@ -26,7 +26,8 @@ struct ResolverOrderTests {
             return path
         }
         func resolver(_ providers: [any CredentialProvider], extra: [String: String] = [:]) -> Resolver {
-            Resolver(environment: OcicredEnvironment(env.merging(extra) { $1 }), providers: providers,
+            Resolver(
+                environment: OcicredEnvironment(env.merging(extra) { $1 }), providers: providers,
                 logger: Logger(label: "test"))
         }
     }
@@ -35,7 +36,8 @@ struct ResolverOrderTests {
     func ruleFirst() async throws {
         var setup = try Setup()
         defer { setup.dir.remove() }
-        setup.env["OCICRED_CONFIG"] = try setup.write("""
+        setup.env["OCICRED_CONFIG"] = try setup.write(
+            """
             registries:
               - host: "*.dkr.ecr.*.amazonaws.com"
                 aws: { profile: build }
@@ -54,7 +56,8 @@ struct ResolverOrderTests {
         setup.env["OCICRED_CONFIG"] = try setup.write(
             "registries:\n  - host: cache.internal.example:5000\n    alias: \(ecr)\n", "config.yaml")
         let aws = CountingProvider(name: "aws")
-        let credential = try await setup.resolver([aws]).resolve(try CredentialKey(serverURL: "cache.internal.example:5000"))
+        let credential = try await setup.resolver([aws]).resolve(
+            try CredentialKey(serverURL: "cache.internal.example:5000"))
         #expect(credential.secret.exposedValue == "aws-token-1")
     }
 
@@ -62,7 +65,8 @@ struct ResolverOrderTests {
     func aliasLoop() async throws {
         var setup = try Setup()
         defer { setup.dir.remove() }
-        setup.env["OCICRED_CONFIG"] = try setup.write("""
+        setup.env["OCICRED_CONFIG"] = try setup.write(
+            """
             registries:
               - host: a.example
                 alias: b.example
@@ -81,7 +85,8 @@ struct ResolverOrderTests {
     func staticRule() async throws {
         var setup = try Setup()
         defer { setup.dir.remove() }
-        setup.env["OCICRED_CONFIG"] = try setup.write("""
+        setup.env["OCICRED_CONFIG"] = try setup.write(
+            """
             registries:
               - host: ghcr.io
                 credentials: [GITHUB_USERNAME, GITHUB_TOKEN]
@@ -90,10 +95,12 @@ struct ResolverOrderTests {
               - host: registry.example.com
                 credentials: [CI_REGISTRY_USER, CI_REGISTRY_PASSWORD]
             """, "config.yaml")
-        let resolver = setup.resolver([], extra: [
-            "GITHUB_USERNAME": "octo", "GITHUB_TOKEN": "ghp_fake", "NGC_API_KEY": "nvapi-fake",
-            "CI_REGISTRY_USER": "ci", "CI_REGISTRY_PASSWORD": "pw:1",
-        ])
+        let resolver = setup.resolver(
+            [],
+            extra: [
+                "GITHUB_USERNAME": "octo", "GITHUB_TOKEN": "ghp_fake", "NGC_API_KEY": "nvapi-fake",
+                "CI_REGISTRY_USER": "ci", "CI_REGISTRY_PASSWORD": "pw:1",
+            ])
         let ghcr = try await resolver.resolve(try CredentialKey(serverURL: "ghcr.io"))
         #expect(ghcr.username == "octo" && ghcr.secret.exposedValue == "ghp_fake")
         #expect(try await resolver.resolve(try CredentialKey(serverURL: "nvcr.io")).username == "$oauthtoken")
@@ -117,7 +124,8 @@ struct ResolverOrderTests {
         let resolver = setup.resolver([CountingProvider(name: "aws")])
         let key = try CredentialKey(serverURL: "private.example.com")
         try resolver.store.store(
-            try CredentialMaterial.parse("{\"AWS_ACCESS_KEY_ID\":\"AKIDFAKE\",\"AWS_SECRET_ACCESS_KEY\":\"x\"}",
+            try CredentialMaterial.parse(
+                "{\"AWS_ACCESS_KEY_ID\":\"AKIDFAKE\",\"AWS_SECRET_ACCESS_KEY\":\"x\"}",
                 registry: "private.example.com"), for: key)
         #expect(try await resolver.resolve(key).source == .provider(name: "aws"))
     }
@@ -140,7 +148,8 @@ struct ResolverOrderTests {
         defer { setup.dir.remove() }
         let none = ProviderError.noSource(provider: "aws", host: ecr, tried: ["environment", "IMDS"])
         await #expect(throws: CredentialError.provider(none)) {
-            try await setup.resolver([CountingProvider(name: "aws", failure: none)]).resolve(try CredentialKey(serverURL: ecr))
+            try await setup.resolver([CountingProvider(name: "aws", failure: none)]).resolve(
+                try CredentialKey(serverURL: ecr))
         }
         let gcpNone = ProviderError.noSource(provider: "gcp", host: "gcr.io", tried: ["ADC", "metadata"])
         await #expect(throws: CredentialError.notFound(host: "gcr.io")) {
@@ -154,7 +163,8 @@ struct ResolverOrderTests {
         var setup = try Setup()
         defer { setup.dir.remove() }
         let auth = Data("AWS:token-from-file".utf8).base64EncodedString()
-        setup.env["REGISTRY_AUTH_FILE"] = try setup.write("{\"auths\":{\"\(ecr)\":{\"auth\":\"\(auth)\"}}}", "auth.json")
+        setup.env["REGISTRY_AUTH_FILE"] = try setup.write(
+            "{\"auths\":{\"\(ecr)\":{\"auth\":\"\(auth)\"}}}", "auth.json")
         let none = ProviderError.noSource(provider: "aws", host: ecr, tried: ["environment"])
         let credential = try await setup.resolver([CountingProvider(name: "aws", failure: none)]).resolve(
             try CredentialKey(serverURL: ecr))
@@ -178,7 +188,8 @@ struct ResolverOrderTests {
     func brokenConfig() async throws {
         var setup = try Setup()
         defer { setup.dir.remove() }
-        setup.env["OCICRED_CONFIG"] = try setup.write("registries:\n  - host: a.example\n    provder: aws\n", "config.yaml")
+        setup.env["OCICRED_CONFIG"] = try setup.write(
+            "registries:\n  - host: a.example\n    provder: aws\n", "config.yaml")
         do {
             _ = try await setup.resolver([]).resolve(try CredentialKey(serverURL: "a.example"))
             Issue.record("broken config accepted")

@@ -1,8 +1,8 @@
 import Credentials
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @Suite("token cache")
 struct TokenCacheTests {
@@ -70,7 +70,8 @@ struct TokenCacheTests {
         let cache = TokenCache(file: dir.file("tokens"), keyFile: dir.file("key"))
         let mints = Counter()
         for lifetime in [-10.0, 60, 200] {
-            let got = try await cache.token(registry: "r", identity: "i") { () async throws(CredentialError) -> MintedToken in
+            let got = try await cache.token(registry: "r", identity: "i") {
+                () async throws(CredentialError) -> MintedToken in
                 mints.increment()
                 return token("short", expiresIn: lifetime, from: Date())
             }
@@ -86,12 +87,14 @@ struct TokenCacheTests {
         defer { dir.remove() }
         let cache = TokenCache(file: dir.file("tokens"), keyFile: dir.file("key"))
         for (registry, identity) in [("r1", "a"), ("r1", "b"), ("r2", "a")] {
-            let got = try await cache.token(registry: registry, identity: identity) { () async throws(CredentialError) -> MintedToken in
+            let got = try await cache.token(registry: registry, identity: identity) {
+                () async throws(CredentialError) -> MintedToken in
                 token("\(registry)-\(identity)", expiresIn: 3600, from: Date())
             }
             #expect(got.secret.exposedValue == "\(registry)-\(identity)")
         }
-        let again = try await cache.token(registry: "r1", identity: "b") { () async throws(CredentialError) -> MintedToken in
+        let again = try await cache.token(registry: "r1", identity: "b") {
+            () async throws(CredentialError) -> MintedToken in
             Issue.record("should have been cached")
             return token("x", expiresIn: 3600, from: Date())
         }
@@ -107,7 +110,8 @@ struct TokenCacheTests {
         let secrets = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<20 {
                 group.addTask {
-                    try await cache.token(registry: "r", identity: "i") { () async throws(CredentialError) -> MintedToken in
+                    try await cache.token(registry: "r", identity: "i") {
+                        () async throws(CredentialError) -> MintedToken in
                         mints.increment()
                         try? await Task.sleep(nanoseconds: 200_000_000)
                         return token("only", expiresIn: 3600, from: Date())
@@ -130,14 +134,17 @@ struct TokenCacheTests {
         }
         let bytes = try Data(contentsOf: URL(fileURLWithPath: dir.file("c/tokens")))
         #expect(bytes.range(of: Data("cache-canary-77".utf8)) == nil)
-        #expect((try FileManager.default.attributesOfItem(atPath: dir.file("c/tokens"))[.posixPermissions] as? Int) == 0o600)
+        #expect(
+            (try FileManager.default.attributesOfItem(atPath: dir.file("c/tokens"))[.posixPermissions] as? Int) == 0o600
+        )
         await #expect(throws: CredentialError.self) {
             try await cache.token(registry: "r2", identity: "i") { () async throws(CredentialError) -> MintedToken in
                 throw .provider(.rejected(provider: "aws", endpoint: "e", code: "AccessDenied", message: "no"))
             }
         }
         try await cache.invalidate(registry: "r")
-        let after = try await cache.token(registry: "r", identity: "i") { () async throws(CredentialError) -> MintedToken in
+        let after = try await cache.token(registry: "r", identity: "i") {
+            () async throws(CredentialError) -> MintedToken in
             token("fresh", expiresIn: 3600, from: Date())
         }
         #expect(after.secret.exposedValue == "fresh")

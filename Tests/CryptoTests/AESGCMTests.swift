@@ -59,11 +59,13 @@ struct AESGCMTests {
     func knownAnswer() throws {
         let key = hexBytes("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308")
         let nonce = hexBytes("cafebabefacedbaddecaf888")
-        let plaintext = hexBytes("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-            + "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39")
+        let plaintext = hexBytes(
+            "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+                + "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39")
         let associatedData = hexBytes("feedfacedeadbeeffeedfacedeadbeefabaddad2")
-        let ciphertext = hexBytes("522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
-            + "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662")
+        let ciphertext = hexBytes(
+            "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+                + "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662")
         let tag = hexBytes("76fc6ece0f4e1768cddf8853bb2d551b")
         let cipher = try AESGCM(key: key)
         #expect(try cipher.open(nonce + ciphertext + tag, associatedData: associatedData) == plaintext)
@@ -110,10 +112,12 @@ struct DigestTests {
         #expect(Hex.encode(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
-    @Test("base64 round-trips and matches RFC 4648 vectors", arguments: [
-        ("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="),
-        ("foobar", "Zm9vYmFy"),
-    ])
+    @Test(
+        "base64 round-trips and matches RFC 4648 vectors",
+        arguments: [
+            ("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ])
     func base64(plain: String, encoded: String) {
         #expect(Base64.encode(Array(plain.utf8)) == encoded)
         #expect(Base64.decode(encoded) == Array(plain.utf8))

@@ -8,8 +8,11 @@ import Testing
 @Suite struct CryptoRouteTests {
     @Test func debiansShippedConfigKeepsTheFastPath() throws {
         let path = "/usr/lib/ssl/openssl.cnf"
-        let text = try #require(try? String(contentsOfFile: path, encoding: .utf8), "Debian's openssl package ships \(path)")
-        #expect(CryptoRoute.decide(environmentConfig: nil, systemConfig: path, read: { $0 == path ? text : nil }) == .provider)
+        let text = try #require(
+            try? String(contentsOfFile: path, encoding: .utf8), "Debian's openssl package ships \(path)")
+        #expect(
+            CryptoRoute.decide(environmentConfig: nil, systemConfig: path, read: { $0 == path ? text : nil })
+                == .provider)
     }
 
     @Test(arguments: [

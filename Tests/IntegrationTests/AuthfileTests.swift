@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `ocicred authfile` as a CI job uses it: write a file, hand it to `buildah push --authfile`, `podman pull
 /// --authfile` and `skopeo inspect --authfile`, against the Debian docker-registry with htpasswd auth.
@@ -18,8 +18,10 @@ struct AuthfileTests {
 
         // The password travels only in the environment, as a CI secret does; never in argv.
         let write = try OcicredBinary.run(
-            ["authfile", "--registry", registry.host, "--from-env", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD",
-             "-o", authfile],
+            [
+                "authfile", "--registry", registry.host, "--from-env", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD",
+                "-o", authfile,
+            ],
             home: sandbox.home, extraEnvironment: ["CI_REGISTRY_USER": username, "CI_REGISTRY_PASSWORD": password])
         try #require(write.status == 0, "ocicred authfile: \(write)")
         #expect(write.stdoutText.contains("\(registry.host): \(username), no expiry"), "\(write.stdoutText)")
@@ -33,7 +35,8 @@ struct AuthfileTests {
             "buildah", ["push", "--authfile", authfile, "--tls-verify=false", local, "docker://\(reference)"])
         #expect(push.status == 0, "buildah push --authfile: \(push)\n\(registry.log)")
 
-        let inspect = try sandbox.run("skopeo", ["inspect", "--authfile", authfile, "--tls-verify=false", "docker://\(reference)"])
+        let inspect = try sandbox.run(
+            "skopeo", ["inspect", "--authfile", authfile, "--tls-verify=false", "docker://\(reference)"])
         #expect(inspect.status == 0, "skopeo inspect --authfile: \(inspect)")
         #expect(inspect.stdoutText.contains("\"Name\": \"\(registry.host)/ci/app\""), "\(inspect.stdoutText)")
 
@@ -44,8 +47,11 @@ struct AuthfileTests {
 
         // Without the file the registry refuses: the file really carried the credentials.
         let anonymous = try sandbox.run(
-            "skopeo", ["inspect", "--authfile", sandbox.directory.file("empty.json"), "--tls-verify=false",
-                       "docker://\(reference)"])
+            "skopeo",
+            [
+                "inspect", "--authfile", sandbox.directory.file("empty.json"), "--tls-verify=false",
+                "docker://\(reference)",
+            ])
         #expect(anonymous.status != 0)
     }
 
@@ -56,10 +62,12 @@ struct AuthfileTests {
         let sandbox = try ContainersSandbox(credHelpers: [:])
         defer { sandbox.remove() }
         let store = try sandbox.helper(
-            "store", stdin: "{\"ServerURL\":\"\(registry.host)\",\"Username\":\"\(username)\",\"Secret\":\"\(password)\"}")
+            "store",
+            stdin: "{\"ServerURL\":\"\(registry.host)\",\"Username\":\"\(username)\",\"Secret\":\"\(password)\"}")
         try #require(store.status == 0, "store: \(store)")
 
-        let write = try OcicredBinary.run(["authfile", "--registry", registry.host, "--format", "docker"], home: sandbox.home)
+        let write = try OcicredBinary.run(
+            ["authfile", "--registry", registry.host, "--format", "docker"], home: sandbox.home)
         try #require(write.status == 0, "ocicred authfile: \(write)")
         // stdout is the file itself, the report went to stderr.
         let object = try JSONSerialization.jsonObject(with: write.stdout) as? [String: Any]
@@ -69,8 +77,12 @@ struct AuthfileTests {
 
         let authfile = sandbox.directory.file("from-store.json")
         try write.stdout.write(to: URL(fileURLWithPath: authfile))
-        let inspect = try sandbox.run("skopeo", ["inspect", "--authfile", authfile, "--tls-verify=false",
-            "docker://\(registry.host)/nothing/here:1"])
+        let inspect = try sandbox.run(
+            "skopeo",
+            [
+                "inspect", "--authfile", authfile, "--tls-verify=false",
+                "docker://\(registry.host)/nothing/here:1",
+            ])
         // Authenticated but the image does not exist: "manifest unknown", not "unauthorized".
         #expect(!inspect.stderrText.lowercased().contains("unauthorized"), "\(inspect)")
     }
@@ -80,7 +92,8 @@ struct AuthfileTests {
         defer { dir.remove() }
         let authfile = dir.file("auth.json")
         let env = ["U": "user", "P": String(repeating: "p", count: 2000)]
-        let first = try OcicredBinary.run(["authfile", "--registry", "r0.example", "--from-env", "U", "P", "-o", authfile],
+        let first = try OcicredBinary.run(
+            ["authfile", "--registry", "r0.example", "--from-env", "U", "P", "-o", authfile],
             home: dir.path, extraEnvironment: env)
         try #require(first.status == 0, "\(first)")
 
@@ -97,9 +110,11 @@ struct AuthfileTests {
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: "/bin/bash")
         writer.arguments = ["-c", script]
-        writer.environment = OcicredBinary.environment(home: dir.path, extra: env.merging([
-            "BIN": OcicredBinary.path, "FILE": authfile, "STOP": stop,
-        ]) { $1 })
+        writer.environment = OcicredBinary.environment(
+            home: dir.path,
+            extra: env.merging([
+                "BIN": OcicredBinary.path, "FILE": authfile, "STOP": stop,
+            ]) { $1 })
         try writer.run()
         var failures = 0
         var reads = 0

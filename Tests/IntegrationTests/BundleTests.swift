@@ -339,7 +339,8 @@ struct BundleTests {
             (try FileManager.default.contentsOfDirectory(atPath: prepared.home + "/.cache/ocicred/profile")).first)
         let profilePath = prepared.home + "/.cache/ocicred/profile/" + profileName
         let kept = try Data(contentsOf: URL(fileURLWithPath: profilePath))
-        let files = try #require((try JSONSerialization.jsonObject(with: kept) as? [String: Any])?["files"] as? [String])
+        let files = try #require(
+            (try JSONSerialization.jsonObject(with: kept) as? [String: Any])?["files"] as? [String])
         #expect(files.contains("usr/lib/mixed.txt"), "\(files)")
         #expect(!files.contains("usr/lib/big2.bin"))
 

@@ -62,127 +62,161 @@ import Testing
     }
 
     static let rejected: [Rejected] = [
-        .init(name: "three credential variables", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN, A_EXTRA]
-            """, reader: "get", position: "3:18", message: "names 3 variables"),
-        .init(name: "an alias loop", text: """
-            registries:
-              - host: a.example
-                alias: b.example
-              - host: b.example
-                alias: a.example
-            """, reader: "get", position: "2:5", message: "forms a loop"),
-        .init(name: "an alias to itself", text: """
-            registries:
-              - host: a.example
-                alias: a.example
-            """, reader: "get", position: "2:5", message: "forms a loop"),
-        .init(name: "a duplicate host", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN]
-              - host: GHCR.io
-                credentials: [B_USER, B_TOKEN]
-            """, reader: "get", position: "4:5", message: "already has the rule at"),
-        .init(name: "a duration with words", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN]
-            refresh:
-              minInterval: 5 seconds
-              outputs: [{authFile: {path: /tmp/never-written.json}}]
-            """, reader: "refresh", position: "5:16", message: "positive duration"),
-        .init(name: "an unknown unit", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN]
-            refresh:
-              minInterval: 5x
-            """, reader: "refresh", position: "5:16", message: "positive duration"),
-        .init(name: "an auth file format podman never wrote", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN]
-            refresh:
-              outputs: [{authFile: {path: /tmp/never-written.json, format: podman}}]
-            """, reader: "refresh", position: "5:64", message: "format"),
-        .init(name: "a kubelet cache duration that is not one", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN]
-            kubelet:
-              cacheDuration: soon
-            """, reader: "kubelet", position: "5:18", message: "positive duration"),
-        .init(name: "a role ARN that is not one", text: """
-            registries:
-              - host: 123456789012.dkr.ecr.us-east-1.amazonaws.com
-                aws:
-                  roleArn: not-an-arn
-            """, reader: "get", position: "4:16", message: "is not an IAM role ARN"),
-        .init(name: "a region no AWS partition has", text: """
-            registries:
-              - host: 123456789012.dkr.ecr.us-east-1.amazonaws.com
-                aws:
-                  region: mars-1
-            """, reader: "get", position: "4:15", message: "is not an AWS region"),
-        .init(name: "an Azure client id that is not a GUID", text: """
-            registries:
-              - host: team.azurecr.io
-                azure:
-                  clientId: nope
-            """, reader: "get", position: "4:17", message: "GUID"),
-        .init(name: "a Secret name the API server refuses", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN]
-            refresh:
-              outputs:
-                - secret:
-                    name: Bad_Name
-                    namespaces: [default]
-            """, reader: "refresh", position: "7:15", message: "RFC 1123"),
-        .init(name: "a namespace the API server refuses", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN]
-            refresh:
-              outputs:
-                - secret:
-                    name: pull
-                    namespaces: [default, Ci_NS]
-            """, reader: "refresh", position: "8:31", message: "not a namespace name"),
-        .init(name: "a relative auth-file path", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN]
-            refresh:
-              outputs:
-                - authFile:
-                    path: auth.json
-            """, reader: "refresh", position: "7:15", message: "must be absolute"),
-        .init(name: "a duration without a unit", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN]
-            refresh:
-              minInterval: 5
-              outputs: [{authFile: {path: /tmp/never-written.json}}]
-            """, reader: "refresh", position: "5:16", message: "needs a unit"),
-        .init(name: "a duplicate key", text: """
-            registries:
-              - host: ghcr.io
-                credentials: [A_USER, A_TOKEN]
-              - host: quay.io
-                credentials: [A_USER, A_TOKEN]
-                credentials: [B_USER, B_TOKEN]
-            """, reader: "get", position: "6:5", message: "given twice"),
-        .init(name: "a NUL byte", text: "registries:\n  - host: ghcr.io\u{0}\n", reader: "get", position: "2:18",
+        .init(
+            name: "three credential variables",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN, A_EXTRA]
+                """, reader: "get", position: "3:18", message: "names 3 variables"),
+        .init(
+            name: "an alias loop",
+            text: """
+                registries:
+                  - host: a.example
+                    alias: b.example
+                  - host: b.example
+                    alias: a.example
+                """, reader: "get", position: "2:5", message: "forms a loop"),
+        .init(
+            name: "an alias to itself",
+            text: """
+                registries:
+                  - host: a.example
+                    alias: a.example
+                """, reader: "get", position: "2:5", message: "forms a loop"),
+        .init(
+            name: "a duplicate host",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN]
+                  - host: GHCR.io
+                    credentials: [B_USER, B_TOKEN]
+                """, reader: "get", position: "4:5", message: "already has the rule at"),
+        .init(
+            name: "a duration with words",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN]
+                refresh:
+                  minInterval: 5 seconds
+                  outputs: [{authFile: {path: /tmp/never-written.json}}]
+                """, reader: "refresh", position: "5:16", message: "positive duration"),
+        .init(
+            name: "an unknown unit",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN]
+                refresh:
+                  minInterval: 5x
+                """, reader: "refresh", position: "5:16", message: "positive duration"),
+        .init(
+            name: "an auth file format podman never wrote",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN]
+                refresh:
+                  outputs: [{authFile: {path: /tmp/never-written.json, format: podman}}]
+                """, reader: "refresh", position: "5:64", message: "format"),
+        .init(
+            name: "a kubelet cache duration that is not one",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN]
+                kubelet:
+                  cacheDuration: soon
+                """, reader: "kubelet", position: "5:18", message: "positive duration"),
+        .init(
+            name: "a role ARN that is not one",
+            text: """
+                registries:
+                  - host: 123456789012.dkr.ecr.us-east-1.amazonaws.com
+                    aws:
+                      roleArn: not-an-arn
+                """, reader: "get", position: "4:16", message: "is not an IAM role ARN"),
+        .init(
+            name: "a region no AWS partition has",
+            text: """
+                registries:
+                  - host: 123456789012.dkr.ecr.us-east-1.amazonaws.com
+                    aws:
+                      region: mars-1
+                """, reader: "get", position: "4:15", message: "is not an AWS region"),
+        .init(
+            name: "an Azure client id that is not a GUID",
+            text: """
+                registries:
+                  - host: team.azurecr.io
+                    azure:
+                      clientId: nope
+                """, reader: "get", position: "4:17", message: "GUID"),
+        .init(
+            name: "a Secret name the API server refuses",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN]
+                refresh:
+                  outputs:
+                    - secret:
+                        name: Bad_Name
+                        namespaces: [default]
+                """, reader: "refresh", position: "7:15", message: "RFC 1123"),
+        .init(
+            name: "a namespace the API server refuses",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN]
+                refresh:
+                  outputs:
+                    - secret:
+                        name: pull
+                        namespaces: [default, Ci_NS]
+                """, reader: "refresh", position: "8:31", message: "not a namespace name"),
+        .init(
+            name: "a relative auth-file path",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN]
+                refresh:
+                  outputs:
+                    - authFile:
+                        path: auth.json
+                """, reader: "refresh", position: "7:15", message: "must be absolute"),
+        .init(
+            name: "a duration without a unit",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN]
+                refresh:
+                  minInterval: 5
+                  outputs: [{authFile: {path: /tmp/never-written.json}}]
+                """, reader: "refresh", position: "5:16", message: "needs a unit"),
+        .init(
+            name: "a duplicate key",
+            text: """
+                registries:
+                  - host: ghcr.io
+                    credentials: [A_USER, A_TOKEN]
+                  - host: quay.io
+                    credentials: [A_USER, A_TOKEN]
+                    credentials: [B_USER, B_TOKEN]
+                """, reader: "get", position: "6:5", message: "given twice"),
+        .init(
+            name: "a NUL byte", text: "registries:\n  - host: ghcr.io\u{0}\n", reader: "get", position: "2:18",
             message: "NUL"),
     ]
 
-    @Test("config validate rejects what get, refresh and kubelet reject, at the same line and column",
+    @Test(
+        "config validate rejects what get, refresh and kubelet reject, at the same line and column",
         arguments: rejected)
     func validateAgreesWithTheRuntime(config: Rejected) throws {
         let home = try TemporaryDirectory()
@@ -201,10 +235,12 @@ import Testing
         case "kubelet":
             ran = try OcicredBinary.run(
                 ["kubelet"], home: home.path,
-                stdin: #"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"ghcr.io/a/b"}"#,
+                stdin:
+                    #"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"ghcr.io/a/b"}"#,
                 extraEnvironment: environment)
         default:
-            ran = try OcicredBinary.helper("get", home: home.path, stdin: Data("ghcr.io".utf8), extraEnvironment: environment)
+            ran = try OcicredBinary.helper(
+                "get", home: home.path, stdin: Data("ghcr.io".utf8), extraEnvironment: environment)
         }
         #expect(ran.status != 0, "\(config.reader): \(ran)")
         #expect((ran.stdoutText + ran.stderrText).contains("\(file):\(config.position)"), "\(config.reader): \(ran)")
@@ -217,19 +253,19 @@ import Testing
         defer { home.remove() }
         let file = home.file("config.yaml")
         try """
-            registries:
-              - host: 123456789012.dkr.ecr.us-east-1.amazonaws.com
-                aws:
-                  roleArn: not-an-arn
-                  region: mars-1
-              - host: team.azurecr.io
-                azure: {clientId: nope}
-            refresh:
-              minInterval: 5
-              outputs:
-                - secret: {name: Bad_Name, namespaces: [Ci_NS], registries: [ghcr.io]}
-                - authFile: {path: auth.json, registries: [ghcr.io]}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        registries:
+          - host: 123456789012.dkr.ecr.us-east-1.amazonaws.com
+            aws:
+              roleArn: not-an-arn
+              region: mars-1
+          - host: team.azurecr.io
+            azure: {clientId: nope}
+        refresh:
+          minInterval: 5
+          outputs:
+            - secret: {name: Bad_Name, namespaces: [Ci_NS], registries: [ghcr.io]}
+            - authFile: {path: auth.json, registries: [ghcr.io]}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         let result = try OcicredBinary.run(["config", "validate", file], home: home.path, timeout: 30)
         #expect(result.status == 1, "\(result)")
         let lines = result.stderrText.split(separator: "\n").map(String.init)
@@ -249,15 +285,16 @@ import Testing
         defer { home.remove() }
         let file = home.file("config.yaml")
         try """
-            registries:
-              - host: "*.*"
-                credentials: [A_USER, A_TOKEN]
-              - host: cache.example
-                alias: nowhere.example.org
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        registries:
+          - host: "*.*"
+            credentials: [A_USER, A_TOKEN]
+          - host: cache.example
+            alias: nowhere.example.org
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         let result = try OcicredBinary.run(["config", "validate", file], home: home.path, timeout: 30)
         #expect(result.status == 0, "\(result)")
-        #expect(result.stderrText.contains("warning: \(file):2:5: `host: *.*` matches hosts of any domain"), "\(result)")
+        #expect(
+            result.stderrText.contains("warning: \(file):2:5: `host: *.*` matches hosts of any domain"), "\(result)")
         #expect(result.stderrText.contains("`alias: nowhere.example.org` points at a host no rule covers"), "\(result)")
     }
 
@@ -267,13 +304,17 @@ import Testing
         defer { home.remove() }
         let environment = ["OCICRED_CONFIG": home.file("absent.yaml")]
         let runs = [
-            try OcicredBinary.helper("get", home: home.path, stdin: Data("ghcr.io".utf8), extraEnvironment: environment),
-            try OcicredBinary.run(["refresh", "--once", "--auth-file", home.file("a.json")], home: home.path,
+            try OcicredBinary.helper(
+                "get", home: home.path, stdin: Data("ghcr.io".utf8), extraEnvironment: environment),
+            try OcicredBinary.run(
+                ["refresh", "--once", "--auth-file", home.file("a.json")], home: home.path,
                 extraEnvironment: environment),
-            try OcicredBinary.run(["authfile", "--registry", "ghcr.io"], home: home.path, extraEnvironment: environment),
+            try OcicredBinary.run(
+                ["authfile", "--registry", "ghcr.io"], home: home.path, extraEnvironment: environment),
             try OcicredBinary.run(
                 ["kubelet"], home: home.path,
-                stdin: #"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"ghcr.io/a/b"}"#,
+                stdin:
+                    #"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"ghcr.io/a/b"}"#,
                 extraEnvironment: environment),
         ]
         for result in runs {

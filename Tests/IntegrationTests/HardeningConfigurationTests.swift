@@ -14,12 +14,12 @@ struct HardeningConfigurationTests {
         let home = try TemporaryDirectory()
         defer { home.remove() }
         try """
-            openssl_conf = openssl_init
-            [openssl_init]
-            alg_section = evp_properties
-            [evp_properties]
-            default_properties = fips=yes
-            """.write(toFile: home.file("fips.cnf"), atomically: true, encoding: .utf8)
+        openssl_conf = openssl_init
+        [openssl_init]
+        alg_section = evp_properties
+        [evp_properties]
+        default_properties = fips=yes
+        """.write(toFile: home.file("fips.cnf"), atomically: true, encoding: .utf8)
         let environment = ["OPENSSL_CONF": home.file("fips.cnf")]
         let stored = try OcicredBinary.helper(
             "store", home: home.path, stdin: Data(Self.store.utf8), extraEnvironment: environment)
@@ -40,12 +40,12 @@ struct HardeningConfigurationTests {
         let home = try TemporaryDirectory()
         defer { home.remove() }
         try """
-            openssl_conf = openssl_init
-            [openssl_init]
-            alg_section = evp_properties
-            [evp_properties]
-            default_properties = ?provider=default
-            """.write(toFile: home.file("default.cnf"), atomically: true, encoding: .utf8)
+        openssl_conf = openssl_init
+        [openssl_init]
+        alg_section = evp_properties
+        [evp_properties]
+        default_properties = ?provider=default
+        """.write(toFile: home.file("default.cnf"), atomically: true, encoding: .utf8)
         let configured = ["OPENSSL_CONF": home.file("default.cnf")]
         // Written on the fast path, read through EVP; then written through EVP, read on the fast path.
         let first = try OcicredBinary.helper("store", home: home.path, stdin: Data(Self.store.utf8))
@@ -77,8 +77,9 @@ struct HardeningConfigurationTests {
             "cd '\(workingDirectory.path)' && printf '%s' '\(Self.store)' | '\(link)/docker-credential-ocicred' store",
             environment: environment)
         #expect(result.status == 0, "\(result)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: workingDirectory.path).isEmpty,
-                "nothing lands relative to the working directory")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: workingDirectory.path).isEmpty,
+            "nothing lands relative to the working directory")
         #expect(FileManager.default.fileExists(atPath: home.file(".local/share/ocicred")), "the store is under HOME")
         #expect(FileManager.default.fileExists(atPath: home.file(".config/ocicred/key")), "the key is under HOME")
     }

@@ -18,7 +18,8 @@ struct HardeningDeterminismTests {
         (#"{"ServerURL":"dup.example.com","Username":"u","Secret":"A","\u017fecret":"B"}"#, "B"),
     ]
 
-    @Test("a store request with keys that name the same field stores the last one, every time",
+    @Test(
+        "a store request with keys that name the same field stores the last one, every time",
         arguments: storeRequests)
     func duplicateStoreKeysAreDecidedByPosition(request: String, expected: String) throws {
         var answers = Set<String>()
@@ -38,15 +39,23 @@ struct HardeningDeterminismTests {
     /// (auth file, the registry asked for, the username that must answer)
     static let authFiles: [(String, String, String)] = [
         // The exact spelling wins, wherever it stands in the file.
-        (#"{"auths":{"https://index.docker.io/v1/":{"auth":"\#(b64("legacy:x"))"},"docker.io":{"auth":"\#(b64("exact:x"))"}}}"#,
-            "docker.io", "exact"),
-        (#"{"auths":{"docker.io":{"auth":"\#(b64("exact:x"))"},"https://index.docker.io/v1/":{"auth":"\#(b64("legacy:x"))"}}}"#,
-            "docker.io", "exact"),
+        (
+            #"{"auths":{"https://index.docker.io/v1/":{"auth":"\#(b64("legacy:x"))"},"docker.io":{"auth":"\#(b64("exact:x"))"}}}"#,
+            "docker.io", "exact"
+        ),
+        (
+            #"{"auths":{"docker.io":{"auth":"\#(b64("exact:x"))"},"https://index.docker.io/v1/":{"auth":"\#(b64("legacy:x"))"}}}"#,
+            "docker.io", "exact"
+        ),
         // Without it, the first key (in the file's order) that normalises to the registry.
-        (#"{"auths":{"https://quay.example.com/v1/":{"auth":"\#(b64("first:x"))"},"http://quay.example.com":{"auth":"\#(b64("second:x"))"}}}"#,
-            "quay.example.com", "first"),
-        (#"{"auths":{"http://quay.example.com":{"auth":"\#(b64("second:x"))"},"https://quay.example.com/v1/":{"auth":"\#(b64("first:x"))"}}}"#,
-            "quay.example.com", "second"),
+        (
+            #"{"auths":{"https://quay.example.com/v1/":{"auth":"\#(b64("first:x"))"},"http://quay.example.com":{"auth":"\#(b64("second:x"))"}}}"#,
+            "quay.example.com", "first"
+        ),
+        (
+            #"{"auths":{"http://quay.example.com":{"auth":"\#(b64("second:x"))"},"https://quay.example.com/v1/":{"auth":"\#(b64("first:x"))"}}}"#,
+            "quay.example.com", "second"
+        ),
     ]
 
     @Test("auth-file keys that normalise to one registry give one answer, by position", arguments: authFiles)

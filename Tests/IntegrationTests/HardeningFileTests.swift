@@ -75,8 +75,9 @@ struct HardeningFileTests {
         let original = Data("the attacker's choice of file must not change\n".utf8)
         try original.write(to: URL(fileURLWithPath: victim))
         let lastPid = try #require(
-            Int(try String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)),
+            Int(
+                try String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)),
             "the next pids are read from /proc/sys/kernel/ns_last_pid")
         var planted = Set<String>()
         for relative in written {
@@ -96,7 +97,8 @@ struct HardeningFileTests {
         }
         let result = try writer.run(home: home)
         #expect(result.status == 0, "\(result)")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: victim)) == original, "the victim was written through a symlink")
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: victim)) == original, "the victim was written through a symlink")
         for relative in written {
             var info = stat()
             #expect(lstat(home + "/" + relative, &info) == 0, "\(relative) was written")
@@ -146,7 +148,8 @@ struct HardeningFileTests {
         // Temporary files younger than a few seconds may belong to a live writer; wait past that, then write once.
         sleep(6)
         let stored = try OcicredBinary.helper(
-            "store", home: home.path, stdin: Data(#"{"ServerURL":"last.example.com","Username":"u","Secret":"s"}"#.utf8))
+            "store", home: home.path, stdin: Data(#"{"ServerURL":"last.example.com","Username":"u","Secret":"s"}"#.utf8)
+        )
         try #require(stored.status == 0, "\(stored)")
         let names = try FileManager.default.contentsOfDirectory(atPath: home.file(".local/share/ocicred"))
         let unexpected = names.filter { !($0.hasPrefix("oci-creds-") && !$0.contains(".")) && $0 != ".lock" }
@@ -158,22 +161,27 @@ struct HardeningFileTests {
     /// What a writer SIGKILLed between naming its temporary file and renaming it leaves: a named, unlocked file
     /// with its bytes. Any command that opens the store removes it at once; a temporary file a live writer holds
     /// locked (here `flock(1)` holds it) is never taken, however young or old.
-    @Test("a dead writer's temporary file is gone after the next get, list or erase; a live writer's stays",
+    @Test(
+        "a dead writer's temporary file is gone after the next get, list or erase; a live writer's stays",
         arguments: ["get", "list", "erase"])
     func deadWritersTemporariesAreSweptByEveryCommandThatOpensTheStore(_ action: String) throws {
         let home = try TemporaryDirectory()
         defer { home.remove() }
         try prepareHome(home.path)
         let stored = try OcicredBinary.helper(
-            "store", home: home.path, stdin: Data(#"{"ServerURL":"kept.example.com","Username":"u","Secret":"s"}"#.utf8))
+            "store", home: home.path, stdin: Data(#"{"ServerURL":"kept.example.com","Username":"u","Secret":"s"}"#.utf8)
+        )
         try #require(stored.status == 0, "\(stored)")
         let store = home.file(".local/share/ocicred")
-        let entry = try #require(try FileManager.default.contentsOfDirectory(atPath: store).first { $0.hasPrefix("oci-creds-") })
+        let entry = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: store).first { $0.hasPrefix("oci-creds-") })
         let dead = store + "/." + entry + ".ocicred-tmp-00000000deadbeef"
         let live = store + "/." + entry + ".ocicred-tmp-0000000000000001"
         for path in [dead, live] {
-            try #require(FileManager.default.createFile(
-                atPath: path, contents: Data("sealed bytes of a secret".utf8), attributes: [.posixPermissions: 0o600]))
+            try #require(
+                FileManager.default.createFile(
+                    atPath: path, contents: Data("sealed bytes of a secret".utf8),
+                    attributes: [.posixPermissions: 0o600]))
         }
         // A live writer: holds flock(2) on its file until its stdin closes.
         let holder = Process()
@@ -197,7 +205,8 @@ struct HardeningFileTests {
         let ran = try OcicredBinary.helper(
             action, home: home.path, stdin: Data(action == "list" ? [] : Array("kept.example.com".utf8)))
         #expect(ran.status == 0, "\(ran)")
-        #expect(!FileManager.default.fileExists(atPath: dead), "the dead writer's temporary file is gone after \(action)")
+        #expect(
+            !FileManager.default.fileExists(atPath: dead), "the dead writer's temporary file is gone after \(action)")
         #expect(FileManager.default.fileExists(atPath: live), "the live writer's is kept")
     }
 
@@ -244,7 +253,8 @@ struct HardeningFileTests {
         var testDescription: String { rawValue }
     }
 
-    @Test("a store, key or cache that others can write or read is refused with the path and the fix",
+    @Test(
+        "a store, key or cache that others can write or read is refused with the path and the fix",
         arguments: UnsafeLayout.allCases)
     func unsafeLayoutIsRefused(layout: UnsafeLayout) throws {
         try #require(geteuid() == 0, "the other-user case chowns to nobody, which needs root")
@@ -285,7 +295,10 @@ struct HardeningFileTests {
             let environment = try gcpMetadataEnvironment(gcp!)
             try makeDirectory(home.file(".cache/ocicred"))
             chmod(home.file(".cache/ocicred"), 0o777)
-            command = { try OcicredBinary.helper("get", home: home.path, stdin: Data("gcr.io".utf8), extraEnvironment: environment) }
+            command = {
+                try OcicredBinary.helper(
+                    "get", home: home.path, stdin: Data("gcr.io".utf8), extraEnvironment: environment)
+            }
             (path, fix) = (home.file(".cache/ocicred"), "chmod go-w")
         }
         let before = try StoreSnapshot(of: [store, key])
@@ -361,7 +374,8 @@ struct HardeningFileTests {
             registry = try RegistryFixture.start(username: "u", password: "p", tls: certificate)
             environment.merge(try OcicredBinary.registryEnvironment(home: home.path)) { $1 }
             let login = try OcicredBinary.helper(
-                "store", home: home.path, stdin: Data(#"{"ServerURL":"\#(registry!.host)","Username":"u","Secret":"p"}"#.utf8))
+                "store", home: home.path,
+                stdin: Data(#"{"ServerURL":"\#(registry!.host)","Username":"u","Secret":"p"}"#.utf8))
             try #require(login.status == 0, "\(login)")
             arguments = ["verify", registry!.host]
             switch kind {
@@ -429,13 +443,13 @@ struct HardeningFileTests {
         defer { server.stop() }
         let ca = try Data(contentsOf: URL(fileURLWithPath: home.file("ca.crt"))).base64EncodedString()
         try """
-            apiVersion: v1
-            kind: Config
-            current-context: test
-            clusters: [{name: c, cluster: {server: "https://127.0.0.1:\(server.port)", certificate-authority-data: \(ca)}}]
-            users: [{name: u, user: {token: tmpdir-fixture-token}}]
-            contexts: [{name: test, context: {cluster: c, user: u, namespace: ocicred}}]
-            """.write(toFile: home.file("kubeconfig"), atomically: true, encoding: .utf8)
+        apiVersion: v1
+        kind: Config
+        current-context: test
+        clusters: [{name: c, cluster: {server: "https://127.0.0.1:\(server.port)", certificate-authority-data: \(ca)}}]
+        users: [{name: u, user: {token: tmpdir-fixture-token}}]
+        contexts: [{name: test, context: {cluster: c, user: u, namespace: ocicred}}]
+        """.write(toFile: home.file("kubeconfig"), atomically: true, encoding: .utf8)
         let environment = Self.credentialsEnvironment.merging([
             "TMPDIR": shared, "KUBECONFIG": home.file("kubeconfig"), "OCICRED_CONFIG": home.file("config.yaml"),
         ]) { $1 }

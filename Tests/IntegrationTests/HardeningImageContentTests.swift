@@ -33,7 +33,8 @@ struct HardeningImageContentTests {
         try #require(login.status == 0, "\(login)")
         let reference = "\(registry.host)/hostile/app:\(image.tag)"
 
-        let indexed = try OcicredBinary.run(["index", reference], home: home, extraEnvironment: environment, timeout: 120)
+        let indexed = try OcicredBinary.run(
+            ["index", reference], home: home, extraEnvironment: environment, timeout: 120)
         try #require(indexed.status == 0, "\(indexed)")
         for name in Self.escaping {
             #expect(indexed.stderrText.contains(": \(name)\n"), "no warning for \(name): \(indexed.stderrText)")

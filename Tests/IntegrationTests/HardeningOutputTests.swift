@@ -29,10 +29,10 @@ struct HardeningOutputTests {
         environment["AUDIT_PASS"] = password
         let host = registry.host
         try """
-            registries:
-              - host: static.example.com
-                credentials: [AUDIT_USER, AUDIT_PASS]
-            """.write(toFile: directory.file("config.yaml"), atomically: true, encoding: .utf8)
+        registries:
+          - host: static.example.com
+            credentials: [AUDIT_USER, AUDIT_PASS]
+        """.write(toFile: directory.file("config.yaml"), atomically: true, encoding: .utf8)
         environment["OCICRED_CONFIG"] = directory.file("config.yaml")
         let image = try LayeredImage.build(in: directory)
         try image.push(to: registry, password: password, repository: "audit/app", directory: directory)
@@ -92,7 +92,8 @@ struct HardeningOutputTests {
         let home = try TemporaryDirectory()
         defer { home.remove() }
         let stored = try OcicredBinary.helper(
-            "store", home: home.path, stdin: Data(#"{"ServerURL":"full.example.com","Username":"u","Secret":"s"}"#.utf8))
+            "store", home: home.path, stdin: Data(#"{"ServerURL":"full.example.com","Username":"u","Secret":"s"}"#.utf8)
+        )
         try #require(stored.status == 0, "\(stored)")
         let bin = try OcicredBinary.linkHelper(into: home.path + "/bin")
         for action in ["get", "list", "version"] {
@@ -134,7 +135,8 @@ struct HardeningOutputTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = [
-                "--default-signal=PIPE", OcicredBinary.path, "mount", "\(registry.host)/sig/app:\(image.tag)", mountpoint,
+                "--default-signal=PIPE", OcicredBinary.path, "mount", "\(registry.host)/sig/app:\(image.tag)",
+                mountpoint,
             ]
             process.environment = OcicredBinary.environment(home: home, extra: environment)
             let output = Pipe(), errors = Pipe()
@@ -164,7 +166,8 @@ struct HardeningOutputTests {
             let waitUntil = Date() + 45
             while process.isRunning && Date() < waitUntil { usleep(20_000) }
             try #require(!process.isRunning, "round \(round): the mount did not stop")
-            statuses.append(process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus)
+            statuses.append(
+                process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus)
             #expect(!OcicredMount.isMounted(mountpoint), "round \(round) left the mount")
         }
         #expect(statuses == Array(repeating: 0, count: 15), "exit statuses: \(statuses)")
@@ -190,7 +193,8 @@ struct HardeningOutputTests {
             "ulimit -d 524288; exec '\(OcicredBinary.path)' configure --registry ghcr.io --authfile '\(path)' --dry-run",
             environment: OcicredBinary.environment(home: home.path), timeout: 120)
         #expect(result.status == 0, "\(result.stderrText.suffix(2000))")
-        #expect(result.stdoutText.contains("+ credHelpers.\"ghcr.io\": \"ocicred\""), "\(result.stdoutText.prefix(500))")
+        #expect(
+            result.stdoutText.contains("+ credHelpers.\"ghcr.io\": \"ocicred\""), "\(result.stdoutText.prefix(500))")
         #expect(result.stdoutText.split(separator: "\n").count < 10, "only the change is shown")
     }
 
@@ -217,14 +221,18 @@ struct HardeningOutputTests {
                 toFile: home.file("registries.conf"), atomically: true, encoding: .utf8)
             result = try OcicredBinary.run(["verify", "127.0.0.1:9"], home: home.path, extraEnvironment: environment)
         case .authFile:
-            try ("{\"auths\": " + deepJSON + "}").write(toFile: home.file("auth.json"), atomically: true, encoding: .utf8)
+            try ("{\"auths\": " + deepJSON + "}").write(
+                toFile: home.file("auth.json"), atomically: true, encoding: .utf8)
             environment["REGISTRY_AUTH_FILE"] = home.file("auth.json")
             result = try OcicredBinary.run(
                 ["configure", "--registry", "ghcr.io", "--authfile", home.file("auth.json")], home: home.path)
         case .storeRequest:
-            result = try OcicredBinary.helper("store", home: home.path, stdin: Data(("{\"ServerURL\":" + String(repeating: "[", count: 30_000) + "}").utf8))
+            result = try OcicredBinary.helper(
+                "store", home: home.path,
+                stdin: Data(("{\"ServerURL\":" + String(repeating: "[", count: 30_000) + "}").utf8))
         case .kubeletRequest:
-            let request = #"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"a/b","x":"#
+            let request =
+                #"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"a/b","x":"#
                 + String(repeating: "[", count: 30_000) + String(repeating: "]", count: 30_000) + "}"
             result = try OcicredBinary.run(["kubelet"], home: home.path, stdin: request)
         }

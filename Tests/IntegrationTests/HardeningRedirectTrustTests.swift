@@ -13,7 +13,8 @@ struct HardeningRedirectTrustTests {
         var testDescription: String { rawValue }
     }
 
-    @Test("the blob host a registry redirects to is not trusted through the registry's exception",
+    @Test(
+        "the blob host a registry redirects to is not trusted through the registry's exception",
         arguments: Trust.allCases)
     func redirectTargetIsVerifiedOnItsOwn(trust: Trust) throws {
         let directory = try TemporaryDirectory(prefix: "ocicred-redirect")
@@ -57,7 +58,9 @@ struct HardeningRedirectTrustTests {
             ["index", reference] + access, home: home, extraEnvironment: environment, timeout: 120)
         #expect(refused.status != 0, "the blob host was trusted through the registry's exception: \(refused)")
         #expect(refused.stderrText.contains("127.0.0.1:\(store.port)"), "the error names the blob host: \(refused)")
-        #expect(try store.counter("served", caFile: certificate.certificateFile) == 0, "no blob was taken from an unverified host")
+        #expect(
+            try store.counter("served", caFile: certificate.certificateFile) == 0,
+            "no blob was taken from an unverified host")
 
         // The same download works once the user trusts the blob host itself: the redirect was the only thing
         // between the two runs, not a broken set-up.
@@ -65,6 +68,7 @@ struct HardeningRedirectTrustTests {
         let trusted = try OcicredBinary.run(
             ["index", reference] + access, home: home, extraEnvironment: environment, timeout: 120)
         #expect(trusted.status == 0, "\(trusted)\n\(registry.log.suffix(2000))")
-        #expect(try store.counter("served", caFile: certificate.certificateFile) > 0, "blobs came from the redirect target")
+        #expect(
+            try store.counter("served", caFile: certificate.certificateFile) > 0, "blobs came from the redirect target")
     }
 }

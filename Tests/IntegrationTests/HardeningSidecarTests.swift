@@ -19,12 +19,12 @@ struct HardeningSidecarTests {
     /// common default), its stderr in a file.
     func startSidecar(home: TemporaryDirectory, ecr: FixtureServer, port: Int) throws -> Process {
         try """
-            registries:
-              - host: \(ecrHost)
-            refresh:
-              outputs:
-                - authFile: {path: \(home.file("shared/auth.json")), registries: [\(ecrHost)]}
-            """.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
+        registries:
+          - host: \(ecrHost)
+        refresh:
+          outputs:
+            - authFile: {path: \(home.file("shared/auth.json")), registries: [\(ecrHost)]}
+        """.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
         process.arguments = ["--nofile=1024:1024", OcicredBinary.path, "refresh", "--listen", "127.0.0.1:\(port)"]
@@ -58,7 +58,8 @@ struct HardeningSidecarTests {
         var testDescription: String { rawValue }
     }
 
-    @Test("another process holding a lock for 30 s neither stalls /healthz nor delays SIGTERM",
+    @Test(
+        "another process holding a lock for 30 s neither stalls /healthz nor delays SIGTERM",
         arguments: HeldLock.allCases)
     func lockHeldElsewhereDoesNotBlockTheLoop(held: HeldLock) throws {
         let home = try TemporaryDirectory()
@@ -85,7 +86,8 @@ struct HardeningSidecarTests {
         holder.standardOutput = holderOutput
         try holder.run()
         defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
-        try #require(String(decoding: holderOutput.fileHandleForReading.availableData, as: UTF8.self).contains("locked"))
+        try #require(
+            String(decoding: holderOutput.fileHandleForReading.availableData, as: UTF8.self).contains("locked"))
 
         let port = try FreePort.pick()
         let sidecar = try startSidecar(home: home, ecr: ecr, port: port)
@@ -123,7 +125,8 @@ struct HardeningSidecarTests {
         try #require(getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0)
         let needed: rlim_t = 2_200
         if limit.rlim_cur < needed {
-            try #require(limit.rlim_max >= needed, "the test process may open 2,200 descriptors (hard limit \(limit.rlim_max))")
+            try #require(
+                limit.rlim_max >= needed, "the test process may open 2,200 descriptors (hard limit \(limit.rlim_max))")
             var raised = limit
             raised.rlim_cur = needed
             try #require(setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0)

@@ -66,7 +66,9 @@ struct HardeningTokenScopeTests {
             try secret(
                 OcicredBinary.helper(
                     "get", home: home.path, stdin: Data("gcr.io".utf8),
-                    extraEnvironment: ["GCE_METADATA_HOST": "127.0.0.1:\(metadata.port)", "AWS_EC2_METADATA_DISABLED": "true"]))
+                    extraEnvironment: [
+                        "GCE_METADATA_HOST": "127.0.0.1:\(metadata.port)", "AWS_EC2_METADATA_DISABLED": "true",
+                    ]))
         }
         let fromFirst = try get(first)
         let fromSecond = try get(second)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `ocicred kubelet` in service-account-token mode (Kubernetes 1.33+ `tokenAttributes`), against moto: the
 /// pod's token from the request is the web identity exchanged at STS for the role its service account names,
@@ -19,8 +19,10 @@ struct KubeletMotoTests {
     }
 
     func request(image: String, token: String, roleARN: String?) -> String {
-        let annotations = roleARN.map { #","serviceAccountAnnotations":{"eks.amazonaws.com/ecr-role-arn":"\#($0)"}"# } ?? ""
-        return #"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"\#(image)","serviceAccountToken":"\#(token)"\#(annotations)}"#
+        let annotations =
+            roleARN.map { #","serviceAccountAnnotations":{"eks.amazonaws.com/ecr-role-arn":"\#($0)"}"# } ?? ""
+        return
+            #"{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"\#(image)","serviceAccountToken":"\#(token)"\#(annotations)}"#
     }
 
     @Test func thePodsTokenIsExchangedForTheAnnotatedRoleAndAnECRToken() async throws {
@@ -37,7 +39,8 @@ struct KubeletMotoTests {
         let token = Self.podToken()
         let result = try OcicredBinary.run(
             ["kubelet"], home: dir.path,
-            stdin: request(image: "\(moto.accountID).dkr.ecr.us-east-1.amazonaws.com/team/app:1", token: token,
+            stdin: request(
+                image: "\(moto.accountID).dkr.ecr.us-east-1.amazonaws.com/team/app:1", token: token,
                 roleARN: moto.roleARN),
             extraEnvironment: env)
         #expect(result.status == 0, "\(result)")
@@ -55,7 +58,8 @@ struct KubeletMotoTests {
         defer { dir.remove() }
         let result = try OcicredBinary.run(
             ["kubelet"], home: dir.path,
-            stdin: request(image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:1", token: Self.podToken(),
+            stdin: request(
+                image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:1", token: Self.podToken(),
                 roleARN: nil),
             extraEnvironment: ["AWS_EC2_METADATA_DISABLED": "true"])
         #expect(result.status != 0)

@@ -24,7 +24,9 @@ struct PlainOutputTests {
     }
 
     /// Words that mean ocicred's internals leaked into a message.
-    static let internals = ["NSCocoaErrorDomain", "Swift.", "NIOCore", "IOError", "[Commands]", "[Refresh]", "Optional("]
+    static let internals = [
+        "NSCocoaErrorDomain", "Swift.", "NIOCore", "IOError", "[Commands]", "[Refresh]", "Optional(",
+    ]
 
     @Test("the helper says nothing on stderr unless OCICRED_LOG_LEVEL asks")
     func helperStderrIsQuietByDefault() throws {
@@ -49,16 +51,16 @@ struct PlainOutputTests {
         let home = try TemporaryDirectory()
         defer { home.remove() }
         try """
-            registries:
-              - host: good.example.org
-                credentials: [GOOD_USER, GOOD_PASS]
-              - host: bad.example.org
-                credentials: [BAD_USER, BAD_PASS]
-            refresh:
-              outputs:
-                - authFile: {path: \(home.file("good.json")), registries: [good.example.org]}
-                - authFile: {path: \(home.file("bad.json")), registries: [bad.example.org]}
-            """.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
+        registries:
+          - host: good.example.org
+            credentials: [GOOD_USER, GOOD_PASS]
+          - host: bad.example.org
+            credentials: [BAD_USER, BAD_PASS]
+        refresh:
+          outputs:
+            - authFile: {path: \(home.file("good.json")), registries: [good.example.org]}
+            - authFile: {path: \(home.file("bad.json")), registries: [bad.example.org]}
+        """.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
         let result = try OcicredBinary.run(
             ["refresh", "--once"], home: home.path,
             extraEnvironment: ["OCICRED_CONFIG": home.file("config.yaml"), "GOOD_USER": "u", "GOOD_PASS": "p"])
@@ -77,17 +79,17 @@ struct PlainOutputTests {
         let home = try TemporaryDirectory()
         defer { home.remove() }
         try """
-            registries:
-              - host: good.example.org
-                credentials: [GOOD_USER, GOOD_PASS]
-              - host: bad.example.org
-                credentials: [BAD_USER, BAD_PASS]
-            refresh:
-              retry: {initial: 30s, max: 1m}
-              outputs:
-                - authFile: {path: \(home.file("good.json")), registries: [good.example.org]}
-                - authFile: {path: \(home.file("bad.json")), registries: [bad.example.org]}
-            """.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
+        registries:
+          - host: good.example.org
+            credentials: [GOOD_USER, GOOD_PASS]
+          - host: bad.example.org
+            credentials: [BAD_USER, BAD_PASS]
+        refresh:
+          retry: {initial: 30s, max: 1m}
+          outputs:
+            - authFile: {path: \(home.file("good.json")), registries: [good.example.org]}
+            - authFile: {path: \(home.file("bad.json")), registries: [bad.example.org]}
+        """.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
         let port = try FreePort.pick()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: OcicredBinary.path)
@@ -113,13 +115,15 @@ struct PlainOutputTests {
             ready = try ProcessRunner.run("curl", ["-s", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)/readyz"])
         }
         #expect(ready.stdoutText.hasSuffix("\n503"), "\(ready.stdoutText)")
-        #expect(ready.stdoutText.contains("registry bad.example.org: no credential obtained yet"), "\(ready.stdoutText)")
+        #expect(
+            ready.stdoutText.contains("registry bad.example.org: no credential obtained yet"), "\(ready.stdoutText)")
         #expect(ready.stdoutText.contains("output \(home.file("bad.json")): not written yet"), "\(ready.stdoutText)")
         #expect(!ready.stdoutText.contains("good.example.org"), "only what fails is named: \(ready.stdoutText)")
         let metrics = try ProcessRunner.run("curl", ["-s", "http://127.0.0.1:\(port)/metrics"]).stdoutText
         #expect(metrics.contains("ocicred_build_info{version="), "\(metrics)")
         #expect(
-            metrics.contains(#"ocicred_refresh_output_writes_total{output="\#(home.file("good.json"))",result="success"} 1"#),
+            metrics.contains(
+                #"ocicred_refresh_output_writes_total{output="\#(home.file("good.json"))",result="success"} 1"#),
             "\(metrics)")
         kill(process.processIdentifier, SIGHUP)
         usleep(500_000)
@@ -128,7 +132,8 @@ struct PlainOutputTests {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(log.range(of: #"retry in: \d+s\)"#, options: .regularExpression) != nil, "durations are rounded: \(log)")
+        #expect(
+            log.range(of: #"retry in: \d+s\)"#, options: .regularExpression) != nil, "durations are rounded: \(log)")
         #expect(log.range(of: #"\d+\.\d{3,}s"#, options: .regularExpression) == nil, "an unrounded duration: \(log)")
         for word in Self.internals { #expect(!log.contains(word), "\(word) in \(log)") }
     }
@@ -200,7 +205,8 @@ struct PlainOutputTests {
         let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
         let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
         _ = try OcicredBinary.helper(
-            "store", home: home.path, stdin: Data(#"{"ServerURL":"127.0.0.1:\#(port)","Username":"u","Secret":"p"}"#.utf8))
+            "store", home: home.path,
+            stdin: Data(#"{"ServerURL":"127.0.0.1:\#(port)","Username":"u","Secret":"p"}"#.utf8))
         let verified = try OcicredBinary.run(
             ["verify", "127.0.0.1:\(port)", "--tls-verify=false"], home: home.path, timeout: 60)
         #expect(verified.status != 0, "\(verified)")

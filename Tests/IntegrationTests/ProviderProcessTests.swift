@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The providers as podman meets them: `docker-credential-ocicred get` for a cloud registry host, with the
 /// machine's identity pointed at a strict fixture on loopback.

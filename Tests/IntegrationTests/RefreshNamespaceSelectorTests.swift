@@ -25,27 +25,27 @@ struct RefreshNamespaceSelectorTests {
                 script: "kube_apiserver.py", arguments: ["--tls-dir", directory.path],
                 environment: ["KUBE_FIXTURE_TOKENS": "selector-fixture-token"])
             try """
-                apiVersion: v1
-                kind: Config
-                current-context: test
-                clusters: [{name: c, cluster: {server: "\(url)", certificate-authority: "\(caFile)"}}]
-                users: [{name: u, user: {token: selector-fixture-token}}]
-                contexts: [{name: test, context: {cluster: c, user: u, namespace: ocicred}}]
-                """.write(toFile: directory.file("kubeconfig"), atomically: true, encoding: .utf8)
+            apiVersion: v1
+            kind: Config
+            current-context: test
+            clusters: [{name: c, cluster: {server: "\(url)", certificate-authority: "\(caFile)"}}]
+            users: [{name: u, user: {token: selector-fixture-token}}]
+            contexts: [{name: test, context: {cluster: c, user: u, namespace: ocicred}}]
+            """.write(toFile: directory.file("kubeconfig"), atomically: true, encoding: .utf8)
             func list(_ globs: [String]) -> String { "[" + globs.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
             try """
-                registries:
-                  - host: \(RefreshNamespaceSelectorTests.registryHost)
-                    credentials: [REG_USER, REG_PASS]
-                refresh:
-                  outputs:
-                    - secret:
-                        name: \(RefreshNamespaceSelectorTests.secretName)
-                        namespaceSelector:
-                          include: \(list(include))
-                          exclude: \(list(exclude))
-                        serviceAccounts: [default]
-                """.write(toFile: directory.file("config.yaml"), atomically: true, encoding: .utf8)
+            registries:
+              - host: \(RefreshNamespaceSelectorTests.registryHost)
+                credentials: [REG_USER, REG_PASS]
+            refresh:
+              outputs:
+                - secret:
+                    name: \(RefreshNamespaceSelectorTests.secretName)
+                    namespaceSelector:
+                      include: \(list(include))
+                      exclude: \(list(exclude))
+                    serviceAccounts: [default]
+            """.write(toFile: directory.file("config.yaml"), atomically: true, encoding: .utf8)
         }
 
         func stop() { server.stop() }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `ocicred refresh` as a real process: the built binary, real fixture token sources, a real registry and
 /// buildah, signals sent the way the kubelet sends them. Loopback only; everything stopped in `defer`.
@@ -78,19 +78,20 @@ struct RefreshSidecarTests {
         defer { dir.remove() }
         let config = dir.file("config.yaml")
         try """
-            registries:
-              - host: registry.example:5000
-                credentials: [REG_USER, REG_PASS]
-            refresh:
-              outputs:
-                - authFile: {path: \(dir.file("out/auth.json"))}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        registries:
+          - host: registry.example:5000
+            credentials: [REG_USER, REG_PASS]
+        refresh:
+          outputs:
+            - authFile: {path: \(dir.file("out/auth.json"))}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let ok = try OcicredBinary.run(
             ["refresh", "--once"], home: dir.path,
             extraEnvironment: ["OCICRED_CONFIG": config, "REG_USER": "ci", "REG_PASS": "s3cret-value"])
         #expect(ok.status == 0, "\(ok)")
         #expect(Self.authEntries(dir.file("out/auth.json"))?["registry.example:5000"] != nil)
-        let mode = try FileManager.default.attributesOfItem(atPath: dir.file("out/auth.json"))[.posixPermissions] as? Int
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: dir.file("out/auth.json"))[.posixPermissions] as? Int
         #expect(mode == 0o600)
         let health = try OcicredBinary.run(["health", "--authfile", dir.file("out/auth.json")], home: dir.path)
         #expect(health.status == 0, "\(health)")
@@ -102,7 +103,8 @@ struct RefreshSidecarTests {
         let namesTheVariable = failing.stderrText.contains("REG_PASS")
         let showsTheValue = failing.stderrText.contains("s3cret-value")
         #expect(namesTheVariable && !showsTheValue, "the error should name REG_PASS and never show a secret")
-        let nothing = try OcicredBinary.run(["refresh", "--once"], home: dir.path, extraEnvironment: ["OCICRED_CONFIG": dir.file("none.yaml")])
+        let nothing = try OcicredBinary.run(
+            ["refresh", "--once"], home: dir.path, extraEnvironment: ["OCICRED_CONFIG": dir.file("none.yaml")])
         #expect(nothing.status == 2, "\(nothing)")
     }
 
@@ -196,15 +198,15 @@ struct RefreshSidecarTests {
         defer { sandbox.remove() }
         let authFile = dir.file("shared/auth.json")
         try """
-            registries:
-              - host: \(ecrHost)
-              - host: \(registry.host)
-                credentials: [REG_USER, REG_PASS]
-            refresh:
-              minInterval: 2s
-              outputs:
-                - authFile: {path: \(authFile)}
-            """.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
+        registries:
+          - host: \(ecrHost)
+          - host: \(registry.host)
+            credentials: [REG_USER, REG_PASS]
+        refresh:
+          minInterval: 2s
+          outputs:
+            - authFile: {path: \(authFile)}
+        """.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
         let sidecar = try Sidecar(
             [], home: dir.path,
             environment: [
@@ -227,8 +229,11 @@ struct RefreshSidecarTests {
                 usleep(100_000)
                 continue
             }
-            if let entry = entries[ecrHost] as? [String: Any], let auth = entry["auth"] as? String { tokens.insert(auth) }
-            else { problems.append("no ECR entry at \(now)") }
+            if let entry = entries[ecrHost] as? [String: Any], let auth = entry["auth"] as? String {
+                tokens.insert(auth)
+            } else {
+                problems.append("no ECR entry at \(now)")
+            }
             if entries[registry.host] == nil { problems.append("no registry entry at \(now)") }
             if let expiry = Self.status(authFile)[ecrHost] {
                 if expiry <= now { problems.append("expired at \(now)") }
@@ -248,8 +253,11 @@ struct RefreshSidecarTests {
         let commit = try sandbox.run("buildah", ["commit", "--quiet", "--rm", container, "localhost/refreshed"])
         try #require(commit.status == 0, "\(commit)")
         let push = try sandbox.run(
-            "buildah", ["push", "--authfile", authFile, "--tls-verify=false", "localhost/refreshed",
-                "docker://\(registry.host)/sidecar/app:latest"])
+            "buildah",
+            [
+                "push", "--authfile", authFile, "--tls-verify=false", "localhost/refreshed",
+                "docker://\(registry.host)/sidecar/app:latest",
+            ])
         #expect(push.status == 0, "buildah push --authfile: \(push)\n\(registry.log)")
         let leaked = sidecar.log.contains(password)  // outside #expect, which would print the log and the password
         #expect(!leaked, "the registry password in the sidecar's log")
@@ -298,14 +306,14 @@ struct RefreshSidecarTests {
         let authFile = dir.file("shared/auth.json")
         let outage = 40.0, minInterval = 2.0, retryInitial = 2.0, retryMax = 8.0
         try """
-            registries:
-              - host: \(ecrHost)
-            refresh:
-              minInterval: \(Int(minInterval))s
-              retry: {initial: \(Int(retryInitial))s, max: \(Int(retryMax))s}
-              outputs:
-                - authFile: {path: \(authFile)}
-            """.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
+        registries:
+          - host: \(ecrHost)
+        refresh:
+          minInterval: \(Int(minInterval))s
+          retry: {initial: \(Int(retryInitial))s, max: \(Int(retryMax))s}
+          outputs:
+            - authFile: {path: \(authFile)}
+        """.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
         let port = try FreePort.pick()
         let sidecar = try Sidecar(
             ["--listen", "127.0.0.1:\(port)"], home: dir.path,
@@ -428,18 +436,18 @@ struct RefreshSidecarTests {
             environment: ["KUBE_FIXTURE_TOKENS": "fixture-token"])
         defer { kube.stop() }
         try """
-            apiVersion: v1
-            kind: Config
-            current-context: test
-            clusters: [{name: c, cluster: {server: "https://127.0.0.1:\(kube.port)", certificate-authority: "\(dir.file("ca.crt"))"}}]
-            users: [{name: u, user: {token: fixture-token}}]
-            contexts: [{name: test, context: {cluster: c, user: u, namespace: ocicred}}]
-            """.write(toFile: dir.file("kubeconfig"), atomically: true, encoding: .utf8)
+        apiVersion: v1
+        kind: Config
+        current-context: test
+        clusters: [{name: c, cluster: {server: "https://127.0.0.1:\(kube.port)", certificate-authority: "\(dir.file("ca.crt"))"}}]
+        users: [{name: u, user: {token: fixture-token}}]
+        contexts: [{name: test, context: {cluster: c, user: u, namespace: ocicred}}]
+        """.write(toFile: dir.file("kubeconfig"), atomically: true, encoding: .utf8)
         try """
-            registries:
-              - host: registry.example:5000
-                credentials: [REG_USER, REG_PASS]
-            """.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
+        registries:
+          - host: registry.example:5000
+            credentials: [REG_USER, REG_PASS]
+        """.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
         let environment = [
             "OCICRED_CONFIG": dir.file("config.yaml"), "KUBECONFIG": dir.file("kubeconfig"), "REG_USER": "u",
             "REG_PASS": "pw", "OCICRED_LOG_LEVEL": "info",
@@ -454,8 +462,11 @@ struct RefreshSidecarTests {
         #expect(!second.log.contains("secret written"), "the standby wrote: \(second.log)")
         #expect(!second.log.contains("leading"))
         let secret = try ProcessRunner.run(
-            "curl", ["-s", "--cacert", dir.file("ca.crt"),
-                "https://127.0.0.1:\(kube.port)/__object?resource=secrets&namespace=ocicred&name=ocicred-pull"])
+            "curl",
+            [
+                "-s", "--cacert", dir.file("ca.crt"),
+                "https://127.0.0.1:\(kube.port)/__object?resource=secrets&namespace=ocicred&name=ocicred-pull",
+            ])
         #expect(secret.stdoutText.contains("kubernetes.io/dockerconfigjson"), "\(secret)")
 
         first.signal(SIGTERM)
@@ -464,9 +475,12 @@ struct RefreshSidecarTests {
         // The Secret already holds what the new leader would write (the controller writes only a change), so it
         // proves it leads by restoring the Secret once it is deleted.
         _ = try ProcessRunner.run(
-            "curl", ["-s", "--cacert", dir.file("ca.crt"), "-X", "POST", "-H", "Content-Type: application/json",
+            "curl",
+            [
+                "-s", "--cacert", dir.file("ca.crt"), "-X", "POST", "-H", "Content-Type: application/json",
                 "--data-binary", #"{"resource":"secrets","namespace":"ocicred","name":"ocicred-pull"}"#,
-                "https://127.0.0.1:\(kube.port)/__delete"])
+                "https://127.0.0.1:\(kube.port)/__delete",
+            ])
         #expect(
             Self.waitUntil(20) { second.log.contains("secret written") }, "the new leader did not write: \(second.log)")
         second.signal(SIGTERM)

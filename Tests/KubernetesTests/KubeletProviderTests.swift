@@ -2,8 +2,8 @@ import Credentials
 import Foundation
 import Logging
 import Synchronization
-import TestSupport
 import SystemSupport
+import TestSupport
 import Testing
 
 @testable import Kubernetes

@@ -3,8 +3,8 @@ import Foundation
 import Kubernetes
 import Logging
 import Synchronization
-import TestSupport
 import SystemSupport
+import TestSupport
 import Testing
 
 /// `Resolver.resolve(_:serviceAccountToken:serviceAccountAnnotations:)`: the kubelet's pod token reaches the

@@ -3,8 +3,8 @@ import Crypto
 import Foundation
 import Registry
 import Synchronization
-import TestSupport
 import SystemSupport
+import TestSupport
 import Testing
 import Transport
 
@@ -85,7 +85,8 @@ import Transport
         #expect(
             published.index.layers.flatMap(\.spans).allSatisfy { $0.checkpoint?.window?.isEmpty ?? true },
             "no window left inline but the empty first one")
-        #expect(blob.count < (try IndexCache.encode(cached)).count / 4, "the pushed index is a fraction of the inline one")
+        #expect(
+            blob.count < (try IndexCache.encode(cached)).count / 4, "the pushed index is a fraction of the inline one")
 
         // What the mount asks: the index for this manifest and span, the one pushed; another span: nil.
         let fetched = try await IndexReferrer.fetch(

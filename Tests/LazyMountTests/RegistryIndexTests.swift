@@ -2,8 +2,8 @@ import Credentials
 import Crypto
 import Foundation
 import Registry
-import TestSupport
 import SystemSupport
+import TestSupport
 import Testing
 import Transport
 

@@ -1,7 +1,7 @@
 import Credentials
 import Foundation
-import TestSupport
 import SystemSupport
+import TestSupport
 import Testing
 import Transport
 

@@ -1,8 +1,8 @@
 import Credentials
 import Crypto
 import Foundation
-import TestSupport
 import SystemSupport
+import TestSupport
 import Testing
 import Transport
 

@@ -1,8 +1,8 @@
 import Credentials
 import Foundation
 import Synchronization
-import TestSupport
 import SystemSupport
+import TestSupport
 import Testing
 import Transport
 

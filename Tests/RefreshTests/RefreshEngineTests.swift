@@ -18,7 +18,9 @@ final class FakeWorld: Sendable {
         { _, _ in
             struct Down: Error {}
             if self.failing.withLock({ $0 }) { throw Down() }
-            let number = self.mints.withLock { $0 += 1; return $0 }
+            let number = self.mints.withLock {
+                $0 += 1; return $0
+            }
             return Credential(
                 username: "oauth2accesstoken", secret: Secret("token-\(number)"),
                 expiresAt: self.now() + self.lifetime.withLock { $0 }, source: .provider(name: "fake"))

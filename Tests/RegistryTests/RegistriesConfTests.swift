@@ -1,8 +1,8 @@
 import Credentials
 import Foundation
 import Registry
-import TestSupport
 import SystemSupport
+import TestSupport
 import Testing
 
 /// containers-registries.conf(5) as ocicred reads it: which hosts are insecure or blocked.

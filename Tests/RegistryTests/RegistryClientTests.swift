@@ -197,7 +197,10 @@ struct RegistryClientTests {
     /// ECR answers an expired token with 403, and an expired presigned S3 redirect is a 403 too: both are retried
     /// once with fresh credentials; a plain 403 (no pull rights) is not.
     @Test(arguments: [
-        (#"{"errors":[{"code":"DENIED","message":"Your authorization token has expired. Reauthenticate and try again."}]}"#, true),
+        (
+            #"{"errors":[{"code":"DENIED","message":"Your authorization token has expired. Reauthenticate and try again."}]}"#,
+            true
+        ),
         ("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", true),
         (#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#, false),
     ])
@@ -208,7 +211,8 @@ struct RegistryClientTests {
                 return ScriptedHTTP.response(401, [("WWW-Authenticate", #"Basic realm="r""#)])
             }
             if request.path == "/v2/" { return ScriptedHTTP.response(200) }
-            return attempts.next() == 1 ? ScriptedHTTP.response(403, body: body) : ScriptedHTTP.response(200, body: "ok")
+            return attempts.next() == 1
+                ? ScriptedHTTP.response(403, body: body) : ScriptedHTTP.response(200, body: "ok")
         }
         let credentials = CredentialLog(alice)
         let response = try await client(http, credentials).send(

@@ -89,7 +89,8 @@ public enum FixtureServerError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .didNotStart(let script, let output): return "fixture \(script) did not start: \(output)"
-        case .counterUnreadable(let url, let detail): return "the fixture's counters at \(url) did not answer: \(detail)"
+        case .counterUnreadable(let url, let detail):
+            return "the fixture's counters at \(url) did not answer: \(detail)"
         }
     }
 }

@@ -73,7 +73,8 @@ public struct LayeredImage {
         recompress: String? = nil
     ) throws {
         let authFile = try Self.authFile(host: host, username: username, password: password, directory: directory)
-        let compression = recompress.map { ["--dest-compress", "--dest-compress-format", $0] } ?? ["--preserve-digests"]
+        let compression =
+            recompress.map { ["--dest-compress", "--dest-compress-format", $0] } ?? ["--preserve-digests"]
         let result = try ProcessRunner.run(
             "skopeo",
             ["copy"] + compression + [

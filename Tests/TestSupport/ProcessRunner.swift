@@ -68,7 +68,8 @@ public enum ProcessRunner {
         if group.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
             kill(process.processIdentifier, SIGKILL)
-            throw ProcessRunnerError.timedOut(command: ([executable] + arguments).joined(separator: " "), seconds: timeout)
+            throw ProcessRunnerError.timedOut(
+                command: ([executable] + arguments).joined(separator: " "), seconds: timeout)
         }
         process.waitUntilExit()
         return ProcessResult(

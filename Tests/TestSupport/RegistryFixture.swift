@@ -93,12 +93,14 @@ public final class RegistryFixture: @unchecked Sendable {
     private static func launch(
         in directory: TemporaryDirectory, port: Int, tls: SelfSignedCertificate?, redirect: String?
     ) throws -> Process {
-        let tlsSection = tls.map {
-            "\n  tls:\n    certificate: \($0.certificateFile)\n    key: \($0.keyFile)"
-        } ?? ""
-        let middleware = redirect.map {
-            "middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: \($0)\n"
-        } ?? ""
+        let tlsSection =
+            tls.map {
+                "\n  tls:\n    certificate: \($0.certificateFile)\n    key: \($0.keyFile)"
+            } ?? ""
+        let middleware =
+            redirect.map {
+                "middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: \($0)\n"
+            } ?? ""
         let config = """
             version: 0.1
             log:

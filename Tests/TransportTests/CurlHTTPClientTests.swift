@@ -168,7 +168,9 @@ extension TransportSuite {
                 try await client.send(
                     HTTPRequest(url: "http://127.0.0.1:\(stalled.port)/v2/", connectTimeout: .seconds(1)))
             }
-            #expect(result.error == .timedOut(host: "127.0.0.1:\(stalled.port)", seconds: 1), "\(String(describing: result.error))")
+            #expect(
+                result.error == .timedOut(host: "127.0.0.1:\(stalled.port)", seconds: 1),
+                "\(String(describing: result.error))")
             #expect(result.seconds < 3)
             withExtendedLifetime(stalled) {}
         }

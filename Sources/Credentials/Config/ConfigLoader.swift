@@ -1,4 +1,5 @@
 import SystemSupport
+
 /// Finds and reads the config for this environment. A missing file is an empty config; an unreadable or
 /// invalid one is an error (a rule the user wrote must never be skipped silently).
 public enum ConfigLoader {

@@ -29,7 +29,9 @@ public struct HostPattern: Sendable, Hashable, CustomStringConvertible {
     }
 
     public func matches(_ host: String) -> Bool {
-        let hostLabels = host.lowercased().split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        let hostLabels = host.lowercased().split(separator: ".", omittingEmptySubsequences: false).map {
+            Array($0.utf8)
+        }
         guard hostLabels.count == labels.count else { return false }
         for (pattern, label) in zip(labels, hostLabels) where !Wildcard.matches(pattern, label) {
             return false

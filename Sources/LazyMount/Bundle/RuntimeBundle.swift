@@ -1,5 +1,5 @@
-import SystemSupport
 import FoundationEssentials
+import SystemSupport
 
 /// An OCI runtime bundle (runtime-spec bundle.md) over a lazy mount: DIR/config.json from the image config, and
 /// DIR/rootfs a writable overlay whose lower layer is the read-only FUSE mount at DIR/lower and whose upper and

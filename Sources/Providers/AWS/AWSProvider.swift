@@ -67,7 +67,8 @@ public struct AWSProvider: CredentialProvider {
                 let annotate = request.identityHints[.awsRoleARN].map { "annotate the service account with \($0) or " }
                 throw .misconfigured(
                     provider: name,
-                    detail: "the kubelet passed a service-account token but no role: \(annotate ?? "")set AWS_ECR_ROLE_ARN")
+                    detail:
+                        "the kubelet passed a service-account token but no role: \(annotate ?? "")set AWS_ECR_ROLE_ARN")
             }
             credentials = try await chain.sts().assumeRoleWithWebIdentity(
                 roleARN: roleARN, sessionName: chain.defaultSessionName(), token: podToken)

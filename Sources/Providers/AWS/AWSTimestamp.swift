@@ -1,5 +1,5 @@
-internal import FoundationEssentials
 import Credentials
+internal import FoundationEssentials
 import SystemSupport
 
 /// SigV4's basic ISO 8601 (`20150830T123600Z`, always UTC). The extended form STS, IMDS, the container

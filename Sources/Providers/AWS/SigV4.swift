@@ -1,7 +1,7 @@
-import SystemSupport
 import Credentials
 import Crypto
 internal import FoundationEssentials
+import SystemSupport
 import Transport
 
 /// AWS Signature Version 4 (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html):

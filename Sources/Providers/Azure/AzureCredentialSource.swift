@@ -87,7 +87,8 @@ enum AzureCredentialSource: Sendable {
                 provider: "azure",
                 detail: "the kubelet passed a service-account token but no "
                     + missing.map(\.0).joined(separator: " or ") + " is known: "
-                    + (annotate.isEmpty ? "" : "annotate the service account with \(annotate.joined(separator: " and ")), or ")
+                    + (annotate.isEmpty
+                        ? "" : "annotate the service account with \(annotate.joined(separator: " and ")), or ")
                     + "set " + missing.map(\.3).joined(separator: " and ") + " for the plugin")
         }
         return .podToken(tenantID: tenantID, clientID: clientID, token: token)

@@ -1,7 +1,7 @@
 import Credentials
 internal import FoundationEssentials
-import Transport
 import SystemSupport
+import Transport
 
 /// A managed identity's token for the registry resource. Two endpoints, chosen as azure-identity chooses:
 /// - App Service, Functions and Container Apps set `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`
@@ -45,7 +45,8 @@ struct AzureManagedIdentity: Sendable {
         switch endpoint {
         case .imds(let base):
             let url =
-                base + "/metadata/identity/oauth2/token?" + PercentEncoding.form([("api-version", "2018-02-01")] + query)
+                base + "/metadata/identity/oauth2/token?"
+                + PercentEncoding.form([("api-version", "2018-02-01")] + query)
             request = HTTPRequest(
                 url: url, headers: [("Metadata", "true")], timeout: .seconds(10), connectTimeout: .seconds(1),
                 maxResponseBytes: 64 << 10)

@@ -1,7 +1,7 @@
 import Credentials
 internal import FoundationEssentials
-import Transport
 import SystemSupport
+import Transport
 
 /// The GCE/GKE/Cloud Run metadata server's token for the attached service account
 /// (https://cloud.google.com/compute/docs/metadata/querying-metadata). `GCE_METADATA_HOST` (host[:port]) moves

@@ -33,10 +33,11 @@ extension GCPProvider {
             request.identity.gcpWorkloadIdentityProvider
             ?? environment[Self.workloadIdentityProviderVariable]
         guard let audience = try configured.map(Self.workloadIdentityAudience) ?? file?.account?.audience else {
-            let annotate = request.identityHints[.gcpWorkloadIdentityProvider].map {
-                "annotate the service account with \($0) "
-                    + "(//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/providers/PROV), "
-            } ?? ""
+            let annotate =
+                request.identityHints[.gcpWorkloadIdentityProvider].map {
+                    "annotate the service account with \($0) "
+                        + "(//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/providers/PROV), "
+                } ?? ""
             var detail =
                 "the kubelet passed a service-account token but no workload identity provider is known: " + annotate
                 + "set \(Self.workloadIdentityProviderVariable) for the plugin, or point GOOGLE_APPLICATION_CREDENTIALS "

@@ -1,7 +1,7 @@
 public import Credentials
 internal import FoundationEssentials
-public import Transport
 public import SystemSupport
+public import Transport
 
 /// Mints GCR and Artifact Registry credentials: an OAuth access token with the cloud-platform scope, used as the
 /// password of the fixed user `oauth2accesstoken` (https://cloud.google.com/artifact-registry/docs/docker/authentication).

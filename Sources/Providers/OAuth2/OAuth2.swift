@@ -1,7 +1,7 @@
 import Credentials
 internal import FoundationEssentials
-import Transport
 import SystemSupport
+import Transport
 
 /// The HTTP edge of the GCP and Azure providers: OAuth 2.0 form posts (RFC 6749 §4), token responses and the
 /// error bodies token services answer with, turned into `ProviderError`s. Azure's provider uses it too; it
