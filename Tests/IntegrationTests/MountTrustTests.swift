@@ -340,6 +340,13 @@ struct MountTrustTests {
         let full = prepared.directory.file("full")
         try FileManager.default.createDirectory(atPath: full + "/work", withIntermediateDirectories: true)
         try Data("mine\n".utf8).write(to: URL(fileURLWithPath: full + "/work/keep.txt"))
+        // Should the mount not refuse (a regression), its process is killed at the timeout; take down what it
+        // mounted, so that no mount outlives the test.
+        defer {
+            for path in [full + "/rootfs", full + "/lower"] {
+                while OcicredMount.mountType(path) != nil && umount2(path, Int32(MNT_DETACH)) == 0 {}
+            }
+        }
         let refused = try OcicredBinary.run(
             ["mount", prepared.reference, full, "--bundle"], home: prepared.home,
             extraEnvironment: prepared.environment, timeout: 120)
