@@ -96,69 +96,16 @@ public struct ImageMount: Sendable {
         }
         let profile = options.useProfile ? await profile(for: index, client: client) : nil
         let recorder = options.recordProfile ? ProfileRecorder() : nil
-
         let filesystem = LazyFilesystem(
             index: index, source: RegistryBlobSource(client: client, repository: reference.repository),
             cache: ChunkCache(directory: chunkDirectory, memorySpans: ChunkCache.memorySpans(span: index.span)),
-            fetchTimeout: options.fetchTimeout, logger: logger,
-            recorder: recorder)
-        let logger = logger
+            fetchTimeout: options.fetchTimeout, logger: logger, recorder: recorder)
         // Ahead of everything else, the container included: the profile lists what it will need first.
-        let playback = profile.map { profile in
-            Task(priority: .medium) {
-                let started = ContinuousClock.now
-                let fetched = await filesystem.playBack(profile)
-                logger.info(
-                    "start-up profile fetched",
-                    metadata: [
-                        "spans": "\(fetched)/\(profile.spans.count)", "seconds": "\(ContinuousClock.now - started)",
-                    ])
-            }
-        }
+        let playback = profile.map { startPlayback($0, on: filesystem) }
         var spec: RuntimeSpec?
-        if let bundle {
-            // The image's own account files, read lazily through the index: only their spans are fetched.
-            let passwd = try await filesystem.contents(ofImagePath: "/etc/passwd")
-            let group = try await filesystem.contents(ofImagePath: "/etc/group")
-            spec = try RuntimeSpec.forImage(
-                try ImageConfiguration.decode(image.config), passwd: passwd, group: group,
-                rootless: bundle.options.rootless, hostname: bundle.options.hostname)
-        }
-
-        let fuseMountpoint = bundle?.lower ?? mountpoint
-        var mountOptions = ["ro", "default_permissions", "fsname=\(reference.description)", "subtype=ocicred"]
-        // A plain mount lends nobody the image's setuid binaries or device nodes, least of all the other users of
-        // an --allow-other mount (libfuse's default, said here so that it stays so). A bundle's lazy mount keeps
-        // them, as `umoci unpack` does: overlayfs honours its lower layer's nosuid, and a container may need
-        // setuid; DIR's 0700 is what keeps other users away from it.
-        mountOptions += bundle == nil ? ["nosuid", "nodev"] : ["suid", "dev"]
-        if options.allowOther { mountOptions.append("allow_other") }
-        let session = try FuseSession(mountpoint: fuseMountpoint, options: mountOptions, filesystem: filesystem)
-        let maxThreads = options.maxThreads
-        let loop = Task { await session.run(maxThreads: maxThreads) }
-        if let bundle, let spec {
-            do throws(LazyMountError) {
-                try bundle.writeConfig(spec)
-                try bundle.mountOverlay()
-            } catch {
-                try? FuseSession.unmount(fuseMountpoint)
-                _ = await loop.value
-                session.close()
-                throw error
-            }
-        }
-        let restoreSignals =
-            bundle.map { bundle in
-                MountSignals.onSignal {
-                    do throws(LazyMountError) {
-                        try RuntimeBundle.unmount(bundle.directory)
-                        return true
-                    } catch {
-                        logger.error("not unmounting", metadata: ["error": "\(error)"])
-                        return false
-                    }
-                }
-            } ?? MountSignals.unmountOnSignal(mountpoint)
+        if let bundle { spec = try await runtimeSpec(for: bundle, image: image, filesystem: filesystem) }
+        let (session, loop) = try await mount(filesystem, at: bundle?.lower ?? mountpoint, bundle: bundle, spec: spec)
+        let restoreSignals = installSignals(bundle: bundle, mountpoint: mountpoint)
         logger.info("mounted", metadata: ["image": "\(reference.description)", "mountpoint": "\(mountpoint)"])
         ready(Mounted(index: index, indexPath: indexPath, runtimeSpec: spec, profileSpans: profile?.spans.count ?? 0))
 
@@ -176,12 +123,7 @@ public struct ImageMount: Sendable {
         playback?.cancel()
         recordingEnds?.cancel()
         restoreSignals()
-        // Replies still on their way need the session: wait for them (each is bounded by the fetch timeout).
-        let drainUntil = ContinuousClock.now + options.fetchTimeout + .seconds(1)
-        while filesystem.outstandingReads > 0 && ContinuousClock.now < drainUntil {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        session.close()
+        await close(session, of: filesystem)
         logger.info("unmounted", metadata: ["mountpoint": "\(mountpoint)", "status": "\(status)"])
         await saveProfile(recorder, index: index, client: client)
         if status < 0 {
@@ -189,6 +131,86 @@ public struct ImageMount: Sendable {
                 mountpoint: mountpoint,
                 reason: "the FUSE loop failed: \(SystemError(code: -status, operation: "fuse_session_loop").symbol)")
         }
+    }
+
+    /// Fetches `profile`'s spans ahead of the container, logging when they are all here.
+    private func startPlayback(_ profile: StartupProfile, on filesystem: LazyFilesystem) -> Task<Void, Never> {
+        let logger = logger
+        return Task(priority: .medium) {
+            let started = ContinuousClock.now
+            let fetched = await filesystem.playBack(profile)
+            logger.info(
+                "start-up profile fetched",
+                metadata: [
+                    "spans": "\(fetched)/\(profile.spans.count)", "seconds": "\(ContinuousClock.now - started)",
+                ])
+        }
+    }
+
+    /// The bundle's runtime configuration, from the image's config and its own account files, read lazily
+    /// through the index: only their spans are fetched.
+    private func runtimeSpec(for bundle: RuntimeBundle, image: ResolvedImage, filesystem: LazyFilesystem)
+        async throws(LazyMountError) -> RuntimeSpec
+    {
+        let passwd = try await filesystem.contents(ofImagePath: "/etc/passwd")
+        let group = try await filesystem.contents(ofImagePath: "/etc/group")
+        return try RuntimeSpec.forImage(
+            try ImageConfiguration.decode(image.config), passwd: passwd, group: group,
+            rootless: bundle.options.rootless, hostname: bundle.options.hostname)
+    }
+
+    /// Mounts `filesystem` at `fuseMountpoint` and starts its request loop; a bundle then gets its config and
+    /// overlay, and if that fails the FUSE mount is taken down again before the error is thrown.
+    private func mount(
+        _ filesystem: LazyFilesystem, at fuseMountpoint: String, bundle: RuntimeBundle?, spec: RuntimeSpec?
+    ) async throws(LazyMountError) -> (FuseSession, Task<Int32, Never>) {
+        var mountOptions = ["ro", "default_permissions", "fsname=\(reference.description)", "subtype=ocicred"]
+        // A plain mount lends nobody the image's setuid binaries or device nodes, least of all the other users of
+        // an --allow-other mount (libfuse's default, said here so that it stays so). A bundle's lazy mount keeps
+        // them, as `umoci unpack` does: overlayfs honours its lower layer's nosuid, and a container may need
+        // setuid; DIR's 0700 is what keeps other users away from it.
+        mountOptions += bundle == nil ? ["nosuid", "nodev"] : ["suid", "dev"]
+        if options.allowOther { mountOptions.append("allow_other") }
+        let session = try FuseSession(mountpoint: fuseMountpoint, options: mountOptions, filesystem: filesystem)
+        let maxThreads = options.maxThreads
+        let loop = Task { await session.run(maxThreads: maxThreads) }
+        guard let bundle, let spec else { return (session, loop) }
+        do throws(LazyMountError) {
+            try bundle.writeConfig(spec)
+            try bundle.mountOverlay()
+        } catch {
+            try? FuseSession.unmount(fuseMountpoint)
+            _ = await loop.value
+            session.close()
+            throw error
+        }
+        return (session, loop)
+    }
+
+    /// SIGTERM, SIGINT and SIGHUP unmount: a bundle top down (refused while a container still uses it), a plain
+    /// mount at once. Returns what restores the default dispositions.
+    private func installSignals(bundle: RuntimeBundle?, mountpoint: String) -> @Sendable () -> Void {
+        guard let bundle else { return MountSignals.unmountOnSignal(mountpoint) }
+        let logger = logger
+        return MountSignals.onSignal {
+            do throws(LazyMountError) {
+                try RuntimeBundle.unmount(bundle.directory)
+                return true
+            } catch {
+                logger.error("not unmounting", metadata: ["error": "\(error)"])
+                return false
+            }
+        }
+    }
+
+    /// Replies still on their way need the session: waits for them (each is bounded by the fetch timeout), then
+    /// frees it.
+    private func close(_ session: FuseSession, of filesystem: LazyFilesystem) async {
+        let drainUntil = ContinuousClock.now + options.fetchTimeout + .seconds(1)
+        while filesystem.outstandingReads > 0 && ContinuousClock.now < drainUntil {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        session.close()
     }
 
     /// A profile for this index: the cached one, else the newest pushed to the registry that `trust` binds to the
@@ -344,18 +366,13 @@ public struct ImageMount: Sendable {
     /// One run of spans at a time (`runBytes` of them, one request and one window each, as a sequential reader
     /// is read ahead), lowest priority, stopping at the first cancellation; errors are left for readers.
     static func prefetchAll(_ filesystem: LazyFilesystem) async {
-        let runSpans = max(1, Int(LazyFilesystem.runBytes / max(1, filesystem.index.span)))
-        for (layer, layerIndex) in filesystem.index.layers.enumerated() {
-            for start in stride(from: 0, to: layerIndex.spans.count, by: runSpans) {
+        for reader in filesystem.readers {
+            let spans = reader.layer.spans.count
+            for start in stride(from: 0, to: spans, by: reader.runSpans) {
                 if Task.isCancelled { return }
-                let run = start..<min(start + runSpans, layerIndex.spans.count)
-                if layerIndex.compression == .gzip { filesystem.fetchRun(layer: layer, spans: run) }
-                for span in run {
-                    _ = try? await Deadline.race(filesystem.fetchTimeout, layer: layerIndex.digest) {
-                        () async throws(LazyMountError) -> [UInt8] in
-                        try await filesystem.spanBytes(layer: layer, span: span)
-                    }
-                }
+                let run = start..<min(start + reader.runSpans, spans)
+                if reader.layer.compression == .gzip { reader.fetchRun(run) }
+                for span in run { _ = await reader.spanWithinTimeout(span) }
             }
         }
     }

@@ -1,16 +1,10 @@
 import Synchronization
 import SystemSupport
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// SIGTERM, SIGINT and SIGHUP end a mount the way `ocicred unmount` does, through the one `SignalWatcher`: its
 /// thread unmounts, which ends libfuse's loop through the kernel. Which thread the signal lands on — a libfuse
 /// worker, a Swift executor thread — does not matter.
 enum MountSignals {
-    private static let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
-
     /// Installs the handlers; returns a function that restores the default dispositions.
     static func unmountOnSignal(_ mountpoint: String) -> @Sendable () -> Void {
         onSignal {
@@ -23,7 +17,7 @@ enum MountSignals {
     /// false (refused: a bundle still in use) waits for the next signal.
     static func onSignal(_ action: @escaping @Sendable () -> Bool) -> @Sendable () -> Void {
         let done = Mutex(false)
-        return SignalWatcher.route(signals) { _ in
+        return SignalWatcher.route(SignalWatcher.stopSignals) { _ in
             guard !done.withLock({ $0 }) else { return }
             if action() { done.withLock { $0 = true } }
         }

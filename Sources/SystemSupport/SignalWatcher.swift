@@ -13,6 +13,10 @@ import Synchronization
 /// itself: a process spawned from a dispatch thread inherits a blocked SIGTERM, and a signal blocked in every
 /// thread is never delivered. One mechanism for every command that stops on a signal.
 package enum SignalWatcher {
+    /// SIGTERM, SIGINT and SIGHUP: what a terminal, a service manager or a container runtime sends a
+    /// long-running command to make it stop (the refresh sidecar gives SIGHUP its own meaning, a reload).
+    package static let stopSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+
     /// Created once, before any handler is installed, so a handler only reads an initialised `let`.
     private static let pipe: (read: Int32, write: Int32) = {
         var pair: [Int32] = [-1, -1]

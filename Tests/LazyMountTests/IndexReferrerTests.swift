@@ -96,9 +96,9 @@ import Transport
         let source = RegistryBlobSource(client: client, repository: "team/layered")
         let remote = try #require(fetched)
         for merged in cached.tree where merged.entry.kind == .file && merged.entry.size > 0 {
-            let inline = try await SpanReader(layer: cached.layers[merged.layer], source: source)
+            let inline = try await LayerReader(layer: cached.layers[merged.layer], source: source)
                 .read(merged.entry, offset: 0, count: Int(merged.entry.size))
-            let lazy = try await SpanReader(layer: remote.layers[merged.layer], source: source)
+            let lazy = try await LayerReader(layer: remote.layers[merged.layer], source: source)
                 .read(merged.entry, offset: 0, count: Int(merged.entry.size))
             #expect(inline == lazy, "\(merged.entry.path)")
         }

@@ -6,7 +6,7 @@ import Testing
 
 @testable import LazyMount
 
-/// The filesystem's own read path (what a FUSE read calls), on a gzip layer built and indexed here, with a source
+/// The one read path (what a FUSE read calls), on a gzip layer built and indexed here, with a source
 /// that counts the ranged reads a registry would answer.
 @Suite struct LazyFilesystemReadTests {
     final class CountingSource: BlobSource {
@@ -36,19 +36,20 @@ import Testing
         let filesystem = LazyFilesystem(
             index: index, source: source, cache: ChunkCache(directory: nil, memorySpans: 16),
             fetchTimeout: .seconds(20), logger: Logger(label: "test"))
-        let reference = SpanReader(layer: layer, source: memory)
+        let reference = try ZStream.inflateWhole(fixture.blob, .gzip, limit: Int(layer.uncompressedSize))
+        let reader = filesystem.readers[0]
 
         // Three cold spans: one ranged read, not three one after another.
         let spans = layer.spans
         let first = spans[2].uncompressedOffset + 100..<spans[4].uncompressedOffset + 100
-        let bytes = try await filesystem.read(layer: 0, range: first)
-        #expect(bytes == (try await reference.read(offset: first.lowerBound, count: first.count)))
+        let bytes = try await reader.read(range: first)
+        #expect(bytes[...] == reference[Int(first.lowerBound)..<Int(first.upperBound)])
         #expect(source.reads.withLock { $0.count } == 1, "\(source.reads.withLock { $0 })")
 
         // The first span here, the next two cold: those two are one more read, and nothing is fetched twice.
         let second = spans[4].uncompressedOffset + 200..<spans[6].uncompressedOffset + 200
-        let more = try await filesystem.read(layer: 0, range: second)
-        #expect(more == (try await reference.read(offset: second.lowerBound, count: second.count)))
+        let more = try await reader.read(range: second)
+        #expect(more[...] == reference[Int(second.lowerBound)..<Int(second.upperBound)])
         let reads = source.reads.withLock { $0 }
         #expect(reads.count == 2, "\(reads)")
         // Runs may share the byte holding a checkpoint's first bits, never more.

@@ -45,7 +45,7 @@ import Transport
             if merged.entry.kind == .hardlink {
                 target = try #require(index.entry(at: merged.entry.linkName ?? ""), "\(merged.entry.path)")
             }
-            let reader = SpanReader(layer: index.layers[target.layer], source: source)
+            let reader = LayerReader(layer: index.layers[target.layer], source: source)
             let bytes = try await reader.read(target.entry, offset: 0, count: Int(target.entry.size))
             let unpacked = try Data(contentsOf: URL(fileURLWithPath: rootfs + "/" + merged.entry.path))
             #expect(SHA256.hexDigest(bytes) == SHA256.hexDigest(unpacked), "\(merged.entry.path)")
@@ -54,7 +54,7 @@ import Transport
         #expect(read >= 10)
         // A read from the middle of a multi-member layer, across a member boundary's neighbourhood.
         let big2 = try #require(index.entry(at: "usr/lib/big2.bin"))
-        let middle = try await SpanReader(layer: index.layers[big2.layer], source: source)
+        let middle = try await LayerReader(layer: index.layers[big2.layer], source: source)
             .read(big2.entry, offset: 1_000_003, count: 700_000)
         let expected = try Data(contentsOf: URL(fileURLWithPath: rootfs + "/usr/lib/big2.bin"))[1_000_003..<1_700_003]
         #expect(middle == [UInt8](expected))

@@ -89,7 +89,7 @@ import Testing
         }
         #expect(layer.spans.last.map { $0.uncompressedOffset + $0.length } == layer.uncompressedSize)
 
-        let reader = SpanReader(layer: layer, source: source)
+        let reader = LayerReader(layer: layer, source: source)
         for index in layer.spans.indices { _ = try await reader.spanBytes(index) }
         for entry in entries where entry.kind == .file {
             let expected = try #require(fixture.files[entry.path])
@@ -114,7 +114,7 @@ import Testing
         #expect(remote.spans.dropFirst().allSatisfy { $0.checkpoint?.window == nil && $0.checkpoint?.windowAt != nil })
 
         let source = MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob, windowsDigest: windows])
-        let reader = SpanReader(layer: remote, source: source)
+        let reader = LayerReader(layer: remote, source: source)
         for entry in entries where entry.kind == .file {
             #expect(try await reader.read(entry, offset: 0, count: Int(entry.size)) == fixture.files[entry.path])
         }
@@ -210,7 +210,7 @@ import Testing
         let source = MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob])
         let (layer, entries) = try await LayerIndexer(span: 1 << 20).index(fixture.descriptor, from: source)
         #expect(layer.spans.count >= 1 && layer.spans.count <= 2, "\(layer.spans.count) spans")
-        let reader = SpanReader(layer: layer, source: source)
+        let reader = LayerReader(layer: layer, source: source)
         for entry in entries where entry.kind == .file {
             #expect(try await reader.read(entry, offset: 0, count: Int(entry.size)) == fixture.files[entry.path])
         }
@@ -253,7 +253,7 @@ import Testing
         let (layer, source, entries) = try await index(fixture)
         #expect(layer.spans.allSatisfy { $0.checkpoint == nil })
         #expect(layer.spans.dropLast().allSatisfy { $0.length == Self.span })
-        let reader = SpanReader(layer: layer, source: source)
+        let reader = LayerReader(layer: layer, source: source)
         for entry in entries where entry.kind == .file {
             #expect(try await reader.read(entry, offset: 0, count: Int(entry.size)) == fixture.files[entry.path])
         }
@@ -267,7 +267,7 @@ import Testing
         let position = Self.middle(of: 4, in: layer)
         fixture.blob[position] ^= 0x5a
         fixture.blob[position + 1] ^= 0xa5
-        let reader = SpanReader(
+        let reader = LayerReader(
             layer: layer, source: MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob]))
         await #expect(throws: LazyMountError.self) { _ = try await reader.spanBytes(4) }
         await #expect(throws: LazyMountError.self) {

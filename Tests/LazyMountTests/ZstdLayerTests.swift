@@ -101,7 +101,7 @@ import Testing
         let fixture = try Self.makeLayer(frames: frames)
         let (layer, entries) = try await Self.indexed(fixture.descriptor, fixture.blob)
         let source = CountingSource(MemoryBlobSource(blobs: [fixture.descriptor.digest: fixture.blob]))
-        let reader = SpanReader(layer: layer, source: source)
+        let reader = LayerReader(layer: layer, source: source)
         var files = 0
         for entry in entries where entry.kind == .file {
             let expected = try #require(fixture.tar.files[entry.path])
@@ -144,13 +144,13 @@ import Testing
         var corrupted = fixture.blob
         corrupted[corrupted.count / 3] ^= 0x5a
         corrupted[corrupted.count / 3 + 1] ^= 0xa5
-        let reader = SpanReader(
+        let reader = LayerReader(
             layer: layer, source: MemoryBlobSource(blobs: [fixture.descriptor.digest: corrupted]))
         for attempt in 0..<3 {
             do throws(LazyMountError) {
                 let bytes: [UInt8]
                 switch attempt {
-                case 0: bytes = try await reader.fetchSpans(0).flatMap(\.bytes)
+                case 0: bytes = try await SpanReader(layer: layer, source: reader.source).fetchSpans(0).flatMap(\.bytes)
                 case 1: bytes = try await reader.read(offset: 10, count: 100)
                 default: bytes = try await reader.spanBytes(7)
                 }
@@ -239,7 +239,7 @@ import Testing
 
         // Reading a layer whose blob now ends early (the registry serves fewer bytes): an error, not a short read.
         let layer = try await Self.index(fixture.descriptor, fixture.blob)
-        let reader = SpanReader(layer: layer, source: MemoryBlobSource(blobs: [fixture.descriptor.digest: cut]))
+        let reader = LayerReader(layer: layer, source: MemoryBlobSource(blobs: [fixture.descriptor.digest: cut]))
         await #expect(throws: LazyMountError.self) { _ = try await reader.read(offset: 0, count: 10) }
         var claimsShorter = layer
         claimsShorter.compressedSize = Int64(cut.count)

@@ -50,10 +50,10 @@ import Transport
         }
         var read = 0
         for merged in zstd.tree where merged.entry.kind == .file {
-            let fromZstd = try await SpanReader(layer: zstd.layers[merged.layer], source: zstdSource)
+            let fromZstd = try await LayerReader(layer: zstd.layers[merged.layer], source: zstdSource)
                 .read(merged.entry, offset: 0, count: Int(merged.entry.size))
             let twin = try #require(gzip.entry(at: merged.entry.path))
-            let fromGzip = try await SpanReader(layer: gzip.layers[twin.layer], source: gzipSource)
+            let fromGzip = try await LayerReader(layer: gzip.layers[twin.layer], source: gzipSource)
                 .read(twin.entry, offset: 0, count: Int(twin.entry.size))
             #expect(fromZstd.count == Int(merged.entry.size), "\(merged.entry.path)")
             #expect(SHA256.hexDigest(fromZstd) == SHA256.hexDigest(fromGzip), "\(merged.entry.path)")

@@ -1,39 +1,5 @@
 import CFuse
-
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// What `getattr` and `lookup` report for an inode, in Swift terms; only this file turns it into `struct stat`.
-struct FuseAttributes: Sendable {
-    var inode: UInt64
-    /// File type bits and permission bits, as in `st_mode`.
-    var mode: UInt32
-    var linkCount: UInt32
-    var uid: UInt32
-    var gid: UInt32
-    var size: Int64
-    var deviceMajor: UInt32 = 0
-    var deviceMinor: UInt32 = 0
-    var mtime: Int64
-
-    fileprivate var stat: stat {
-        var result = Glibc.stat()
-        result.st_ino = UInt(inode)
-        result.st_mode = mode
-        result.st_nlink = UInt(linkCount)
-        result.st_uid = uid
-        result.st_gid = gid
-        result.st_size = Int(size)
-        result.st_blksize = 4096
-        result.st_blocks = Int((size + 511) / 512)
-        result.st_rdev = cfuse_makedev(deviceMajor, deviceMinor)
-        result.st_mtim = timespec(tv_sec: Int(mtime), tv_nsec: 0)
-        result.st_ctim = result.st_mtim
-        result.st_atim = result.st_mtim
-        return result
-    }
-}
+internal import Glibc
 
 /// One directory entry of a `readdirplus` answer.
 struct FuseDirectoryEntry: Sendable {
@@ -53,7 +19,7 @@ struct FuseRequest: @unchecked Sendable {
     /// The object given to `fuse_session_new` as user data.
     var userData: UnsafeMutableRawPointer? { fuse_req_userdata(raw) }
 
-    func fail(_ errorNumber: Int32) { _ = fuse_reply_err(raw, errorNumber) }
+    func fail(_ error: FuseError) { _ = fuse_reply_err(raw, error.errorNumber) }
 
     func none() { fuse_reply_none(raw) }
 

@@ -1,10 +1,7 @@
 import CFuse
+internal import Glibc
 import Synchronization
 import SystemSupport
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// What the kernel can ask of a read-only filesystem. Each call answers its `FuseRequest` exactly once, now or
 /// later; none may block on the network, since they run on libfuse's worker threads.
@@ -13,8 +10,8 @@ protocol FuseFilesystem: AnyObject, Sendable {
     func lookup(_ request: FuseRequest, parent: UInt64, name: String)
     func getattr(_ request: FuseRequest, inode: UInt64)
     func readlink(_ request: FuseRequest, inode: UInt64)
-    /// 0 to allow the open, or an errno.
-    func open(inode: UInt64, flags: Int32) -> Int32
+    /// nil to allow the open (`writing`: asked for write access or truncation), else why not.
+    func open(inode: UInt64, writing: Bool) -> FuseError?
     func read(_ request: FuseRequest, inode: UInt64, size: Int, offset: Int64)
     func readdirplus(_ request: FuseRequest, inode: UInt64, size: Int, offset: Int64)
     func statfs(_ request: FuseRequest)
@@ -157,11 +154,20 @@ final class FuseSession: @unchecked Sendable {
         operations.open = { request, inode, info in
             guard let request, let info else { return }
             let wrapped = FuseRequest(request)
-            let result = FuseSession.filesystem(wrapped)?.open(inode: inode, flags: info.pointee.flags) ?? EIO
-            if result != 0 { return wrapped.fail(result) }
+            let flags = info.pointee.flags
+            let writing = flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0
+            // Without a filesystem the request is already answered (EIO).
+            guard let filesystem = FuseSession.filesystem(wrapped) else { return }
+            if let refused = filesystem.open(inode: inode, writing: writing) { return wrapped.fail(refused) }
             cfuse_keep_cache(info)
             _ = fuse_reply_open(request, info)
         }
+        addContentOperations(to: &operations)
+        return operations
+    }
+
+    /// The entries that answer with file contents and what the filesystem holds about them.
+    private static func addContentOperations(to operations: inout fuse_lowlevel_ops) {
         operations.read = { request, inode, size, offset, _ in
             guard let request else { return }
             let wrapped = FuseRequest(request)
@@ -187,12 +193,11 @@ final class FuseSession: @unchecked Sendable {
             let wrapped = FuseRequest(request)
             FuseSession.filesystem(wrapped)?.listxattr(wrapped, inode: inode, size: size)
         }
-        return operations
     }
 
     private static func filesystem(_ request: FuseRequest) -> (any FuseFilesystem)? {
         guard let userData = request.userData else {
-            request.fail(EIO)
+            request.fail(.io)
             return nil
         }
         return Unmanaged<AnyObject>.fromOpaque(userData).takeUnretainedValue() as? any FuseFilesystem

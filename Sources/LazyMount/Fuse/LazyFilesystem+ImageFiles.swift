@@ -13,7 +13,7 @@ extension LazyFilesystem {
         guard node.entry.size > 0 else { return [] }
         let start = node.entry.offset
         let end = start + node.entry.size
-        return try await read(layer: node.layer, range: start..<end)
+        return try await readers[node.layer].read(range: start..<end)
     }
 
     /// The inode `path` names, following symlinks within the image (at most 40, like the kernel).

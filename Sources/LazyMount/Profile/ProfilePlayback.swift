@@ -19,7 +19,7 @@ extension LazyFilesystem {
             else { continue }
             if let last = runs.last, last.layer == layer, last.spans.upperBound == entry.span,
                 index.layers[layer].compression == .gzip,
-                Int64(last.spans.count + 1) * index.span <= Self.runBytes
+                Int64(last.spans.count + 1) * index.span <= LayerReader.runBytes
             {
                 runs[runs.count - 1].spans = last.spans.lowerBound..<(entry.span + 1)
             } else {
@@ -34,16 +34,10 @@ extension LazyFilesystem {
                 let (layer, spans) = runs[next]
                 next += 1
                 group.addTask {
-                    if spans.count > 1 { self.fetchRun(layer: layer, spans: spans) }
+                    let reader = self.readers[layer]
+                    if spans.count > 1 { reader.fetchRun(spans) }
                     var fetched = 0
-                    for span in spans {
-                        let digest = self.index.layers[layer].digest
-                        let bytes = try? await Deadline.race(self.fetchTimeout, layer: digest) {
-                            () async throws(LazyMountError) -> [UInt8] in
-                            try await self.spanBytes(layer: layer, span: span)
-                        }
-                        if bytes != nil { fetched += 1 }
-                    }
+                    for span in spans where await reader.spanWithinTimeout(span) != nil { fetched += 1 }
                     return fetched
                 }
             }

@@ -27,7 +27,7 @@ final class ChunkCache: Sendable {
     let memorySpans: Int
     private let state = Mutex(State())
 
-    /// Spans kept in memory for a mount: 16 MiB of them, and at least 8, so that a readahead run (`LazyFilesystem.
+    /// Spans kept in memory for a mount: 16 MiB of them, and at least 8, so that a readahead run (`LayerReader.
     /// readaheadBytes`) and the spans readers are in fit together whatever the span size.
     static func memorySpans(span: Int64) -> Int { max(8, Int((16 << 20) / max(1, span))) }
 

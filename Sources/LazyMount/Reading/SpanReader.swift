@@ -4,47 +4,11 @@ import Registry
 
 /// Reads uncompressed bytes of one layer through its index, fetching only the compressed bytes of the spans
 /// involved (ranged GETs) and checking each span's sha256 before any byte of it is returned — a corrupt blob or
-/// a stale index is an error, never wrong file contents. This is what the FUSE mount's `read` calls.
+/// a stale index is an error, never wrong file contents. `LayerReader`, the one read path, calls it through the
+/// chunk cache.
 struct SpanReader: Sendable {
     let layer: LayerIndex
     let source: any BlobSource
-
-    /// Bytes `[offset, offset + count)` of the layer's uncompressed stream (clamped to its end).
-    func read(offset: Int64, count: Int) async throws(LazyMountError) -> [UInt8] {
-        let end = min(offset + Int64(count), layer.uncompressedSize)
-        guard offset >= 0, offset <= layer.uncompressedSize else {
-            throw .outOfRange("offset \(offset) is outside layer \(layer.digest) (\(layer.uncompressedSize) bytes)")
-        }
-        guard offset < end else { return [] }
-        guard var spanIndex = layer.spanIndex(containing: offset) else {
-            throw .outOfRange("no span holds offset \(offset) of layer \(layer.digest)")
-        }
-        // A zstd layer comes whole: one fetch serves every span the read touches.
-        var fetched: [Int: [UInt8]] = [:]
-        if layer.compression == .zstd {
-            for (index, bytes) in try await fetchSpans(spanIndex) { fetched[index] = bytes }
-        }
-        var result: [UInt8] = []
-        result.reserveCapacity(Int(end - offset))
-        while result.count < Int(end - offset) {
-            let span = layer.spans[spanIndex]
-            let bytes: [UInt8]
-            if let whole = fetched[spanIndex] { bytes = whole } else { bytes = try await spanBytes(spanIndex) }
-            let from = Int(max(offset, span.uncompressedOffset) - span.uncompressedOffset)
-            let to = Int(min(end, span.uncompressedOffset + span.length) - span.uncompressedOffset)
-            result.append(contentsOf: bytes[from..<to])
-            spanIndex += 1
-        }
-        return result
-    }
-
-    /// Bytes of file `entry` (a regular file of this layer) from `offset` within the file.
-    func read(_ entry: TarEntry, offset: Int64, count: Int) async throws(LazyMountError) -> [UInt8] {
-        guard entry.kind == .file else { throw .outOfRange("\(entry.path) is not a regular file") }
-        let end = min(offset + Int64(count), entry.size)
-        guard offset >= 0, offset < end else { return [] }
-        return try await read(offset: entry.offset + offset, count: Int(end - offset))
-    }
 
     /// The verified spans one fetch yields when span `index` is needed: that span alone for gzip and plain
     /// layers; every span of the layer for zstd, which has no random access and is fetched whole once. The chunk
@@ -186,17 +150,6 @@ struct SpanReader: Sendable {
             run.upperBound < layer.spans.count
             ? (layer.spans[run.upperBound].checkpoint?.compressedOffset ?? layer.compressedSize)
             : layer.compressedSize
-        let length = Int(run.reduce(Int64(0)) { $0 + layer.spans[$1].length })
-        var result: [UInt8] = []
-        result.reserveCapacity(length)
-        var output = [UInt8](repeating: 0, count: 64 * 1024)
-        var primed = false
-        var trailerLeft = 0
-        // Started raw at the checkpoint, the member's 8-byte trailer is ours to skip; every later member is
-        // inflated with its gzip wrapper, whose trailer zlib itself checks before it reports the end.
-        var inMemberStartedRaw = true
-        let stream: ZStream
-        do { stream = try ZStream(.raw) } catch { throw .inflate(error) }
         // A window kept outside the index is a second ranged read: it runs beside the read of the span's first
         // compressed piece, so a span costs one round trip on the reader's path, not two.
         let range = start..<max(start, end)
@@ -209,60 +162,15 @@ struct SpanReader: Sendable {
         }
         let dictionary = try await window(of: checkpoint, span: index, preceding: preceding)
         let first = try await firstPiece.get()
-
-        func consume(_ chunk: [UInt8]) throws(LazyMountError) -> Bool {
-            do throws(InflateError) {
-                var position = 0
-                if !primed {
-                    primed = true
-                    if checkpoint.bits > 0, let first = chunk.first {
-                        try stream.prime(bits: checkpoint.bits, value: first)
-                        position = 1
-                    }
-                    try stream.setDictionary(dictionary)
-                }
-                try chunk.withBytes { (raw) throws(InflateError) in
-                    while result.count < length {
-                        if trailerLeft > 0 {
-                            guard position < raw.count else { return }
-                            let skip = min(trailerLeft, raw.count - position)
-                            position += skip
-                            trailerLeft -= skip
-                            if trailerLeft == 0 { try stream.reset(.gzip) }
-                            continue
-                        }
-                        let input = UnsafeRawBufferPointer(rebasing: raw[position...])
-                        let want = min(output.count, length - result.count)
-                        let step = try output.withMutableBytes { (out) throws(InflateError) in
-                            try stream.inflate(
-                                input, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<want]),
-                                stopAtBlocks: false)
-                        }
-                        position += step.consumed
-                        result.append(contentsOf: output[0..<step.produced])
-                        if step.streamEnd {
-                            if inMemberStartedRaw {
-                                inMemberStartedRaw = false
-                                trailerLeft = 8
-                            } else {
-                                try stream.reset(.gzip)
-                            }
-                            continue
-                        }
-                        if step.consumed == 0 && step.produced == 0 { return }
-                    }
-                }
-            } catch {
-                throw .inflate(error)
+        var inflater = try CheckpointInflater(
+            checkpointBits: checkpoint.bits, dictionary: dictionary,
+            length: Int(run.reduce(Int64(0)) { $0 + layer.spans[$1].length }))
+        if try inflater.consume(first), firstEnd < range.upperBound {
+            try await source.stream(layer.digest, range: firstEnd..<range.upperBound, chunk: LayerIndexer.fetchChunk) {
+                (chunk) throws(LazyMountError) -> Bool in try inflater.consume(chunk)
             }
-            return result.count < length
         }
-
-        if try consume(first), firstEnd < range.upperBound {
-            try await source.stream(
-                layer.digest, range: firstEnd..<range.upperBound, chunk: LayerIndexer.fetchChunk, consume)
-        }
-        return result
+        return inflater.result
     }
 
     /// `body`'s outcome with its error kept typed (`async let` erases it).
@@ -270,60 +178,5 @@ struct SpanReader: Sendable {
         -> Result<T, LazyMountError>
     {
         do throws(LazyMountError) { return .success(try await body()) } catch { return .failure(error) }
-    }
-}
-
-/// Cuts a zstd layer's decompressed stream into the spans its index records, in order, and verifies each: a stream
-/// longer or shorter than the index says, or a span hashing differently, is an error.
-private struct ZstdSpanSplitter {
-    let layer: LayerIndex
-    private(set) var spans: [(index: Int, bytes: [UInt8])] = []
-    private var current: [UInt8] = []
-    private var total: Int64 = 0
-
-    init(layer: LayerIndex) { self.layer = layer }
-
-    mutating func append(_ bytes: ArraySlice<UInt8>) throws(LazyMountError) {
-        var rest = bytes
-        closeFullSpans()
-        while !rest.isEmpty {
-            guard spans.count < layer.spans.count else {
-                throw .uncompressedSizeMismatch(
-                    layer: layer.digest, expected: layer.uncompressedSize, actual: total + Int64(rest.count))
-            }
-            let length = layer.spans[spans.count].length
-            guard length >= 0 else { throw .spanDigestMismatch(layer: layer.digest, span: spans.count) }
-            let want = Int(length) - current.count
-            let part = rest.prefix(want)
-            if current.isEmpty { current.reserveCapacity(Int(layer.spans[spans.count].length)) }
-            current.append(contentsOf: part)
-            rest = rest.dropFirst(part.count)
-            total += Int64(part.count)
-            closeFullSpans()
-        }
-    }
-
-    mutating func finish() throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] {
-        closeFullSpans()
-        guard spans.count == layer.spans.count, current.isEmpty, total == layer.uncompressedSize else {
-            throw .uncompressedSizeMismatch(layer: layer.digest, expected: layer.uncompressedSize, actual: total)
-        }
-        var offset: Int64 = 0
-        for (index, bytes) in spans {
-            let span = layer.spans[index]
-            guard span.uncompressedOffset == offset, SHA256.hexDigest(bytes) == span.sha256 else {
-                throw .spanDigestMismatch(layer: layer.digest, span: index)
-            }
-            offset += span.length
-        }
-        return spans
-    }
-
-    /// Ends every span the bytes so far fill (zero-length spans included); `finish` verifies them.
-    private mutating func closeFullSpans() {
-        while spans.count < layer.spans.count && current.count == Int(layer.spans[spans.count].length) {
-            spans.append((spans.count, current))
-            current = []
-        }
     }
 }
