@@ -27,11 +27,7 @@ import Testing
         let (layer, entries) = try await LayerIndexer(span: SpanReaderTests.span).index(
             fixture.descriptor, from: memory)
         try #require(layer.spans.count >= 8, "\(layer.spans.count) spans")
-        let index = ImageIndex(
-            version: ImageIndex.currentVersion, reference: "example.test/a:b",
-            manifestDigest: "sha256:" + String(repeating: "a", count: 64),
-            configDigest: "sha256:" + String(repeating: "b", count: 64), platform: "linux/amd64",
-            span: SpanReaderTests.span, layers: [layer], tree: LayerMerge.merge([entries]))
+        let index = Self.image(of: layer, entries, span: SpanReaderTests.span)
         let source = CountingSource(memory)
         let filesystem = LazyFilesystem(
             index: index, source: source, cache: ChunkCache(directory: nil, memorySpans: 16),
@@ -54,5 +50,14 @@ import Testing
         #expect(reads.count == 2, "\(reads)")
         // Runs may share the byte holding a checkpoint's first bits, never more.
         #expect(zip(reads, reads.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound + 1 }, "\(reads)")
+    }
+
+    /// A one-layer image around `layer`.
+    static func image(of layer: LayerIndex, _ entries: [TarEntry], span: Int64) -> ImageIndex {
+        ImageIndex(
+            version: ImageIndex.currentVersion, reference: "example.test/a:b",
+            manifestDigest: "sha256:" + String(repeating: "a", count: 64),
+            configDigest: "sha256:" + String(repeating: "b", count: 64), platform: "linux/amd64",
+            span: span, layers: [layer], tree: LayerMerge.merge([entries]))
     }
 }

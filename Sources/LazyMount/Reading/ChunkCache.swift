@@ -19,6 +19,8 @@ final class ChunkCache: Sendable {
         /// Most recently used last.
         var order: [Key] = []
         var inflight: [Key: Task<[UInt8], any Error>] = [:]
+        /// For spans whose fetch waits its turn (a profile's playback): what lets it start at once.
+        var promoters: [Key: @Sendable () -> Void] = [:]
         var fetchedBytes: Int64 = 0
         var fetches = 0
     }
@@ -40,17 +42,17 @@ final class ChunkCache: Sendable {
     var statistics: (fetches: Int, bytes: Int64) { state.withLock { ($0.fetches, $0.fetchedBytes) } }
 
     /// Span `key` of `layer`, from memory, disk, or `fetch` (which may hand back more spans than asked for: a
-    /// zstd layer yields all of them, and all are kept).
+    /// zstd layer yields all of them, and all are kept). Joining a fetch that waits its turn starts it now.
     func span(
         _ key: Key, layer: LayerIndex,
         fetch: @escaping @Sendable () async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])]
     ) async throws(LazyMountError) -> [UInt8] {
-        let task: Task<[UInt8], any Error> = state.withLock { locked in
+        let (task, promote): (Task<[UInt8], any Error>, (@Sendable () -> Void)?) = state.withLock { locked in
             if let bytes = locked.memory[key] {
                 Self.touch(key, in: &locked)
-                return Task { bytes }
+                return (Task { bytes }, nil)
             }
-            if let running = locked.inflight[key] { return running }
+            if let running = locked.inflight[key] { return (running, locked.promoters.removeValue(forKey: key)) }
             let running = Task<[UInt8], any Error> { [self] in
                 defer { _ = state.withLock { $0.inflight.removeValue(forKey: key) } }
                 if let bytes = loadFromDisk(key, layer: layer) {
@@ -65,8 +67,9 @@ final class ChunkCache: Sendable {
                 return wanted
             }
             locked.inflight[key] = running
-            return running
+            return (running, nil)
         }
+        promote?()
         do {
             return try await task.value
         } catch let error as LazyMountError {
@@ -79,10 +82,11 @@ final class ChunkCache: Sendable {
     /// Fetches, with one `fetch`, the first stretch of consecutive spans in `run` (of layer `layer`) that are
     /// neither here nor on their way, each registered as on its way so that a reader asking for one of them
     /// waits for this fetch instead of starting another. Returns that stretch (empty when nothing was missing);
-    /// spans after it are left for a later call. Errors reach the readers waiting on those spans.
+    /// spans after it are left for a later call. Errors reach the readers waiting on those spans. `promote`: what
+    /// starts `fetch` at once if it waits its turn, called when a reader joins it.
     @discardableResult
     func fetchAhead(
-        _ run: Range<Int>, layer: Int, index: LayerIndex,
+        _ run: Range<Int>, layer: Int, index: LayerIndex, promote: (@Sendable () -> Void)? = nil,
         fetch: @escaping @Sendable (Range<Int>) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])]
     ) -> Range<Int> {
         let missing = run.filter { !isCached(Key(layer: layer, span: $0), layer: index) }
@@ -100,8 +104,14 @@ final class ChunkCache: Sendable {
             }
             for span in stretch {
                 let key = Key(layer: layer, span: span)
+                locked.promoters[key] = promote
                 locked.inflight[key] = Task<[UInt8], any Error> { [self] in
-                    defer { _ = state.withLock { $0.inflight.removeValue(forKey: key) } }
+                    defer {
+                        state.withLock {
+                            $0.inflight[key] = nil
+                            $0.promoters[key] = nil
+                        }
+                    }
                     guard let bytes = try await shared.value[span] else {
                         throw LazyMountError.outOfRange("span \(span) was not fetched")
                     }
@@ -110,6 +120,13 @@ final class ChunkCache: Sendable {
             }
             return stretch
         }
+    }
+
+    /// Whether span `key` is here once the fetch under way for it, if any, ends: waits without starting a fetch or
+    /// hurrying one that waits its turn (how a profile's playback follows its own fetches).
+    func arrival(_ key: Key, layer: LayerIndex) async -> Bool {
+        if let running = state.withLock({ $0.inflight[key] }) { return (try? await running.value) != nil }
+        return isCached(key, layer: layer)
     }
 
     /// Span `key` if it is here now (memory or disk), never fetched nor waited for.

@@ -107,15 +107,16 @@ struct LayerReader: Sendable {
     /// Starts a fetch for each stretch of `spans` neither here nor coming, all at once: one request and one
     /// inflate per stretch, the stretches side by side (a kernel read crossing spans, some of which a page fault
     /// elsewhere already brought). A zstd layer has one fetch, the whole blob, which brings every span: the
-    /// first stretch is all there is to start (a fetch per span would download the blob once per span).
-    func fetchCold(_ spans: Range<Int>) {
+    /// first stretch is all there is to start (a fetch per span would download the blob once per span). With a
+    /// `gate`, each fetch waits its turn there unless a reader needs it first.
+    func fetchCold(_ spans: Range<Int>, gate: FetchGate? = nil) {
         guard layer.compression != .zstd else {
-            fetchRun(spans)
+            fetchRun(spans, gate: gate)
             return
         }
         var rest = spans
         while !rest.isEmpty {
-            let started = fetchRun(rest)
+            let started = fetchRun(rest, gate: gate)
             guard !started.isEmpty else { return }
             rest = started.upperBound..<rest.upperBound
         }
@@ -147,18 +148,25 @@ struct LayerReader: Sendable {
     var runSpans: Int { max(1, Int(Self.runBytes / max(1, span))) }
 
     /// Starts fetching the first stretch of `spans` not here nor coming as one run; readers that reach those
-    /// spans wait on this fetch, each within its own `fetchTimeout`. Returns the stretch started, empty when
-    /// nothing was missing.
+    /// spans wait on this fetch, each within its own `fetchTimeout`. With a `gate`, the request goes out in its
+    /// turn, or as soon as a reader joins the fetch. Returns the stretch started, empty when nothing was missing.
     @discardableResult
-    func fetchRun(_ spans: Range<Int>) -> Range<Int> {
+    func fetchRun(_ spans: Range<Int>, gate: FetchGate? = nil) -> Range<Int> {
         let reader = self
-        return cache.fetchAhead(spans, layer: position, index: layer) {
+        let pass = gate?.pass()
+        var promote: (@Sendable () -> Void)?
+        if let pass { promote = { pass.open() } }
+        let started = cache.fetchAhead(spans, layer: position, index: layer, promote: promote) {
             (stretch) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
-            try await reader.withRetries(first: stretch.lowerBound) {
+            if let pass { try await pass.enter() }
+            defer { pass?.leave() }
+            return try await reader.withRetries(first: stretch.lowerBound) {
                 (spanReader, preceding) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
                 try await spanReader.fetchRun(stretch, preceding: preceding)
             }
         }
+        if started.isEmpty { pass?.withdraw() }
+        return started
     }
 
     /// Starts fetching a span if it is not cached or on its way (a zstd layer's first span brings all of them);
