@@ -5,9 +5,10 @@ internal import Transport
 /// A registry served by distribution's filesystem driver answers `Range: bytes=a-b,c-d` with `206
 /// multipart/byteranges` (Go's `http.ServeContent`). The object stores registries redirect blobs to often do not:
 /// S3 and GCS send the whole object with 200, some proxies a single 206 for the first range. So a multi-range
-/// request is capped at the size its ranges can take, which aborts a whole-blob answer as it starts, and any
-/// answer that is not multipart turns this session to one request per range. Redirects are the transport's
-/// (`RedirectPolicy`): the blob store never sees the registry's credentials or TLS exceptions.
+/// request is capped at the size its ranges can take, which aborts a whole-blob answer as it starts (a blob under
+/// that cap costs no more than its ranges would), and any answer that is not multipart turns this session to one
+/// request per range. Redirects are the transport's (`RedirectPolicy`): the blob store never sees the registry's
+/// credentials or TLS exceptions.
 extension RegistryClient {
     /// Most ranges one request names: the `Range` header stays a few KiB, under any server's header limit.
     package static let rangesPerRequest = 64
@@ -117,13 +118,16 @@ extension RegistryClient {
         let results = await withTaskGroup(of: (Int, Result<[UInt8], RegistryError>).self) { group in
             var results = [Result<[UInt8], RegistryError>?](repeating: nil, count: ranges.count)
             var next = 0
-            while next < ranges.count || !group.isEmpty {
-                while next < ranges.count, next - results.count(where: { $0 != nil }) < Self.concurrentSingleRanges {
+            var inFlight = 0
+            while next < ranges.count || inFlight > 0 {
+                while next < ranges.count, inFlight < Self.concurrentSingleRanges {
                     let index = next
                     group.addTask { (index, await self.rangeResult(repository, digest, ranges[index])) }
                     next += 1
+                    inFlight += 1
                 }
                 if let (index, result) = await group.next() { results[index] = result }
+                inFlight -= 1
             }
             return results
         }
