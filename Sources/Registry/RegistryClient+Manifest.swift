@@ -153,15 +153,16 @@ extension RegistryClient {
     }
 
     /// Bytes `range` of a blob with `Range: bytes=a-b`; the answer must be 206 with a `Content-Range` naming
-    /// exactly that range (RFC 9110 §14.4), or a 200 holding the whole blob (then sliced).
-    public func fetchBlobRange(repository: String, digest: String, range: Range<Int64>) async throws(RegistryError)
-        -> [UInt8]
-    {
+    /// exactly that range (RFC 9110 §14.4), or a 200 holding the whole blob (then sliced) within
+    /// `maxResponseBytes` (the transport's default when nil).
+    public func fetchBlobRange(
+        repository: String, digest: String, range: Range<Int64>, maxResponseBytes: Int? = nil
+    ) async throws(RegistryError) -> [UInt8] {
         guard Digest.isWellFormed(digest) else { throw .unsupportedDigest(digest) }
         let raw = try await send(
             "GET", "/v2/\(repository)/blobs/\(digest)",
             headers: [(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound - 1)")],
-            scopes: [.repository(repository, actions: ["pull"])])
+            scopes: [.repository(repository, actions: ["pull"])], maxResponseBytes: maxResponseBytes)
         switch raw.status {
         case 206:
             let header = raw.header("content-range") ?? ""

@@ -91,10 +91,11 @@ public struct RegistryClient: Sendable {
     /// Sends `method path` (a path under the registry, `/v2/…`, or an absolute URL of the registry's origin)
     /// with the authorization the registry's challenge asks for, covering `scopes`. A 401 drops the cached
     /// token, asks the credential source again (`refresh: true`) and retries once with the challenge the 401
-    /// carried; its answer is returned whatever it is.
+    /// carried; its answer is returned whatever it is. `maxResponseBytes` (the transport's default when nil) lets
+    /// a caller that knows what size to expect abort a larger answer as it starts.
     public func send(
         _ method: String, _ path: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
-        scopes: [RegistryScope]
+        scopes: [RegistryScope], maxResponseBytes: Int? = nil
     ) async throws(RegistryError) -> HTTPResponse {
         let ping = try await ping()
         let url = try absoluteURL(path, baseURL: ping.baseURL)
@@ -107,7 +108,8 @@ public struct RegistryClient: Sendable {
             // the same one retry, with fresh credentials.
             first = try await authorization(challenge, scopes: scopes, refresh: true)
         }
-        var response = try await transmit(method, url: url, headers: headers, body: body, authorization: first)
+        var response = try await transmit(
+            method, url: url, headers: headers, body: body, authorization: first, maxResponseBytes: maxResponseBytes)
         guard response.status == 401 || Self.isExpiredCredential(response) else { return response }
         let renewed = Self.preferredChallenge(AuthChallenge.parse(headers: response.headers)) ?? challenge
         guard let renewed else { return response }
@@ -116,7 +118,8 @@ public struct RegistryClient: Sendable {
         logger.debug("401, retrying with fresh credentials", metadata: ["request": "\(method) \(path)"])
         response = try await transmit(
             method, url: url, headers: headers, body: body,
-            authorization: try await authorization(renewed, scopes: scopes, refresh: true))
+            authorization: try await authorization(renewed, scopes: scopes, refresh: true),
+            maxResponseBytes: maxResponseBytes)
         return response
     }
 
@@ -162,9 +165,10 @@ public struct RegistryClient: Sendable {
 
     func transmit(
         _ method: String, url: String, headers: [(name: String, value: String)], body: [UInt8],
-        authorization: String?
+        authorization: String?, maxResponseBytes: Int? = nil
     ) async throws(RegistryError) -> HTTPResponse {
         var request = request(method, url: url, headers: headers, body: body)
+        if let maxResponseBytes { request.maxResponseBytes = maxResponseBytes }
         if let authorization { request.headers.append((name: "Authorization", value: authorization)) }
         do throws(HTTPError) {
             return try await http.send(request)
@@ -227,6 +231,9 @@ final class RegistrySession: Sendable {
         /// `.some(nil)`: asked, anonymous.
         var credential: RegistryCredential??
         var tokens: [String: CachedToken] = [:]
+        /// Set once a multi-range request was answered otherwise (a whole blob, one range, no multipart): later
+        /// fetches ask range by range at once instead of paying that request again.
+        var singleRangesOnly = false
     }
 
     let state = Mutex(State())

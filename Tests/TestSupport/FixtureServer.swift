@@ -5,13 +5,18 @@ import Foundation
 /// the test runs, so the fixture also exits if the test process dies.
 public final class FixtureServer: @unchecked Sendable {
     public let port: Int
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// The loopback address the fixture was told to bind (`--bind` for fixtures that take one).
+    public let host: String
+    public var baseURL: String { "http://\(host):\(port)" }
     private let process: Process
     private let stdinPipe: Pipe
     private let stderrPipe: Pipe
 
     /// `script` is a file name under Tests/Fixtures; `arguments` and `environment` go to the script.
-    public init(script: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+    public init(
+        script: String, arguments: [String] = [], environment: [String: String] = [:], host: String = "127.0.0.1"
+    ) throws {
+        self.host = host
         process = Process()
         process.executableURL = URL(fileURLWithPath: ProcessRunner.resolve("python3"))
         process.arguments = ["-u", Self.fixturesDirectory + "/" + script] + arguments
@@ -47,7 +52,7 @@ public final class FixtureServer: @unchecked Sendable {
     /// "minted exactly once" or "never minted" pass.
     /// A fixture serving HTTPS passes its certificate as `caFile`.
     public func counter(_ name: String, caFile: String? = nil) throws -> Int {
-        let url = (caFile == nil ? baseURL : "https://127.0.0.1:\(port)") + "/__counters"
+        let url = (caFile == nil ? baseURL : "https://\(host):\(port)") + "/__counters"
         let result = try ProcessRunner.run(
             "curl", ["-sS", "--fail"] + (caFile.map { ["--cacert", $0] } ?? []) + [url], timeout: 30)
         guard result.status == 0,

@@ -4,9 +4,19 @@ import Registry
 /// byte ranges of the blob as stored (compressed).
 protocol BlobSource: Sendable {
     func read(_ digest: String, range: Range<Int64>) async throws(LazyMountError) -> [UInt8]
+    /// The bytes of each of `ranges`, in the order asked: a source that can ask for several at once (a registry's
+    /// multi-range request) saves a round trip per range.
+    func read(_ digest: String, ranges: [Range<Int64>]) async throws(LazyMountError) -> [[UInt8]]
 }
 
 extension BlobSource {
+    /// One request per range.
+    func read(_ digest: String, ranges: [Range<Int64>]) async throws(LazyMountError) -> [[UInt8]] {
+        var answers: [[UInt8]] = []
+        for range in ranges { answers.append(try await read(digest, range: range)) }
+        return answers
+    }
+
     /// Reads `range` in pieces of at most `chunk` bytes, handing each to `body` in order until it returns false:
     /// a layer is streamed once with memory bounded by one piece, and no response exceeds the transport's cap.
     func stream(

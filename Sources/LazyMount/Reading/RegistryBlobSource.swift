@@ -1,7 +1,8 @@
 import Registry
 
-/// Layer bytes from a registry repository, over ranged GETs (Registry's `fetchBlobRange`, which checks that the
-/// registry answered exactly the range asked for).
+/// Layer bytes from a registry repository, over ranged GETs (Registry's `fetchBlobRange` and `fetchBlobRanges`,
+/// which check that the registry answered exactly the ranges asked for; the latter asks for several in one request
+/// where the registry allows it).
 struct RegistryBlobSource: BlobSource {
     var client: RegistryClient
     var repository: String
@@ -9,6 +10,14 @@ struct RegistryBlobSource: BlobSource {
     func read(_ digest: String, range: Range<Int64>) async throws(LazyMountError) -> [UInt8] {
         do throws(RegistryError) {
             return try await client.fetchBlobRange(repository: repository, digest: digest, range: range)
+        } catch {
+            throw .registry(error)
+        }
+    }
+
+    func read(_ digest: String, ranges: [Range<Int64>]) async throws(LazyMountError) -> [[UInt8]] {
+        do throws(RegistryError) {
+            return try await client.fetchBlobRanges(repository: repository, digest: digest, ranges: ranges)
         } catch {
             throw .registry(error)
         }
