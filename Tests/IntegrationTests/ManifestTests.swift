@@ -57,7 +57,7 @@ func kubeletGlobMatches(_ glob: String, _ image: String) -> Bool {
     /// The Kubernetes versions the manifests are validated against, the README's "supported" list. 1.29 is the
     /// first whose Pod has native sidecars (an init container's `restartPolicy: Always`) on by default.
     static let supportedKubernetesVersions = (29...37).map { "1.\($0).0" }
-    static let overlays = ["kubelet-installer", "refresh-cronjob", "refresh-deployment", "sidecar-example"]
+    static let overlays = ["kubelet-installer", "refresh-cronjob", "refresh-deployment", "sidecar-example", "webhook"]
 
     static func rendered() throws -> [String: [[String: Any]]] {
         var result = [String: [[String: Any]]]()
