@@ -6,12 +6,16 @@ import SystemSupport
 /// keeps its serving certificate, so every replica and every restart serves the one the `caBundle` names.
 extension KubernetesClient {
     public static let tlsSecretType = "kubernetes.io/tls"
+    static let previousCAKey = "ca-previous.crt"
 
     /// A TLS Secret's PEM contents and the resourceVersion a replacement must name. The key redacts itself.
     public struct TLSSecret: Sendable, Equatable {
         public var certificate: [UInt8]
         public var privateKey: Credentials.Secret
         public var certificateAuthority: [UInt8]
+        /// `ca-previous.crt`: the CA before the last rotation, still trusted (beside `ca.crt`) while replicas that
+        /// have not reloaded yet serve certificates it signed. Empty when there is none.
+        public var previousCertificateAuthority: [UInt8] = []
         public var resourceVersion: String?
 
         public init(
@@ -25,8 +29,8 @@ extension KubernetesClient {
         }
     }
 
-    /// The Secret's contents, nil when it does not exist. A Secret of another type, or one missing a key, is
-    /// reported: it is someone else's and never overwritten.
+    /// The Secret's contents (a missing key reads as empty), nil when it does not exist. A Secret of another type
+    /// is reported: it is someone else's and never overwritten.
     public func tlsSecret(namespace: String, name: String) async throws(KubernetesError) -> TLSSecret? {
         guard let object = try await secret(namespace: namespace, name: name) else { return nil }
         let type = object["type"]?.stringValue ?? "Opaque"
@@ -35,10 +39,12 @@ extension KubernetesClient {
         }
         let data = object["data"]?.objectValue ?? [:]
         func decoded(_ key: String) -> [UInt8] { data[key]?.stringValue.flatMap(Base64.decode) ?? [] }
-        return TLSSecret(
+        var contents = TLSSecret(
             certificate: decoded("tls.crt"),
             privateKey: Credentials.Secret(String(decoding: decoded("tls.key"), as: UTF8.self)),
             certificateAuthority: decoded("ca.crt"), resourceVersion: object.resourceVersion)
+        contents.previousCertificateAuthority = decoded(Self.previousCAKey)
+        return contents
     }
 
     /// Creates the Secret (`contents.resourceVersion` nil) or replaces the one at that resourceVersion. A lost
@@ -52,14 +58,17 @@ extension KubernetesClient {
             "labels": .object(labels.mapValues(JSONValue.string)),
         ]
         if let version = contents.resourceVersion { metadata["resourceVersion"] = .string(version) }
+        var data: [String: JSONValue] = [
+            "tls.crt": .string(Base64.encode(contents.certificate)),
+            "tls.key": .string(Base64.encode(Array(contents.privateKey.exposedValue.utf8))),
+            "ca.crt": .string(Base64.encode(contents.certificateAuthority)),
+        ]
+        if !contents.previousCertificateAuthority.isEmpty {
+            data[Self.previousCAKey] = .string(Base64.encode(contents.previousCertificateAuthority))
+        }
         let object: [String: JSONValue] = [
             "apiVersion": .string("v1"), "kind": .string("Secret"), "metadata": .object(metadata),
-            "type": .string(Self.tlsSecretType),
-            "data": .object([
-                "tls.crt": .string(Base64.encode(contents.certificate)),
-                "tls.key": .string(Base64.encode(Array(contents.privateKey.exposedValue.utf8))),
-                "ca.crt": .string(Base64.encode(contents.certificateAuthority)),
-            ]),
+            "type": .string(Self.tlsSecretType), "data": .object(data),
         ]
         let written: [String: JSONValue]
         do {

@@ -8,11 +8,22 @@ package struct ServingCertificate: Sendable, Equatable {
     package var certificateAuthority: [UInt8]
     package var certificate: [UInt8]
     package var privateKey: Secret
+    /// The CA before the last rotation (PEM, empty when none): replicas that have not reloaded yet still serve
+    /// certificates it signed, so the `caBundle` keeps it until it expires.
+    package var previousCertificateAuthority: [UInt8] = []
 
     package init(certificateAuthority: [UInt8], certificate: [UInt8], privateKey: Secret) {
         self.certificateAuthority = certificateAuthority
         self.certificate = certificate
         self.privateKey = privateKey
+    }
+
+    /// What the API server must trust: the CA, and the previous one while it has not expired.
+    package func caBundle(at now: Date) -> [UInt8] {
+        guard !previousCertificateAuthority.isEmpty,
+            let remaining = try? Self.secondsUntilExpiry(previousCertificateAuthority, at: now), remaining > 0
+        else { return certificateAuthority }
+        return certificateAuthority + previousCertificateAuthority
     }
 
     /// Seconds from `now` until the serving certificate or its CA expires, whichever is first (negative when
@@ -28,6 +39,12 @@ package struct ServingCertificate: Sendable, Equatable {
         let parsed = try Self.parse(certificate)
         defer { X509_free(parsed) }
         return dnsNames.allSatisfy { X509_check_host(parsed, $0, $0.utf8.count, 0, nil) == 1 }
+    }
+
+    static func isCertificate(_ pem: [UInt8]) -> Bool {
+        guard let parsed = try? parse(pem) else { return false }
+        X509_free(parsed)
+        return true
     }
 
     static func parse(_ pem: [UInt8]) throws(TLSError) -> OpaquePointer {

@@ -43,10 +43,15 @@ package struct WebhookCertificateKeeper: Sendable {
         for _ in 1...3 {
             let stored = try await client.tlsSecret(namespace: namespace, name: secretName)
             if let stored, let material = usable(stored) { return material }
-            let fresh = try CertificateAuthority.issue(dnsNames: dnsNames, validity: validity, now: now())
-            let contents = KubernetesClient.TLSSecret(
+            var fresh = try CertificateAuthority.issue(dnsNames: dnsNames, validity: validity, now: now())
+            // The replaced CA stays in the caBundle while replicas still serve what it signed (until they check).
+            if let stored, ServingCertificate.isCertificate(stored.certificateAuthority) {
+                fresh.previousCertificateAuthority = stored.certificateAuthority
+            }
+            var contents = KubernetesClient.TLSSecret(
                 certificate: fresh.certificate, privateKey: fresh.privateKey,
                 certificateAuthority: fresh.certificateAuthority, resourceVersion: stored?.resourceVersion)
+            contents.previousCertificateAuthority = fresh.previousCertificateAuthority
             do {
                 _ = try await client.writeTLSSecret(
                     namespace: namespace, name: secretName, contents,
@@ -68,7 +73,7 @@ package struct WebhookCertificateKeeper: Sendable {
     package func publish(_ material: ServingCertificate) async throws -> Bool {
         let written = try await client.setCABundle(
             webhookConfiguration: webhookConfiguration, service: service, namespace: namespace,
-            caBundle: material.certificateAuthority)
+            caBundle: material.caBundle(at: now()))
         if written {
             logger.notice(
                 "updated the caBundle of the webhook configuration",
@@ -79,9 +84,10 @@ package struct WebhookCertificateKeeper: Sendable {
 
     /// The stored certificate when it names the Service, lives longer than `renewBefore` and its key matches.
     func usable(_ stored: KubernetesClient.TLSSecret) -> ServingCertificate? {
-        let material = ServingCertificate(
+        var material = ServingCertificate(
             certificateAuthority: stored.certificateAuthority, certificate: stored.certificate,
             privateKey: stored.privateKey)
+        material.previousCertificateAuthority = stored.previousCertificateAuthority
         guard let remaining = try? material.remainingLifetime(at: now()), remaining > renewBefore,
             (try? material.names(dnsNames)) == true, (try? TLSServerContext(material)) != nil
         else { return nil }

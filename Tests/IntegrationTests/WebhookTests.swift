@@ -453,8 +453,10 @@ struct WebhookTests {
         ])
         let rotated = RefreshSidecarTests.waitUntil(10) {
             let now = webhook.tlsData()
+            // The replaced CA stays trusted beside the new one: another replica may still serve what it signed.
             return now["ca.crt"] != nil && now["ca.crt"] != old.certificate && now != first
-                && webhook.caBundle() == now["ca.crt"]
+                && now["ca-previous.crt"] == old.certificate
+                && webhook.caBundle() == (now["ca.crt"] ?? "") + old.certificate
         }
         #expect(rotated, "\(webhook.tlsData().keys) \(webhook.log)")
         // The new CA is what the webhook now serves with, for a year.
