@@ -471,6 +471,58 @@ struct WebhookTests {
         #expect(webhook.log.contains("rotated the webhook's serving certificate"), "\(webhook.log)")
     }
 
+    /// The fixture holds MutatingWebhookConfigurations to the API server's validation, so the overlay's passing
+    /// it (every test seeds it) means something: each of these is what kube-apiserver refuses.
+    @Test func theFixtureRefusesTheWebhookConfigurationsTheAPIServerRefuses() throws {
+        let webhook = try Webhook(prefix: "ocicred-webhook-fixture")
+        defer { webhook.stop() }
+        let objects = try RenderedManifests.objects("webhook")
+        let valid = try #require(objects.first { RenderedManifests.kind($0) == "MutatingWebhookConfiguration" })
+        func broken(_ change: (inout [String: Any]) -> Void) -> [String: Any] {
+            var hook = (valid["webhooks"] as? [[String: Any]])?.first ?? [:]
+            change(&hook)
+            var copy = valid
+            copy["webhooks"] = [hook]
+            return copy
+        }
+        let cases: [(String, [String: Any], String)] = [
+            ("a two-segment name", broken { $0["name"] = "ocicred.dev" }, "at least three segments"),
+            ("no sideEffects", broken { $0["sideEffects"] = nil }, "sideEffects"),
+            ("sideEffects Some", broken { $0["sideEffects"] = "Some" }, "sideEffects"),
+            ("no v1 review", broken { $0["admissionReviewVersions"] = ["v2"] }, "admissionReviewVersions"),
+            ("a 31 s timeout", broken { $0["timeoutSeconds"] = 31 }, "between 1 and 30"),
+            (
+                "both url and service",
+                broken {
+                    var config = $0["clientConfig"] as? [String: Any] ?? [:]
+                    config["url"] = "https://example.com/mutate"
+                    $0["clientConfig"] = config
+                }, "exactly one of url or service"
+            ),
+            ("an unknown field", broken { $0["failurePolcy"] = "Ignore" }, "unknown field"),
+        ]
+        for (what, object, message) in cases {
+            let answer = try webhook.control("POST", "/__seed", object) as? [String: Any]
+            #expect(answer?["kind"] as? String == "Status", "\(what) was accepted")
+            #expect((answer?["message"] as? String ?? "").contains(message), "\(what): \(answer ?? [:])")
+        }
+        // An update naming an old resourceVersion is a 409 Conflict, as for every object with optimistic locking.
+        var stale = try #require(webhook.object("mutatingwebhookconfigurations", "", "ocicred-webhook"))
+        try webhook.seed(valid)
+        var metadata = stale["metadata"] as? [String: Any] ?? [:]
+        metadata["labels"] = ["touched": "yes"]
+        stale["metadata"] = metadata
+        let result = try ProcessRunner.run(
+            "curl",
+            [
+                "-s", "-w", "\n%{http_code}", "--cacert", webhook.fixtureCA, "-X", "PUT", "-H",
+                "Authorization: Bearer webhook-token", "-H", "Content-Type: application/json", "--data-binary",
+                String(decoding: try JSONSerialization.data(withJSONObject: stale), as: UTF8.self),
+                webhook.url + "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/ocicred-webhook",
+            ])
+        #expect(result.stdoutText.hasSuffix("\n409"), "\(result.stdoutText)")
+    }
+
     static func resourceVersion(_ object: [String: Any]?) -> String? {
         (object?["metadata"] as? [String: Any])?["resourceVersion"] as? String
     }
