@@ -523,6 +523,54 @@ struct WebhookTests {
         #expect(result.stdoutText.hasSuffix("\n409"), "\(result.stdoutText)")
     }
 
+    /// Each reason not to serve is reported with what to do, and the process exits instead of serving without a
+    /// trusted certificate or anything to add; a Secret of another type at the certificate's name is left as it is.
+    @Test func whatKeepsItFromServingIsReportedAndNothingIsOverwritten() throws {
+        let webhook = try Webhook(prefix: "ocicred-webhook-refuse")
+        defer { webhook.stop() }
+        let home = webhook.directory.path
+        func run(_ arguments: [String], config: String? = nil) throws -> ProcessResult {
+            try OcicredBinary.run(
+                ["webhook", "--listen", "127.0.0.1:\(webhook.port)"] + arguments, home: home,
+                extraEnvironment: [
+                    "OCICRED_CONFIG": config ?? webhook.directory.file("config.yaml"),
+                    "KUBECONFIG": webhook.directory.file("kubeconfig"),
+                ], timeout: 30)
+        }
+        let authFileOnly = webhook.directory.file("authfile-only.yaml")
+        try "registries:\n  - host: r.example\nrefresh:\n  outputs:\n    - authFile: {path: /tmp/x/auth.json}\n"
+            .write(toFile: authFileOnly, atomically: true, encoding: .utf8)
+        let noOutput = try run([], config: authFileOnly)
+        #expect(noOutput.status == 2 && noOutput.stderrText.contains("has no `secret:` output"), "\(noOutput)")
+
+        let badListen = try run(["--listen", "8443"])
+        #expect(badListen.status == 1 && badListen.stderrText.contains("is not host:port"), "\(badListen)")
+
+        let otherService = try run(["--service", "another"])
+        #expect(
+            otherService.status == 1 && otherService.stderrText.contains("has no webhook calling the Service"),
+            "\(otherService)")
+        // The overlay's RBAC grants its own configuration and Secret only: another name is refused first.
+        let forbidden = try run(["--webhook-configuration", "absent"])
+        #expect(
+            forbidden.status == 1 && forbidden.stderrText.contains("not allowed to get mutatingwebhookconfigurations"),
+            "\(forbidden)")
+        try webhook.control("POST", "/__rbac", ["objects": NSNull(), "namespace": "", "serviceAccount": ""])
+        let missing = try run(["--webhook-configuration", "absent"])
+        #expect(missing.status == 1 && missing.stderrText.contains("absent not found"), "\(missing)")
+
+        try webhook.seed([
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": ["name": "someone-elses", "namespace": Self.namespace], "data": ["k": "dg=="],
+        ])
+        let before = webhook.object("secrets", Self.namespace, "someone-elses")
+        let taken = try run(["--tls-secret", "someone-elses"])
+        #expect(taken.status == 1 && taken.stderrText.contains("already exists with type Opaque"), "\(taken)")
+        #expect(
+            NSDictionary(dictionary: webhook.object("secrets", Self.namespace, "someone-elses") ?? [:])
+                == NSDictionary(dictionary: before ?? ["": 0]))
+    }
+
     static func resourceVersion(_ object: [String: Any]?) -> String? {
         (object?["metadata"] as? [String: Any])?["resourceVersion"] as? String
     }
