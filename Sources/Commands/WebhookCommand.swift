@@ -33,6 +33,14 @@ struct WebhookCommand: AsyncParsableCommand {
     var webhookConfiguration = "ocicred-webhook"
 
     @Option(
+        name: .customLong("certificate-dir"),
+        help: """
+            Serve the certificate mounted here (tls.crt, tls.key: cert-manager's Secret) instead of issuing one; \
+            re-read at every check. Its caBundle is then cert-manager's to keep (cainjector).
+            """)
+    var certificateDirectory: String?
+
+    @Option(
         name: .customLong("check-interval"), help: "Seconds between checks of the certificate for rotation.")
     var checkInterval: Int = 3600
 
@@ -48,6 +56,7 @@ struct WebhookCommand: AsyncParsableCommand {
         options.secretName = tlsSecret
         options.webhookConfiguration = webhookConfiguration
         options.checkInterval = .seconds(checkInterval)
+        options.certificateDirectory = certificateDirectory
         let status = await WebhookService.run(
             options: options, environment: OcicredEnvironment.current, logger: OcicredCommand.logger)
         if status != 0 { throw ExitCode(status) }

@@ -13,6 +13,8 @@ package struct WebhookOptions: Sendable {
     package var namespace: String?
     package var secretName = "ocicred-webhook-tls"
     package var webhookConfiguration = "ocicred-webhook"
+    /// A mounted certificate (cert-manager's Secret: tls.crt, tls.key) to serve instead of issuing one.
+    package var certificateDirectory: String?
     /// How often the Secret is checked for a rotation (by this replica or another).
     package var checkInterval: Duration = .seconds(3600)
     package init() {}
@@ -39,16 +41,18 @@ package enum WebhookService {
             return 2
         }
         let namespace = options.namespace ?? client.config.namespace
-        let keeper = WebhookCertificateKeeper(
-            client: client, namespace: namespace, secretName: options.secretName, service: options.service,
-            webhookConfiguration: options.webhookConfiguration, logger: logger)
+        let source: CertificateSource =
+            options.certificateDirectory.map { .mounted(MountedCertificate(directory: $0)) }
+            ?? .issued(
+                WebhookCertificateKeeper(
+                    client: client, namespace: namespace, secretName: options.secretName, service: options.service,
+                    webhookConfiguration: options.webhookConfiguration, logger: logger))
         let cluster = WatchedCluster()
         let server: WebhookServer
         let material: ServingCertificate
         do {
             let (host, port) = try HealthServer.hostAndPort(options.listen)
-            material = try await keeper.current()
-            _ = try await keeper.publish(material)
+            material = try await source.current()
             let admission = PullSecretAdmission(outputs: outputs, home: namespace, cluster: cluster, logger: logger)
             server = try await WebhookServer.start(
                 host: host, port: port, context: try TLSServerContext(material), admission: admission, logger: logger)
@@ -67,7 +71,7 @@ package enum WebhookService {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: options.checkInterval)
                     if Task.isCancelled { return }
-                    served = await rotate(served, keeper: keeper, server: server, logger: logger)
+                    served = await source.rotate(served, server: server, logger: logger)
                 }
             }
             for await _ in terminated.stream { break }
@@ -75,21 +79,5 @@ package enum WebhookService {
         }
         await server.stop()
         return 0
-    }
-
-    /// Serves the Secret's certificate when it changed (this replica or another rotated it), the caBundle first.
-    private static func rotate(
-        _ material: ServingCertificate, keeper: WebhookCertificateKeeper, server: WebhookServer, logger: Logger
-    ) async -> ServingCertificate {
-        do {
-            let latest = try await keeper.current()
-            _ = try await keeper.publish(latest)
-            guard latest != material else { return material }
-            server.serve(try TLSServerContext(latest))
-            return latest
-        } catch {
-            logger.warning("cannot check the serving certificate; retrying later", metadata: ["error": "\(error)"])
-            return material
-        }
     }
 }

@@ -53,19 +53,20 @@ struct WebhookTests {
                 ["objects": rbac, "namespace": WebhookTests.namespace, "serviceAccount": "ocicred-webhook"])
         }
 
-        func start(checkInterval: Int = 3600) throws {
+        func start(checkInterval: Int = 3600, extra: [String] = [], trusting: String? = nil) throws {
             process = try RefreshSidecarTests.Sidecar(
                 [
                     "--listen", "127.0.0.1:\(port)", "--service", WebhookTests.service, "--tls-secret",
                     WebhookTests.tlsSecret, "--webhook-configuration", "ocicred-webhook", "--check-interval",
                     "\(checkInterval)",
-                ], home: directory.path,
+                ] + extra, home: directory.path,
                 environment: [
                     "OCICRED_CONFIG": directory.file("config.yaml"), "KUBECONFIG": directory.file("kubeconfig"),
                     "OCICRED_LOG_LEVEL": "info",
                 ], command: "webhook")
             let up = RefreshSidecarTests.waitUntil(20) {
-                (try? writeCABundle()) != nil && healthz(trusting: directory.file("bundle.pem")) == 200
+                if let trusting { return healthz(trusting: trusting) == 200 }
+                return (try? writeCABundle()) != nil && healthz(trusting: directory.file("bundle.pem")) == 200
             }
             try #require(up, "the webhook never served: \(log)")
         }
@@ -569,6 +570,37 @@ struct WebhookTests {
         #expect(
             NSDictionary(dictionary: webhook.object("secrets", Self.namespace, "someone-elses") ?? [:])
                 == NSDictionary(dictionary: before ?? ["": 0]))
+    }
+
+    /// With cert-manager: the mounted Secret's certificate is served, re-read when the kubelet replaces the files,
+    /// and ocicred writes neither a Secret nor the caBundle (cert-manager's cainjector keeps that).
+    @Test func aMountedCertManagerCertificateIsServedAndReloaded() throws {
+        let webhook = try Webhook(prefix: "ocicred-webhook-mounted")
+        defer { webhook.stop() }
+        let mounted = webhook.directory.file("mounted")
+        try FileManager.default.createDirectory(atPath: mounted, withIntermediateDirectories: true)
+        func mount(_ issued: (certificate: String, key: String)) throws {
+            try issued.certificate.write(toFile: mounted + "/tls.crt", atomically: true, encoding: .utf8)
+            try issued.key.write(toFile: mounted + "/tls.key", atomically: true, encoding: .utf8)
+            try issued.certificate.write(toFile: mounted + "/ca.crt", atomically: true, encoding: .utf8)
+        }
+        let first = try Self.selfSignedCertificate(days: 90, in: webhook.directory)
+        try mount(first)
+        try first.certificate.write(toFile: webhook.directory.file("first.pem"), atomically: true, encoding: .utf8)
+        try webhook.start(
+            checkInterval: 1, extra: ["--certificate-dir", mounted], trusting: webhook.directory.file("first.pem"))
+        #expect(webhook.object("secrets", Self.namespace, Self.tlsSecret) == nil)
+        #expect(webhook.caBundle() == nil)
+
+        let renewed = try Self.selfSignedCertificate(days: 90, in: webhook.directory)
+        try renewed.certificate.write(toFile: webhook.directory.file("renewed.pem"), atomically: true, encoding: .utf8)
+        try mount(renewed)
+        let reloaded = RefreshSidecarTests.waitUntil(10) {
+            webhook.healthz(trusting: webhook.directory.file("renewed.pem")) == 200
+        }
+        #expect(reloaded, "\(webhook.log)")
+        #expect(webhook.healthz(trusting: webhook.directory.file("first.pem")) == 0)
+        #expect(webhook.object("secrets", Self.namespace, Self.tlsSecret) == nil)
     }
 
     static func resourceVersion(_ object: [String: Any]?) -> String? {
