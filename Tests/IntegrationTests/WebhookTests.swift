@@ -288,5 +288,4 @@ struct WebhookTests {
         #expect(webhook.healthz(trusting: webhook.directory.file("first.pem")) == 0)
         #expect(webhook.object("secrets", Self.namespace, Self.tlsSecret) == nil)
     }
-
 }
