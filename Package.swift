@@ -30,6 +30,13 @@ let package = Package(
             name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // libssl for the admission webhook's TLS server and certificates (DESIGN.md, "Serving TLS"): OpenSSL's own,
+        // the stack libcrypto already is, instead of a BoringSSL build. Imported by Webhook only; a release build
+        // links its static archive, so the credential helper loads nothing new.
+        .systemLibrary(
+            name: "CSSL",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .systemLibrary(
             name: "CZlib",
             providers: [.apt(["zlib1g-dev"])]
@@ -93,6 +100,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Webhook",
+            dependencies: [
+                "SystemSupport", "Credentials", "Kubernetes", "Refresh", "CSSL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "Helper",
             dependencies: [
                 "SystemSupport", "Credentials", "Providers", .product(name: "Logging", package: "swift-log"),
@@ -110,6 +126,7 @@ let package = Package(
                 "Refresh",
                 "LazyMount",
                 "Transport",
+                "Webhook",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -125,7 +142,9 @@ let package = Package(
                 "SystemSupport", "Credentials", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "TransportTests", dependencies: ["SystemSupport", "Transport", "TestSupport"]),
-        .testTarget(name: "ProvidersTests", dependencies: ["SystemSupport", "Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
+        .testTarget(
+            name: "ProvidersTests",
+            dependencies: ["SystemSupport", "Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
         .testTarget(
             name: "RegistryTests",
             dependencies: [
@@ -146,11 +165,14 @@ let package = Package(
             ]),
         .testTarget(
             name: "LazyMountTests",
-            dependencies: ["SystemSupport", "LazyMount", "Registry", "Credentials", "Crypto", "Transport", "TestSupport"]),
+            dependencies: [
+                "SystemSupport", "LazyMount", "Registry", "Credentials", "Crypto", "Transport", "TestSupport",
+            ]),
         .testTarget(
             name: "HelperTests",
             dependencies: [
-                "SystemSupport", "Helper", "Credentials", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "SystemSupport", "Helper", "Credentials", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Crypto"]),
     ]

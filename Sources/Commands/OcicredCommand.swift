@@ -18,7 +18,7 @@ public struct OcicredCommand: AsyncParsableCommand {
             HelperCommand.self, AuthfileCommand.self, ConfigureCommand.self, LoginCommand.self,
             LogoutCommand.self, GetCommand.self, ListCommand.self, VerifyCommand.self, KubeletCommand.self,
             ConfigCommand.self, RefreshCommand.self, HealthCommand.self, IndexCommand.self, MountCommand.self,
-            UnmountCommand.self, PodmanArgsCommand.self,
+            UnmountCommand.self, PodmanArgsCommand.self, WebhookCommand.self,
         ])
 
     public init() {}

@@ -35,6 +35,10 @@ public struct KubernetesAPICall: Hashable, Sendable, CustomStringConvertible {
     static let listServiceAccounts = KubernetesAPICall("list", "serviceaccounts")
     static let watchServiceAccounts = KubernetesAPICall("watch", "serviceaccounts")
     static let createEvent = KubernetesAPICall("create", "events")
+    static let getWebhookConfiguration = KubernetesAPICall(
+        "get", "mutatingwebhookconfigurations", group: "admissionregistration.k8s.io")
+    static let updateWebhookConfiguration = KubernetesAPICall(
+        "update", "mutatingwebhookconfigurations", group: "admissionregistration.k8s.io")
 
     /// The calls of one pass (`refresh --once`, the CronJob): read, write, patch; no watch.
     public static let onePass: Set<KubernetesAPICall> = [
@@ -49,6 +53,20 @@ public struct KubernetesAPICall: Hashable, Sendable, CustomStringConvertible {
         getLease, createLease, updateLease,
     ]
 
+    /// What `ocicred refresh` can send: one pass and the controller's calls.
+    public static let refresh: Set<KubernetesAPICall> = onePass.union(controller)
+
+    /// What the refresh sends as a controller (the Deployment, never `--once`): it patches ServiceAccounts from
+    /// what it watches and never GETs one; only a one-pass refresh reads a ServiceAccount before patching it.
+    public static let refreshController: Set<KubernetesAPICall> = refresh.subtracting([getServiceAccount])
+
+    /// The admission webhook's: it watches ServiceAccounts and namespaces (no GET per admission), keeps its
+    /// serving certificate in one Secret, and the `caBundle` of its MutatingWebhookConfiguration in step.
+    public static let webhook: Set<KubernetesAPICall> = [
+        listNamespaces, watchNamespaces, listServiceAccounts, watchServiceAccounts, getSecret, createSecret,
+        updateSecret, getWebhookConfiguration, updateWebhookConfiguration,
+    ]
+
     /// Every call the client can make.
-    public static let all: Set<KubernetesAPICall> = onePass.union(controller)
+    public static let all: Set<KubernetesAPICall> = refresh.union(webhook)
 }

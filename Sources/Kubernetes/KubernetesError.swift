@@ -47,8 +47,10 @@ public enum KubernetesError: Error, Equatable, CustomStringConvertible {
         case .alreadyExists(let resource, let namespace, let name):
             return "kubernetes: \(resource) \(Self.qualified(namespace, name)) already exists"
         case .wrongSecretType(let namespace, let name, let type):
-            return "kubernetes: Secret \(namespace)/\(name) already exists with type \(type), not "
-                + "kubernetes.io/dockerconfigjson; it is left untouched: choose another secret name or delete it"
+            return
+                "kubernetes: Secret \(namespace)/\(name) already exists with type \(type), not the one ocicred writes "
+                + "there (kubernetes.io/dockerconfigjson for pull credentials, kubernetes.io/tls for the webhook's "
+                + "certificate); it is left untouched: choose another secret name or delete it"
         case .api(let code, let reason, let message, let verb, let resource):
             return "kubernetes: \(verb) \(resource) failed: \(code) \(reason): \(message)"
         case .invalidResponse(let resource, let reason):

@@ -20,12 +20,7 @@ public final class HealthServer: Sendable {
 
     /// Binds `address` (`host:port`, `[v6]:port` or `:port` for every interface).
     public static func start(address: String, status: RefreshStatus) async throws -> HealthServer {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw HealthServerError.badAddress(address)
-        }
-        var host = String(address[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host.isEmpty { host = "0.0.0.0" }
+        let (host, port) = try hostAndPort(address)
         let connections = ConnectionLimit(maximum: maximumConnections)
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -48,6 +43,18 @@ public final class HealthServer: Sendable {
             throw HealthServerError.cannotListen(address, reason: "\(error)")
         }
         return HealthServer(channel: channel)
+    }
+
+    /// `address` (`host:port`, `[v6]:port` or `:port` for every interface) as NIO binds it; the webhook's
+    /// --listen takes the same forms.
+    package static func hostAndPort(_ address: String) throws(HealthServerError) -> (host: String, port: Int) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw .badAddress(address)
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        return (host, port)
     }
 
     private init(channel: any Channel) {

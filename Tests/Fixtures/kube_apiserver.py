@@ -27,12 +27,18 @@ At start it makes its own CA and a server certificate for IP 127.0.0.1 / DNS loc
 - secrets: DELETE;
 - /version and discovery (/api, /apis, /api/v1, /apis/coordination.k8s.io/v1), so kubectl can map its resource names;
 - serviceaccounts: GET, PATCH with `application/merge-patch+json` only (RFC 7386), resourceVersion checked.
+- mutatingwebhookconfigurations (admissionregistration.k8s.io/v1, cluster-scoped): GET and PUT, resourceVersion
+  checked, validated as the API server does (webhook names with three segments, exactly one of url/service, a
+  base64 caBundle, admissionReviewVersions with v1, sideEffects None/NoneOnDryRun, failurePolicy, timeoutSeconds
+  1..30, rules; unknown fields refused); `/__seed` of one is checked the same way;
+- secrets of type kubernetes.io/tls need tls.crt and tls.key (422).
 Every (verb, resource) served to an authenticated client is recorded. Test controls (no auth, under /__):
   GET  /__calls              -> [{"verb","group","resource"}...] sorted
   GET  /__call_counts        -> [{"verb","group","resource","count"}...]: requests per call since the last reset
   POST /__calls/reset        clears both
   POST /__tokens             {"tokens": [...]} replaces the accepted tokens
-  POST /__seed               an object (Secret/Lease/ServiceAccount) stored as is (a Secret of another type)
+  POST /__seed               an object (Secret/Lease/ServiceAccount/MutatingWebhookConfiguration) stored as is (a
+                             Secret of another type)
   POST /__touch_after_get    {"resource","namespace","name","times"}: after each of the next `times` GETs of
                              that object, another writer changes it (annotation other-writer/touched, new rv)
   GET  /__object?resource=&namespace=&name=
@@ -102,8 +108,16 @@ KINDS = {
     "serviceaccounts": ("", "v1", "ServiceAccount"),
     "leases": ("coordination.k8s.io", "coordination.k8s.io/v1", "Lease"),
     "namespaces": ("", "v1", "Namespace"),
+    "mutatingwebhookconfigurations": ("admissionregistration.k8s.io", "admissionregistration.k8s.io/v1",
+                                      "MutatingWebhookConfiguration"),
 }
 LIST_KINDS = {"secrets", "serviceaccounts", "namespaces"}
+CLUSTER_SCOPED = {"namespaces", "mutatingwebhookconfigurations"}
+WEBHOOK_CONFIGURATION_FIELDS = {"apiVersion", "kind", "metadata", "webhooks"}
+WEBHOOK_FIELDS = {"name", "clientConfig", "rules", "failurePolicy", "matchPolicy", "namespaceSelector",
+                  "objectSelector", "sideEffects", "timeoutSeconds", "admissionReviewVersions", "reinvocationPolicy",
+                  "matchConditions"}
+RULE_FIELDS = {"operations", "apiGroups", "apiVersions", "resources", "scope"}
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 MICRO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$")
@@ -152,7 +166,9 @@ def stamp(obj, resource, namespace, name, previous=None):
     group, api_version, kind = KINDS[resource]
     meta = obj.setdefault("metadata", {})
     meta["name"] = name
-    if resource == "namespaces":
+    if resource == "mutatingwebhookconfigurations":
+        meta.pop("namespace", None)
+    elif resource == "namespaces":
         meta.pop("namespace", None)
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})
@@ -409,6 +425,10 @@ def validate(resource, obj, name):
                 base64.b64decode(value, validate=True)
             except Exception:
                 return status(400, "BadRequest", f"illegal base64 data in data[{key}]")
+        if obj.get("type") == "kubernetes.io/tls":
+            for key in ("tls.crt", "tls.key"):
+                if key not in data:
+                    return status(422, "Invalid", f'Secret "{name}" is invalid: data[{key}]: Required value')
         if obj.get("type") == "kubernetes.io/dockerconfigjson":
             raw = data.get(".dockerconfigjson")
             if raw is None:
@@ -418,6 +438,8 @@ def validate(resource, obj, name):
             except Exception:
                 return status(422, "Invalid", f'Secret "{name}" is invalid: data[.dockerconfigjson]: Invalid value: '
                               '"<secret contents redacted>": invalid character')
+    if resource == "mutatingwebhookconfigurations":
+        return validate_webhooks(obj, name)
     if resource == "events":
         unknown = set(obj) - EVENT_FIELDS
         if unknown:
@@ -443,6 +465,69 @@ def validate(resource, obj, name):
                 return status(400, "BadRequest", f"spec.{key} must be an integer")
         if spec.get("leaseDurationSeconds", 1) <= 0:
             return status(422, "Invalid", "spec.leaseDurationSeconds: must be greater than 0")
+    return None
+
+
+def validate_webhooks(obj, name):
+    """admissionregistration.k8s.io/v1 MutatingWebhookConfiguration as the API server's validation checks it."""
+    def invalid(field, message):
+        return status(422, "Invalid", f'MutatingWebhookConfiguration.admissionregistration.k8s.io "{name}" is '
+                      f"invalid: {field}: {message}")
+    unknown = set(obj) - WEBHOOK_CONFIGURATION_FIELDS
+    if unknown:
+        return status(400, "BadRequest", f'strict decoding error: unknown field "{sorted(unknown)[0]}"')
+    seen = set()
+    for index, webhook in enumerate(obj.get("webhooks") or []):
+        field = f"webhooks[{index}]"
+        unknown = set(webhook) - WEBHOOK_FIELDS
+        if unknown:
+            return status(400, "BadRequest", f'strict decoding error: unknown field "{field}.{sorted(unknown)[0]}"')
+        hook_name = webhook.get("name") or ""
+        if not NAME.match(hook_name) or hook_name.count(".") < 2:
+            return invalid(f"{field}.name", f'Invalid value: "{hook_name}": should be a domain with at least three '
+                           "segments separated by dots")
+        if hook_name in seen:
+            return invalid(f"{field}.name", f'Duplicate value: "{hook_name}"')
+        seen.add(hook_name)
+        config = webhook.get("clientConfig") or {}
+        if set(config) - {"url", "service", "caBundle"}:
+            return status(400, "BadRequest", f'strict decoding error: unknown field "{field}.clientConfig"')
+        if ("url" in config) == ("service" in config):
+            return invalid(f"{field}.clientConfig", "Required value: exactly one of url or service is required")
+        service = config.get("service") or {}
+        if "service" in config:
+            if set(service) - {"namespace", "name", "path", "port"} or not service.get("name") \
+                    or not service.get("namespace"):
+                return invalid(f"{field}.clientConfig.service", "Required value: namespace and name are required")
+            if "path" in service and not str(service["path"]).startswith("/"):
+                return invalid(f"{field}.clientConfig.service.path", "Invalid value: must start with a '/'")
+            if not 1 <= int(service.get("port", 443)) <= 65535:
+                return invalid(f"{field}.clientConfig.service.port", "Invalid value: must be 1-65535")
+        if "caBundle" in config:
+            try:
+                base64.b64decode(config["caBundle"], validate=True)
+            except Exception:
+                return status(400, "BadRequest", f"{field}.clientConfig.caBundle: illegal base64 data")
+        versions = webhook.get("admissionReviewVersions") or []
+        if not any(v in ("v1", "v1beta1") for v in versions):
+            return invalid(f"{field}.admissionReviewVersions", "Required value: must specify one of v1, v1beta1")
+        if webhook.get("sideEffects") not in ("None", "NoneOnDryRun"):
+            return invalid(f"{field}.sideEffects", 'Unsupported value: supported values: "None", "NoneOnDryRun"')
+        if webhook.get("failurePolicy", "Fail") not in ("Ignore", "Fail"):
+            return invalid(f"{field}.failurePolicy", 'Unsupported value: supported values: "Fail", "Ignore"')
+        timeout = webhook.get("timeoutSeconds", 10)
+        if not isinstance(timeout, int) or not 1 <= timeout <= 30:
+            return invalid(f"{field}.timeoutSeconds", "Invalid value: the timeout value must be between 1 and 30 "
+                           "seconds")
+        for number, rule in enumerate(webhook.get("rules") or []):
+            if set(rule) - RULE_FIELDS:
+                return status(400, "BadRequest", f'strict decoding error: unknown field "{field}.rules[{number}]"')
+            if not set(rule.get("operations") or ["?"]) <= {"CREATE", "UPDATE", "DELETE", "CONNECT", "*"}:
+                return invalid(f"{field}.rules[{number}].operations", "Unsupported value")
+            if not rule.get("apiGroups") or not rule.get("apiVersions") or not rule.get("resources"):
+                return invalid(f"{field}.rules[{number}]", "Required value: apiGroups, apiVersions and resources")
+            if rule.get("scope", "*") not in ("Cluster", "Namespaced", "*"):
+                return invalid(f"{field}.rules[{number}].scope", "Unsupported value")
     return None
 
 
@@ -525,10 +610,18 @@ class Handler(FixtureHandler):
             return 200, {}, {}
         if path == "/__seed" and method == "POST":
             obj = json.loads(body)
-            resource = {"Secret": "secrets", "Lease": "leases", "ServiceAccount": "serviceaccounts"}[obj["kind"]]
+            resource = {"Secret": "secrets", "Lease": "leases", "ServiceAccount": "serviceaccounts",
+                        "MutatingWebhookConfiguration": "mutatingwebhookconfigurations"}[obj["kind"]]
+            meta = obj["metadata"]
+            if resource in CLUSTER_SCOPED:
+                # Cluster-scoped objects are checked as a create would be: the overlay's must pass.
+                error = validate(resource, obj, meta.get("name"))
+                if error:
+                    return error
+                previous = OBJECTS.get((resource, "", meta["name"]))
+                return 200, {}, stamp(obj, resource, "", meta["name"], previous)
             if obj["metadata"]["namespace"] not in NAMESPACES:
                 return 400, {}, {"error": "no such namespace"}
-            meta = obj["metadata"]
             previous = OBJECTS.get((resource, meta["namespace"], meta["name"]))
             return 200, {}, stamp(obj, resource, meta["namespace"], meta["name"], previous)
         if path == "/__touch_after_get" and method == "POST":
@@ -584,6 +677,8 @@ class Handler(FixtureHandler):
         if len(segments) >= 5 and segments[:3] == ["api", "v1", "namespaces"]:
             namespace, resource, rest = segments[3], segments[4], segments[5:]
             group = ""
+        elif segments[:4] == ["apis", "admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations"]:
+            return self.webhook_configuration(method, segments[4:], body)
         elif len(segments) >= 6 and segments[:4] == ["apis", "coordination.k8s.io", "v1", "namespaces"]:
             namespace, resource, rest = segments[4], segments[5], segments[6:]
             group = "coordination.k8s.io"
@@ -702,6 +797,41 @@ class Handler(FixtureHandler):
                     return status(422, "Invalid", "imagePullSecrets entries must be {\"name\": ...}")
             return 200, {}, stamp(merged, resource, namespace, name, current)
         return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def webhook_configuration(self, method, rest, body):
+        """get and update of one MutatingWebhookConfiguration (cluster-scoped), resourceVersion checked."""
+        group, resource = "admissionregistration.k8s.io", "mutatingwebhookconfigurations"
+        verb = {"GET": "get", "PUT": "update"}.get(method)
+        if len(rest) != 1 or verb is None:
+            return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        name = rest[0]
+        called(verb, group, resource)
+        denied = forbidden(verb, group, resource, "", name)
+        if denied:
+            return denied
+        details = {"name": name, "group": group, "kind": resource}
+        current = OBJECTS.get((resource, "", name))
+        if current is None:
+            return status(404, "NotFound", f'{resource}.{group} "{name}" not found', details)
+        if verb == "get":
+            return 200, {}, json.loads(json.dumps(current))
+        if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/json":
+            return status(415, "UnsupportedMediaType", "the body of the request was in an unknown format")
+        try:
+            obj = json.loads(body)
+            assert isinstance(obj, dict)
+        except Exception:
+            return status(400, "BadRequest", "the request body is not a JSON object")
+        meta = obj.get("metadata") or {}
+        if meta.get("name") != name:
+            return status(400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match the name "
+                          f"on the URL ({name})")
+        error = validate(resource, obj, name)
+        if error:
+            return error
+        if meta.get("resourceVersion") and meta["resourceVersion"] != current["metadata"]["resourceVersion"]:
+            return self.conflict(resource, name, details)
+        return 200, {}, stamp(obj, resource, "", name, current)
 
     def collection(self, group, resource, namespace, params):
         """list or watch of a collection, namespaced or (namespace None) across the cluster."""

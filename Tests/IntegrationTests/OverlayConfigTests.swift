@@ -75,7 +75,10 @@ struct OverlayConfigTests {
     }
 
     /// The Secret-writing overlays, against the fixture API server (namespaces default, kube-system, ocicred,
-    /// team-a, team-b) and moto; `--once` as the CronJob runs, and as the Deployment's leader does each pass.
+    /// team-a, team-b) and moto, each pass run with `--once`. The Deployment runs it as a controller, which never
+    /// GETs a ServiceAccount (it patches from what it watches), so its RBAC has no `get serviceaccounts`: that one
+    /// call of a one-shot pass is not held against it (RefreshControllerTests runs the controller under the
+    /// overlay's own RBAC, enforced).
     @Test(arguments: [
         ("refresh-cronjob", "ocicred-refresh-once-config", ["default"]),
         ("refresh-deployment", "ocicred-refresh-config", ["default", "team-a", "team-b"]),
@@ -125,7 +128,9 @@ struct OverlayConfigTests {
                 })
         let calls = (try cluster.control("GET", "/__calls") as? [[String: String]]) ?? []
         #expect(!calls.isEmpty)
-        for call in calls {
+        let onlyOnce: Set<String> = overlay == "refresh-deployment" ? ["get serviceaccounts"] : []
+        #expect(onlyOnce.isSubset(of: Set(calls.map { "\($0["verb"] ?? "") \($0["resource"] ?? "")" })))
+        for call in calls where !onlyOnce.contains("\(call["verb"] ?? "") \(call["resource"] ?? "")") {
             #expect(granted.contains("\(call["verb"] ?? "") \(call["resource"] ?? "")"), "\(overlay): \(call)")
         }
     }

@@ -10,11 +10,11 @@ struct RefreshSidecarTests {
     final class Sidecar: @unchecked Sendable {
         let process = Process()
         let logFile: String
-        init(_ arguments: [String], home: String, environment: [String: String]) throws {
-            logFile = home + "/refresh-\(UUID().uuidString.prefix(6)).log"
+        init(_ arguments: [String], home: String, environment: [String: String], command: String = "refresh") throws {
+            logFile = home + "/\(command)-\(UUID().uuidString.prefix(6)).log"
             _ = FileManager.default.createFile(atPath: logFile, contents: nil)
             process.executableURL = URL(fileURLWithPath: OcicredBinary.path)
-            process.arguments = ["refresh"] + arguments
+            process.arguments = [command] + arguments
             process.environment = OcicredBinary.environment(home: home, extra: environment)
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: logFile)

@@ -135,6 +135,29 @@ import Transport
         try await client.recordEvent(
             about: "Secret", namespace: "default", name: "regcred", uid: nil, type: "Warning", reason: "NotOwned",
             message: "a test")
+        #expect(try await fixture.calls() == KubernetesAPICall.refresh)
+        // The webhook's: its certificate Secret and the caBundle of its configuration.
+        let material = KubernetesClient.TLSSecret(
+            certificate: Array("cert".utf8), privateKey: Secret("key"), certificateAuthority: Array("ca".utf8))
+        let created = try await client.writeTLSSecret(namespace: "ocicred", name: "tls", material, labels: [:])
+        _ = try await client.tlsSecret(namespace: "ocicred", name: "tls")
+        _ = try await client.writeTLSSecret(namespace: "ocicred", name: "tls", created, labels: [:])
+        _ = try await fixture.control("POST", "/__seed", Self.webhookConfiguration)
+        _ = try await client.setCABundle(
+            webhookConfiguration: "hooks", service: "hook", namespace: "ocicred", caBundle: Array("ca".utf8))
         #expect(try await fixture.calls() == KubernetesAPICall.all)
+    }
+
+    static var webhookConfiguration: [String: Any] {
+        [
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+            "metadata": ["name": "hooks"],
+            "webhooks": [
+                [
+                    "name": "pods.hooks.example.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+                    "clientConfig": ["service": ["name": "hook", "namespace": "ocicred"]],
+                ]
+            ],
+        ]
     }
 }

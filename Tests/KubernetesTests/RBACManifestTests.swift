@@ -93,7 +93,7 @@ import Testing
     @Test func theHADeploymentIsGrantedExactlyWhatTheClientCallsNarrowedByName() throws {
         let overlay = try Self.deployment()
         let grants = overlay.grants(to: "ocicred-refresh")
-        #expect(Set(grants.map(\.call)) == KubernetesAPICall.all)
+        #expect(Set(grants.map(\.call)) == KubernetesAPICall.refreshController)
         let output = try #require(overlay.secretOutput)
         // The selector picks namespaces at run time: the Secret grants are cluster-wide, the Lease grants are not.
         #expect(output["namespaceSelector"] != nil)
@@ -122,17 +122,62 @@ import Testing
             serviceAccounts: output["serviceAccounts"] as? [String] ?? [], lease: nil)
     }
 
-    /// A ClusterRole only where a namespaceSelector makes one necessary, with the reason written beside it.
-    @Test func onlyTheOverlayWithANamespaceSelectorHasAClusterRoleAndSaysWhy() throws {
+    /// A ClusterRole only where a namespaceSelector makes one necessary (the HA refresh, and the webhook, which
+    /// admits Pods wherever the selector reaches), with the reason written beside it.
+    @Test func onlyTheOverlaysWithANamespaceSelectorHaveAClusterRoleAndSayWhy() throws {
+        let clusterWide = ["refresh-deployment", "webhook"]
         for overlay in RenderedManifests.overlays {
             let objects = try RenderedManifests.objects(overlay)
             let clusterRoles = objects.filter { RenderedManifests.kind($0) == "ClusterRole" }
-            #expect(clusterRoles.isEmpty == (overlay != "refresh-deployment"), "\(overlay)")
+            #expect(clusterRoles.isEmpty == !clusterWide.contains(overlay), "\(overlay)")
         }
         #expect(try Self.deployment().secretOutput?["namespaceSelector"] != nil)
+        #expect(try Self.webhook().secretOutput?["namespaceSelector"] != nil)
         #expect(try Self.cronJob().secretOutput?["namespaceSelector"] == nil)
-        let rbac = try String(
-            contentsOfFile: RenderedManifests.root + "/overlays/refresh-deployment/rbac.yaml", encoding: .utf8)
-        #expect(rbac.contains("# Why a ClusterRole: the namespaces come from a selector"))
+        for (overlay, reason) in [
+            ("refresh-deployment", "# Why a ClusterRole: the namespaces come from a selector"),
+            ("webhook", "# Why a ClusterRole: Pods are admitted in every namespace the selector picks"),
+        ] {
+            let rbac = try String(
+                contentsOfFile: RenderedManifests.root + "/overlays/\(overlay)/rbac.yaml", encoding: .utf8)
+            #expect(rbac.contains(reason), "\(overlay)")
+        }
+    }
+
+    static func webhook() throws -> Overlay { try Overlay("webhook", configMap: "ocicred-webhook-config") }
+
+    /// The webhook may watch namespaces and ServiceAccounts everywhere (a Pod may name any ServiceAccount), but
+    /// touch only its own certificate Secret, in its own namespace, and the caBundle of its own configuration.
+    @Test func theWebhookIsGrantedExactlyWhatItCallsNarrowedByName() throws {
+        let overlay = try Self.webhook()
+        let grants = overlay.grants(to: "ocicred-webhook")
+        #expect(Set(grants.map(\.call)) == KubernetesAPICall.webhook)
+        let deployment = try #require(overlay.objects.first { RenderedManifests.kind($0) == "Deployment" })
+        let args =
+            (RenderedManifests.podSpec(deployment)?["containers"] as? [[String: Any]])?.first?["args"] as? [String]
+            ?? []
+        let option = { (name: String) in args.firstIndex(of: name).map { args[$0 + 1] } }
+        let secret = try #require(option("--tls-secret"))
+        let configuration = try #require(option("--webhook-configuration"))
+        #expect(
+            overlay.objects.contains {
+                RenderedManifests.kind($0) == "MutatingWebhookConfiguration"
+                    && RenderedManifests.name($0) == configuration
+            })
+        for grant in grants {
+            switch (grant.call.verb, grant.call.resource) {
+            case (_, "namespaces"), (_, "serviceaccounts"):
+                #expect(grant.namespace == nil && grant.resourceNames == nil, "\(grant)")
+                #expect(["list", "watch"].contains(grant.call.verb), "\(grant)")
+            case ("create", "secrets"):
+                #expect(grant.namespace == "ocicred-webhook" && grant.resourceNames == nil, "\(grant)")
+            case (_, "secrets"):
+                #expect(grant.namespace == "ocicred-webhook" && grant.resourceNames == [secret], "\(grant)")
+            case (_, "mutatingwebhookconfigurations"):
+                #expect(grant.namespace == nil && grant.resourceNames == [configuration], "\(grant)")
+            default:
+                Issue.record("unexpected grant \(grant)")
+            }
+        }
     }
 }
