@@ -2,11 +2,11 @@
 // The package as ../shared/DESIGN.md lays it out: thin system-library targets over C, one library target per
 // concern, and an executable that only dispatches. Release builds are made with `--static-swift-stdlib`
 // (helpers/install, helpers/demo, helpers/bench) because start-up time of the credential helper is a feature.
+// Linux only: SystemSupport binds glibc, the lazy mount libfuse3 and the kubelet plugin runs on Linux nodes.
 import PackageDescription
 
 let package = Package(
     name: "ocicred",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ocicred", targets: ["ocicred"])
     ],
@@ -125,7 +125,9 @@ let package = Package(
                 "SystemSupport", "Credentials", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "TransportTests", dependencies: ["SystemSupport", "Transport", "TestSupport"]),
-        .testTarget(name: "ProvidersTests", dependencies: ["SystemSupport", "Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
+        .testTarget(
+            name: "ProvidersTests",
+            dependencies: ["SystemSupport", "Providers", "Credentials", "Transport", "Crypto", "TestSupport"]),
         .testTarget(
             name: "RegistryTests",
             dependencies: [
@@ -146,11 +148,14 @@ let package = Package(
             ]),
         .testTarget(
             name: "LazyMountTests",
-            dependencies: ["SystemSupport", "LazyMount", "Registry", "Credentials", "Crypto", "Transport", "TestSupport"]),
+            dependencies: [
+                "SystemSupport", "LazyMount", "Registry", "Credentials", "Crypto", "Transport", "TestSupport",
+            ]),
         .testTarget(
             name: "HelperTests",
             dependencies: [
-                "SystemSupport", "Helper", "Credentials", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "SystemSupport", "Helper", "Credentials", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Crypto"]),
     ]

@@ -1,4 +1,4 @@
-import Foundation
+public import FoundationEssentials
 import Synchronization
 import SystemSupport
 
@@ -97,8 +97,8 @@ public final class RefreshEvents: Sendable {
 /// Turns SIGTERM, SIGINT and SIGHUP into `RefreshEvent`s (through the one `SignalWatcher`).
 public enum SignalForwarder {
     public static func start(into events: RefreshEvents) {
-        _ = SignalWatcher.route([SIGTERM, SIGINT, SIGHUP]) { signal in
-            events.post(signal == SIGHUP ? .reload : .terminate)
+        _ = SignalWatcher.route(SignalWatcher.stopAndReload) { signal in
+            events.post(signal == SignalWatcher.hangUp ? .reload : .terminate)
         }
     }
 }

@@ -1,5 +1,5 @@
 public import Credentials
-import Foundation
+internal import FoundationEssentials
 import Kubernetes
 public import Logging
 public import SystemSupport

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Darwin)
-    import Darwin
 #endif
 
 /// An exclusive advisory lock (flock(2)) on a lock file beside the data it guards. flock is released by the
