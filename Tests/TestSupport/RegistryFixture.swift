@@ -5,6 +5,8 @@ public enum FixtureError: Error, CustomStringConvertible {
     case missingProgram(name: String, debianPackage: String)
     case commandFailed(command: String, result: ProcessResult)
     case notListening(program: String, port: Int, log: String)
+    /// A fixture's test control answered something other than what it documents.
+    case unexpectedAnswer(control: String, answer: String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,8 @@ public enum FixtureError: Error, CustomStringConvertible {
             return "\(command) failed: \(result)"
         case .notListening(let program, let port, let log):
             return "\(program) did not listen on 127.0.0.1:\(port); its log:\n\(log)"
+        case .unexpectedAnswer(let control, let answer):
+            return "the fixture's \(control) answered \(answer)"
         }
     }
 

@@ -201,11 +201,7 @@ struct PodmanHabitsTests {
         defer { registry.stop() }
         let sandbox = try ContainersSandbox(credHelpers: [:])
         defer { sandbox.remove() }
-        // ocicred's registries.conf.d and certs.d inside the sandbox; podman's registries.conf is the sandbox's.
-        try FileManager.default.createDirectory(
-            atPath: sandbox.home + "/registries.conf.d", withIntermediateDirectories: true)
-        sandbox.environment["OCICRED_REGISTRIES_CONF_DIR"] = sandbox.home + "/registries.conf.d"
-        sandbox.environment["OCICRED_CERTS_DIRS"] = sandbox.home + "/certs.d"
+        try sandbox.useOwnRegistriesAndCertificates()
         let stdin = Data((password + "\n").utf8)
         let login = ["login", "-u", username, "--password-stdin"]
 
@@ -335,9 +331,7 @@ struct PodmanHabitsTests {
         case .credHelpers:
             return try ContainersSandbox(credHelpers: Dictionary(uniqueKeysWithValues: hosts.map { ($0, "ocicred") }))
         case .registriesConf:
-            let snippet = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent(
-                    "helpers/containers/registries.conf.d/50-ocicred.conf")
+            let snippet = ContainersSandbox.helperSnippet
             return try ContainersSandbox(
                 credHelpers: [:], registriesConf: try String(contentsOf: snippet, encoding: .utf8))
         }
