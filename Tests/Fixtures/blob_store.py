@@ -5,7 +5,9 @@ Usage: python3 blob_store.py --root DIR --cert CERT --key KEY
 
 Strict as a bucket is: GET and HEAD only, paths that leave --root or do not exist are 404, `Range: bytes=a-b`
 is honoured with 206 and Content-Range (an unsatisfiable range is 416), and every file served is counted as
-`served` at /__counters. Requests are logged as JSON lines on stderr (fixturelib).
+`served` at /__counters. A request carrying `Authorization` is refused as S3 refuses a registry's Bearer or Basic
+header on a redirected download (400 InvalidArgument, "Unsupported Authorization Type") and counted as
+`authorization`: a credential that leaks through the redirect fails the download instead of passing unseen. Requests are logged as JSON lines on stderr (fixturelib).
 """
 import argparse
 import os
@@ -21,6 +23,11 @@ class BlobStore(FixtureHandler):
     def route(self, method, path, query, body):
         if method not in ("GET", "HEAD"):
             return 405, {}, b""
+        if self.headers.get("Authorization") is not None:
+            self.count("authorization")
+            return 400, {"Content-Type": "application/xml"}, (
+                b"<Error><Code>InvalidArgument</Code><Message>Unsupported Authorization Type</Message>"
+                b"<ArgumentName>Authorization</ArgumentName></Error>")
         # Resolved per request: the root may be a link made after the store started (the registry's own
         # directory exists only once the registry runs, and the registry needs our port first).
         root = os.path.realpath(BlobStore.root)

@@ -99,9 +99,14 @@ import Testing
     @Test func aMissingNamespaceIsReportedAsNotFound() async throws {
         let fixture = try KubeAPIFixture()
         defer { fixture.stop() }
-        await #expect(throws: KubernetesError.self) {
+        let error = await #expect(throws: KubernetesError.self) {
             try await fixture.client().writeDockerConfigSecret(
                 namespace: "nope", name: "regcred", dockerConfigJSON: config)
         }
+        guard case .notFound(_, let namespace, _)? = error else {
+            Issue.record("expected .notFound, got \(String(describing: error))")
+            return
+        }
+        #expect(namespace == "nope")
     }
 }

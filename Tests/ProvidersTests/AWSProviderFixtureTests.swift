@@ -24,7 +24,10 @@ extension AWSIntegrationTests {
         private func startFixture(_ arguments: [String] = [], environment: [String: String] = [:]) async throws
             -> FixtureServer
         {
-            var env = ["AWS_FIXTURE_ACCESS_KEY_ID": Self.keyID, "AWS_FIXTURE_SECRET_ACCESS_KEY": Self.secret]
+            var env = [
+                "AWS_FIXTURE_ACCESS_KEY_ID": Self.keyID, "AWS_FIXTURE_SECRET_ACCESS_KEY": Self.secret,
+                "AWS_FIXTURE_WEB_IDENTITY_ISSUER": AWSTestEnvironment.webIdentityIssuer,
+            ]
             for (key, value) in environment { env[key] = value }
             let fixtureEnvironment = env
             return try await withCheckedThrowingContinuation { continuation in

@@ -126,9 +126,16 @@ struct PlainOutputTests {
                 #"ocicred_refresh_output_writes_total{output="\#(home.file("good.json"))",result="success"} 1"#),
             "\(metrics)")
         kill(process.processIdentifier, SIGHUP)
-        usleep(500_000)
-        let reloaded = try ProcessRunner.run("curl", ["-s", "http://127.0.0.1:\(port)/metrics"]).stdoutText
-        #expect(reloaded.contains(#"ocicred_refresh_config_reloads_total{result="success"} 1"#), "\(reloaded)")
+        // Wait for the reload to be counted (an event), not for a fixed time.
+        let reloadedLine = #"ocicred_refresh_config_reloads_total{result="success"} 1"#
+        var reloaded = ""
+        let reloadDeadline = Date() + 20
+        repeat {
+            reloaded = try ProcessRunner.run("curl", ["-s", "http://127.0.0.1:\(port)/metrics"]).stdoutText
+            if reloaded.contains(reloadedLine) { break }
+            usleep(50_000)
+        } while Date() < reloadDeadline
+        #expect(reloaded.contains(reloadedLine), "\(reloaded)")
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

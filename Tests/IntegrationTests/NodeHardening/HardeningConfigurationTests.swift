@@ -35,7 +35,9 @@ struct HardeningConfigurationTests {
         #expect(authfile.status == 1 && authfile.stderrText.contains("OpenSSL is configured"), "\(authfile)")
     }
 
-    @Test("a configured OpenSSL that offers the algorithms is used, and reads what the fast path wrote")
+    /// What this shows is compatibility both ways under such a configuration; that the EVP route is the one taken
+    /// is `CryptoRouteTests`' to show (the built-in path would pass this round trip too).
+    @Test("under a configured OpenSSL that offers the algorithms, the store stays readable both ways")
     func configuredOpenSSLIsHonouredAndCompatible() throws {
         let home = try TemporaryDirectory()
         defer { home.remove() }

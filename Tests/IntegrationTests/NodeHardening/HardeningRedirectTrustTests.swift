@@ -70,5 +70,8 @@ struct HardeningRedirectTrustTests {
         #expect(trusted.status == 0, "\(trusted)\n\(registry.log.suffix(2000))")
         #expect(
             try store.counter("served", caFile: certificate.certificateFile) > 0, "blobs came from the redirect target")
+        // The store refuses any Authorization header, as S3 does; none reached it, so the registry's credential
+        // stayed with the registry.
+        #expect(try store.counter("authorization", caFile: certificate.certificateFile) == 0)
     }
 }
