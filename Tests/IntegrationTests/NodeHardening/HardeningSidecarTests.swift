@@ -36,6 +36,13 @@ struct HardeningSidecarTests {
             wrapper: ["/usr/bin/prlimit", "--nofile=1024:1024"], logName: "refresh")
     }
 
+    /// The ECR fixture, accepting this suite's key pair.
+    func startECR() throws -> FixtureServer {
+        try FixtureServer(
+            script: "aws_fixtures.py",
+            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+    }
+
     /// Whether process `pid` has `path` open: the sidecar keeps the lock file open while it waits for the lock.
     static func holdsOpen(_ pid: Int32, _ path: String) -> Bool {
         let directory = "/proc/\(pid)/fd"
@@ -66,9 +73,7 @@ struct HardeningSidecarTests {
     func lockHeldElsewhereDoesNotBlockTheLoop(held: HeldLock) throws {
         let home = try TemporaryDirectory()
         defer { home.remove() }
-        let ecr = try FixtureServer(
-            script: "aws_fixtures.py",
-            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+        let ecr = try startECR()
         defer { ecr.stop() }
         // Another ocicred-like process minting or writing: it holds the lock for 30 s.
         for directory in ["cache/ocicred", "shared"] {
@@ -129,9 +134,7 @@ struct HardeningSidecarTests {
         defer { _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) }
         let home = try TemporaryDirectory()
         defer { home.remove() }
-        let ecr = try FixtureServer(
-            script: "aws_fixtures.py",
-            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+        let ecr = try startECR()
         defer { ecr.stop() }
         let port = try FreePort.pick()
         let sidecar = try startSidecar(home: home, ecr: ecr, port: port)
