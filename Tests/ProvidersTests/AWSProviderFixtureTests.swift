@@ -288,7 +288,7 @@ extension AWSIntegrationTests {
             defer { home.remove() }
             let closedPort = try FreePort.pick()
             let silent = try SilentListener()
-            defer { silent.close() }
+            defer { withExtendedLifetime(silent) {} }
             // Load libcurl first (the first request dlopen()s it); the bound is on finding nothing, not on loading.
             _ = try? await CurlHTTPClient().send(
                 HTTPRequest(url: "http://127.0.0.1:\(closedPort)/", timeout: .seconds(1), connectTimeout: .seconds(1)))
@@ -317,31 +317,4 @@ extension AWSIntegrationTests {
             }
         }
     }
-}
-
-/// A TCP socket that listens (the kernel completes handshakes) but never accepts or answers: a metadata endpoint
-/// that hangs.
-final class SilentListener: @unchecked Sendable {
-    let fd: Int32
-    let port: Int
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: addr.sin_port))
-    }
-
-    func close() { _ = Glibc.close(fd) }
 }
