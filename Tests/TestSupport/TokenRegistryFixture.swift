@@ -6,6 +6,11 @@ public struct SelfSignedCertificate: Sendable {
     public let certificateFile: String
     public let keyFile: String
 
+    /// A certificate for 127.0.0.1 (CN and IP SAN), as a registry on loopback serves.
+    public static func loopback(in directory: String, name: String) throws -> SelfSignedCertificate {
+        try make(in: directory, name: name, commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+    }
+
     /// `subjectAltNames` like `["IP:127.0.0.1", "DNS:localhost"]`, for a server certificate.
     public static func make(
         in directory: String, name: String, commonName: String, subjectAltNames: [String] = []

@@ -195,8 +195,7 @@ struct PodmanHabitsTests {
         let password = Self.makePassword()
         let certificates = try TemporaryDirectory(prefix: "ocicred-tls")
         defer { certificates.remove() }
-        let certificate = try SelfSignedCertificate.make(
-            in: certificates.path, name: "registry", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let certificate = try SelfSignedCertificate.loopback(in: certificates.path, name: "registry")
         let registry = try RegistryFixture.start(username: username, password: password, tls: certificate)
         defer { registry.stop() }
         let sandbox = try ContainersSandbox(credHelpers: [:])

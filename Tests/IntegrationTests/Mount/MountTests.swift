@@ -413,8 +413,7 @@ struct MountTests {
         let password = "pw:" + UUID().uuidString.prefix(8).lowercased()
         let directory = try TemporaryDirectory(prefix: "ocicred-mount-zstd")
         defer { directory.remove() }
-        let certificate = try SelfSignedCertificate.make(
-            in: directory.path, name: "registry-tls", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let certificate = try SelfSignedCertificate.loopback(in: directory.path, name: "registry-tls")
         let registry = try RegistryFixture.start(username: "mounter", password: password, tls: certificate)
         defer { registry.stop() }
         let home = directory.file("home")

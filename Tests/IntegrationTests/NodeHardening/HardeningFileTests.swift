@@ -369,8 +369,7 @@ struct HardeningFileTests {
             environment["GOOGLE_APPLICATION_CREDENTIALS"] = fifo
             stdin = "gcr.io"
         case .caFile, .certsDirectoryCA, .registriesConf:
-            let certificate = try SelfSignedCertificate.make(
-                in: home.path, name: "registry", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+            let certificate = try SelfSignedCertificate.loopback(in: home.path, name: "registry")
             registry = try RegistryFixture.start(username: "u", password: "p", tls: certificate)
             environment.merge(try OcicredBinary.registryEnvironment(home: home.path)) { $1 }
             let login = try OcicredBinary.helper(

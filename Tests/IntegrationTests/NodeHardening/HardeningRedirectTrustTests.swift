@@ -21,8 +21,7 @@ struct HardeningRedirectTrustTests {
         defer { directory.remove() }
         let home = directory.file("home")
         // One certificate for both hosts (127.0.0.1): trusting it for the registry must not trust the blob host.
-        let certificate = try SelfSignedCertificate.make(
-            in: directory.path, name: "tls", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let certificate = try SelfSignedCertificate.loopback(in: directory.path, name: "tls")
         let storeRoot = directory.file("blob-root")
         let store = try FixtureServer(
             script: "blob_store.py",
