@@ -90,9 +90,10 @@ struct RefreshCommand: AsyncParsableCommand {
 /// concurrency on one NIO event loop instead of libdispatch's pool, whose monitor would wake it every second
 /// (`RefreshExecutor` says why). Other commands keep the stock executor: they are short-lived.
 public enum RefreshProcess {
-    /// `arguments` without argv[0]; the root command has no options of its own, so the subcommand comes first.
-    public static func prepare(arguments: [String]) {
-        guard arguments.first == RefreshCommand.configuration.commandName else { return }
-        RefreshExecutor.install()
+    /// The executor the process's work should prefer, nil for every command but `refresh`. `arguments` without
+    /// argv[0]; the root command has no options of its own, so the subcommand comes first.
+    public static func executor(arguments: [String]) -> (any TaskExecutor)? {
+        guard arguments.first == RefreshCommand.configuration.commandName else { return nil }
+        return RefreshExecutor.make()
     }
 }

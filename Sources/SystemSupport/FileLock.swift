@@ -43,7 +43,7 @@ package final class FileLock {
                 close(fd)
                 throw SystemError(code: ECANCELED, operation: "flock \(path)", detail: "cancelled while waiting")
             }
-            try? await Task.sleep(nanoseconds: delay)
+            await TaskPlacement.sleep(for: .nanoseconds(delay))
             delay = min(delay * 2, 50_000_000)
         }
     }

@@ -19,7 +19,7 @@ public protocol HTTPStreamingClient: HTTPClient {
 extension CurlHTTPClient: HTTPStreamingClient {
     public func stream(_ request: HTTPRequest) -> AsyncThrowingStream<HTTPStreamPart, any Error> {
         AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = TaskPlacement.task {
                 do {
                     try await self.streamExchange(request) { continuation.yield($0) }
                     continuation.finish()

@@ -31,5 +31,5 @@ do {
 if asHelper {
     ProcessExit.exit(HelperMain.run(arguments: Array(arguments.dropFirst()), environment: environment, logger: logger))
 }
-RefreshProcess.prepare(arguments: Array(arguments.dropFirst()))
-AsyncBridge.wait { await OcicredCommand.run(arguments: Array(arguments.dropFirst())) }
+let executor = RefreshProcess.executor(arguments: Array(arguments.dropFirst()))
+AsyncBridge.wait(on: executor) { await OcicredCommand.run(arguments: Array(arguments.dropFirst())) }
