@@ -2,11 +2,11 @@
 // The package as ../shared/DESIGN.md lays it out: thin system-library targets over C, one library target per
 // concern, and an executable that only dispatches. Release builds are made with `--static-swift-stdlib`
 // (helpers/install, helpers/demo, helpers/bench) because start-up time of the credential helper is a feature.
+// Linux only: SystemSupport binds glibc, the lazy mount libfuse3 and the kubelet plugin runs on Linux nodes.
 import PackageDescription
 
 let package = Package(
     name: "ocicred",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ocicred", targets: ["ocicred"])
     ],

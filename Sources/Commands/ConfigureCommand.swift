@@ -3,10 +3,6 @@ import Credentials
 import Providers
 import SystemSupport
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `ocicred configure`: names ocicred in `credHelpers` for chosen registries, keeping the rest of the file.
 struct ConfigureCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,7 +65,7 @@ struct ConfigureCommand: AsyncParsableCommand {
         }
         guard
             let path = dockerConfig ?? authfile
-                ?? CredHelperConfigurator.podmanAuthFile(environment: environment, userID: getuid())
+                ?? CredHelperConfigurator.podmanAuthFile(environment: environment, userID: ProcessIdentity.realUserID)
         else {
             StandardStreams.err(
                 "error: XDG_RUNTIME_DIR is not set, so podman picks its auth file itself: set XDG_RUNTIME_DIR "

@@ -7,10 +7,6 @@ import Synchronization
 import SystemSupport
 import Transport
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// What `index` and `mount` share: the image reference from the command line, a registry client whose
 /// credentials come from the resolver (asked again on every 401), the progress line while layers are indexed,
 /// and the exit codes for their errors.
@@ -42,7 +38,7 @@ enum ImageAccess {
     /// is done and at most every 10 s within one, so a long index build is visibly alive without flooding the log.
     static func progressLine(prefix: String) -> (@Sendable (Int, Int, String, Int64, Int64) -> Void)? {
         let mib: @Sendable (Int64) -> String = { bytes in String(Double(bytes * 10 / (1 << 20)) / 10) }
-        if isatty(2) == 1 {
+        if StandardStream.error.isTerminal {
             return { layer, count, digest, read, size in
                 StandardStreams.err(
                     "\r\(prefix)layer \(layer)/\(count) \(digest.prefix(19)) \(mib(read))/\(mib(size)) MiB\u{1B}[K")
@@ -63,7 +59,7 @@ enum ImageAccess {
         }
     }
 
-    static func clearProgressLine() { if isatty(2) == 1 { StandardStreams.err("\r\u{1B}[K") } }
+    static func clearProgressLine() { if StandardStream.error.isTerminal { StandardStreams.err("\r\u{1B}[K") } }
 
     /// Reports `error` on stderr and exits with the registry error kinds' codes (1 for everything else).
     static func fail(_ error: any Error) throws -> Never {

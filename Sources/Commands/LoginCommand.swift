@@ -4,10 +4,6 @@ import Registry
 import SystemSupport
 import Transport
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `ocicred login HOST`: `podman login` into ocicred's encrypted store, checked against the registry first.
 struct LoginCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

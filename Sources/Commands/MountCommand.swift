@@ -4,10 +4,6 @@ import LazyMount
 import Registry
 import SystemSupport
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `ocicred mount IMAGE DIR`: serve the image read-only over FUSE until unmounted (see ImageMount).
 struct MountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -127,8 +123,9 @@ struct MountCommand: AsyncParsableCommand {
             if bundle {
                 var bundleOptions = RuntimeBundle.Options()
                 bundleOptions.keepUpper = keepUpper
-                if getuid() != 0 || !uidMap.isEmpty || !gidMap.isEmpty {
-                    let own = RuntimeSpec.Rootless.callingUser(uid: getuid(), gid: getgid())
+                if ProcessIdentity.realUserID != 0 || !uidMap.isEmpty || !gidMap.isEmpty {
+                    let own = RuntimeSpec.Rootless.callingUser(
+                        uid: ProcessIdentity.realUserID, gid: ProcessIdentity.realGroupID)
                     bundleOptions.rootless = RuntimeSpec.Rootless(
                         uidMappings: uidMap.isEmpty ? own.uidMappings : uidMap.compactMap(RuntimeSpec.IDMapping.parse),
                         gidMappings: gidMap.isEmpty ? own.gidMappings : gidMap.compactMap(RuntimeSpec.IDMapping.parse))
@@ -143,7 +140,7 @@ struct MountCommand: AsyncParsableCommand {
                 for: reference, keyFiles: indexKey, pinnedIndex: index, pushed: trustPushedIndex)
             options.signKey = try signKey.map { path throws(LazyMountError) in try IndexTrust.signingKey(at: path) }
             if let progress = ImageAccess.progressLine(prefix: "indexing ") {
-                let onTerminal = isatty(2) == 1
+                let onTerminal = StandardStream.error.isTerminal
                 options.indexProgress = { layer, count, digest, read, size in
                     progress(layer, count, digest, read, size)
                     if onTerminal && layer == count && read == size { StandardStreams.err("\n") }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Credentials
-import Glibc
 import Helper
 import Logging
+import SystemSupport
 
 /// The root command. Each subcommand lives in its own file and calls one library entry point.
 public struct OcicredCommand: AsyncParsableCommand {
@@ -49,7 +49,7 @@ public struct OcicredCommand: AsyncParsableCommand {
             StandardStreams.err("ocicred: cannot write the output: \(failure)\n")
             status = 1
         }
-        Glibc.exit(status)
+        ProcessExit.exit(status)
     }
 
     /// The logger subcommands use; `main` has bootstrapped the logging system before any command runs, so a

@@ -86,13 +86,14 @@ struct RefreshCommand: AsyncParsableCommand {
     }
 }
 
-/// What `main` does before the process's first task when the subcommand is `refresh`: the sidecar runs Swift
-/// concurrency on one NIO event loop instead of libdispatch's pool, whose monitor would wake it every second
-/// (`RefreshExecutor` says why). Other commands keep the stock executor: they are short-lived.
+/// What `main` asks before the process's first task: for `refresh`, the executor its work prefers, so the sidecar
+/// runs on one NIO event loop instead of libdispatch's pool, whose monitor would wake it every second
+/// (`EventLoopExecutor` says why). Other commands keep the global executor: they are short-lived.
 public enum RefreshProcess {
-    /// `arguments` without argv[0]; the root command has no options of its own, so the subcommand comes first.
-    public static func prepare(arguments: [String]) {
-        guard arguments.first == RefreshCommand.configuration.commandName else { return }
-        RefreshExecutor.install()
+    /// The executor the process's work should prefer, nil for every command but `refresh`. `arguments` without
+    /// argv[0]; the root command has no options of its own, so the subcommand comes first.
+    public static func executor(arguments: [String]) -> (any TaskExecutor)? {
+        guard arguments.first == RefreshCommand.configuration.commandName else { return nil }
+        return RefreshExecutor.make()
     }
 }

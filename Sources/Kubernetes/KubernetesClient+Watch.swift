@@ -37,7 +37,7 @@ extension KubernetesClient {
         -> AsyncThrowingStream<WatchEvent, any Error>
     {
         AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = TaskPlacement.task {
                 do {
                     try await self.streamEvents(query, resourceVersion, timeoutSeconds) { continuation.yield($0) }
                     continuation.finish()

@@ -84,7 +84,7 @@ public struct Reflector: Sendable {
                     metadata: ["watch": "\(query)", "error": "\(error)", "retry in": "\(wait)"])
                 // After a failure the resume point may be long gone; a 410 would tell, but a list is as cheap.
                 if case .api? = error as? KubernetesError { resourceVersion = nil }
-                try? await Task.sleep(for: wait)
+                await TaskPlacement.sleep(for: wait)
             }
         }
     }

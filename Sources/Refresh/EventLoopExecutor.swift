@@ -1,24 +1,25 @@
 import NIOCore
 import NIOPosix
-@_spi(ExperimentalCustomExecutors) @_spi(ExperimentalScheduling) import _Concurrency
+import SystemSupport
 
-/// Swift concurrency's default executor for the refresh sidecar: every task, actor hop and `Task.sleep` runs on
-/// one SwiftNIO event loop, which sleeps in `epoll_wait` until a socket, a signal pipe or its next timer needs it.
+/// The refresh sidecar's task executor: the sidecar's tasks, actor hops and sleeps run on one SwiftNIO event
+/// loop, which sleeps in `epoll_wait` until a socket, a signal pipe or its next timer needs it.
 ///
-/// Why: on Linux the stock global executor is libdispatch's worker pool, and the first job it runs starts the
-/// pool's monitor, a timer that ticks once a second for the rest of the process — 60 wake-ups a minute in a
-/// sidecar that has nothing to do for hours (issue 5 asks for none). The health server shares the loop
-/// (`HealthServer.start`), so an idle sidecar is three threads: main (waiting in `AsyncBridge.wait`), the signal
-/// thread and this loop.
+/// Why: on Linux the global executor is libdispatch's worker pool, and the first job it runs starts the pool's
+/// monitor, a timer that ticks once a second for the rest of the process — 60 wake-ups a minute in a sidecar that
+/// has nothing to do for hours (issue 5 asks for none). The health server shares the loop (`HealthServer.start`),
+/// so an idle sidecar is three threads: main (waiting in `AsyncBridge.wait`), the signal thread and this loop.
 ///
-/// Installed through the toolchain's executor factory (`swift_createExecutors`, SPI in Swift 6.3), not NIO's
-/// `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor`: that one looks the runtime's
-/// enqueue hook up with `dlsym`, which finds nothing in our release build (the Swift runtime is linked in with
-/// `--static-swift-stdlib` and exports no symbols), and it would leave `Task.sleep` on dispatch's timers.
-/// Jobs must not block the loop: file writes are short, curl runs on threads of its own, and the token cache
-/// lock is polled with `Task.sleep`. Anything that still uses `DispatchQueue.global()` (AWS `credential_process`
-/// does) starts dispatch's pool, and its monitor, again.
-final class EventLoopExecutor: TaskExecutor, SchedulingExecutor, @unchecked Sendable {
+/// Placed with the supported task executor preference (SE-0417): `main` starts the sidecar's work with this
+/// executor as its preference, which its child tasks inherit; unstructured tasks and sleeps keep it through
+/// `TaskPlacement` (a plain `Task {}` or `Task.sleep` would reach the global executor, and start the pool). No
+/// toolchain SPI: the runtime's executor factory, which would replace the global executor itself, is not public.
+/// NIO's `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor` is no alternative: it looks the
+/// runtime's hook up with `dlsym`, which finds nothing in the release build (the Swift runtime is linked
+/// statically and exports no symbols). Jobs must not block the loop: file writes are short, curl runs on threads
+/// of its own, and the token cache lock is polled with `TaskPlacement.sleep`. Anything that still uses
+/// `DispatchQueue.global()` (AWS `credential_process` does) starts dispatch's pool, and its monitor, again.
+final class EventLoopExecutor: DelayingExecutor, @unchecked Sendable {
     // @unchecked: the only stored property is an immutable reference to a thread-safe event loop.
     let loop: any EventLoop
 
@@ -29,12 +30,9 @@ final class EventLoopExecutor: TaskExecutor, SchedulingExecutor, @unchecked Send
         loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 
-    func enqueue<C: Clock>(_ job: consuming ExecutorJob, after delay: C.Duration, tolerance: C.Duration?, clock: C) {
-        let job = UnownedJob(job)
-        // The runtime's clocks (continuous, suspending) measure in `Duration`; another clock's delay is not
-        // convertible, and running such a job at once is what a sleep that cannot be timed should do.
-        let nanoseconds = (delay as? Duration).map(Self.nanoseconds) ?? 0
-        loop.scheduleTask(in: .nanoseconds(nanoseconds)) { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) -> @Sendable () -> Void {
+        let scheduled = loop.scheduleTask(in: .nanoseconds(Self.nanoseconds(delay))) { body() }
+        return { scheduled.cancel() }
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
@@ -46,20 +44,13 @@ final class EventLoopExecutor: TaskExecutor, SchedulingExecutor, @unchecked Send
     }
 }
 
-/// Puts `EventLoopExecutor` in place of the default executor; see there for why.
+/// The sidecar's `EventLoopExecutor`; see there for why.
 public enum RefreshExecutor {
-    /// Must run before the process's first task: the runtime creates its default executors on the first
-    /// enqueue, after which this changes nothing. Sizes NIO's singleton group to one loop: each loop is a
-    /// thread, a stack and a malloc arena, and the sidecar needs one. Call it once (NIO traps on a second).
-    public static func install() {
+    /// Sizes NIO's singleton group to one loop (each loop is a thread, a stack and a malloc arena, and the sidecar
+    /// needs one) and returns the executor on it. Call it once, before the group is first used (NIO traps on a
+    /// second sizing).
+    public static func make() -> any TaskExecutor {
         NIOSingletons.groupLoopCountSuggestion = 1
-        _createExecutors(factory: EventLoopExecutorFactory.self)
+        return EventLoopExecutor(loop: MultiThreadedEventLoopGroup.singleton.next())
     }
-}
-
-enum EventLoopExecutorFactory: ExecutorFactory {
-    static let executor = EventLoopExecutor(loop: MultiThreadedEventLoopGroup.singleton.next())
-    /// The main actor stays on the main queue; the sidecar never uses it (main blocks in `AsyncBridge.wait`).
-    static var mainExecutor: any MainExecutor { PlatformExecutorFactory.mainExecutor }
-    static var defaultExecutor: any TaskExecutor { executor }
 }

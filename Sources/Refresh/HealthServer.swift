@@ -5,7 +5,7 @@ import Synchronization
 
 /// `/healthz`, `/readyz` and `/metrics` over HTTP/1.1 (swift-nio), on an event loop that sleeps in epoll until a
 /// request comes: serving health adds no periodic wake-up to an idle sidecar. It runs on NIO's singleton group,
-/// the loop `RefreshExecutor` also runs the sidecar's tasks on, so health costs no thread of its own.
+/// the loop `EventLoopExecutor` also runs the sidecar's tasks on, so health costs no thread of its own.
 ///
 /// Probes must keep working when something else holds connections open: a connection that has not sent its whole
 /// request within `idleTimeout` is closed, and at most `maximumConnections` are open at once — a new one closes

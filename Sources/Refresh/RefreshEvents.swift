@@ -1,4 +1,4 @@
-import Foundation
+public import FoundationEssentials
 import Synchronization
 import SystemSupport
 
@@ -50,7 +50,7 @@ public final class RefreshEvents: Sendable {
     /// ends at once, and the loop then sees `.terminate`. What cancellation cannot interrupt (a write already
     /// under its lock) finishes first.
     public func cancellingOnTermination<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
-        let task = Task { await body() }
+        let task = TaskPlacement.task { await body() }
         let (id, alreadyTerminating) = state.withLock { state -> (Int, Bool) in
             state.nextID += 1
             state.cancellers[state.nextID] = { task.cancel() }
@@ -78,8 +78,8 @@ public final class RefreshEvents: Sendable {
                 return state.nextID
             }
             if let delay {
-                timer = Task { [self] in
-                    try? await Task.sleep(for: .milliseconds(Int64((delay * 1000).rounded(.up))))
+                timer = TaskPlacement.task { [self] in
+                    await TaskPlacement.sleep(for: .milliseconds(Int64((delay * 1000).rounded(.up))))
                     let waiter = state.withLock { state -> CheckedContinuation<RefreshEvent?, Never>? in
                         guard let waiter = state.waiter, waiter.id == id else { return nil }
                         state.waiter = nil
@@ -97,8 +97,8 @@ public final class RefreshEvents: Sendable {
 /// Turns SIGTERM, SIGINT and SIGHUP into `RefreshEvent`s (through the one `SignalWatcher`).
 public enum SignalForwarder {
     public static func start(into events: RefreshEvents) {
-        _ = SignalWatcher.route([SIGTERM, SIGINT, SIGHUP]) { signal in
-            events.post(signal == SIGHUP ? .reload : .terminate)
+        _ = SignalWatcher.route(SignalWatcher.stopAndReload) { signal in
+            events.post(signal == SignalWatcher.hangUp ? .reload : .terminate)
         }
     }
 }

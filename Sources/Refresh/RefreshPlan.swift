@@ -1,5 +1,4 @@
 import Credentials
-import Foundation
 import Kubernetes
 import Logging
 import SystemSupport
@@ -22,8 +21,10 @@ struct Cluster: Sendable {
         let client = try KubernetesClient.fromEnvironment(environment, logger: logger)
         var elector: LeaderElector?
         if let lease = options.leaseName, !options.once {
-            let identity =
-                options.identity ?? environment["POD_NAME"] ?? (ProcessInfo.processInfo.hostName + "-\(getpid())")
+            // Without a name given, the host name (the pod's, in a pod) plus the process id; a host whose name
+            // cannot be read still gets an identity unique on it.
+            let host = (try? ProcessIdentity.hostName()) ?? "ocicred"
+            let identity = options.identity ?? environment["POD_NAME"] ?? "\(host)-\(ProcessIdentity.processID)"
             elector = LeaderElector(client: client, namespace: client.config.namespace, name: lease, identity: identity)
         }
         return Cluster(client: client, elector: elector)

@@ -1,5 +1,5 @@
 public import Credentials
-import Foundation
+internal import FoundationEssentials
 import Kubernetes
 public import Logging
 public import SystemSupport
@@ -91,7 +91,7 @@ public enum RefreshService {
 
     /// Tries for the Lease every retry period; a replica that becomes leader posts `.leadershipGained`.
     static func elect(_ elector: LeaderElector, events: RefreshEvents, logger: Logger) -> Task<Void, Never> {
-        Task {
+        TaskPlacement.task {
             while !Task.isCancelled {
                 let was = await elector.isLeader
                 var now = false
@@ -105,7 +105,7 @@ public enum RefreshService {
                     logger.notice("leading: this replica writes the Secrets", metadata: ["lease": "\(elector.name)"])
                     events.post(.leadershipGained)
                 }
-                try? await Task.sleep(for: LeaderElector.defaultRetryPeriod)
+                await TaskPlacement.sleep(for: LeaderElector.defaultRetryPeriod)
             }
         }
     }
@@ -122,7 +122,7 @@ public enum RefreshService {
         while true {
             // About to idle, likely for hours: give back the code pages the pass ran (see StartupCode). As a task
             // of its own it runs once this one waits, so the code of going to sleep is given back too (~130 KiB).
-            Task { StartupCode.release() }
+            TaskPlacement.task { StartupCode.release() }
             switch await events.next(until: await engine.nextWake) {
             case nil:
                 _ = await events.cancellingOnTermination { await engine.step() }

@@ -83,7 +83,7 @@ actor SecretController {
         for query in Self.queries(config) {
             let reflector = Reflector(client: client, query: query, logger: logger)
             status.setWatch(query.description, problem: "not established yet")
-            tasks.append(Task { await reflector.run { change in await self.apply(change, from: query) } })
+            tasks.append(TaskPlacement.task { await reflector.run { change in await self.apply(change, from: query) } })
         }
     }
 

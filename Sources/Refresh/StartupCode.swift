@@ -1,4 +1,3 @@
-import Glibc
 import SystemSupport
 
 /// Unmaps the executable's code pages from the sidecar once a refresh pass is done, so what stays resident
@@ -27,9 +26,8 @@ enum StartupCode {
         else { return 0 }
         var released = 0
         for mapping in codeMappings(smaps: smaps, executable: executable) {
-            guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
             let length = Int(mapping.end - mapping.start)
-            if madvise(address, length, MADV_DONTNEED) == 0 { released += length }
+            if (try? ProcessMemory.dropPages(start: mapping.start, length: length)) != nil { released += length }
         }
         return released
     }
@@ -63,10 +61,5 @@ enum StartupCode {
         return (Mapping(start: start, end: end), fields[1], path)
     }
 
-    private static func executablePath() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    private static func executablePath() -> String? { FileSystemMount.linkTarget("/proc/self/exe") }
 }

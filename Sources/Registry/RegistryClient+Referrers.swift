@@ -50,7 +50,8 @@ extension RegistryClient {
     public func referrers(repository: String, subject: String, artifactType: String) async throws(RegistryError)
         -> ReferrerListing
     {
-        var next: String? = "/v2/\(repository)/referrers/\(subject)?artifactType=\(Self.queryEncode(artifactType))"
+        var next: String? =
+            "/v2/\(repository)/referrers/\(subject)?artifactType=\(PercentEncoding.encode(artifactType))"
         var descriptors: [ReferrerDescriptor] = []
         var pages = 0
         while let path = next, pages < 100 {
@@ -169,22 +170,6 @@ extension RegistryClient {
             return String(part[part.index(after: open)..<close])
         }
         return nil
-    }
-
-    /// Percent-encodes everything but RFC 3986 unreserved characters (a media type holds `/` and `+`).
-    static func queryEncode(_ text: String) -> String {
-        var encoded = ""
-        for byte in text.utf8 {
-            if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x7E
-            {
-                encoded.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                let hex = Array("0123456789ABCDEF".utf8)
-                encoded += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]], as: UTF8.self)
-            }
-        }
-        return encoded
     }
 }
 

@@ -5,10 +5,13 @@ import Dispatch
 /// credential helper's cached `get` (a few milliseconds, paid on every pull) cannot afford. Only work that
 /// really awaits — minting a token, a registry round trip — comes through here.
 package enum AsyncBridge {
-    package static func wait<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+    /// `executor`, when given, is the preference the work and every task it starts through `TaskPlacement` run on.
+    package static func wait<T: Sendable>(
+        on executor: (any TaskExecutor)? = nil, _ body: @escaping @Sendable () async -> T
+    ) -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
-        Task.detached {
+        Task.detached(executorPreference: executor) {
             box.value = await body()
             done.signal()
         }

@@ -2,8 +2,6 @@ import Dispatch
 
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Darwin)
-    import Darwin
 #endif
 
 /// The one way ocicred runs another program: an argv array (posix_spawn, no shell), stdin and stderr inherited so

@@ -2,8 +2,6 @@ import Synchronization
 
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Darwin)
-    import Darwin
 #endif
 
 /// The one way ocicred writes a file: the store, the key, the token cache, auth files and their status, indexes,

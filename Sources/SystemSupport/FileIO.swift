@@ -1,7 +1,5 @@
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Darwin)
-    import Darwin
 #endif
 
 /// The one way ocicred reads a file another process or user could have placed: the store, the key, auth files,
@@ -73,6 +71,12 @@ package enum FileIO {
     package static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+    }
+
+    /// Whether this process may list and search the directory at `path` (access(2) with R_OK | X_OK), as a
+    /// library handed the path would need.
+    package static func isSearchableDirectory(_ path: String) -> Bool {
+        isDirectory(path) && access(path, R_OK | X_OK) == 0
     }
 
     /// Creates `path` and its missing parents; the directories we create are 0700 because they hold secrets.

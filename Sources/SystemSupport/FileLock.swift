@@ -1,7 +1,5 @@
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Darwin)
-    import Darwin
 #endif
 
 /// An exclusive advisory lock (flock(2)) on a lock file beside the data it guards. flock is released by the
@@ -45,7 +43,7 @@ package final class FileLock {
                 close(fd)
                 throw SystemError(code: ECANCELED, operation: "flock \(path)", detail: "cancelled while waiting")
             }
-            try? await Task.sleep(nanoseconds: delay)
+            await TaskPlacement.sleep(for: .nanoseconds(delay))
             delay = min(delay * 2, 50_000_000)
         }
     }

@@ -24,19 +24,10 @@ package enum FileSystemMount {
 
     /// The target of the symlink at `path` (a /proc namespace link, say), or nil when there is none.
     package static func linkTarget(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 256)
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard let count = try? valueOrErrno("readlink \(path)", { readlink(path, &buffer, buffer.count - 1) }),
             count > 0
         else { return nil }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
-}
-
-/// Who this process is, for the choices that depend on it (kernel overlayfs or fuse-overlayfs, a rootless bundle).
-package enum ProcessIdentity {
-    package static var effectiveUserID: UInt32 { geteuid() }
-    package static var realUserID: UInt32 { getuid() }
-    package static var realGroupID: UInt32 { getgid() }
-    package static var processID: Int32 { getpid() }
-    package static var isRoot: Bool { geteuid() == 0 }
 }

@@ -2,8 +2,6 @@ import Synchronization
 
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Darwin)
-    import Darwin
 #endif
 
 /// Signals as calls on one watcher thread, for the long-running commands (the refresh sidecar, a mount).
@@ -25,6 +23,11 @@ package enum SignalWatcher {
         _ = fcntl(pair[1], F_SETFD, FD_CLOEXEC)
         return (pair[0], pair[1])
     }()
+    /// The signals a long-running command stops (SIGTERM, SIGINT) or reloads (SIGHUP) on, which the watcher
+    /// thread unblocks; named here so that callers need no C module.
+    package static let stopAndReload: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+    package static let hangUp: Int32 = SIGHUP
+
     private static let routes = Mutex<[Int32: @Sendable (Int32) -> Void]>([:])
     private static let watcher: Bool = {
         guard pipe.read >= 0 else { return false }
@@ -61,10 +64,20 @@ package enum SignalWatcher {
         }
     }
 
+    /// Ignores SIGPIPE for the whole process: a reader that went away is then reported by write(2) as EPIPE,
+    /// where the write can handle it, instead of killing the process mid-way (a mount stopping under SIGTERM
+    /// would exit 141 and leave its mount point behind).
+    package static func ignoreBrokenPipe() throws(SystemError) {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = SIG_IGN
+        sigemptyset(&action.sa_mask)
+        _ = try valueOrErrno("ignore SIGPIPE") { sigaction(SIGPIPE, &action, nil) }
+    }
+
     private static func watch() -> UnsafeMutableRawPointer? {
         var set = sigset_t()
         sigemptyset(&set)
-        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
+        for signal in stopAndReload { sigaddset(&set, signal) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
         var byte: UInt8 = 0
         while let count = try? valueOrErrno("read", { read(pipe.read, &byte, 1) }), count == 1 {

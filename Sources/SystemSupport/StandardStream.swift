@@ -1,7 +1,5 @@
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Darwin)
-    import Darwin
 #endif
 
 /// stdin, stdout and stderr, read and written whole. stdout carries a command's payload (a helper answer, an
@@ -24,6 +22,10 @@ package enum StandardStream {
     }
 
     package func write(_ text: String) throws(SystemError) { try write(Array(text.utf8)) }
+
+    /// Whether the stream is a terminal, where a progress line may be rewritten in place; anything else (a pipe,
+    /// a file, a closed descriptor) gets plain lines.
+    package var isTerminal: Bool { isatty(descriptor) == 1 }
 
     /// For reports and diagnostics, where there is nobody left to tell about a failed write.
     package func writeIgnoringErrors(_ text: String) { try? write(text) }

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Darwin)
-    import Darwin
 #endif
 
 /// An `errno` value as a Swift error, with its symbolic name so a message says `EACCES`, not `13`. `detail`

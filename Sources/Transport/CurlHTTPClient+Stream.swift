@@ -19,7 +19,7 @@ public protocol HTTPStreamingClient: HTTPClient {
 extension CurlHTTPClient: HTTPStreamingClient {
     public func stream(_ request: HTTPRequest) -> AsyncThrowingStream<HTTPStreamPart, any Error> {
         AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = TaskPlacement.task {
                 do {
                     try await self.streamExchange(request) { continuation.yield($0) }
                     continuation.finish()
@@ -47,13 +47,7 @@ extension CurlHTTPClient: HTTPStreamingClient {
             configuration: configuration)
         let outcome = await transfer.perform()
         guard outcome.code == CURLE_OK else {
-            throw HTTPError(
-                HTTPError.CurlFailure(
-                    code: outcome.code, detail: transfer.failureDetail(outcome.code),
-                    genericText: library.describe(outcome.code), host: host, redactedURL: url.redacted,
-                    reachedServer: outcome.reachedServer, exceededLimit: false,
-                    cancelled: transfer.cancelled.load(ordering: .relaxed), limit: request.maxResponseBytes,
-                    timeout: request.timeout, connectTimeout: request.connectTimeout))
+            throw Self.failure(outcome, of: transfer, request, url: url, library: library, exceededLimit: false)
         }
         transfer.deliverHead()
     }

@@ -64,16 +64,25 @@ public final class CurlHTTPClient: HTTPClient {
             configuration: configuration)
         let outcome = await transfer.perform()
         guard outcome.code == CURLE_OK else {
-            throw HTTPError(
-                HTTPError.CurlFailure(
-                    code: outcome.code, detail: transfer.failureDetail(outcome.code),
-                    genericText: library.describe(outcome.code), host: host, redactedURL: url.redacted,
-                    reachedServer: outcome.reachedServer, exceededLimit: transfer.exceededLimit,
-                    cancelled: transfer.cancelled.load(ordering: .relaxed), limit: request.maxResponseBytes,
-                    timeout: request.timeout, connectTimeout: request.connectTimeout))
+            throw Self.failure(
+                outcome, of: transfer, request, url: url, library: library, exceededLimit: transfer.exceededLimit)
         }
         return HTTPResponse(
             status: outcome.responseCode, headers: transfer.headers, body: transfer.body, url: url.string)
+    }
+
+    /// The error for a transfer curl did not complete, for the buffered and the streaming exchange alike.
+    static func failure(
+        _ outcome: CurlOutcome, of transfer: CurlTransfer, _ request: HTTPRequest, url: HTTPURL, library: CurlLibrary,
+        exceededLimit: Bool
+    ) -> HTTPError {
+        HTTPError(
+            HTTPError.CurlFailure(
+                code: outcome.code, detail: transfer.failureDetail(outcome.code),
+                genericText: library.describe(outcome.code), host: url.authority, redactedURL: url.redacted,
+                reachedServer: outcome.reachedServer, exceededLimit: exceededLimit,
+                cancelled: transfer.cancelled.load(ordering: .relaxed), limit: request.maxResponseBytes,
+                timeout: request.timeout, connectTimeout: request.connectTimeout))
     }
 
     func checkOut(_ library: CurlLibrary, host: String) throws(HTTPError) -> EasyHandle {

@@ -1,6 +1,5 @@
 internal import CCurl
 import FoundationEssentials
-internal import Glibc
 import SystemSupport
 
 /// How one hop of an `HTTPRequest`, under the client's `TransportConfiguration`, becomes easy-handle options.
@@ -100,7 +99,7 @@ extension CurlTransfer {
         try check(code)
         // CAINFO replaces curl's default bundle file; the hashed system directory keeps the public CAs trusted,
         // so a private CA is trusted in addition, not instead.
-        if access(configuration.systemCAPath, R_OK | X_OK) == 0 {
+        if FileIO.isSearchableDirectory(configuration.systemCAPath) {
             try check(ccurl_setopt_string(functions, handle, CURLOPT_CAPATH, configuration.systemCAPath))
         }
     }

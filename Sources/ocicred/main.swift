@@ -3,15 +3,14 @@ import Crypto
 import Helper
 import SystemSupport
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 // A reader that went away (a closed pipe) is reported by write(2) as EPIPE and handled where the write is; the
 // default SIGPIPE would instead kill the process mid-way, e.g. a mount stopping under SIGTERM (exit 141).
-signal(SIGPIPE, SIG_IGN)
+do {
+    try SignalWatcher.ignoreBrokenPipe()
+} catch {
+    StandardStream.error.writeIgnoringErrors("ocicred: \(error)\n")
+    ProcessExit.exit(1)
+}
 
 // Invoked through a `docker-credential-*` link, argv[0] selects the helper protocol; otherwise the CLI.
 let environment = OcicredEnvironment.current
@@ -27,10 +26,10 @@ do {
 } catch {
     // The helper protocol's failures go to stdout; everything else reports on stderr.
     (asHelper ? StandardStream.output : StandardStream.error).writeIgnoringErrors("\(error)\n")
-    exit(1)
+    ProcessExit.exit(1)
 }
 if asHelper {
-    exit(HelperMain.run(arguments: Array(arguments.dropFirst()), environment: environment, logger: logger))
+    ProcessExit.exit(HelperMain.run(arguments: Array(arguments.dropFirst()), environment: environment, logger: logger))
 }
-RefreshProcess.prepare(arguments: Array(arguments.dropFirst()))
-AsyncBridge.wait { await OcicredCommand.run(arguments: Array(arguments.dropFirst())) }
+let executor = RefreshProcess.executor(arguments: Array(arguments.dropFirst()))
+AsyncBridge.wait(on: executor) { await OcicredCommand.run(arguments: Array(arguments.dropFirst())) }

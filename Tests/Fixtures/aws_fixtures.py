@@ -6,7 +6,8 @@ Usage: python3 aws_fixtures.py [--lifetime SECONDS] [--role NAME] [--region REGI
                        now + SECONDS. Every successful GetAuthorizationToken is counted as `mint` at /__counters.
   --role NAME          the IAM role IMDS reports (default ocicred-fixture-role); an empty NAME means "no role
                        attached" (the role list answers 404).
-  --region REGION      when given, ECR requests must be signed for this region.
+  --region REGION      the region ECR requests must be signed for (default us-east-1, the region of the test
+                       hosts), as ECR refuses a credential scoped to another region.
   --container-path P   the container-credentials path (default /v2/credentials/fixture).
 
 Secrets come only from the environment, never from arguments:
@@ -53,7 +54,7 @@ from fixturelib import FixtureHandler, serve
 parser = argparse.ArgumentParser()
 parser.add_argument("--lifetime", type=int, default=43200)
 parser.add_argument("--role", default="ocicred-fixture-role")
-parser.add_argument("--region", default=None)
+parser.add_argument("--region", default="us-east-1")
 parser.add_argument("--container-path", default="/v2/credentials/fixture")
 ARGS = parser.parse_args()
 
@@ -266,6 +267,14 @@ class Handler(FixtureHandler):
             exp = int(claims["exp"])
         except Exception:
             return xml_error(400, "InvalidIdentityToken", "Couldn't parse the web identity token")
+        # STS trusts a token only from an IAM OIDC provider of the account, for one of its client IDs.
+        issuer = os.environ.get("AWS_FIXTURE_WEB_IDENTITY_ISSUER")
+        if issuer is None or claims.get("iss") != issuer:
+            return xml_error(400, "InvalidIdentityToken",
+                             f"No OpenIDConnect provider found in your account for {claims.get('iss')}")
+        audiences = claims.get("aud") if isinstance(claims.get("aud"), list) else [claims.get("aud")]
+        if "sts.amazonaws.com" not in audiences:
+            return xml_error(400, "InvalidIdentityToken", "Incorrect token audience")
         now = int(time.time())
         if exp <= now:
             return xml_error(400, "ExpiredTokenException",

@@ -11,6 +11,8 @@ One server answers, on 127.0.0.1:
 Configuration (environment):
   AZURE_FIXTURE_TENANT, AZURE_FIXTURE_CLIENT_ID, AZURE_FIXTURE_CLIENT_SECRET   the service principal.
   AZURE_FIXTURE_ASSERTION_PUBLIC_KEY   path of the federated token issuer's public key (PEM), public half only.
+  AZURE_FIXTURE_ASSERTION_ISSUER       the issuer the federated identity credentials name; an assertion whose
+                                       `iss` differs is refused (AADSTS70021), and so is every assertion when unset.
   AZURE_FIXTURE_FEDERATED_CREDENTIALS  JSON {"<client id>": "<subject>"}: applications with a federated identity
                                        credential trusting one subject (`system:serviceaccount:NS:NAME`); an
                                        assertion for such a client must carry that `sub`, as Entra ID requires.
@@ -51,6 +53,7 @@ if ENV.get("AZURE_FIXTURE_ASSERTION_PUBLIC_KEY"):
     with open(ENV["AZURE_FIXTURE_ASSERTION_PUBLIC_KEY"], "rb") as f:
         PUBLIC_KEY = serialization.load_pem_public_key(f.read())
 
+ASSERTION_ISSUER = ENV.get("AZURE_FIXTURE_ASSERTION_ISSUER")
 FEDERATED = json.loads(ENV.get("AZURE_FIXTURE_FEDERATED_CREDENTIALS") or "{}")
 
 issued = set()
@@ -167,6 +170,9 @@ class Handler(fixturelib.FixtureHandler):
             return aad_error(401, "invalid_client", 700027, "Client assertion failed signature validation.")
         if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
             return aad_error(400, "invalid_client", 700024, "Client assertion is not within its valid time range.")
+        if ASSERTION_ISSUER is None or claims.get("iss") != ASSERTION_ISSUER:
+            return aad_error(400, "invalid_request", 70021, "No matching federated identity record found for "
+                             f"presented assertion issuer '{claims.get('iss')}'.")
         audiences = claims.get("aud") if isinstance(claims.get("aud"), list) else [claims.get("aud")]
         if FEDERATED_AUDIENCE not in audiences:
             return aad_error(400, "invalid_request", 700212, "No matching federated identity record found for "

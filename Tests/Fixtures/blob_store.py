@@ -30,7 +30,8 @@ class BlobStore(FixtureHandler):
         if self.headers.get("Authorization") is not None:
             self.count("authorization_refused")
             return 400, {"Content-Type": "application/xml"}, (
-                b"<Error><Code>InvalidArgument</Code><Message>Unsupported Authorization Type</Message></Error>")
+                b"<Error><Code>InvalidArgument</Code><Message>Unsupported Authorization Type</Message>"
+                b"<ArgumentName>Authorization</ArgumentName></Error>")
         # Resolved per request: the root may be a link made after the store started (the registry's own
         # directory exists only once the registry runs, and the registry needs our port first).
         root = os.path.realpath(BlobStore.root)

@@ -9,7 +9,7 @@ extension WebhookTests {
         let directory: TemporaryDirectory
         let server: FixtureServer
         let port: Int
-        var process: RefreshSidecarTests.Sidecar?
+        var process: OcicredProcess?
         var url: String { "https://127.0.0.1:\(server.port)" }
         var fixtureCA: String { directory.file("ca.crt") }
 
@@ -44,8 +44,8 @@ extension WebhookTests {
         }
 
         func start(checkInterval: Int = 3600, extra: [String] = [], trusting: String? = nil) throws {
-            process = try RefreshSidecarTests.Sidecar(
-                [
+            process = try OcicredProcess(
+                ["webhook",
                     "--listen", "127.0.0.1:\(port)", "--service", WebhookTests.service, "--tls-secret",
                     WebhookTests.tlsSecret, "--webhook-configuration", "ocicred-webhook", "--check-interval",
                     "\(checkInterval)",
@@ -53,7 +53,7 @@ extension WebhookTests {
                 environment: [
                     "OCICRED_CONFIG": directory.file("config.yaml"), "KUBECONFIG": directory.file("kubeconfig"),
                     "OCICRED_LOG_LEVEL": "info",
-                ], command: "webhook")
+                ], logName: "webhook")
             let up = RefreshSidecarTests.waitUntil(20) {
                 if let trusting { return healthz(trusting: trusting) == 200 }
                 return (try? writeCABundle()) != nil && healthz(trusting: directory.file("bundle.pem")) == 200

@@ -38,15 +38,27 @@ import Testing
         #expect((after?["labels"] as? [String: String])?["app.kubernetes.io/managed-by"] == "ocicred")
     }
 
-    @Test func aConflictIsRecoveredByReadingAgainAndKeepingTheOtherWritersChange() async throws {
+    /// `default/regcred` written, and another writer that changes it right after each of our next `times` GETs.
+    func contested(times: Int) async throws -> (KubeAPIFixture, KubernetesClient) {
         let fixture = try KubeAPIFixture()
-        defer { fixture.stop() }
-        let client = fixture.client()
-        _ = try await client.writeDockerConfigSecret(namespace: "default", name: "regcred", dockerConfigJSON: config)
+        do {
+            let client = fixture.client()
+            _ = try await client.writeDockerConfigSecret(
+                namespace: "default", name: "regcred", dockerConfigJSON: config)
+            try await fixture.control(
+                "POST", "/__touch_after_get",
+                ["resource": "secrets", "namespace": "default", "name": "regcred", "times": times])
+            return (fixture, client)
+        } catch {
+            fixture.stop()
+            throw error
+        }
+    }
+
+    @Test func aConflictIsRecoveredByReadingAgainAndKeepingTheOtherWritersChange() async throws {
         // Another writer changes the Secret right after each of our next two GETs: two PUTs get 409 Conflict.
-        try await fixture.control(
-            "POST", "/__touch_after_get",
-            ["resource": "secrets", "namespace": "default", "name": "regcred", "times": 2])
+        let (fixture, client) = try await contested(times: 2)
+        defer { fixture.stop() }
         let newer = Array(#"{"auths":{"registry.example.com":{"auth":"bmV3"}}}"#.utf8)
         #expect(
             try await client.writeDockerConfigSecret(namespace: "default", name: "regcred", dockerConfigJSON: newer)
@@ -57,13 +69,8 @@ import Testing
     }
 
     @Test func aConflictThatNeverEndsIsReportedAfterFiveRounds() async throws {
-        let fixture = try KubeAPIFixture()
+        let (fixture, client) = try await contested(times: 100)
         defer { fixture.stop() }
-        let client = fixture.client()
-        _ = try await client.writeDockerConfigSecret(namespace: "default", name: "regcred", dockerConfigJSON: config)
-        try await fixture.control(
-            "POST", "/__touch_after_get",
-            ["resource": "secrets", "namespace": "default", "name": "regcred", "times": 100])
         await #expect(
             throws: KubernetesError.conflict(resource: "secrets", namespace: "default", name: "regcred", attempts: 5)
         ) {
@@ -99,9 +106,14 @@ import Testing
     @Test func aMissingNamespaceIsReportedAsNotFound() async throws {
         let fixture = try KubeAPIFixture()
         defer { fixture.stop() }
-        await #expect(throws: KubernetesError.self) {
+        let error = await #expect(throws: KubernetesError.self) {
             try await fixture.client().writeDockerConfigSecret(
                 namespace: "nope", name: "regcred", dockerConfigJSON: config)
         }
+        guard case .notFound(_, let namespace, _)? = error else {
+            Issue.record("expected .notFound, got \(String(describing: error))")
+            return
+        }
+        #expect(namespace == "nope")
     }
 }

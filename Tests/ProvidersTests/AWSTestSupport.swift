@@ -79,9 +79,14 @@ enum AWSTestEnvironment {
         }
         let exp = Int(Date().timeIntervalSince1970 + expiresIn)
         return encode(#"{"alg":"RS256","typ":"JWT"}"#) + "."
-            + encode(#"{"sub":"system:serviceaccount:ci:puller","aud":"sts.amazonaws.com","exp":\#(exp)}"#)
+            + encode(
+                #"{"iss":"\#(webIdentityIssuer)","sub":"system:serviceaccount:ci:puller","aud":"sts.amazonaws.com","#
+                    + #""exp":\#(exp)}"#)
             + ".c2lnbmF0dXJl"
     }
+
+    /// The EKS cluster's OIDC issuer the tokens name and the fixture's STS trusts.
+    static let webIdentityIssuer = "https://oidc.eks.us-east-1.amazonaws.com/id/FIXTURE"
 
     static let privateHost = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
     static let privateKind = HostKind.ecrPrivate(accountID: "123456789012", region: "us-east-1", fips: false)

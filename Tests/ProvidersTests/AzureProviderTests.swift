@@ -32,6 +32,7 @@ extension CloudProviderTests {
                     "AZURE_FIXTURE_CLIENT_ID": AzureProviderTests.clientID,
                     "AZURE_FIXTURE_CLIENT_SECRET": AzureProviderTests.clientSecret,
                     "AZURE_FIXTURE_ASSERTION_PUBLIC_KEY": issuer.publicKeyPath,
+                    "AZURE_FIXTURE_ASSERTION_ISSUER": "https://oidc.prod-aks.azure.com/tenant/issuer/",
                     "AZURE_FIXTURE_MI_CLIENT_ID": AzureProviderTests.managedIdentityClientID,
                     "AZURE_FIXTURE_REGISTRY": AzureProviderTests.registry,
                 ]

@@ -9,7 +9,7 @@ import Transport
 @testable import Providers
 
 /// How the GCP and Azure providers read a kubelet-supplied pod token's settings, without any network: the
-/// exchanges themselves are proven against the strict fixtures in IntegrationTests/KubeletWorkloadIdentityTests.
+/// exchanges themselves are proven against the strict fixtures in IntegrationTests/Kubelet/KubeletWorkloadIdentityTests.
 @Suite("kubelet service-account-token mode: GCP and Azure settings")
 struct KubeletServiceAccountTokenTests {
     static let pool = "projects/9/locations/global/workloadIdentityPools/ci/providers/"

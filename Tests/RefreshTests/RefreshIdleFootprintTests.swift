@@ -1,4 +1,5 @@
 import NIOPosix
+import SystemSupport
 import Testing
 
 @testable import Refresh
@@ -52,18 +53,28 @@ struct RefreshIdleFootprintTests {
         #expect(EventLoopExecutor.nanoseconds(delay) == nanoseconds)
     }
 
-    @Test func jobsAndSleepsRunOnTheEventLoop() async throws {
+    @Test func jobsTasksAndSleepsRunOnTheEventLoop() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let executor = EventLoopExecutor(loop: loop)
-        let (onLoop, afterSleep) = await withTaskExecutorPreference(executor) {
+        let (onLoop, spawnedOnLoop, afterSleep) = await withTaskExecutorPreference(executor) {
             let onLoop = loop.inEventLoop
+            let spawnedOnLoop = await TaskPlacement.task { loop.inEventLoop }.value
             let clock = ContinuousClock()
             let started = clock.now
-            try? await Task.sleep(for: .milliseconds(50))
-            return (onLoop, loop.inEventLoop && clock.now - started >= .milliseconds(50))
+            await TaskPlacement.sleep(for: .milliseconds(50))
+            return (onLoop, spawnedOnLoop, loop.inEventLoop && clock.now - started >= .milliseconds(50))
         }
-        #expect(onLoop && afterSleep)
+        #expect(onLoop && spawnedOnLoop && afterSleep)
+        try await group.shutdownGracefully()
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aCancelledSleepOnTheEventLoopReturnsAtOnce() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let executor = EventLoopExecutor(loop: group.next())
+        let sleeper = Task(executorPreference: executor) { await TaskPlacement.sleep(for: .seconds(3600)) }
+        sleeper.cancel()
+        await sleeper.value  // a sleep that ignored cancellation would hold the test for an hour
         try await group.shutdownGracefully()
     }
 }

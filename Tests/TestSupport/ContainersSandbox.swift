@@ -103,6 +103,20 @@ public final class ContainersSandbox: @unchecked Sendable {
         return path
     }
 
+    /// The registries.conf.d snippet the repository ships for podman (helpers/containers), as a user installs it.
+    public static var helperSnippet: URL {
+        URL(fileURLWithPath: RenderedManifests.root).deletingLastPathComponent()
+            .appendingPathComponent("helpers/containers/registries.conf.d/50-ocicred.conf")
+    }
+
+    /// Points ocicred at a registries.conf.d and a certs.d inside the sandbox (podman keeps the sandbox's own
+    /// registries.conf), so a test's TLS and insecure-registry settings reach no file outside it.
+    public func useOwnRegistriesAndCertificates() throws {
+        try FileManager.default.createDirectory(atPath: home + "/registries.conf.d", withIntermediateDirectories: true)
+        environment["OCICRED_REGISTRIES_CONF_DIR"] = home + "/registries.conf.d"
+        environment["OCICRED_CERTS_DIRS"] = home + "/certs.d"
+    }
+
     /// Runs `program` (podman, buildah, skopeo, …) in the sandbox, as a user would type it.
     @discardableResult
     public func run(_ program: String, _ arguments: [String], stdin: Data = Data(), timeout: Double = 180) throws

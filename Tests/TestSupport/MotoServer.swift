@@ -15,10 +15,9 @@ public final class MotoServer: @unchecked Sendable {
     public let roleARN: String
     public let accountID: String
 
-    private let process: Process
-    private let directory: TemporaryDirectory
-    private let lock = NSLock()
-    private var stopped = false
+    private let peer: PeerProcess
+    private var process: Process { peer.process }
+    private var directory: TemporaryDirectory { peer.directory }
 
     /// Starts and sets up moto off Swift's cooperative thread pool: the start blocks for seconds (moto's import
     /// time, boto3 setup), and a blocked pool thread on a 2-core machine stalls every other test's async work.
@@ -54,7 +53,7 @@ public final class MotoServer: @unchecked Sendable {
                     let keyID = object["accessKeyId"], let secret = object["secretAccessKey"],
                     let role = object["roleArn"], let account = object["accountId"]
                 else {
-                    terminate(process)
+                    PeerProcess.terminate(process)
                     directory.remove()
                     throw FixtureError.commandFailed(command: "moto_setup.py", result: setup)
                 }
@@ -62,7 +61,7 @@ public final class MotoServer: @unchecked Sendable {
                     port: port, accessKeyID: keyID, secretAccessKey: secret, roleARN: role, accountID: account,
                     process: process, directory: directory)
             }
-            terminate(process)
+            PeerProcess.terminate(process)
             lastLog = (try? String(contentsOfFile: directory.file("moto.log"), encoding: .utf8)) ?? ""
         }
         directory.remove()
@@ -78,8 +77,7 @@ public final class MotoServer: @unchecked Sendable {
         self.secretAccessKey = secretAccessKey
         self.roleARN = roleARN
         self.accountID = accountID
-        self.process = process
-        self.directory = directory
+        peer = PeerProcess(process: process, directory: directory)
     }
 
     private static func launch(port: Int, noAuthActions: Int, log: String) throws -> Process {
@@ -119,24 +117,11 @@ public final class MotoServer: @unchecked Sendable {
     public var log: String { (try? String(contentsOfFile: directory.file("moto.log"), encoding: .utf8)) ?? "" }
 
     public func stop() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !stopped else { return }
-        stopped = true
-        Self.terminate(process)
-        directory.remove()
+        peer.stop()
     }
 
     deinit { stop() }
 
-    private static func terminate(_ process: Process) {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
 }
 
 public enum MotoServerError: Error, CustomStringConvertible {

@@ -4,11 +4,12 @@ import Foundation
 /// `stop()` unmounts (SIGTERM) and, should that fail, kills the process and detaches the mount, so no test
 /// leaves a mount or a process behind.
 public final class OcicredMount: @unchecked Sendable {
-    public let process = Process()
+    public let runner: OcicredProcess
+    public var process: Process { runner.process }
     public let mountpoint: String
     /// With `--bundle` the lazy mount is at DIR/lower and an overlay at DIR/rootfs.
     public let isBundle: Bool
-    public let logFile: String
+    public var logFile: String { runner.logFile }
     private let output = Pipe()
 
     public init(
@@ -17,18 +18,12 @@ public final class OcicredMount: @unchecked Sendable {
         self.mountpoint = mountpoint
         isBundle = arguments.contains("--bundle")
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        logFile = home + "/mount-\(UUID().uuidString.prefix(6)).log"
-        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-        process.executableURL = URL(fileURLWithPath: OcicredBinary.path)
-        process.arguments = ["mount", image, mountpoint] + arguments
-        process.environment = OcicredBinary.environment(home: home, extra: environment)
-        process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: logFile)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        runner = try OcicredProcess(
+            ["mount", image, mountpoint] + arguments, home: home, environment: environment, output: output,
+            logName: "mount")
     }
 
-    public var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+    public var log: String { runner.log }
 
     /// Waits for the "mounted" line; false when the process exits first or `timeout` passes.
     public func waitUntilMounted(timeout: Double = 120) -> Bool {
@@ -68,22 +63,12 @@ public final class OcicredMount: @unchecked Sendable {
         }
     }
 
-    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    public func signal(_ number: Int32) { runner.signal(number) }
 
-    public func waitForExit(timeout: Double = 30) -> Int32? {
-        let deadline = Date() + timeout
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        return process.isRunning ? nil : process.terminationStatus
-    }
+    public func waitForExit(timeout: Double = 30) -> Int32? { runner.waitForExit(timeout: timeout) }
 
     public func stop() {
-        if process.isRunning {
-            signal(SIGTERM)
-            if waitForExit(timeout: 40) == nil {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
+        runner.stop(grace: 40)
         for path in isBundle ? [mountpoint + "/rootfs", mountpoint + "/lower"] : [mountpoint] {
             while Self.mountType(path) != nil && umount2(path, Int32(MNT_DETACH)) == 0 {}
         }

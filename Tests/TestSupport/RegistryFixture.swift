@@ -5,6 +5,8 @@ public enum FixtureError: Error, CustomStringConvertible {
     case missingProgram(name: String, debianPackage: String)
     case commandFailed(command: String, result: ProcessResult)
     case notListening(program: String, port: Int, log: String)
+    /// A fixture's test control answered something other than what it documents.
+    case unexpectedAnswer(control: String, answer: String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,8 @@ public enum FixtureError: Error, CustomStringConvertible {
             return "\(command) failed: \(result)"
         case .notListening(let program, let port, let log):
             return "\(program) did not listen on 127.0.0.1:\(port); its log:\n\(log)"
+        case .unexpectedAnswer(let control, let answer):
+            return "the fixture's \(control) answered \(answer)"
         }
     }
 
@@ -35,16 +39,14 @@ public final class RegistryFixture: @unchecked Sendable {
     /// `127.0.0.1:PORT`: the registry's name in image references and the credential helpers' server URL.
     public var host: String { "127.0.0.1:\(port)" }
 
-    private let process: Process
-    private let directory: TemporaryDirectory
-    private let lock = NSLock()
-    private var stopped = false
+    private let peer: PeerProcess
+    private var process: Process { peer.process }
+    private var directory: TemporaryDirectory { peer.directory }
 
     private init(port: Int, username: String, process: Process, directory: TemporaryDirectory) {
         self.port = port
         self.username = username
-        self.process = process
-        self.directory = directory
+        peer = PeerProcess(process: process, directory: directory)
     }
 
     /// Starts a registry that accepts `username` with `password`. The password reaches `htpasswd` on stdin only,
@@ -77,7 +79,7 @@ public final class RegistryFixture: @unchecked Sendable {
                 if FreePort.waitUntilListening(port, timeout: 20), process.isRunning {
                     return RegistryFixture(port: port, username: username, process: process, directory: directory)
                 }
-                terminate(process)
+                PeerProcess.terminate(process)
                 lastLog = (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
                 if !lastLog.contains("address already in use") {
                     throw FixtureError.notListening(program: "docker-registry", port: port, log: lastLog)
@@ -145,15 +147,6 @@ public final class RegistryFixture: @unchecked Sendable {
         return process
     }
 
-    static func terminate(_ process: Process) {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
     /// The registry's filesystem storage root (blobs live under docker/registry/v2/blobs).
     public var storageDirectory: String { directory.file("data") }
 
@@ -164,12 +157,7 @@ public final class RegistryFixture: @unchecked Sendable {
 
     /// Stops the registry and removes its files; safe to call more than once.
     public func stop() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !stopped else { return }
-        stopped = true
-        Self.terminate(process)
-        directory.remove()
+        peer.stop()
     }
 
     deinit { stop() }

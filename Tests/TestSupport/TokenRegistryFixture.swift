@@ -6,6 +6,11 @@ public struct SelfSignedCertificate: Sendable {
     public let certificateFile: String
     public let keyFile: String
 
+    /// A certificate for 127.0.0.1 (CN and IP SAN), as a registry on loopback serves.
+    public static func loopback(in directory: String, name: String) throws -> SelfSignedCertificate {
+        try make(in: directory, name: name, commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+    }
+
     /// `subjectAltNames` like `["IP:127.0.0.1", "DNS:localhost"]`, for a server certificate.
     public static func make(
         in directory: String, name: String, commonName: String, subjectAltNames: [String] = []
@@ -56,16 +61,14 @@ public final class TokenRegistryFixture: @unchecked Sendable {
     public var host: String { "127.0.0.1:\(port)" }
     public var realm: String { tokenServer.baseURL + "/token" }
 
-    private let process: Process
-    private let directory: TemporaryDirectory
-    private let lock = NSLock()
-    private var stopped = false
+    private let peer: PeerProcess
+    private var process: Process { peer.process }
+    private var directory: TemporaryDirectory { peer.directory }
 
     private init(port: Int, tokenServer: FixtureServer, process: Process, directory: TemporaryDirectory) {
         self.port = port
         self.tokenServer = tokenServer
-        self.process = process
-        self.directory = directory
+        peer = PeerProcess(process: process, directory: directory)
     }
 
     /// `tokenLifetime` is the tokens' `expires_in` and `exp - iat`, in seconds.
@@ -98,7 +101,7 @@ public final class TokenRegistryFixture: @unchecked Sendable {
                 if FreePort.waitUntilListening(port, timeout: 20), process.isRunning {
                     return TokenRegistryFixture(port: port, tokenServer: server, process: process, directory: directory)
                 }
-                RegistryFixture.terminate(process)
+                PeerProcess.terminate(process)
                 lastLog = (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
                 if !lastLog.contains("address already in use") {
                     throw FixtureError.notListening(program: "docker-registry", port: port, log: lastLog)
@@ -147,13 +150,7 @@ public final class TokenRegistryFixture: @unchecked Sendable {
 
     /// Stops the registry, then the token server, and removes their files; safe to call more than once.
     public func stop() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !stopped else { return }
-        stopped = true
-        RegistryFixture.terminate(process)
-        tokenServer.stop()
-        directory.remove()
+        peer.stop(before: tokenServer.stop)
     }
 
     deinit { stop() }

@@ -300,6 +300,7 @@ struct KubeletAzureWorkloadIdentityTests {
                 environment: [
                     "AZURE_FIXTURE_TENANT": KubeletAzureWorkloadIdentityTests.tenant,
                     "AZURE_FIXTURE_ASSERTION_PUBLIC_KEY": issuer.publicKeyPath,
+                    "AZURE_FIXTURE_ASSERTION_ISSUER": "https://kubernetes.default.svc",
                     "AZURE_FIXTURE_FEDERATED_CREDENTIALS": String(
                         decoding: try JSONSerialization.data(withJSONObject: federated), as: UTF8.self),
                     "AZURE_FIXTURE_REGISTRY": KubeletAzureWorkloadIdentityTests.registry,

@@ -46,21 +46,23 @@ struct PlainOutputTests {
         for word in Self.internals { #expect(!asked.stderrText.contains(word), "\(word) in \(asked.stderrText)") }
     }
 
+    /// Two registries, one whose credentials are in the environment (good) and one whose are not (bad), each
+    /// written to its own auth file; `refreshSettings` goes under `refresh:` before the outputs.
+    static func writeGoodAndBadConfig(in home: TemporaryDirectory, refreshSettings: String = "") throws {
+        let outputs =
+            "  outputs:\n    - authFile: {path: \(home.file("good.json")), registries: [good.example.org]}\n"
+            + "    - authFile: {path: \(home.file("bad.json")), registries: [bad.example.org]}\n"
+        try
+            ("registries:\n  - host: good.example.org\n    credentials: [GOOD_USER, GOOD_PASS]\n"
+            + "  - host: bad.example.org\n    credentials: [BAD_USER, BAD_PASS]\nrefresh:\n" + refreshSettings + outputs)
+            .write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
+    }
+
     @Test("refresh --once prints a line per output written and per failure, and never mentions retrying")
     func refreshOnceReportsWhatItDid() throws {
         let home = try TemporaryDirectory()
         defer { home.remove() }
-        try """
-        registries:
-          - host: good.example.org
-            credentials: [GOOD_USER, GOOD_PASS]
-          - host: bad.example.org
-            credentials: [BAD_USER, BAD_PASS]
-        refresh:
-          outputs:
-            - authFile: {path: \(home.file("good.json")), registries: [good.example.org]}
-            - authFile: {path: \(home.file("bad.json")), registries: [bad.example.org]}
-        """.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
+        try Self.writeGoodAndBadConfig(in: home)
         let result = try OcicredBinary.run(
             ["refresh", "--once"], home: home.path,
             extraEnvironment: ["OCICRED_CONFIG": home.file("config.yaml"), "GOOD_USER": "u", "GOOD_PASS": "p"])
@@ -78,18 +80,7 @@ struct PlainOutputTests {
     func readinessAndMetricsSayWhy() throws {
         let home = try TemporaryDirectory()
         defer { home.remove() }
-        try """
-        registries:
-          - host: good.example.org
-            credentials: [GOOD_USER, GOOD_PASS]
-          - host: bad.example.org
-            credentials: [BAD_USER, BAD_PASS]
-        refresh:
-          retry: {initial: 30s, max: 1m}
-          outputs:
-            - authFile: {path: \(home.file("good.json")), registries: [good.example.org]}
-            - authFile: {path: \(home.file("bad.json")), registries: [bad.example.org]}
-        """.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
+        try Self.writeGoodAndBadConfig(in: home, refreshSettings: "  retry: {initial: 30s, max: 1m}\n")
         let port = try FreePort.pick()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: OcicredBinary.path)
@@ -126,9 +117,16 @@ struct PlainOutputTests {
                 #"ocicred_refresh_output_writes_total{output="\#(home.file("good.json"))",result="success"} 1"#),
             "\(metrics)")
         kill(process.processIdentifier, SIGHUP)
-        usleep(500_000)
-        let reloaded = try ProcessRunner.run("curl", ["-s", "http://127.0.0.1:\(port)/metrics"]).stdoutText
-        #expect(reloaded.contains(#"ocicred_refresh_config_reloads_total{result="success"} 1"#), "\(reloaded)")
+        // Wait for the reload to be counted (an event), not for a fixed time.
+        let reloadedLine = #"ocicred_refresh_config_reloads_total{result="success"} 1"#
+        var reloaded = ""
+        let reloadDeadline = Date() + 20
+        repeat {
+            reloaded = try ProcessRunner.run("curl", ["-s", "http://127.0.0.1:\(port)/metrics"]).stdoutText
+            if reloaded.contains(reloadedLine) { break }
+            usleep(50_000)
+        } while Date() < reloadDeadline
+        #expect(reloaded.contains(reloadedLine), "\(reloaded)")
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -51,8 +51,7 @@ import Testing
         let caDirectory = directory.file("ca")
         try Self.ownedDirectory(caDirectory, uid: 0)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: caDirectory)
-        let certificate = try SelfSignedCertificate.make(
-            in: caDirectory, name: "registry", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let certificate = try SelfSignedCertificate.loopback(in: caDirectory, name: "registry")
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: certificate.certificateFile)
         let registry = try RegistryFixture.start(username: "sidecar", password: Self.password, tls: certificate)
         defer { registry.stop() }

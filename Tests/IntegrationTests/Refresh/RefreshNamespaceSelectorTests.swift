@@ -15,23 +15,11 @@ struct RefreshNamespaceSelectorTests {
     /// back to) and a refresh config with one selector-chosen Secret output.
     final class Cluster: @unchecked Sendable {
         let directory: TemporaryDirectory
-        let server: FixtureServer
-        var caFile: String { directory.file("ca.crt") }
-        var url: String { "https://127.0.0.1:\(server.port)" }
+        let kube: KubeAPIServer
 
         init(directory: TemporaryDirectory, include: [String], exclude: [String]) throws {
             self.directory = directory
-            server = try FixtureServer(
-                script: "kube_apiserver.py", arguments: ["--tls-dir", directory.path],
-                environment: ["KUBE_FIXTURE_TOKENS": "selector-fixture-token"])
-            try """
-            apiVersion: v1
-            kind: Config
-            current-context: test
-            clusters: [{name: c, cluster: {server: "\(url)", certificate-authority: "\(caFile)"}}]
-            users: [{name: u, user: {token: selector-fixture-token}}]
-            contexts: [{name: test, context: {cluster: c, user: u, namespace: ocicred}}]
-            """.write(toFile: directory.file("kubeconfig"), atomically: true, encoding: .utf8)
+            kube = try KubeAPIServer(in: directory, token: "selector-fixture-token")
             func list(_ globs: [String]) -> String { "[" + globs.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
             try """
             registries:
@@ -48,31 +36,18 @@ struct RefreshNamespaceSelectorTests {
             """.write(toFile: directory.file("config.yaml"), atomically: true, encoding: .utf8)
         }
 
-        func stop() { server.stop() }
+        func stop() { kube.stop() }
 
-        /// A test control of the fixture (no auth, under /__); the JSON answer.
         @discardableResult
-        func control(_ method: String, _ path: String, _ body: Any? = nil) throws -> Any? {
-            var arguments = ["-s", "--cacert", caFile, "-X", method, url + path]
-            if let body {
-                let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
-                arguments += ["-H", "Content-Type: application/json", "--data-binary", json]
-            }
-            let result = try ProcessRunner.run("curl", arguments)
-            return try? JSONSerialization.jsonObject(with: result.stdout, options: [.fragmentsAllowed])
+        func control(_ method: String, _ path: String, _ body: Any? = nil) throws -> Any {
+            try kube.control(method, path, body)
         }
 
-        /// The stored object, or nil when the fixture answers a `Status` (not found).
         func object(_ resource: String, _ namespace: String, _ name: String) throws -> [String: Any]? {
-            let answer = try control("GET", "/__object?resource=\(resource)&namespace=\(namespace)&name=\(name)")
-            guard let object = answer as? [String: Any], object["kind"] as? String != "Status" else { return nil }
-            return object
+            try kube.object(resource, namespace, name)
         }
 
-        func namespaces() throws -> [String] {
-            (try control("POST", "/__namespaces", ["add": [String]()]) as? [String: Any])?["namespaces"] as? [String]
-                ?? []
-        }
+        func namespaces() throws -> [String] { try kube.namespaces() }
 
         /// `ocicred refresh --once`, as a CronJob runs it; the registry password is `password`.
         func refreshOnce(password: String) throws -> ProcessResult {
@@ -150,7 +125,7 @@ struct RefreshNamespaceSelectorTests {
                 }
             }
         }
-        let calls = (try cluster.control("GET", "/__calls") as? [[String: String]]) ?? []
+        let calls = try #require(try cluster.control("GET", "/__calls") as? [[String: String]])
         #expect(calls.contains(["verb": "list", "group": "", "resource": "namespaces"]), "\(calls)")
     }
 
@@ -179,7 +154,7 @@ struct RefreshNamespaceSelectorTests {
             let account = try cluster.object("serviceaccounts", namespace, "default")
             #expect(account?["imagePullSecrets"] == nil, "\(namespace)/default was patched")
         }
-        let calls = (try cluster.control("GET", "/__calls") as? [[String: String]]) ?? []
+        let calls = try #require(try cluster.control("GET", "/__calls") as? [[String: String]])
         #expect(!calls.contains { $0["resource"] == "secrets" }, "a Secret call after the list was refused: \(calls)")
     }
 }

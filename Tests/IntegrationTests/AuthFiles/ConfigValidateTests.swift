@@ -59,6 +59,9 @@ import Testing
         let position: String
         let message: String
         var testDescription: String { name }
+
+        /// The start most rows share: one valid registry, then the `refresh:` section the row breaks.
+        static let ghcrWithRefresh = "registries:\n  - host: ghcr.io\n    credentials: [A_USER, A_TOKEN]\nrefresh:\n"
     }
 
     static let rejected: [Rejected] = [
@@ -96,30 +99,18 @@ import Testing
                 """, reader: "get", position: "4:5", message: "already has the rule at"),
         .init(
             name: "a duration with words",
-            text: """
-                registries:
-                  - host: ghcr.io
-                    credentials: [A_USER, A_TOKEN]
-                refresh:
+            text: Rejected.ghcrWithRefresh + """
                   minInterval: 5 seconds
                   outputs: [{authFile: {path: /tmp/never-written.json}}]
                 """, reader: "refresh", position: "5:16", message: "positive duration"),
         .init(
             name: "an unknown unit",
-            text: """
-                registries:
-                  - host: ghcr.io
-                    credentials: [A_USER, A_TOKEN]
-                refresh:
+            text: Rejected.ghcrWithRefresh + """
                   minInterval: 5x
                 """, reader: "refresh", position: "5:16", message: "positive duration"),
         .init(
             name: "an auth file format podman never wrote",
-            text: """
-                registries:
-                  - host: ghcr.io
-                    credentials: [A_USER, A_TOKEN]
-                refresh:
+            text: Rejected.ghcrWithRefresh + """
                   outputs: [{authFile: {path: /tmp/never-written.json, format: podman}}]
                 """, reader: "refresh", position: "5:64", message: "format"),
         .init(
@@ -157,11 +148,7 @@ import Testing
                 """, reader: "get", position: "4:17", message: "GUID"),
         .init(
             name: "a Secret name the API server refuses",
-            text: """
-                registries:
-                  - host: ghcr.io
-                    credentials: [A_USER, A_TOKEN]
-                refresh:
+            text: Rejected.ghcrWithRefresh + """
                   outputs:
                     - secret:
                         name: Bad_Name
@@ -169,11 +156,7 @@ import Testing
                 """, reader: "refresh", position: "7:15", message: "RFC 1123"),
         .init(
             name: "a namespace the API server refuses",
-            text: """
-                registries:
-                  - host: ghcr.io
-                    credentials: [A_USER, A_TOKEN]
-                refresh:
+            text: Rejected.ghcrWithRefresh + """
                   outputs:
                     - secret:
                         name: pull
@@ -181,22 +164,14 @@ import Testing
                 """, reader: "refresh", position: "8:31", message: "not a namespace name"),
         .init(
             name: "a relative auth-file path",
-            text: """
-                registries:
-                  - host: ghcr.io
-                    credentials: [A_USER, A_TOKEN]
-                refresh:
+            text: Rejected.ghcrWithRefresh + """
                   outputs:
                     - authFile:
                         path: auth.json
                 """, reader: "refresh", position: "7:15", message: "must be absolute"),
         .init(
             name: "a duration without a unit",
-            text: """
-                registries:
-                  - host: ghcr.io
-                    credentials: [A_USER, A_TOKEN]
-                refresh:
+            text: Rejected.ghcrWithRefresh + """
                   minInterval: 5
                   outputs: [{authFile: {path: /tmp/never-written.json}}]
                 """, reader: "refresh", position: "5:16", message: "needs a unit"),

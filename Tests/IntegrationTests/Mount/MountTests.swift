@@ -11,42 +11,11 @@ import Testing
 @Suite(.serialized)
 struct MountTests {
     /// A registry with the layered image pushed, a home with `ocicred login` done, and the umoci reference.
-    struct Prepared {
-        let registry: RegistryFixture
-        let directory: TemporaryDirectory
-        let home: String
-        let password: String
-        let reference: String
-        let environment: [String: String]
-        let image: LayeredImage
-
-        func stop() {
-            registry.stop()
-            directory.remove()
-        }
-    }
+    typealias Prepared = PushedImage
 
     static func prepare(largeFileMiB: Int = 0) throws -> Prepared {
-        let password = "pw:" + UUID().uuidString.prefix(8).lowercased()
-        let registry = try RegistryFixture.start(username: "mounter", password: password)
-        let directory = try TemporaryDirectory(prefix: "ocicred-mount")
-        do {
-            let home = directory.file("home")
-            let environment = try OcicredBinary.registryEnvironment(home: home)
-            let image = try LayeredImage.build(in: directory, largeFileMiB: largeFileMiB)
-            try image.push(to: registry, password: password, repository: "team/layered", directory: directory)
-            let login = try OcicredBinary.run(
-                ["login", registry.host, "-u", "mounter", "--password-stdin"], home: home, stdin: password + "\n",
-                extraEnvironment: environment)
-            try #require(login.status == 0, "login: \(login)")
-            return Prepared(
-                registry: registry, directory: directory, home: home, password: password,
-                reference: "\(registry.host)/team/layered:layered", environment: environment, image: image)
-        } catch {
-            registry.stop()
-            directory.remove()
-            throw error
-        }
+        try PushedImage.prepare(
+            username: "mounter", repository: "team/layered", prefix: "ocicred-mount", largeFileMiB: largeFileMiB)
     }
 
     static func sha256(_ path: String) throws -> String {
@@ -444,8 +413,7 @@ struct MountTests {
         let password = "pw:" + UUID().uuidString.prefix(8).lowercased()
         let directory = try TemporaryDirectory(prefix: "ocicred-mount-zstd")
         defer { directory.remove() }
-        let certificate = try SelfSignedCertificate.make(
-            in: directory.path, name: "registry-tls", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let certificate = try SelfSignedCertificate.loopback(in: directory.path, name: "registry-tls")
         let registry = try RegistryFixture.start(username: "mounter", password: password, tls: certificate)
         defer { registry.stop() }
         let home = directory.file("home")

@@ -42,23 +42,12 @@ struct RefreshIdleTests {
         let authFile = home.file("auth.json")
         let port = try FreePort.pick()
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: OcicredBinary.path)
-        process.arguments = ["refresh", "--auth-file", authFile, "--listen", "127.0.0.1:\(port)"]
-        process.environment = OcicredBinary.environment(
-            home: home.path,
-            extra: ["OCICRED_CONFIG": home.file("config.yaml"), "IDLE_USER": "u", "IDLE_PASS": "p"])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        defer {
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
-        let pid = process.processIdentifier
+        let sidecar = try OcicredProcess(
+            ["refresh", "--auth-file", authFile, "--listen", "127.0.0.1:\(port)"], home: home.path,
+            environment: ["OCICRED_CONFIG": home.file("config.yaml"), "IDLE_USER": "u", "IDLE_PASS": "p"],
+            logName: "refresh")
+        defer { sidecar.stop() }
+        let pid = sidecar.pid
 
         let deadline = Date() + 20
         while !FileManager.default.fileExists(atPath: authFile + ".status") && Date() < deadline { usleep(50_000) }
@@ -80,9 +69,7 @@ struct RefreshIdleTests {
 
         let healthz = try ProcessRunner.run("curl", ["-s", "http://127.0.0.1:\(port)/healthz"])
         #expect(healthz.stdoutText == "ok\n")
-        kill(pid, SIGTERM)
-        let exitDeadline = Date() + 20
-        while process.isRunning && Date() < exitDeadline { usleep(20_000) }
-        #expect(!process.isRunning && process.terminationStatus == 0)
+        sidecar.signal(SIGTERM)
+        #expect(sidecar.waitForExit() == 0, "\(sidecar.log)")
     }
 }

@@ -9,17 +9,22 @@ import Testing
 struct HardeningConfigurationTests {
     static let store = #"{"ServerURL":"openssl.example.com","Username":"u","Secret":"openssl-canary"}"#
 
-    @Test("OPENSSL_CONF with default_properties = fips=yes and no FIPS provider: refused, nothing written")
-    func fipsPropertyWithoutAFipsProviderFailsClosed() throws {
-        let home = try TemporaryDirectory()
-        defer { home.remove() }
+    /// An OpenSSL configuration file whose only setting is `default_properties`, as a user or a FIPS image sets it.
+    static func writeOpenSSLConfig(defaultProperties: String, to path: String) throws {
         try """
         openssl_conf = openssl_init
         [openssl_init]
         alg_section = evp_properties
         [evp_properties]
-        default_properties = fips=yes
-        """.write(toFile: home.file("fips.cnf"), atomically: true, encoding: .utf8)
+        default_properties = \(defaultProperties)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    @Test("OPENSSL_CONF with default_properties = fips=yes and no FIPS provider: refused, nothing written")
+    func fipsPropertyWithoutAFipsProviderFailsClosed() throws {
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        try Self.writeOpenSSLConfig(defaultProperties: "fips=yes", to: home.file("fips.cnf"))
         let environment = ["OPENSSL_CONF": home.file("fips.cnf")]
         let stored = try OcicredBinary.helper(
             "store", home: home.path, stdin: Data(Self.store.utf8), extraEnvironment: environment)
@@ -35,17 +40,13 @@ struct HardeningConfigurationTests {
         #expect(authfile.status == 1 && authfile.stderrText.contains("OpenSSL is configured"), "\(authfile)")
     }
 
-    @Test("a configured OpenSSL that offers the algorithms is used, and reads what the fast path wrote")
+    /// What this shows is compatibility both ways under such a configuration; that the EVP route is the one taken
+    /// is `CryptoRouteTests`' to show (the built-in path would pass this round trip too).
+    @Test("under a configured OpenSSL that offers the algorithms, the store stays readable both ways")
     func configuredOpenSSLIsHonouredAndCompatible() throws {
         let home = try TemporaryDirectory()
         defer { home.remove() }
-        try """
-        openssl_conf = openssl_init
-        [openssl_init]
-        alg_section = evp_properties
-        [evp_properties]
-        default_properties = ?provider=default
-        """.write(toFile: home.file("default.cnf"), atomically: true, encoding: .utf8)
+        try Self.writeOpenSSLConfig(defaultProperties: "?provider=default", to: home.file("default.cnf"))
         let configured = ["OPENSSL_CONF": home.file("default.cnf")]
         // Written on the fast path, read through EVP; then written through EVP, read on the fast path.
         let first = try OcicredBinary.helper("store", home: home.path, stdin: Data(Self.store.utf8))

@@ -155,10 +155,7 @@ struct FirstUseTests {
         defer { registry.stop() }
         let sandbox = try ContainersSandbox(credHelpers: [:])
         defer { sandbox.remove() }
-        try FileManager.default.createDirectory(
-            atPath: sandbox.home + "/registries.conf.d", withIntermediateDirectories: true)
-        sandbox.environment["OCICRED_REGISTRIES_CONF_DIR"] = sandbox.home + "/registries.conf.d"
-        sandbox.environment["OCICRED_CERTS_DIRS"] = sandbox.home + "/certs.d"
+        try sandbox.useOwnRegistriesAndCertificates()
         let stdin = Data((password + "\n").utf8)
         let login = ["login", "-u", "first-user", "--password-stdin"]
 

@@ -1,4 +1,3 @@
-import Credentials
 import Foundation
 import SystemSupport
 import Testing
@@ -42,5 +41,34 @@ struct JSONParserTests {
         #expect(throws: JSONValue.ParseError.self) {
             try JSONValue.parseObject([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])
         }
+    }
+
+    @Test("the depth limit is exactly JSONParser.maxDepth")
+    func depthLimit() throws {
+        func nested(_ depth: Int) -> [UInt8] {
+            Array((String(repeating: "[", count: depth) + String(repeating: "]", count: depth)).utf8)
+        }
+        _ = try JSONParser.parse(nested(JSONParser.maxDepth))
+        #expect(throws: JSONParser.Failure.tooDeep) { try JSONParser.parse(nested(JSONParser.maxDepth + 1)) }
+    }
+
+    @Test("members keep document order and duplicates, at any path")
+    func membersInDocumentOrder() throws {
+        let text = #"{"b":1,"a":{"y":true,"x":false,"y":null},"b":2}"#
+        let top = try #require(try JSONParser.members(Array(text.utf8)))
+        #expect(top.map(\.key) == ["b", "a", "b"])
+        #expect(top.last?.value == .integer(2))
+        let inner = try #require(try JSONParser.members(Array(text.utf8), path: ["a"]))
+        #expect(inner.map(\.key) == ["y", "x", "y"])
+        #expect(inner.last?.value == .null)
+        #expect(try JSONParser.members(Array(text.utf8), path: ["b"]) == nil, "a number has no members")
+        // The whole document is checked before any part of it is used.
+        #expect(throws: JSONParser.Failure.self) { try JSONParser.members(Array(#"{"a":{}} x"#.utf8), path: ["a"]) }
+    }
+
+    @Test("an invalid document names the byte where it fails")
+    func failureOffset() {
+        // Byte 7 is the `}` where, after the comma, a member name must start.
+        #expect(throws: JSONParser.Failure.invalid(offset: 7)) { try JSONParser.parse(Array(#"{"a":1,}"#.utf8)) }
     }
 }

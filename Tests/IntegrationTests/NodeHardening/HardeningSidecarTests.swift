@@ -17,7 +17,7 @@ struct HardeningSidecarTests {
 
     /// `ocicred refresh --listen` for the ECR fixture, with the token cache on and a 1024-descriptor limit (a
     /// common default), its stderr in a file.
-    func startSidecar(home: TemporaryDirectory, ecr: FixtureServer, port: Int) throws -> Process {
+    func startSidecar(home: TemporaryDirectory, ecr: FixtureServer, port: Int) throws -> OcicredProcess {
         try """
         registries:
           - host: \(ecrHost)
@@ -25,31 +25,40 @@ struct HardeningSidecarTests {
           outputs:
             - authFile: {path: \(home.file("shared/auth.json")), registries: [\(ecrHost)]}
         """.write(toFile: home.file("config.yaml"), atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        process.arguments = ["--nofile=1024:1024", OcicredBinary.path, "refresh", "--listen", "127.0.0.1:\(port)"]
-        process.environment = OcicredBinary.environment(
-            home: home.path,
-            extra: [
+        return try OcicredProcess(
+            ["refresh", "--listen", "127.0.0.1:\(port)"], home: home.path,
+            environment: [
                 "OCICRED_CONFIG": home.file("config.yaml"), "AWS_ACCESS_KEY_ID": accessKey,
                 "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_ENDPOINT_URL_ECR": ecr.baseURL,
                 "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": home.file("no-aws-config"),
                 "AWS_SHARED_CREDENTIALS_FILE": home.file("no-aws-credentials"), "XDG_CACHE_HOME": home.file("cache"),
-            ])
-        _ = FileManager.default.createFile(atPath: home.file("refresh.log"), contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: home.file("refresh.log"))
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return process
+            ],
+            wrapper: ["/usr/bin/prlimit", "--nofile=1024:1024"], logName: "refresh")
     }
 
-    /// GET /healthz with a fresh connection: the status and how long it took.
-    func probe(_ port: Int) throws -> (status: Int, seconds: Double) {
-        let started = Date()
+    /// The ECR fixture, accepting this suite's key pair.
+    func startECR() throws -> FixtureServer {
+        try FixtureServer(
+            script: "aws_fixtures.py",
+            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+    }
+
+    /// Whether process `pid` has `path` open: the sidecar keeps the lock file open while it waits for the lock.
+    static func holdsOpen(_ pid: Int32, _ path: String) -> Bool {
+        let directory = "/proc/\(pid)/fd"
+        guard let descriptors = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return false }
+        // The kernel names the file by its canonical path (no `//`, no symlink).
+        let canonical = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        return descriptors.contains {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0)) == canonical
+        }
+    }
+
+    /// GET /healthz with a fresh connection, given up after 5 s.
+    func probe(_ port: Int) throws -> Int {
         let result = try ProcessRunner.run(
             "curl", ["-s", "-o", "/dev/null", "-m", "5", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
-        return (Int(result.stdoutText) ?? 0, Date().timeIntervalSince(started))
+        return Int(result.stdoutText) ?? 0
     }
 
     /// The locks another ocicred process (a helper minting, a second writer of the shared auth file) holds.
@@ -64,9 +73,7 @@ struct HardeningSidecarTests {
     func lockHeldElsewhereDoesNotBlockTheLoop(held: HeldLock) throws {
         let home = try TemporaryDirectory()
         defer { home.remove() }
-        let ecr = try FixtureServer(
-            script: "aws_fixtures.py",
-            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+        let ecr = try startECR()
         defer { ecr.stop() }
         // Another ocicred-like process minting or writing: it holds the lock for 30 s.
         for directory in ["cache/ocicred", "shared"] {
@@ -91,32 +98,25 @@ struct HardeningSidecarTests {
 
         let port = try FreePort.pick()
         let sidecar = try startSidecar(home: home, ecr: ecr, port: port)
-        defer { if sidecar.isRunning { kill(sidecar.processIdentifier, SIGKILL) } }
+        defer { sidecar.stop() }
         try #require(FreePort.waitUntilListening(port, timeout: 30), "the sidecar did not listen")
-        // The sidecar is now waiting for the lock to mint; the loop that serves probes must not be.
-        sleep(2)
-        var times: [Double] = []
-        for _ in 0..<15 {
-            let answer = try probe(port)
-            #expect(answer.status == 200, "/healthz answered \(answer.status)")
-            times.append(answer.seconds)
-            usleep(200_000)
+        // Wait for the event, not a time: the sidecar has the lock file open, i.e. it is waiting for the lock.
+        let deadline = Date() + 30
+        while !Self.holdsOpen(sidecar.pid, lockFile) && sidecar.isRunning && Date() < deadline { usleep(20_000) }
+        try #require(Self.holdsOpen(sidecar.pid, lockFile), "the sidecar never waited on \(lockFile): \(sidecar.log)")
+        // A loop blocked on the lock would leave each probe unanswered until curl's 5 s limit.
+        for _ in 0..<5 {
+            #expect(try probe(port) == 200, "/healthz did not answer while the lock is held elsewhere")
         }
         #expect(holder.isRunning, "the lock is still held while probing")
-        let median = times.sorted()[times.count / 2]
-        #expect(median < 0.1, "median /healthz time \(median) s with the lock held elsewhere (all: \(times))")
         if held == .tokenCache { #expect(try ecr.counter("mint") == 0, "nothing minted while the lock is held") }
         #expect(!FileManager.default.fileExists(atPath: home.file("shared/auth.json")), "nothing written under it")
 
-        let signalled = Date()
-        kill(sidecar.processIdentifier, SIGTERM)
-        while sidecar.isRunning && Date().timeIntervalSince(signalled) < 10 { usleep(20_000) }
-        let took = Date().timeIntervalSince(signalled)
-        try #require(!sidecar.isRunning, "SIGTERM did not end the sidecar within 10 s")
-        #expect(took < 2, "SIGTERM took \(took) s with the lock held elsewhere")
-        #expect(
-            sidecar.terminationStatus == 0,
-            "\((try? String(contentsOfFile: home.file("refresh.log"), encoding: .utf8)) ?? "")")
+        sidecar.signal(SIGTERM)
+        let status = sidecar.waitForExit(timeout: 25)
+        // The event that matters: it ended while the other process still held the lock (30 s), not after.
+        #expect(holder.isRunning, "SIGTERM only took effect once the lock was released")
+        #expect(status == 0, "\(sidecar.log)")
     }
 
     @Test("2,000 idle connections do not keep /healthz from answering")
@@ -134,13 +134,11 @@ struct HardeningSidecarTests {
         defer { _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) }
         let home = try TemporaryDirectory()
         defer { home.remove() }
-        let ecr = try FixtureServer(
-            script: "aws_fixtures.py",
-            environment: ["AWS_FIXTURE_ACCESS_KEY_ID": accessKey, "AWS_FIXTURE_SECRET_ACCESS_KEY": secretKey])
+        let ecr = try startECR()
         defer { ecr.stop() }
         let port = try FreePort.pick()
         let sidecar = try startSidecar(home: home, ecr: ecr, port: port)
-        defer { if sidecar.isRunning { kill(sidecar.processIdentifier, SIGKILL) } }
+        defer { sidecar.stop() }
         try #require(FreePort.waitUntilListening(port, timeout: 30), "the sidecar did not listen")
 
         var sockets: [Int32] = []
@@ -162,8 +160,8 @@ struct HardeningSidecarTests {
         }
         // All 2,000 are open on this side and none has sent a byte.
         for _ in 0..<5 {
-            let answer = try probe(port)
-            #expect(answer.status == 200, "/healthz answered \(answer.status) with 2,000 idle connections")
+            let status = try probe(port)
+            #expect(status == 200, "/healthz answered \(status) with 2,000 idle connections")
         }
         #expect(sidecar.isRunning, "the sidecar survived")
     }

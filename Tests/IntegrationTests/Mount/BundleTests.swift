@@ -14,26 +14,21 @@ import Testing
 /// podman) are applied to both bundles by the tests (`Runc.adjust`), never by `--bundle`.
 @Suite(.serialized)
 struct BundleTests {
+    /// The pushed image (`PushedImage`, shared with MountTests) and runc.
+    @dynamicMemberLookup
     struct Prepared {
-        let registry: RegistryFixture
-        let directory: TemporaryDirectory
-        let home: String
-        let password: String
-        let reference: String
-        let environment: [String: String]
-        let image: LayeredImage
+        let pushed: PushedImage
         let runc: Runc
 
-        func stop() {
-            registry.stop()
-            directory.remove()
-        }
+        subscript<T>(dynamicMember keyPath: KeyPath<PushedImage, T>) -> T { pushed[keyPath: keyPath] }
+
+        func stop() { pushed.stop() }
 
         /// Starts `ocicred mount REFERENCE DIR --bundle ARGUMENTS` and waits for it.
         func mountBundle(_ name: String, _ arguments: [String] = []) throws -> OcicredMount {
             let mount = try OcicredMount(
-                image: reference, mountpoint: directory.file(name), home: home,
-                arguments: ["--bundle", "--span", "65536"] + arguments, environment: environment)
+                image: pushed.reference, mountpoint: pushed.directory.file(name), home: pushed.home,
+                arguments: ["--bundle", "--span", "65536"] + arguments, environment: pushed.environment)
             let mounted = mount.waitUntilMounted()
             if !mounted { mount.stop() }
             try #require(mounted, "ocicred mount --bundle: \(mount.log.suffix(3000))")
@@ -42,33 +37,19 @@ struct BundleTests {
 
         /// `umoci unpack` of the same image into a bundle of its own; returns the bundle directory.
         func umociBundle() throws -> String {
-            let rootfs = try image.unpackLayoutWithUmoci(directory: directory)
+            let rootfs = try pushed.image.unpackLayoutWithUmoci(directory: pushed.directory)
             return (rootfs as NSString).deletingLastPathComponent
         }
     }
 
     static func prepare(largeFileMiB: Int = 0, privilegeProbes: Bool = false) throws -> Prepared {
-        let password = "pw:" + UUID().uuidString.prefix(8).lowercased()
-        let registry = try RegistryFixture.start(username: "runner", password: password)
-        let directory = try TemporaryDirectory(prefix: "ocicred-bundle")
+        let pushed = try PushedImage.prepare(
+            username: "runner", repository: "team/runnable", prefix: "ocicred-bundle", largeFileMiB: largeFileMiB,
+            runnable: true, privilegeProbes: privilegeProbes, logLevel: "info")
         do {
-            let home = directory.file("home")
-            var environment = try OcicredBinary.registryEnvironment(home: home)
-            environment["OCICRED_LOG_LEVEL"] = "info"  // the profile's progress is logged at info
-            let image = try LayeredImage.build(
-                in: directory, largeFileMiB: largeFileMiB, runnable: true, privilegeProbes: privilegeProbes)
-            try image.push(to: registry, password: password, repository: "team/runnable", directory: directory)
-            let login = try OcicredBinary.run(
-                ["login", registry.host, "-u", "runner", "--password-stdin"], home: home, stdin: password + "\n",
-                extraEnvironment: environment)
-            try #require(login.status == 0, "login: \(login)")
-            return Prepared(
-                registry: registry, directory: directory, home: home, password: password,
-                reference: "\(registry.host)/team/runnable:layered", environment: environment, image: image,
-                runc: try Runc(in: directory))
+            return Prepared(pushed: pushed, runc: try Runc(in: pushed.directory))
         } catch {
-            registry.stop()
-            directory.remove()
+            pushed.stop()
             throw error
         }
     }

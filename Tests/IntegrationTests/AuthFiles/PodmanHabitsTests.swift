@@ -195,17 +195,12 @@ struct PodmanHabitsTests {
         let password = Self.makePassword()
         let certificates = try TemporaryDirectory(prefix: "ocicred-tls")
         defer { certificates.remove() }
-        let certificate = try SelfSignedCertificate.make(
-            in: certificates.path, name: "registry", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let certificate = try SelfSignedCertificate.loopback(in: certificates.path, name: "registry")
         let registry = try RegistryFixture.start(username: username, password: password, tls: certificate)
         defer { registry.stop() }
         let sandbox = try ContainersSandbox(credHelpers: [:])
         defer { sandbox.remove() }
-        // ocicred's registries.conf.d and certs.d inside the sandbox; podman's registries.conf is the sandbox's.
-        try FileManager.default.createDirectory(
-            atPath: sandbox.home + "/registries.conf.d", withIntermediateDirectories: true)
-        sandbox.environment["OCICRED_REGISTRIES_CONF_DIR"] = sandbox.home + "/registries.conf.d"
-        sandbox.environment["OCICRED_CERTS_DIRS"] = sandbox.home + "/certs.d"
+        try sandbox.useOwnRegistriesAndCertificates()
         let stdin = Data((password + "\n").utf8)
         let login = ["login", "-u", username, "--password-stdin"]
 
@@ -335,9 +330,7 @@ struct PodmanHabitsTests {
         case .credHelpers:
             return try ContainersSandbox(credHelpers: Dictionary(uniqueKeysWithValues: hosts.map { ($0, "ocicred") }))
         case .registriesConf:
-            let snippet = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent(
-                    "helpers/containers/registries.conf.d/50-ocicred.conf")
+            let snippet = ContainersSandbox.helperSnippet
             return try ContainersSandbox(
                 credHelpers: [:], registriesConf: try String(contentsOf: snippet, encoding: .utf8))
         }

@@ -189,8 +189,7 @@ struct LoginVerifyTests {
         let password = Self.makePassword()
         let home = try Home()
         defer { home.remove() }
-        let certificate = try SelfSignedCertificate.make(
-            in: home.path, name: "registry-tls", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let certificate = try SelfSignedCertificate.loopback(in: home.path, name: "registry-tls")
         let registry = try RegistryFixture.start(username: "ci-user", password: password, tls: certificate)
         defer { registry.stop() }
         try home.store(registry.host, "ci-user", password)
@@ -219,8 +218,7 @@ struct LoginVerifyTests {
         let password = Self.makePassword()
         let home = try Home()
         defer { home.remove() }
-        let certificate = try SelfSignedCertificate.make(
-            in: home.path, name: "registry-tls", commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
+        let certificate = try SelfSignedCertificate.loopback(in: home.path, name: "registry-tls")
         let registry = try RegistryFixture.start(username: "ci-user", password: password, tls: certificate)
         defer { registry.stop() }
 

@@ -134,8 +134,7 @@ struct RealClientTests {
     }
 
     @Test func registriesConfSnippetMakesPodmanLoginStoreThroughTheHelper() throws {
-        let snippet = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("helpers/containers/registries.conf.d/50-ocicred.conf")
+        let snippet = ContainersSandbox.helperSnippet
         let registriesConf = try String(contentsOf: snippet, encoding: .utf8)
         let password = Self.makePassword()
         let registry = try RegistryFixture.start(username: username, password: password)

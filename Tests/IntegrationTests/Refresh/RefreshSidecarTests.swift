@@ -7,33 +7,8 @@ import Testing
 @Suite("ocicred refresh as a sidecar")
 struct RefreshSidecarTests {
     /// A running `ocicred refresh`, its stderr in a file.
-    final class Sidecar: @unchecked Sendable {
-        let process = Process()
-        let logFile: String
-        init(_ arguments: [String], home: String, environment: [String: String], command: String = "refresh") throws {
-            logFile = home + "/\(command)-\(UUID().uuidString.prefix(6)).log"
-            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-            process.executableURL = URL(fileURLWithPath: OcicredBinary.path)
-            process.arguments = [command] + arguments
-            process.environment = OcicredBinary.environment(home: home, extra: environment)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle(forWritingAtPath: logFile)
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-        }
-        var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
-        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
-        func waitForExit(timeout: Double = 20) -> Int32? {
-            let deadline = Date() + timeout
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            return process.isRunning ? nil : process.terminationStatus
-        }
-        func stop() {
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
+    static func sidecar(_ arguments: [String], home: String, environment: [String: String]) throws -> OcicredProcess {
+        try OcicredProcess(["refresh"] + arguments, home: home, environment: environment, logName: "refresh")
     }
 
     static func get(_ url: String) -> (status: Int, body: String) {
@@ -125,7 +100,7 @@ struct RefreshSidecarTests {
             """
         try good.write(toFile: config, atomically: true, encoding: .utf8)
         let port = try FreePort.pick()
-        let sidecar = try Sidecar(
+        let sidecar = try Self.sidecar(
             ["--listen", "127.0.0.1:\(port)"], home: dir.path,
             environment: ["OCICRED_CONFIG": config, "REG_USER": "ci", "REG_PASS": "pw", "OCICRED_LOG_LEVEL": "info"])
         defer { sidecar.stop() }
@@ -165,7 +140,8 @@ struct RefreshSidecarTests {
         var lastLog = ""
         for round in 0..<50 {
             environment["REG_PASS"] = "new-\(round)"
-            let sidecar = try Sidecar(["--once", "--auth-file", authFile], home: dir.path, environment: environment)
+            let sidecar = try Self.sidecar(
+                ["--once", "--auth-file", authFile], home: dir.path, environment: environment)
             usleep(UInt32.random(in: runMicroseconds / 3...runMicroseconds * 3))
             sidecar.stop()
             lastLog = sidecar.log
@@ -207,7 +183,7 @@ struct RefreshSidecarTests {
           outputs:
             - authFile: {path: \(authFile)}
         """.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
-        let sidecar = try Sidecar(
+        let sidecar = try Self.sidecar(
             [], home: dir.path,
             environment: [
                 "OCICRED_CONFIG": dir.file("config.yaml"), "REGISTRY_AUTH_FILE": authFile, "REG_USER": "pusher",
@@ -315,7 +291,7 @@ struct RefreshSidecarTests {
             - authFile: {path: \(authFile)}
         """.write(toFile: dir.file("config.yaml"), atomically: true, encoding: .utf8)
         let port = try FreePort.pick()
-        let sidecar = try Sidecar(
+        let sidecar = try Self.sidecar(
             ["--listen", "127.0.0.1:\(port)"], home: dir.path,
             environment: [
                 "OCICRED_CONFIG": dir.file("config.yaml"), "AWS_ACCESS_KEY_ID": accessKey,
@@ -431,18 +407,8 @@ struct RefreshSidecarTests {
     @Test func withALeaseOnlyTheLeaderWritesTheSecret() throws {
         let dir = try TemporaryDirectory(prefix: "ocicred-refresh-kube")
         defer { dir.remove() }
-        let kube = try FixtureServer(
-            script: "kube_apiserver.py", arguments: ["--tls-dir", dir.path],
-            environment: ["KUBE_FIXTURE_TOKENS": "fixture-token"])
+        let kube = try KubeAPIServer(in: dir, token: "fixture-token")
         defer { kube.stop() }
-        try """
-        apiVersion: v1
-        kind: Config
-        current-context: test
-        clusters: [{name: c, cluster: {server: "https://127.0.0.1:\(kube.port)", certificate-authority: "\(dir.file("ca.crt"))"}}]
-        users: [{name: u, user: {token: fixture-token}}]
-        contexts: [{name: test, context: {cluster: c, user: u, namespace: ocicred}}]
-        """.write(toFile: dir.file("kubeconfig"), atomically: true, encoding: .utf8)
         try """
         registries:
           - host: registry.example:5000
@@ -453,10 +419,11 @@ struct RefreshSidecarTests {
             "REG_PASS": "pw", "OCICRED_LOG_LEVEL": "info",
         ]
         let arguments = ["--secret-name", "ocicred-pull", "--leader-election-lease", "ocicred-refresh"]
-        let first = try Sidecar(arguments + ["--identity", "replica-a"], home: dir.path, environment: environment)
+        let first = try Self.sidecar(arguments + ["--identity", "replica-a"], home: dir.path, environment: environment)
         defer { first.stop() }
         try #require(Self.waitUntil(20) { first.log.contains("secret written") }, "\(first.log)")
-        let second = try Sidecar(arguments + ["--identity", "replica-b"], home: dir.path, environment: environment)
+        let second = try Self.sidecar(
+            arguments + ["--identity", "replica-b"], home: dir.path, environment: environment)
         defer { second.stop() }
         Thread.sleep(forTimeInterval: 6)
         #expect(!second.log.contains("secret written"), "the standby wrote: \(second.log)")
@@ -465,7 +432,7 @@ struct RefreshSidecarTests {
             "curl",
             [
                 "-s", "--cacert", dir.file("ca.crt"),
-                "https://127.0.0.1:\(kube.port)/__object?resource=secrets&namespace=ocicred&name=ocicred-pull",
+                "\(kube.url)/__object?resource=secrets&namespace=ocicred&name=ocicred-pull",
             ])
         #expect(secret.stdoutText.contains("kubernetes.io/dockerconfigjson"), "\(secret)")
 
@@ -479,7 +446,7 @@ struct RefreshSidecarTests {
             [
                 "-s", "--cacert", dir.file("ca.crt"), "-X", "POST", "-H", "Content-Type: application/json",
                 "--data-binary", #"{"resource":"secrets","namespace":"ocicred","name":"ocicred-pull"}"#,
-                "https://127.0.0.1:\(kube.port)/__delete",
+                "\(kube.url)/__delete",
             ])
         #expect(
             Self.waitUntil(20) { second.log.contains("secret written") }, "the new leader did not write: \(second.log)")
