@@ -13,7 +13,15 @@ extension KubernetesClient {
     public func list(_ query: WatchQuery) async throws(KubernetesError) -> (
         items: [[String: JSONValue]], resourceVersion: String
     ) {
-        var items = [[String: JSONValue]]()
+        try await list(query) { $0 }
+    }
+
+    /// The same, keeping of each object only what `keep` makes of it, page by page: a long-lived cache of a
+    /// thousand objects then never holds them all as parsed JSON at once, only one page.
+    package func list<Item>(_ query: WatchQuery, keeping keep: ([String: JSONValue]) -> Item?)
+        async throws(KubernetesError) -> (items: [Item], resourceVersion: String)
+    {
+        var items = [Item]()
         var continueToken: String?
         var version = ""
         repeat {
@@ -23,7 +31,7 @@ extension KubernetesClient {
             guard case .array(let page)? = list["items"] else {
                 throw .invalidResponse(resource: query.resource, reason: "the list has no `items`")
             }
-            items += page.compactMap(\.objectValue)
+            items += page.lazy.compactMap(\.objectValue).compactMap(keep)
             continueToken = list.metadata["continue"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
             if continueToken == nil { version = list.resourceVersion ?? "" }
         } while continueToken != nil

@@ -6,12 +6,15 @@ public import SystemSupport
 /// whole state, a watch from its resourceVersion every change after; bookmarks move the resume point on; a watch
 /// the server ends (its timeout) is resumed from there at once; a 410 means the resume point is gone: list again.
 /// A failure (network, 403, a restarted API server) is retried with capped exponential backoff.
-public struct Reflector: Sendable {
+///
+/// Each object is handed on as `keep` makes it, as it arrives: a cache holds what it needs of each object (a
+/// ServiceAccount's pull secrets, not its whole JSON), and a list never holds a thousand parsed objects at once.
+public struct Reflector<Item: Sendable>: Sendable {
     public enum Change: Sendable {
         /// The full state after a list: whatever is cached and not in it is gone.
-        case replaced([[String: JSONValue]])
-        case upserted([String: JSONValue])
-        case deleted([String: JSONValue])
+        case replaced([Item])
+        case upserted(Item)
+        case deleted(Item)
         /// A watch is open: changes arrive from now on.
         case established
         /// No watch is open, and why (the reason names the object kind and the cause, never data).
@@ -22,6 +25,7 @@ public struct Reflector: Sendable {
 
     public let client: KubernetesClient
     public let query: WatchQuery
+    let keep: @Sendable ([String: JSONValue]) -> Item?
     let logger: Logger
     /// The first retry after a failure, doubled per failure up to `maximumBackoff`.
     var initialBackoff: Duration = .milliseconds(500)
@@ -30,9 +34,13 @@ public struct Reflector: Sendable {
     /// not reconnect in step.
     var timeoutSeconds: @Sendable () -> Int = { Int.random(in: 300...600) }
 
-    public init(client: KubernetesClient, query: WatchQuery, logger: Logger) {
+    package init(
+        client: KubernetesClient, query: WatchQuery, logger: Logger,
+        keeping keep: @Sendable @escaping ([String: JSONValue]) -> Item?
+    ) {
         self.client = client
         self.query = query
+        self.keep = keep
         self.logger = logger
     }
 
@@ -44,7 +52,7 @@ public struct Reflector: Sendable {
         while !Task.isCancelled {
             do {
                 if resourceVersion == nil {
-                    let listed = try await client.list(query)
+                    let listed = try await client.list(query, keeping: keep)
                     if listedBefore { await deliver(.relisted) }
                     listedBefore = true
                     await deliver(.replaced(listed.items))
@@ -60,10 +68,10 @@ public struct Reflector: Sendable {
                         await deliver(.established)
                     case .added(let object), .modified(let object):
                         resourceVersion = object.resourceVersionValue ?? resourceVersion
-                        await deliver(.upserted(object))
+                        if let item = keep(object) { await deliver(.upserted(item)) }
                     case .deleted(let object):
                         resourceVersion = object.resourceVersionValue ?? resourceVersion
-                        await deliver(.deleted(object))
+                        if let item = keep(object) { await deliver(.deleted(item)) }
                     case .bookmark(let version):
                         if !version.isEmpty { resourceVersion = version }
                     case .expired(let message):

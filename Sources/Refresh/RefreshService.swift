@@ -67,6 +67,9 @@ public enum RefreshService {
             options.onceReport(report)
             return report.failed ? 1 : 0
         }
+        if !AllocatorPolicy.limitArenas(to: Self.allocatorArenas) {
+            logger.debug("the allocator kept its default arenas")
+        }
         var server: HealthServer?
         if let listen = options.listen {
             do {
@@ -88,6 +91,9 @@ public enum RefreshService {
         logger.notice("refresh stopped")
         return 0
     }
+
+    /// A long-lived controller needs no more: its work is small and rarely concurrent (see `AllocatorPolicy`).
+    static let allocatorArenas = 2
 
     /// Tries for the Lease every retry period; a replica that becomes leader posts `.leadershipGained`.
     static func elect(_ elector: LeaderElector, events: RefreshEvents, logger: Logger) -> Task<Void, Never> {

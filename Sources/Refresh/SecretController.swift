@@ -41,7 +41,7 @@ actor SecretController {
     /// Namespace → our Secret there, as last watched (or as our own write returned it).
     private var secrets = [String: [String: JSONValue]]()
     /// "namespace/name" → a ServiceAccount the output names.
-    private var accounts = [String: [String: JSONValue]]()
+    private var accounts = [String: WatchedServiceAccount]()
     /// Namespaces whose Secret of our name is someone else's; cleared at each renewal to look again.
     private var conflicts = Set<String>()
     /// Conflicts already reported, so each is reported once.
@@ -81,16 +81,24 @@ actor SecretController {
 
     func start() {
         for query in Self.queries(config) {
-            let reflector = Reflector(client: client, query: query, logger: logger)
+            let reflector = Reflector(client: client, query: query, logger: logger) {
+                WatchedObject($0, resource: query.resource)
+            }
             status.setWatch(query.description, problem: "not established yet")
             tasks.append(TaskPlacement.task { await reflector.run { change in await self.apply(change, from: query) } })
         }
     }
 
+    /// Stops watching and lets go of the cache at once: a reload starts the next controller before the plan
+    /// holding this one is dropped, and two caches of a large cluster at once are the refresh's peak memory.
     func stop() {
         for task in tasks { task.cancel() }
         tasks = []
         status.removeWatches(Self.queries(config).map(\.description))
+        namespaces = [:]
+        secrets = [:]
+        accounts = [:]
+        unsynced = Set(Self.queries(config))
     }
 
     /// The output left the config (a reload): with `prune`, every Secret it wrote and every `imagePullSecrets`
@@ -123,7 +131,9 @@ actor SecretController {
         return true
     }
 
-    func apply(_ change: Reflector.Change, from query: WatchQuery) async {
+    func apply(_ change: Reflector<WatchedObject>.Change, from query: WatchQuery) async {
+        // A change still in flight when `stop` cancelled its watch: the cache is gone, and so is the need.
+        guard !tasks.isEmpty else { return }
         let started = ContinuousClock.now
         var touched = [String]()
         switch change {
@@ -142,9 +152,9 @@ actor SecretController {
             unsynced.remove(query)
             touched = Array(namespaces.keys)
         case .upserted(let object):
-            touched = store(object, from: query, present: true)
+            touched = store(object, present: true)
         case .deleted(let object):
-            touched = store(object, from: query, present: false)
+            touched = store(object, present: false)
         }
         guard unsynced.isEmpty, content != nil else { return }
         _ = await reconcile(touched)
@@ -152,7 +162,7 @@ actor SecretController {
     }
 
     /// The cache of `query`'s kind after a list: what the list holds, nothing else.
-    private func replace(_ items: [[String: JSONValue]], from query: WatchQuery) {
+    private func replace(_ items: [WatchedObject], from query: WatchQuery) {
         switch query.resource {
         case "namespaces": namespaces = [:]
         case "secrets": secrets = [:]
@@ -160,25 +170,22 @@ actor SecretController {
             let named = query.fieldSelector.map { String($0.dropFirst("metadata.name=".count)) }
             accounts = accounts.filter { named != nil && $0.value.name != named }
         }
-        for item in items { _ = store(item, from: query, present: true) }
+        for item in items { _ = store(item, present: true) }
     }
 
     /// Records one object (or its deletion); returns the namespace it concerns.
-    private func store(_ object: [String: JSONValue], from query: WatchQuery, present: Bool) -> [String] {
-        guard let name = object.name else { return [] }
-        switch query.resource {
-        case "namespaces":
-            namespaces[name] = present ? object.labels : nil
+    private func store(_ object: WatchedObject, present: Bool) -> [String] {
+        switch object {
+        case .namespace(let name, let labels):
+            namespaces[name] = present ? labels : nil
             return [name]
-        case "secrets":
-            guard let namespace = object.namespace else { return [] }
-            secrets[namespace] = present ? object : nil
+        case .secret(let namespace, let secret):
+            secrets[namespace] = present ? secret : nil
             if present { conflicts.remove(namespace) }
             return [namespace]
-        default:
-            guard let namespace = object.namespace else { return [] }
-            accounts[namespace + "/" + name] = present ? object : nil
-            return [namespace]
+        case .serviceAccount(let account):
+            accounts[account.key] = present ? account : nil
+            return [account.namespace]
         }
     }
 
@@ -212,7 +219,7 @@ actor SecretController {
         status.setManaged(output: outputName, kind: "secret", count: secrets.count)
         status.setManaged(
             output: outputName, kind: "serviceaccount",
-            count: accounts.values.filter { KubernetesClient.imagePullSecretNames($0).contains(config.name) }.count)
+            count: accounts.values.filter { $0.pullSecrets.contains(config.name) }.count)
         return failed
     }
 
@@ -230,8 +237,10 @@ actor SecretController {
         }
         for (key, account) in accounts where key.hasPrefix(namespace + "/") {
             do {
-                if let patched = try await client.setImagePullSecret(account, secretName: config.name, present: true) {
-                    accounts[key] = patched
+                if let patched = try await client.setImagePullSecret(
+                    account.object, secretName: config.name, present: true)
+                {
+                    accounts[key] = WatchedServiceAccount(patched)
                     logger.info("service account patched", metadata: ["serviceaccount": "\(key)"])
                 }
             } catch .conflict, .notFound {
@@ -256,7 +265,7 @@ actor SecretController {
                 current, dockerConfigJSON: content.dockerConfigJSON, labels: Self.ownership,
                 annotations: content.annotations)
             {
-                secrets[namespace] = try await client.replaceWatchedSecret(restored)
+                secrets[namespace] = WatchedObject.kept(secret: try await client.replaceWatchedSecret(restored))
                 logger.info("secret written", metadata: meta(namespace).merging(["outcome": "updated"]) { $1 })
             }
             return
@@ -266,15 +275,16 @@ actor SecretController {
 
     private func create(in namespace: String, _ content: Content) async throws(KubernetesError) {
         do {
-            secrets[namespace] = try await client.createDockerConfigSecret(
-                namespace: namespace, name: config.name, dockerConfigJSON: content.dockerConfigJSON,
-                labels: Self.ownership, annotations: content.annotations)
+            secrets[namespace] = WatchedObject.kept(
+                secret: try await client.createDockerConfigSecret(
+                    namespace: namespace, name: config.name, dockerConfigJSON: content.dockerConfigJSON,
+                    labels: Self.ownership, annotations: content.annotations))
             logger.info("secret written", metadata: meta(namespace).merging(["outcome": "created"]) { $1 })
         } catch .alreadyExists {
             // Ours, not yet delivered by the watch — or someone else's, which is never overwritten.
             guard let existing = try await client.currentSecret(namespace: namespace, name: config.name) else { return }
             if existing.labels[KubernetesClient.managedByKey] == KubernetesClient.managedByValue {
-                secrets[namespace] = existing
+                secrets[namespace] = WatchedObject.kept(secret: existing)
                 try await writeSecret(in: namespace, content)
                 return
             }
@@ -316,8 +326,10 @@ actor SecretController {
         }
         for (key, account) in accounts where key.hasPrefix(namespace + "/") {
             do {
-                if let patched = try await client.setImagePullSecret(account, secretName: config.name, present: false) {
-                    accounts[key] = patched
+                if let patched = try await client.setImagePullSecret(
+                    account.object, secretName: config.name, present: false)
+                {
+                    accounts[key] = WatchedServiceAccount(patched)
                 }
             } catch .conflict, .notFound {
             } catch {
