@@ -23,51 +23,43 @@ final class WatchedCluster: Sendable {
         state.withLock { $0.accountSecrets[namespace + "/" + serviceAccount] ?? [] }
     }
 
-    /// Watches namespaces and ServiceAccounts until the task is cancelled.
+    /// One watched object as the decisions need it: its key ("name", or "namespace/name") and one value.
+    private struct Kept<Value: Sendable>: Sendable {
+        let key: String
+        let value: Value
+    }
+
+    /// Watches namespaces and ServiceAccounts until the task is cancelled; of each object only its labels, or its
+    /// pull-secret names, is kept (Reflector hands them on page by page).
     func run(client: KubernetesClient, logger: Logger) async {
         await withDiscardingTaskGroup { group in
             group.addTask {
-                await Reflector(client: client, query: .namespaces, logger: logger).run { change in
-                    self.applyNamespaces(change)
+                let namespaces = Reflector(client: client, query: .namespaces, logger: logger) { object in
+                    object.name.map { Kept(key: $0, value: object.labels) }
                 }
+                await namespaces.run { change in self.apply(change, to: \.namespaceLabels) }
             }
             group.addTask {
-                await Reflector(client: client, query: .serviceAccounts(named: nil), logger: logger).run { change in
-                    self.applyServiceAccounts(change)
+                let accounts = Reflector(client: client, query: .serviceAccounts(named: nil), logger: logger) {
+                    object -> Kept<Set<String>>? in
+                    guard let namespace = object.namespace, let name = object.name else { return nil }
+                    return Kept(
+                        key: namespace + "/" + name, value: Set(KubernetesClient.imagePullSecretNames(object)))
                 }
+                await accounts.run { change in self.apply(change, to: \.accountSecrets) }
             }
         }
     }
 
-    private func applyNamespaces(_ change: Reflector.Change) {
+    private func apply<Value: Sendable>(
+        _ change: Reflector<Kept<Value>>.Change, to table: WritableKeyPath<State, [String: Value]>
+    ) {
         state.withLock { state in
             switch change {
             case .replaced(let items):
-                state.namespaceLabels = [:]
-                for item in items { if let name = item.name { state.namespaceLabels[name] = item.labels } }
-            case .upserted(let item): if let name = item.name { state.namespaceLabels[name] = item.labels }
-            case .deleted(let item): if let name = item.name { state.namespaceLabels[name] = nil }
-            case .established, .lost, .relisted: break
-            }
-        }
-    }
-
-    private func applyServiceAccounts(_ change: Reflector.Change) {
-        func key(_ item: [String: JSONValue]) -> String? {
-            guard let namespace = item.namespace, let name = item.name else { return nil }
-            return namespace + "/" + name
-        }
-        func secrets(_ item: [String: JSONValue]) -> Set<String> {
-            guard case .array(let entries)? = item["imagePullSecrets"] else { return [] }
-            return Set(entries.compactMap { $0["name"]?.stringValue })
-        }
-        state.withLock { state in
-            switch change {
-            case .replaced(let items):
-                state.accountSecrets = [:]
-                for item in items { if let key = key(item) { state.accountSecrets[key] = secrets(item) } }
-            case .upserted(let item): if let key = key(item) { state.accountSecrets[key] = secrets(item) }
-            case .deleted(let item): if let key = key(item) { state.accountSecrets[key] = nil }
+                state[keyPath: table] = Dictionary(items.map { ($0.key, $0.value) }) { $1 }
+            case .upserted(let item): state[keyPath: table][item.key] = item.value
+            case .deleted(let item): state[keyPath: table][item.key] = nil
             case .established, .lost, .relisted: break
             }
         }
