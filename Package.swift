@@ -177,3 +177,10 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Crypto"]),
     ]
 )
+
+// `internal` by default, imports included: a plain `import` is internal, and a file whose `package` declarations
+// show another module's types says so with `package import`. Nothing here is public: the only product is the
+// executable, and the tests are targets of this package.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("InternalImportsByDefault")]
+}

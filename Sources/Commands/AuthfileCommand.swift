@@ -1,7 +1,7 @@
-import ArgumentParser
-import Credentials
+internal import ArgumentParser
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// `ocicred authfile`: a ready auth file for `buildah push --authfile`, a CI job or a pod.
 struct AuthfileCommand: AsyncParsableCommand {

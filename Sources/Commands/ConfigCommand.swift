@@ -1,10 +1,10 @@
-import ArgumentParser
-import Credentials
+internal import ArgumentParser
+internal import Credentials
 internal import FoundationEssentials
-import Kubernetes
-import LazyMount
-import Refresh
-import SystemSupport
+internal import Kubernetes
+internal import LazyMount
+internal import Refresh
+internal import SystemSupport
 
 /// `ocicred config`: commands about the YAML config file.
 struct ConfigCommand: ParsableCommand {

@@ -1,7 +1,7 @@
-import ArgumentParser
-import Credentials
-import Providers
-import SystemSupport
+internal import ArgumentParser
+internal import Credentials
+internal import Providers
+internal import SystemSupport
 
 /// `ocicred configure`: names ocicred in `credHelpers` for chosen registries, keeping the rest of the file.
 struct ConfigureCommand: AsyncParsableCommand {

@@ -1,8 +1,8 @@
-import ArgumentParser
-import Credentials
+internal import ArgumentParser
+internal import Credentials
 internal import FoundationEssentials
-import Providers
-import SystemSupport
+internal import Providers
+internal import SystemSupport
 
 /// `ocicred get HOST`: which credentials a registry gets and where they come from, for a person. The helper's
 /// `get` answers a program with the secret in JSON; this one names the source and keeps the secret back unless

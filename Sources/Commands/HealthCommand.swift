@@ -1,5 +1,5 @@
-import ArgumentParser
-import Refresh
+internal import ArgumentParser
+internal import Refresh
 
 /// `ocicred health --authfile F`: an exec probe for pods that share the refreshed auth file but not its process.
 struct HealthCommand: ParsableCommand {

@@ -1,8 +1,8 @@
-import ArgumentParser
-import Credentials
-import Helper
-import Logging
-import SystemSupport
+internal import ArgumentParser
+internal import Credentials
+internal import Helper
+internal import Logging
+internal import SystemSupport
 
 /// `ocicred helper ACTION`: the credential-helper protocol without the `docker-credential-ocicred` link.
 struct HelperCommand: AsyncParsableCommand {

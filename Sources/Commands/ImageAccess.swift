@@ -1,11 +1,11 @@
-import ArgumentParser
-import Credentials
-import LazyMount
-import Logging
-import Registry
-import Synchronization
-import SystemSupport
-import Transport
+internal import ArgumentParser
+internal import Credentials
+internal import LazyMount
+internal import Logging
+internal import Registry
+internal import Synchronization
+internal import SystemSupport
+internal import Transport
 
 /// What `index` and `mount` share: the image reference from the command line, a registry client whose
 /// credentials come from the resolver (asked again on every 401), the progress line while layers are indexed,

@@ -1,8 +1,8 @@
-import ArgumentParser
-import Credentials
-import LazyMount
-import Registry
-import SystemSupport
+internal import ArgumentParser
+internal import Credentials
+internal import LazyMount
+internal import Registry
+internal import SystemSupport
 
 /// `ocicred index IMAGE`: read every layer once and write the index the lazy mount reads (format: ImageIndex).
 struct IndexCommand: AsyncParsableCommand {
@@ -20,7 +20,7 @@ struct IndexCommand: AsyncParsableCommand {
 
             A mount reads a pushed index only when it is bound to the image: --sign-key KEY signs the artifact \
             in cosign's format (tag sha256-<hex>.sig, the same as `cosign sign --key`), and mounts given the \
-            public key (--index-key) trust it; or pin the printed artifact digest (mount --index); or opt in \
+            package key (--index-key) trust it; or pin the printed artifact digest (mount --index); or opt in \
             with mount --trust-pushed-index. The signature's reference is printed last.
             """)
 

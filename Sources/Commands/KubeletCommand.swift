@@ -1,7 +1,7 @@
-import ArgumentParser
-import Credentials
-import Kubernetes
-import SystemSupport
+internal import ArgumentParser
+internal import Credentials
+internal import Kubernetes
+internal import SystemSupport
 
 /// `ocicred kubelet`: the kubelet's image credential provider plugin (Kubernetes docs, "Configure a kubelet
 /// image credential provider"). The kubelet runs it with a `CredentialProviderRequest` on stdin and reads the

@@ -1,6 +1,6 @@
-import ArgumentParser
-import Credentials
-import SystemSupport
+internal import ArgumentParser
+internal import Credentials
+internal import SystemSupport
 
 /// `ocicred list`: what the store holds, as a table for a person; `docker-credential-ocicred list` is the
 /// same listing as JSON for programs.

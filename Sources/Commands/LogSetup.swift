@@ -1,14 +1,14 @@
 internal import FoundationEssentials
-import Logging
-import SystemSupport
+package import Logging
+package import SystemSupport
 
 /// Bootstraps swift-log once, from `main`: every log line goes to stderr (stdout belongs to the protocol and to
 /// payloads), at the level named by OCICRED_LOG_LEVEL.
 ///
 /// The default is `warning`, except for the credential helper, which says nothing on stderr unless asked: its
 /// failures are its answer on stdout, and podman shows a helper's stderr to the user as noise.
-public enum LogSetup {
-    public static func bootstrap(environment: OcicredEnvironment, quietByDefault: Bool = false) -> Logger {
+package enum LogSetup {
+    package static func bootstrap(environment: OcicredEnvironment, quietByDefault: Bool = false) -> Logger {
         let requested = environment.logLevel?.lowercased()
         let fallback: Logger.Level = quietByDefault ? .critical : .warning
         let level = requested.flatMap { Logger.Level(rawValue: $0) } ?? fallback

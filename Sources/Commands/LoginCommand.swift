@@ -1,8 +1,8 @@
-import ArgumentParser
-import Credentials
-import Registry
-import SystemSupport
-import Transport
+internal import ArgumentParser
+internal import Credentials
+internal import Registry
+internal import SystemSupport
+internal import Transport
 
 /// `ocicred login HOST`: `podman login` into ocicred's encrypted store, checked against the registry first.
 struct LoginCommand: AsyncParsableCommand {

@@ -1,6 +1,6 @@
-import ArgumentParser
-import Credentials
-import SystemSupport
+internal import ArgumentParser
+internal import Credentials
+internal import SystemSupport
 
 /// `ocicred logout HOST`: `podman logout` for ocicred's store, with podman's words and flags.
 struct LogoutCommand: ParsableCommand {

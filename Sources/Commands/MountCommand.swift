@@ -1,8 +1,8 @@
-import ArgumentParser
-import Credentials
-import LazyMount
-import Registry
-import SystemSupport
+internal import ArgumentParser
+internal import Credentials
+internal import LazyMount
+internal import Registry
+internal import SystemSupport
 
 /// `ocicred mount IMAGE DIR`: serve the image read-only over FUSE until unmounted (see ImageMount).
 struct MountCommand: AsyncParsableCommand {

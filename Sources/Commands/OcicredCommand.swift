@@ -1,12 +1,12 @@
-import ArgumentParser
-import Credentials
-import Helper
-import Logging
-import SystemSupport
+package import ArgumentParser
+internal import Credentials
+internal import Helper
+internal import Logging
+internal import SystemSupport
 
 /// The root command. Each subcommand lives in its own file and calls one library entry point.
-public struct OcicredCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct OcicredCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "ocicred",
         abstract: "Get, keep and hand out OCI registry credentials.",
         discussion: """
@@ -21,12 +21,12 @@ public struct OcicredCommand: AsyncParsableCommand {
             UnmountCommand.self, PodmanArgsCommand.self, WebhookCommand.self,
         ])
 
-    public init() {}
+    package init() {}
 
     /// Parses `arguments` (without argv[0]) and runs the chosen subcommand, async or not, then exits with the
     /// command's status. ArgumentParser's own `main(_:)` taking arguments is the synchronous one, which refuses
     /// async subcommands, hence this.
-    public static func run(arguments: [String]) async -> Never {
+    package static func run(arguments: [String]) async -> Never {
         var status: Int32
         do {
             var command = try parseAsRoot(RegistryAccessOptions.normalizingTLSVerify(arguments))

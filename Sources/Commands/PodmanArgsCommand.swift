@@ -1,5 +1,5 @@
-import ArgumentParser
-import LazyMount
+internal import ArgumentParser
+internal import LazyMount
 
 /// `ocicred podman-args DIR`: the bundle's command, env, user and working directory as podman arguments.
 struct PodmanArgsCommand: ParsableCommand {

@@ -1,8 +1,8 @@
-import ArgumentParser
-import Credentials
-import Helper
-import Refresh
-import SystemSupport
+internal import ArgumentParser
+internal import Credentials
+internal import Helper
+internal import Refresh
+internal import SystemSupport
 
 /// `ocicred refresh`: keeps auth files and Kubernetes Secrets holding unexpired credentials (DESIGN.md, the
 /// refresh sidecar). Everything but argument parsing lives in `RefreshService`.
@@ -89,10 +89,10 @@ struct RefreshCommand: AsyncParsableCommand {
 /// What `main` asks before the process's first task: for `refresh`, the executor its work prefers, so the sidecar
 /// runs on one NIO event loop instead of libdispatch's pool, whose monitor would wake it every second
 /// (`EventLoopExecutor` says why). Other commands keep the global executor: they are short-lived.
-public enum RefreshProcess {
+package enum RefreshProcess {
     /// The executor the process's work should prefer, nil for every command but `refresh`. `arguments` without
     /// argv[0]; the root command has no options of its own, so the subcommand comes first.
-    public static func executor(arguments: [String]) -> (any TaskExecutor)? {
+    package static func executor(arguments: [String]) -> (any TaskExecutor)? {
         guard arguments.first == RefreshCommand.configuration.commandName else { return nil }
         return RefreshExecutor.make()
     }

@@ -1,7 +1,7 @@
-import ArgumentParser
-import Credentials
-import Registry
-import SystemSupport
+internal import ArgumentParser
+internal import Credentials
+internal import Registry
+internal import SystemSupport
 
 /// How to reach the registry, shared by `login`, `verify`, `index` and `mount`; the same flags podman takes.
 struct RegistryAccessOptions: ParsableArguments {

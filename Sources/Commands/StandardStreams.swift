@@ -1,5 +1,5 @@
-import Synchronization
-import SystemSupport
+internal import Synchronization
+internal import SystemSupport
 
 /// stdout carries a command's payload (an auth file, a protocol answer, a report); diagnostics go to stderr.
 /// A stdout write that fails (a closed pipe, `>/dev/full`) is remembered, and `OcicredCommand.run` then exits 1

@@ -1,5 +1,5 @@
-import ArgumentParser
-import LazyMount
+internal import ArgumentParser
+internal import LazyMount
 
 /// `ocicred unmount DIR`: end an `ocicred mount` (the mount process then exits 0).
 struct UnmountCommand: ParsableCommand {

@@ -1,8 +1,8 @@
-import ArgumentParser
-import Credentials
-import Registry
-import SystemSupport
-import Transport
+internal import ArgumentParser
+internal import Credentials
+internal import Registry
+internal import SystemSupport
+internal import Transport
 
 /// `ocicred verify HOST`: are the credentials `get` would hand out accepted, and for what?
 struct VerifyCommand: AsyncParsableCommand {

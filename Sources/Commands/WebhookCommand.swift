@@ -1,6 +1,6 @@
-import ArgumentParser
-import SystemSupport
-import Webhook
+internal import ArgumentParser
+internal import SystemSupport
+internal import Webhook
 
 /// `ocicred webhook`: the admission webhook that adds the refresh config's pull Secret to Pods whose
 /// ServiceAccount does not carry it yet. Everything but argument parsing lives in `WebhookService`.

@@ -1,9 +1,9 @@
 internal import Crypto
-import SystemSupport
+internal import SystemSupport
 
 /// The two auth-file dialects: containers/image's `auth.json` and docker's `config.json`. They share the
 /// `auths` shape; they differ in how Docker Hub is keyed (`docker.io` vs `https://index.docker.io/v1/`).
-public enum AuthFileFormat: String, Sendable, CaseIterable {
+package enum AuthFileFormat: String, Sendable, CaseIterable {
     case containers
     case docker
 
@@ -19,8 +19,9 @@ extension AuthFile {
     /// Puts `credential` under `key`, replacing any entry that normalises to the same key (so
     /// `https://host/v1/` and `host` never coexist). An identity token is written as `identitytoken`, the
     /// field docker and containers/image read it from; everything else as `auth` = base64(user:secret).
-    public mutating func setCredential(username: String, secret: Secret, for key: CredentialKey, format: AuthFileFormat)
-    {
+    package mutating func setCredential(
+        username: String, secret: Secret, for key: CredentialKey, format: AuthFileFormat
+    ) {
         removeEntries(for: key)
         let entry: [String: JSONValue]
         if username == "<token>" {
@@ -33,7 +34,7 @@ extension AuthFile {
 
     /// Names `helper` in `credHelpers` for `host`; returns false when it already was (idempotence).
     @discardableResult
-    public mutating func setHelper(_ helper: String, for host: String) -> Bool {
+    package mutating func setHelper(_ helper: String, for host: String) -> Bool {
         if credHelpers[host] == helper { return false }
         credHelpers[host] = helper
         return true
@@ -44,7 +45,7 @@ extension AuthFile {
     }
 
     /// The file as JSON: unknown keys as they were, keys sorted, two-space indent (what docker writes).
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var object = otherFields
         if !auths.isEmpty || credHelpers.isEmpty && credsStore == nil { object["auths"] = .object(auths) }
         if !credHelpers.isEmpty { object["credHelpers"] = .object(credHelpers.mapValues { .string($0) }) }
@@ -56,20 +57,20 @@ extension AuthFile {
 /// Read-modify-write of an auth file under its lock, written atomically and 0600, so a reader (podman,
 /// buildah, a second ocicred) sees the old file or the new one, and two writers never lose each other's
 /// entries. A file that is not valid JSON is refused, never replaced: it may hold someone's credentials.
-public enum AuthFileUpdater {
-    public struct Result: Sendable {
+package enum AuthFileUpdater {
+    package struct Result: Sendable {
         /// The file's bytes before (nil when it did not exist) and after.
-        public let before: [UInt8]?
-        public let after: [UInt8]
+        package let before: [UInt8]?
+        package let after: [UInt8]
         /// The change entry by entry, credentials redacted: what a dry run shows.
-        public let change: AuthFileChange
-        public var changed: Bool { before != after }
+        package let change: AuthFileChange
+        package var changed: Bool { before != after }
     }
 
     /// Applies `transform` to the file at `path` under its lock. With `dryRun` nothing is created, locked or
     /// written: the file (if any) is read and the result returned. Waits for the lock without blocking a thread,
     /// because the refresh sidecar calls this on the event loop that also answers /healthz and SIGTERM.
-    public static func update(
+    package static func update(
         path: String, replace: Bool = false, dryRun: Bool = false, _ transform: (inout AuthFile) -> Void
     ) async throws(CredentialError) -> Result {
         if dryRun { return try apply(path: path, replace: replace, write: false, transform) }

@@ -1,21 +1,21 @@
 internal import Crypto
-import SystemSupport
+package import SystemSupport
 
 /// A containers `auth.json` or docker `config.json`. Only `auths`, `credHelpers` and `credsStore` are
 /// interpreted; every other key is kept as it was, so a file we rewrite loses nothing.
-public struct AuthFile: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+package struct AuthFile: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
     /// `auths` entries as written, keyed as written (a host, `host/namespace`, or a URL).
-    public var auths: [String: JSONValue]
+    package var auths: [String: JSONValue]
     /// `auths` keys in the order the file lists them, so a lookup that several keys could answer picks the
     /// same one in every process (a dictionary's order differs per run).
     var authsOrder: [String] = []
-    public var credHelpers: [String: String]
-    public var credsStore: String?
-    public var otherFields: [String: JSONValue]
+    package var credHelpers: [String: String]
+    package var credsStore: String?
+    package var otherFields: [String: JSONValue]
 
-    public init(
+    package init(
         auths: [String: JSONValue] = [:], credHelpers: [String: String] = [:], credsStore: String? = nil,
         otherFields: [String: JSONValue] = [:]
     ) {
@@ -26,12 +26,12 @@ public struct AuthFile: Sendable, Equatable, CustomStringConvertible, CustomDebu
     }
 
     /// `auths` values are base64 of user:password (or tokens): printed and reflected forms list keys only.
-    public var description: String {
+    package var description: String {
         "AuthFile(auths: \(auths.keys.sorted()), credHelpers: \(credHelpers), credsStore: \(credsStore ?? "none"), "
             + "other keys: \(otherFields.keys.sorted()))"
     }
-    public var debugDescription: String { description }
-    public var customMirror: Mirror {
+    package var debugDescription: String { description }
+    package var customMirror: Mirror {
         Mirror(
             self,
             children: [
@@ -40,10 +40,10 @@ public struct AuthFile: Sendable, Equatable, CustomStringConvertible, CustomDebu
             ], displayStyle: .struct)
     }
 
-    public enum ParseError: Error, Equatable, CustomStringConvertible {
+    package enum ParseError: Error, Equatable, CustomStringConvertible {
         case notJSON
         case wrongShape(field: String)
-        public var description: String {
+        package var description: String {
             switch self {
             case .notJSON: return "it is not a JSON object"
             case .wrongShape(let field): return "`\(field)` has the wrong type"
@@ -51,7 +51,7 @@ public struct AuthFile: Sendable, Equatable, CustomStringConvertible, CustomDebu
         }
     }
 
-    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> AuthFile {
+    package static func parse(_ bytes: [UInt8]) throws(ParseError) -> AuthFile {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x09 || $0 == 0x0d }) { return AuthFile() }
         var object: [String: JSONValue]
         do {

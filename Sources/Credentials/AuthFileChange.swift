@@ -1,27 +1,27 @@
-import SystemSupport
+internal import SystemSupport
 
 /// What a change to an auth file does, entry by entry, for `--dry-run`: only what changes, and never a
 /// credential. A line diff of the whole file put every `auths` value (base64 of user:password) into CI logs and
 /// needed a table quadratic in the file's length (2.6 GB for an 18,000-line config.json); this compares the two
 /// parsed files key by key, in time linear in their size.
-public struct AuthFileChange: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
+package struct AuthFileChange: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         case added, removed, changed
     }
 
-    public struct Line: Sendable, Equatable {
-        public var kind: Kind
+    package struct Line: Sendable, Equatable {
+        package var kind: Kind
         /// `credHelpers."ghcr.io"`, `auths."quay.io"`, `credsStore`, or another top-level key.
-        public var field: String
+        package var field: String
         /// The new value (the old one for a removal) as JSON text, or `<redacted>` for anything under `auths`
         /// and every top-level key ocicred does not interpret, which may hold tokens.
-        public var value: String
+        package var value: String
     }
 
-    public var lines: [Line]
-    public var isEmpty: Bool { lines.isEmpty }
+    package var lines: [Line]
+    package var isEmpty: Bool { lines.isEmpty }
 
-    public init(before: AuthFile, after: AuthFile) {
+    package init(before: AuthFile, after: AuthFile) {
         var lines = [Line]()
         func compare(_ prefix: String, _ old: [String: JSONValue], _ new: [String: JSONValue], reveal: Bool) {
             for key in Set(old.keys).union(new.keys).sorted() {
@@ -48,7 +48,7 @@ public struct AuthFileChange: Sendable, Equatable {
     }
 
     /// `--- path`, `+++ path (after)`, then `+ field: value`, `- field: value`, `~ field: value` per change.
-    public func rendered(path: String) -> String {
+    package func rendered(path: String) -> String {
         var out = "--- \(path)\n+++ \(path) (after)\n"
         if lines.isEmpty { out += "  (no change)\n" }
         for line in lines {

@@ -1,24 +1,24 @@
-public import FoundationEssentials
-public import SystemSupport
+package import FoundationEssentials
+package import SystemSupport
 
 /// Builds auth-file entries for CI jobs and build pods: each registry's credentials resolved exactly as `get`
 /// resolves them (or read from named environment variables), then merged into a containers or docker file.
-public struct AuthFileGenerator: Sendable {
+package struct AuthFileGenerator: Sendable {
     /// One registry's outcome, for the report the command prints (never the secret).
-    public struct Entry: Sendable, Equatable {
-        public let registry: String
-        public let username: String
-        public let expiresAt: Date?
-        public let source: CredentialSource
+    package struct Entry: Sendable, Equatable {
+        package let registry: String
+        package let username: String
+        package let expiresAt: Date?
+        package let source: CredentialSource
     }
 
     let resolver: Resolver
 
-    public init(resolver: Resolver) { self.resolver = resolver }
+    package init(resolver: Resolver) { self.resolver = resolver }
 
     /// The registries a command without `--registry` covers: every exact host the config's rules name
     /// (wildcard rules have no single host to write).
-    public static func configuredRegistries(environment: OcicredEnvironment) throws(CredentialError) -> [String] {
+    package static func configuredRegistries(environment: OcicredEnvironment) throws(CredentialError) -> [String] {
         try ConfigLoader.load(environment: environment).rules.filter(\.pattern.isExact).map(\.pattern.text)
     }
 
@@ -28,7 +28,7 @@ public struct AuthFileGenerator: Sendable {
     ///   as NGC_API_KEY) to use for every registry instead of resolving.
     /// - Parameter allowExpired: write a credential whose expiry has passed anyway; otherwise it is refused
     ///   before anything is written (a build would fail much later with a registry's 401).
-    public func generate(
+    package func generate(
         registries: [String], fromEnvironment: [String], format: AuthFileFormat, into path: String?,
         replace: Bool, allowExpired: Bool = false, now: @Sendable () -> Date = { Date() }
     ) async throws(CredentialError) -> (entries: [Entry], bytes: [UInt8]) {

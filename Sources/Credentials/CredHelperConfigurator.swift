@@ -1,12 +1,12 @@
-import SystemSupport
+package import SystemSupport
 
 /// `ocicred configure`: wires ocicred in as the credential helper for chosen registries without touching
 /// anything else in the file.
-public enum CredHelperConfigurator {
+package enum CredHelperConfigurator {
     /// Google's registry hosts, as docker-credential-gcr's `configure-docker` lists them.
-    public static let gcrHosts = ["gcr.io", "us.gcr.io", "eu.gcr.io", "asia.gcr.io", "marketplace.gcr.io"]
+    package static let gcrHosts = ["gcr.io", "us.gcr.io", "eu.gcr.io", "asia.gcr.io", "marketplace.gcr.io"]
 
-    public static func artifactRegistryHost(location: String) -> String { "\(location)-docker.pkg.dev" }
+    package static func artifactRegistryHost(location: String) -> String { "\(location)-docker.pkg.dev" }
 
     /// The auth file `podman login` writes, which is the one `configure` edits by default: a `credHelpers` entry
     /// in any other file is not consulted when podman stores, and the password lands base64 in this one.
@@ -16,7 +16,7 @@ public enum CredHelperConfigurator {
     /// uses as root. nil for another user without XDG_RUNTIME_DIR: rootless podman then makes up a runtime
     /// directory of its own (`/run/user/<uid>`, else one under TMPDIR) that skopeo does not share, so no one
     /// file is right and the user has to say which.
-    public static func podmanAuthFile(environment: OcicredEnvironment, userID: UInt32) -> String? {
+    package static func podmanAuthFile(environment: OcicredEnvironment, userID: UInt32) -> String? {
         if let explicit = environment["REGISTRY_AUTH_FILE"] { return explicit }
         if let docker = environment["DOCKER_CONFIG"] { return docker + "/config.json" }
         if let runtime = environment.runtimeDirectory { return runtime + "/containers/auth.json" }
@@ -24,14 +24,14 @@ public enum CredHelperConfigurator {
     }
 
     /// What `configure` did (or, in a dry run, would do).
-    public struct Outcome: Sendable {
-        public var result: AuthFileUpdater.Result
+    package struct Outcome: Sendable {
+        package var result: AuthFileUpdater.Result
         /// Hosts whose clear-text `auths` entry (base64 of user:password) moved into the encrypted store.
-        public var moved: [String] = []
+        package var moved: [String] = []
         /// Hosts whose `auths` entry was dropped because the store already held credentials for them.
-        public var droppedForStored: [String] = []
-        public var changed: Bool { result.changed }
-        public var after: [UInt8] { result.after }
+        package var droppedForStored: [String] = []
+        package var changed: Bool { result.changed }
+        package var after: [UInt8] { result.after }
     }
 
     /// Adds `credHelpers` entries naming ocicred for `hosts` to the auth file at `path` (containers or docker —
@@ -42,7 +42,7 @@ public enum CredHelperConfigurator {
     /// there in clear text (base64), and a later `podman login` through the helper would not remove it either.
     /// The store is written before the file, so a failure never loses the credential; an entry the store
     /// already has is kept from the store.
-    public static func configure(path: String, hosts: [String], dryRun: Bool, store: EncryptedStore)
+    package static func configure(path: String, hosts: [String], dryRun: Bool, store: EncryptedStore)
         async throws(CredentialError) -> Outcome
     {
         let keys = hosts.compactMap { try? CredentialKey(serverURL: $0) }
@@ -92,7 +92,7 @@ public enum CredHelperConfigurator {
 
     /// A `registries.conf.d` drop-in that makes ocicred the credential store of podman, buildah and skopeo.
     /// ocicred comes first because `podman login` stores into the first entry that accepts the credentials.
-    public static var registriesConfSnippet: String {
+    package static var registriesConfSnippet: String {
         """
         # Written by `ocicred configure --registries-conf`; see containers-registries.conf(5).
         # ocicred first: podman login stores into the first helper, and ocicred keeps the secret encrypted.

@@ -1,7 +1,7 @@
-public import FoundationEssentials
+package import FoundationEssentials
 
 /// Where a resolved credential came from; `get` logs it (never the secret) so a user can see which rule won.
-public enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
+package enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
     case store(path: String)
     case authFile(path: String)
     /// Minted by a cloud provider (possibly served from the token cache).
@@ -9,7 +9,7 @@ public enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
     /// Read from environment variables a config rule names.
     case environment(variables: [String])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .store(let path): return "encrypted store \(path)"
         case .authFile(let path): return "auth file \(path)"
@@ -20,19 +20,19 @@ public enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A credential ready to present to a registry.
-public struct Credential: Sendable, Equatable, CustomStringConvertible {
-    public var username: String
-    public var secret: Secret
+package struct Credential: Sendable, Equatable, CustomStringConvertible {
+    package var username: String
+    package var secret: Secret
     /// When a minted token stops working; nil for credentials without a known lifetime.
-    public var expiresAt: Date?
-    public var source: CredentialSource
+    package var expiresAt: Date?
+    package var source: CredentialSource
 
-    public init(username: String, secret: Secret, expiresAt: Date? = nil, source: CredentialSource) {
+    package init(username: String, secret: Secret, expiresAt: Date? = nil, source: CredentialSource) {
         self.username = username
         self.secret = secret
         self.expiresAt = expiresAt
         self.source = source
     }
 
-    public var description: String { "Credential(username: \(username), secret: <redacted>, source: \(source))" }
+    package var description: String { "Credential(username: \(username), secret: <redacted>, source: \(source))" }
 }

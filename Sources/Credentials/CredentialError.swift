@@ -1,7 +1,7 @@
 /// Everything that can go wrong between "which credentials does this registry use" and an answer. Every
 /// message says what to do next and none contains a secret. `notFound` is reserved for "nobody knows this
 /// host": a store we cannot read is never reported as not-found (ecr-login's #327 masks causes that way).
-public enum CredentialError: Error, Equatable, CustomStringConvertible {
+package enum CredentialError: Error, Equatable, CustomStringConvertible {
     case notFound(host: String)
     case invalidServerURL(reason: String)
     case storeUnreadable(path: String, reason: String)
@@ -29,7 +29,7 @@ public enum CredentialError: Error, Equatable, CustomStringConvertible {
     /// A credential whose expiry has passed, where writing it would only move the failure to the build.
     case credentialExpired(host: String, expiredAt: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notFound(let host):
             // `podman login` alone keeps the password base64 in its auth file unless credHelpers routes the host

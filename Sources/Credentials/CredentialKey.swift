@@ -5,11 +5,11 @@
 /// docker config files hold `https://host/v1/` — so every shape is normalised to one key: the scheme, trailing
 /// slashes and a trailing `v1`/`v2` API segment are dropped, the host is lower-cased (DNS is case-insensitive)
 /// and each Docker Hub alias becomes `docker.io`, as containers/image's `normalizeRegistry` does.
-public struct CredentialKey: Hashable, Sendable, CustomStringConvertible {
+package struct CredentialKey: Hashable, Sendable, CustomStringConvertible {
     /// Lower-cased `host[:port]`; `docker.io` for every Docker Hub alias.
-    public let host: String
+    package let host: String
     /// `""` for the whole registry, else `ns` or `ns/repo` without leading or trailing slash.
-    public let path: String
+    package let path: String
 
     /// Names docker, podman and the Docker Hub API use for the one registry whose credentials they share.
     static let dockerHubAliases: Set<String> = ["docker.io", "index.docker.io", "registry-1.docker.io"]
@@ -21,7 +21,7 @@ public struct CredentialKey: Hashable, Sendable, CustomStringConvertible {
         self.path = path
     }
 
-    public init(serverURL: String) throws(ReferenceError) {
+    package init(serverURL: String) throws(ReferenceError) {
         if serverURL.isEmpty { throw .empty }
         // Checked before anything else so that no later message can quote part of a password.
         if serverURL.utf8.contains(ReferenceGrammar.at) { throw .userinfoNotAllowed }
@@ -63,12 +63,12 @@ public struct CredentialKey: Hashable, Sendable, CustomStringConvertible {
 
     /// Credentials belong to a registry, so a reference maps to its bare host; `forImage` and `namespaces` give
     /// the narrower keys a containers auth file may hold for it.
-    public init(reference: Reference) {
+    package init(reference: Reference) {
         self.init(normalizedHost: Self.normalizedHost(reference.host), path: "")
     }
 
     /// The most specific key for an image, `host/ns/repo`, whose `lookupOrder` walks back to the bare host.
-    public static func forImage(_ reference: Reference) -> CredentialKey {
+    package static func forImage(_ reference: Reference) -> CredentialKey {
         CredentialKey(normalizedHost: normalizedHost(reference.host), path: reference.repository)
     }
 
@@ -77,11 +77,11 @@ public struct CredentialKey: Hashable, Sendable, CustomStringConvertible {
         return dockerHubAliases.contains(lowered) ? ReferenceGrammar.dockerHubDomain : lowered
     }
 
-    public var description: String { path.isEmpty ? host : host + "/" + path }
+    package var description: String { path.isEmpty ? host : host + "/" + path }
 
     /// This key, then each shorter path prefix, then the bare host: the order in which containers/image tries
     /// `auths` keys (`host/ns/repo`, `host/ns`, `host`), so the most specific credential wins.
-    public var lookupOrder: [CredentialKey] {
+    package var lookupOrder: [CredentialKey] {
         var keys = [self]
         var prefix = Substring(path)
         while let slash = prefix.lastIndex(of: "/") {
@@ -93,10 +93,10 @@ public struct CredentialKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The namespaced keys of `lookupOrder`, most specific first, without the bare host.
-    public var namespaces: [CredentialKey] { lookupOrder.filter { !$0.path.isEmpty } }
+    package var namespaces: [CredentialKey] { lookupOrder.filter { !$0.path.isEmpty } }
 
-    public var isDockerHub: Bool { host == ReferenceGrammar.dockerHubDomain }
+    package var isDockerHub: Bool { host == ReferenceGrammar.dockerHubDomain }
 
     /// The `auths` key docker itself would write: Docker Hub is still keyed by its v1 index URL.
-    public var dockerConfigKey: String { isDockerHub && path.isEmpty ? Self.dockerHubConfigKey : description }
+    package var dockerConfigKey: String { isDockerHub && path.isEmpty ? Self.dockerHubConfigKey : description }
 }

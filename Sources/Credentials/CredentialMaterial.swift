@@ -1,21 +1,21 @@
 internal import FoundationEssentials
-import SystemSupport
+package import SystemSupport
 
 /// Long-lived credential material — what a registry credential is made from — in the one versioned shape
 /// DESIGN.md fixes: `{"version":1,"registry":…,"type":…,"credentials":{…}}`. Keys we do not know are kept
 /// (in `credentials` and at the top level) so a newer writer's data survives an older reader's round trip.
-public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+package struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
-    public static let currentVersion = 1
+    package static let currentVersion = 1
 
-    public var registry: String
-    public var type: CredentialType
-    public var credentials: [String: JSONValue]
+    package var registry: String
+    package var type: CredentialType
+    package var credentials: [String: JSONValue]
     /// Top-level keys other than version/registry/type/credentials, written back untouched.
-    public var unknownFields: [String: JSONValue]
+    package var unknownFields: [String: JSONValue]
 
-    public init(
+    package init(
         registry: String, type: CredentialType, credentials: [String: JSONValue],
         unknownFields: [String: JSONValue] = [:]
     ) {
@@ -28,7 +28,7 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
     /// What a helper `store` request means: a secret that is itself credential material (the versioned shape,
     /// or a flat object of well-known keys such as AWS keys for an ECR host) is kept as that material, so a
     /// provider can mint from it later; anything else is `fromHelper`'s username and secret.
-    public static func fromStoreRequest(serverURL: String, username: String, secret: Secret) -> CredentialMaterial {
+    package static func fromStoreRequest(serverURL: String, username: String, secret: Secret) -> CredentialMaterial {
         if secret.exposedValue.hasPrefix("{"),
             var parsed = try? CredentialMaterial.parse(secret.exposedValue, registry: serverURL),
             parsed.type != .basic || parsed.credentials["USERNAME"] != nil
@@ -40,7 +40,7 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
     }
 
     /// A username and a secret; docker's `<token>` username marks an identity token rather than a password.
-    public static func fromHelper(serverURL: String, username: String, secret: Secret) -> CredentialMaterial {
+    package static func fromHelper(serverURL: String, username: String, secret: Secret) -> CredentialMaterial {
         if username == "<token>" {
             return CredentialMaterial(
                 registry: serverURL, type: .token, credentials: ["IDENTITY_TOKEN": .string(secret.exposedValue)])
@@ -55,7 +55,7 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
     /// whose password may itself contain `:` (only the first `:` separates).
     /// - Parameter registry: the registry the material is for, used when the text does not name one and to
     ///   pick the type when the keys do not.
-    public static func parse(_ text: String, registry: String) throws(CredentialError) -> CredentialMaterial {
+    package static func parse(_ text: String, registry: String) throws(CredentialError) -> CredentialMaterial {
         let trimmed = text.trimmingASCIIWhitespace()
         if trimmed.isEmpty { throw .materialEmpty }
         if trimmed.hasPrefix("{") {
@@ -123,7 +123,7 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
     }
 
     /// The versioned JSON shape, keys sorted, unknown keys included.
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var object = unknownFields
         object["version"] = .integer(Int64(Self.currentVersion))
         object["registry"] = .string(registry)
@@ -137,7 +137,7 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
 
     /// The username and secret to hand to a registry for material that needs no minting; nil for material
     /// that a cloud provider must turn into a short-lived token (aws, gcp, azure) or that lacks its secret.
-    public func staticCredential() -> (username: String, secret: Secret)? {
+    package func staticCredential() -> (username: String, secret: Secret)? {
         switch type {
         case .basic:
             guard let username = string("USERNAME"), let password = string("PASSWORD") else { return nil }
@@ -163,7 +163,7 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
     }
 
     /// The username `list` shows: the real one for static material, the provider's fixed one otherwise.
-    public var username: String {
+    package var username: String {
         if let credential = staticCredential() { return credential.username }
         switch type {
         case .aws: return "AWS"
@@ -173,15 +173,15 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
         }
     }
 
-    public var description: String {
+    package var description: String {
         "CredentialMaterial(type: \(type.rawValue), registry: \(registry), keys: \(credentials.keys.sorted()))"
     }
 
     /// `credentials` holds the secrets themselves (passwords, keys, tokens) as plain JSON values, so every
     /// printed or reflected form names its keys only: `dump`, `String(reflecting:)` and a Mirror walk show
     /// nothing a log line must not hold.
-    public var debugDescription: String { description }
-    public var customMirror: Mirror {
+    package var debugDescription: String { description }
+    package var customMirror: Mirror {
         Mirror(
             self,
             children: [
@@ -193,7 +193,7 @@ public struct CredentialMaterial: Sendable, Equatable, CustomStringConvertible, 
 
 extension String {
     /// Trims spaces, tabs and line ends, as Go's strings.TrimSpace does for the inputs helpers receive.
-    public func trimmingASCIIWhitespace() -> String {
+    package func trimmingASCIIWhitespace() -> String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
             return ""

@@ -1,23 +1,23 @@
 internal import Crypto
-public import FoundationEssentials
-public import SystemSupport
+package import FoundationEssentials
+package import SystemSupport
 
 /// Who a config rule says should mint for a registry. Every field is optional: a provider falls back to its
 /// ambient chain (environment, files, metadata) for what the rule does not pin down. Holds names and paths,
 /// never secrets, so it can be logged and be part of a cache key.
-public struct ProviderIdentity: Sendable, Hashable, CustomStringConvertible {
-    public var awsProfile: String?
-    public var awsRoleARN: String?
-    public var awsRegion: String?
-    public var gcpKeyFile: String?
-    public var gcpImpersonate: String?
-    public var azureClientID: String?
-    public var azureTenantID: String?
+package struct ProviderIdentity: Sendable, Hashable, CustomStringConvertible {
+    package var awsProfile: String?
+    package var awsRoleARN: String?
+    package var awsRegion: String?
+    package var gcpKeyFile: String?
+    package var gcpImpersonate: String?
+    package var azureClientID: String?
+    package var azureTenantID: String?
     /// The Workload Identity Federation provider (`//iam.googleapis.com/projects/N/locations/global/
     /// workloadIdentityPools/POOL/providers/PROV`) a kubelet-supplied service-account token is exchanged at.
-    public var gcpWorkloadIdentityProvider: String?
+    package var gcpWorkloadIdentityProvider: String?
 
-    public init(
+    package init(
         awsProfile: String? = nil, awsRoleARN: String? = nil, awsRegion: String? = nil, gcpKeyFile: String? = nil,
         gcpImpersonate: String? = nil, azureClientID: String? = nil, azureTenantID: String? = nil,
         gcpWorkloadIdentityProvider: String? = nil
@@ -34,11 +34,11 @@ public struct ProviderIdentity: Sendable, Hashable, CustomStringConvertible {
 
     /// The fields a pod's service account may set in kubelet token mode; `MintRequest.identityHints` says, per
     /// field, where a missing one is given (an annotation key), so a provider's error names it.
-    public enum Field: String, Sendable, Hashable, CaseIterable {
+    package enum Field: String, Sendable, Hashable, CaseIterable {
         case awsRoleARN, gcpImpersonate, gcpWorkloadIdentityProvider, azureClientID, azureTenantID
     }
 
-    public var description: String {
+    package var description: String {
         let parts: [(String, String?)] = [
             ("profile", awsProfile), ("role", awsRoleARN), ("region", awsRegion), ("keyFile", gcpKeyFile),
             ("impersonate", gcpImpersonate), ("client", azureClientID), ("tenant", azureTenantID),
@@ -49,24 +49,24 @@ public struct ProviderIdentity: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Everything a provider needs to mint a registry token for one request.
-public struct MintRequest: Sendable {
+package struct MintRequest: Sendable {
     /// The registry host the token is for (after config aliases are applied), e.g.
     /// `123456789012.dkr.ecr.eu-west-1.amazonaws.com`.
-    public var host: String
-    public var kind: HostKind
+    package var host: String
+    package var kind: HostKind
     /// Long-lived material stored for this registry (e.g. AWS keys), if any; it wins over ambient sources.
-    public var material: CredentialMaterial?
-    public var identity: ProviderIdentity
-    public var environment: OcicredEnvironment
+    package var material: CredentialMaterial?
+    package var identity: ProviderIdentity
+    package var environment: OcicredEnvironment
     /// A Kubernetes service-account token handed over by the kubelet (credential provider
     /// `tokenAttributes`, Kubernetes 1.33+): when set, it is the web-identity / federated token to exchange,
     /// in place of any token file named by the environment.
-    public var serviceAccountToken: Secret?
+    package var serviceAccountToken: Secret?
     /// With a service-account token: where the caller takes each identity field from (the annotation keys of
     /// the kubelet's pod), so a provider missing one says what to annotate. Names only, never values.
-    public var identityHints: [ProviderIdentity.Field: String] = [:]
+    package var identityHints: [ProviderIdentity.Field: String] = [:]
 
-    public init(
+    package init(
         host: String, kind: HostKind, material: CredentialMaterial? = nil, identity: ProviderIdentity = .init(),
         environment: OcicredEnvironment, serviceAccountToken: Secret? = nil
     ) {
@@ -80,22 +80,22 @@ public struct MintRequest: Sendable {
 }
 
 /// A short-lived registry credential a provider minted.
-public struct MintedToken: Sendable, Equatable, CustomStringConvertible {
-    public var username: String
-    public var secret: Secret
-    public var expiresAt: Date
+package struct MintedToken: Sendable, Equatable, CustomStringConvertible {
+    package var username: String
+    package var secret: Secret
+    package var expiresAt: Date
 
-    public init(username: String, secret: Secret, expiresAt: Date) {
+    package init(username: String, secret: Secret, expiresAt: Date) {
         self.username = username
         self.secret = secret
         self.expiresAt = expiresAt
     }
 
-    public var description: String { "MintedToken(username: \(username), expiresAt: \(expiresAt))" }
+    package var description: String { "MintedToken(username: \(username), expiresAt: \(expiresAt))" }
 }
 
 /// A cloud provider that turns an identity into a registry token (AWS → ECR, GCP → GCR/AR, Azure → ACR).
-public protocol CredentialProvider: Sendable {
+package protocol CredentialProvider: Sendable {
     /// "aws", "gcp" or "azure": the name errors and config rules use.
     var name: String { get }
     /// Who would mint, worked out without any network call (an access key id, a profile, a role ARN, a
@@ -127,7 +127,7 @@ extension MintRequest {
 
 /// Why a provider could not mint. The distinction matters to the user: "nothing configured" needs setup,
 /// "rejected" needs a fixed key or policy, "unreachable" needs network. No case carries a secret.
-public enum ProviderError: Error, Equatable, CustomStringConvertible {
+package enum ProviderError: Error, Equatable, CustomStringConvertible {
     /// No identity source exists; `tried` lists what was looked at, in order.
     case noSource(provider: String, host: String, tried: [String])
     /// The service answered and refused: `code` is its error code (SignatureDoesNotMatch, AccessDenied,
@@ -139,7 +139,7 @@ public enum ProviderError: Error, Equatable, CustomStringConvertible {
     case invalidResponse(provider: String, endpoint: String, reason: String)
     case misconfigured(provider: String, detail: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noSource(let provider, let host, let tried):
             return "no \(provider) credentials found for \(host); tried: \(tried.joined(separator: ", "))"

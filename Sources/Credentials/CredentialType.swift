@@ -1,6 +1,6 @@
 /// What kind of long-lived credential material is held, which decides how a registry credential is made from
 /// it: handed out as is (basic, token, ngc, github, dockerhub) or minted by a cloud provider (aws, gcp, azure).
-public enum CredentialType: String, Sendable, Hashable, CaseIterable, Codable {
+package enum CredentialType: String, Sendable, Hashable, CaseIterable, Codable {
     case basic
     /// An identity (refresh) token, which docker stores with the username `<token>`.
     case token
@@ -45,7 +45,7 @@ public enum CredentialType: String, Sendable, Hashable, CaseIterable, Codable {
     }
 
     /// Whether a registry credential has to be minted from this material by a cloud provider.
-    public var needsProvider: Bool {
+    package var needsProvider: Bool {
         switch self {
         case .aws, .gcp, .azure: return true
         case .basic, .token, .ngc, .github, .dockerhub: return false

@@ -1,20 +1,20 @@
 internal import Crypto
-import SystemSupport
+internal import SystemSupport
 
 /// Credential material at rest: one file per registry, named by `SecretName`, each an AES-256-GCM sealed
 /// box. One file per entry keeps `get` to a single small read and decrypt, and lets concurrent stores for
 /// different registries never rewrite each other's data; the store lock still serialises all writers so
 /// "read the key, write the entry" is one step.
-public struct EncryptedStore: Sendable {
+package struct EncryptedStore: Sendable {
     /// Every entry file starts with this header; it is also bound into the GCM tag (with the file name), so a
     /// file copied over another entry's name fails to decrypt instead of answering for the wrong registry.
     static let magic: [UInt8] = Array("OCICRED-STORE-1\n".utf8)
     static let lockName = ".lock"
 
-    public let directory: String
-    public let keyFile: String
+    package let directory: String
+    package let keyFile: String
 
-    public init(directory: String, keyFile: String) {
+    package init(directory: String, keyFile: String) {
         self.directory = directory
         self.keyFile = keyFile
     }
@@ -23,7 +23,7 @@ public struct EncryptedStore: Sendable {
 
     /// The material stored for exactly this key, or nil. Reads take no lock: entries are replaced by rename,
     /// so a reader sees a whole old or a whole new file.
-    public func material(for key: CredentialKey) throws(CredentialError) -> (
+    package func material(for key: CredentialKey) throws(CredentialError) -> (
         material: CredentialMaterial, path: String
     )? {
         let path = path(for: key)
@@ -42,7 +42,7 @@ public struct EncryptedStore: Sendable {
     }
 
     /// Stores (or replaces) the material for `key`.
-    public func store(_ material: CredentialMaterial, for key: CredentialKey) throws(CredentialError) {
+    package func store(_ material: CredentialMaterial, for key: CredentialKey) throws(CredentialError) {
         let path = path(for: key)
         do {
             try withStoreLock { () throws(CredentialError) in
@@ -60,7 +60,7 @@ public struct EncryptedStore: Sendable {
     /// Removes the entry for `key`; false when there was none. Erasing what was never stored writes nothing —
     /// no store directory, lock file or key appears for it: `podman logout --all` erases every host its auth
     /// file names, stored or not. An entry stored concurrently is kept, as if this erase came first.
-    public func erase(_ key: CredentialKey) throws(CredentialError) -> Bool {
+    package func erase(_ key: CredentialKey) throws(CredentialError) -> Bool {
         let path = path(for: key)
         try checkDirectory()
         guard FileIO.exists(path) else { return false }
@@ -75,7 +75,7 @@ public struct EncryptedStore: Sendable {
 
     /// Removes every entry (`ocicred logout --all`); how many there were. Entries are removed by name, never
     /// decrypted, so a store whose key is lost can still be emptied. A missing store stays missing.
-    public func eraseAll() throws(CredentialError) -> Int {
+    package func eraseAll() throws(CredentialError) -> Int {
         try checkDirectory()
         guard FileIO.isDirectory(directory) else { return 0 }
         return try withStoreLock { () throws(CredentialError) in
@@ -113,7 +113,7 @@ public struct EncryptedStore: Sendable {
     static func isEntryName(_ name: String) -> Bool { name.hasPrefix(SecretName.prefix) && !name.contains(".") }
 
     /// Every stored entry. A damaged entry is an error naming its file, never silently left out.
-    public func list() throws(CredentialError) -> [CredentialMaterial] {
+    package func list() throws(CredentialError) -> [CredentialMaterial] {
         let names: [String]
         try checkDirectory()
         do {

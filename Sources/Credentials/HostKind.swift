@@ -2,7 +2,7 @@
 ///
 /// Matching is on whole DNS labels, anchored at both ends: a host that merely contains a provider's name
 /// (`gcr.io.evil.example`, `fakegcr.io`) is `.generic`, so cloud credentials are never sent to a look-alike.
-public enum HostKind: Hashable, Sendable {
+package enum HostKind: Hashable, Sendable {
     case ecrPrivate(accountID: String, region: String, fips: Bool)
     case ecrPublic
     case gcr
@@ -25,7 +25,7 @@ public enum HostKind: Hashable, Sendable {
     static let ecrPublicHosts: Set<String> = ["public.ecr.aws", "ecr-public.aws.com"]
     static let acrSuffixes: Set<String> = ["io", "cn", "us"]
 
-    public static func classify(host: String) -> HostKind {
+    package static func classify(host: String) -> HostKind {
         guard let name = hostName(host) else { return .generic }
         if CredentialKey.dockerHubAliases.contains(name) { return .dockerHub }
         if ecrPublicHosts.contains(name) { return .ecrPublic }
@@ -107,7 +107,7 @@ public enum HostKind: Hashable, Sendable {
         return label.utf8.allSatisfy { ReferenceGrammar.isLowerAlphanumeric($0) || $0 == ReferenceGrammar.dash }
     }
 
-    public var providerName: String {
+    package var providerName: String {
         switch self {
         case .ecrPrivate: return "aws"
         case .ecrPublic: return "aws-public"
@@ -121,7 +121,7 @@ public enum HostKind: Hashable, Sendable {
     }
 
     /// Whether credentials for this host are short-lived tokens a cloud provider mints from longer-lived material.
-    public var isMinted: Bool {
+    package var isMinted: Bool {
         switch self {
         case .ecrPrivate, .ecrPublic, .gcr, .artifactRegistry, .acr: return true
         case .ghcr, .dockerHub, .ngc, .generic: return false

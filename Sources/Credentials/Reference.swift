@@ -7,13 +7,13 @@
 /// and no tag keeps `tag == nil`, as docker's `TagNameOnly` only adds `latest` when neither is given.
 ///
 /// Encoded as its one-line string form, and decoded by parsing it, so a stored reference is always valid.
-public struct Reference: Hashable, Sendable, Codable, CustomStringConvertible {
+package struct Reference: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The registry host with an optional port, as written (`docker.io` for Docker Hub).
-    public let host: String
+    package let host: String
     /// The repository path, `library/ubuntu` for a Docker Hub official image.
-    public let repository: String
-    public let tag: String?
-    public let digest: String?
+    package let repository: String
+    package let tag: String?
+    package let digest: String?
 
     init(host: String, repository: String, tag: String?, digest: String?) {
         self.host = host
@@ -22,14 +22,14 @@ public struct Reference: Hashable, Sendable, Codable, CustomStringConvertible {
         self.digest = digest
     }
 
-    public var description: String {
+    package var description: String {
         var text = host + "/" + repository
         if let tag { text += ":" + tag }
         if let digest { text += "@" + digest }
         return text
     }
 
-    public static func parse(_ string: String) throws(ReferenceError) -> Reference {
+    package static func parse(_ string: String) throws(ReferenceError) -> Reference {
         if string.isEmpty { throw .empty }
         if let scalar = ReferenceGrammar.firstSpaceOrControl(in: string) { throw .invalidCharacter(scalar) }
         let bytes = Array(string.utf8)[...]
@@ -102,7 +102,7 @@ public struct Reference: Hashable, Sendable, Codable, CustomStringConvertible {
         return Reference(host: host, repository: repository, tag: tag, digest: digest)
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         do {
@@ -112,7 +112,7 @@ public struct Reference: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }

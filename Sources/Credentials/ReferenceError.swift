@@ -3,7 +3,7 @@
 /// Each message names the offending part and shows a valid form, because these errors reach people typing
 /// `podman login` or a config file, not programmers. No case carries text that could hold a password: user
 /// information in a URL is refused as a whole, before anything else is looked at, so it is never echoed.
-public enum ReferenceError: Error, Equatable, CustomStringConvertible {
+package enum ReferenceError: Error, Equatable, CustomStringConvertible {
     /// Nothing was given where a reference or a registry address was expected.
     case empty
     /// The host part is not a DNS name, an IPv4 address or a bracketed IPv6 address (empty when missing).
@@ -31,7 +31,7 @@ public enum ReferenceError: Error, Equatable, CustomStringConvertible {
     /// A bare 64-hex-digit string: distribution refuses it because it is an image ID, not a name.
     case imageIDNotReference
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .empty:
             return "no image reference or registry address was given; write one such as "

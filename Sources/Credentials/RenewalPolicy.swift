@@ -1,4 +1,4 @@
-public import FoundationEssentials
+package import FoundationEssentials
 
 /// When a token with a known lifetime is replaced: its expiry minus a margin of `fraction` of the lifetime,
 /// raised to at least `floor` seconds and kept to at most `ceiling` seconds or `ceilingFraction` of the
@@ -9,18 +9,18 @@ public import FoundationEssentials
 ///   due before it was minted and be re-minted at every pass;
 /// - `registryToken` (a registry's bearer tokens, minutes long): 10 %, at most 30 s, so a request never leaves
 ///   with a token that dies on the way.
-public struct RenewalPolicy: Sendable, Equatable {
-    public var fraction: Double
-    public var floor: TimeInterval
-    public var ceiling: TimeInterval
-    public var ceilingFraction: Double
+package struct RenewalPolicy: Sendable, Equatable {
+    package var fraction: Double
+    package var floor: TimeInterval
+    package var ceiling: TimeInterval
+    package var ceilingFraction: Double
 
-    public static let credential = RenewalPolicy(
+    package static let credential = RenewalPolicy(
         fraction: 0.1, floor: 300, ceiling: .infinity, ceilingFraction: .infinity)
-    public static let sidecar = RenewalPolicy(fraction: 0.1, floor: 300, ceiling: .infinity, ceilingFraction: 0.5)
-    public static let registryToken = RenewalPolicy(fraction: 0.1, floor: 0, ceiling: 30, ceilingFraction: .infinity)
+    package static let sidecar = RenewalPolicy(fraction: 0.1, floor: 300, ceiling: .infinity, ceilingFraction: 0.5)
+    package static let registryToken = RenewalPolicy(fraction: 0.1, floor: 0, ceiling: 30, ceilingFraction: .infinity)
 
-    public func renewAt(issuedAt: Date, expiresAt: Date) -> Date {
+    package func renewAt(issuedAt: Date, expiresAt: Date) -> Date {
         let lifetime = max(0, expiresAt.timeIntervalSince(issuedAt))
         let margin = min(max(lifetime * fraction, floor), ceiling, lifetime * ceilingFraction)
         return expiresAt.addingTimeInterval(-margin)

@@ -1,4 +1,4 @@
-import SystemSupport
+internal import SystemSupport
 
 /// The kubelet credential provider's service-account-token mode (KEP-4412, Kubernetes 1.33+): the kubelet
 /// hands over the pulling pod's service-account token, to be exchanged for a registry token as *that* pod's
@@ -14,7 +14,7 @@ extension Resolver {
     /// The shared token cache is bypassed: a per-pod token does not determine the provider's identity, so a
     /// cached token could belong to another pod's service account. The kubelet caches the answer itself, per
     /// service account, for the `cacheDuration` it is given.
-    public func resolve(
+    package func resolve(
         _ key: CredentialKey, serviceAccountToken: Secret, hints: [ProviderIdentity.Field: String] = [:],
         identity: @Sendable (_ provider: String, _ rule: ProviderIdentity) -> ProviderIdentity
     ) async throws(CredentialError) -> Credential {

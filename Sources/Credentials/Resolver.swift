@@ -1,19 +1,19 @@
-public import Logging
-public import SystemSupport
+package import Logging
+package import SystemSupport
 
 /// Answers "which credentials does this registry use", in DESIGN.md's order: a config rule, then the
 /// encrypted store, then the provider the host kind implies, then the ambient auth files. A host nobody
 /// knows is answered from local files only, with no network call, so a pull from a public registry pays
 /// nothing. Not-found is reported only when no source applies; a source that applies and fails reports its
 /// cause.
-public struct Resolver: Sendable {
+package struct Resolver: Sendable {
     /// The name we are installed under in `credHelpers`/`credsStore` (docker-credential-<name>).
-    public static let helperName = "ocicred"
-    public static let maxAliasDepth = 4
+    package static let helperName = "ocicred"
+    package static let maxAliasDepth = 4
 
-    public let store: EncryptedStore
-    public let authFiles: [String]
-    public let environment: OcicredEnvironment
+    package let store: EncryptedStore
+    package let authFiles: [String]
+    package let environment: OcicredEnvironment
     /// Providers by name ("aws", "gcp", "azure"); `Commands` wires the real ones.
     let providers: [String: any CredentialProvider]
     /// nil when OCICRED_CACHE=off.
@@ -21,7 +21,7 @@ public struct Resolver: Sendable {
     let loadConfig: @Sendable () throws(CredentialError) -> OcicredConfig
     let logger: Logger
 
-    public init(
+    package init(
         environment: OcicredEnvironment, providers: [any CredentialProvider] = [], logger: Logger,
         config: OcicredConfig? = nil
     ) {
@@ -40,7 +40,7 @@ public struct Resolver: Sendable {
         self.logger = logger
     }
 
-    public init(store: EncryptedStore, authFiles: [String], logger: Logger) {
+    package init(store: EncryptedStore, authFiles: [String], logger: Logger) {
         self.init(
             environment: OcicredEnvironment(["OCICRED_CACHE": "off"]), logger: logger, config: OcicredConfig(),
             store: store, authFiles: authFiles)
@@ -63,13 +63,13 @@ public struct Resolver: Sendable {
     /// files) with no network and no async machinery, or a mint by a provider. The credential-helper `get`
     /// calls this synchronously and starts the async runtime only for `.mint`, because podman pays the
     /// start-up of every helper call.
-    public enum Plan: Sendable {
+    package enum Plan: Sendable {
         case answer(Credential)
         case mint(Mint)
     }
 
     /// A pending mint: who mints, for what, and what to fall back to when the provider has no source.
-    public struct Mint: Sendable {
+    package struct Mint: Sendable {
         let provider: any CredentialProvider
         let request: MintRequest
         let key: CredentialKey
@@ -78,14 +78,14 @@ public struct Resolver: Sendable {
         let byHostKind: Bool
     }
 
-    public func resolve(_ key: CredentialKey) async throws(CredentialError) -> Credential {
+    package func resolve(_ key: CredentialKey) async throws(CredentialError) -> Credential {
         switch try plan(key) {
         case .answer(let credential): return credential
         case .mint(let mint): return try await execute(mint)
         }
     }
 
-    public func plan(_ key: CredentialKey) throws(CredentialError) -> Plan {
+    package func plan(_ key: CredentialKey) throws(CredentialError) -> Plan {
         try plan(key, asked: key, depth: 0)
     }
 
@@ -147,7 +147,7 @@ public struct Resolver: Sendable {
     }
 
     /// Runs a mint plan: through the shared token cache (one process mints, every other reads its result).
-    public func execute(_ plan: Mint) async throws(CredentialError) -> Credential {
+    package func execute(_ plan: Mint) async throws(CredentialError) -> Credential {
         let provider = plan.provider
         let request = plan.request
         let token: MintedToken

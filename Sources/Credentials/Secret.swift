@@ -1,15 +1,15 @@
 /// A secret value (password, token, key material). It prints as `<redacted>` everywhere — string
 /// interpolation, `dump`, logs — so a secret can only leave the process through the code paths that ask for
 /// `exposedValue` on purpose (helper stdout, an encrypted file, an auth file).
-public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
+package struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
-    public let exposedValue: String
+    package let exposedValue: String
 
-    public init(_ value: String) { exposedValue = value }
+    package init(_ value: String) { exposedValue = value }
 
-    public var isEmpty: Bool { exposedValue.isEmpty }
-    public var description: String { "<redacted>" }
-    public var debugDescription: String { "Secret(<redacted>)" }
-    public var customMirror: Mirror { Mirror(self, children: [:]) }
+    package var isEmpty: Bool { exposedValue.isEmpty }
+    package var description: String { "<redacted>" }
+    package var debugDescription: String { "Secret(<redacted>)" }
+    package var customMirror: Mirror { Mirror(self, children: [:]) }
 }

@@ -1,5 +1,5 @@
 internal import Crypto
-import SystemSupport
+internal import SystemSupport
 
 /// The AES-256 key that seals the store. It lives in its own file (OCICRED_KEY_FILE, or
 /// `$XDG_CONFIG_HOME/ocicred/key`) so the key can come from a mounted Kubernetes Secret while the store sits on

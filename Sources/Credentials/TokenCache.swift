@@ -1,20 +1,20 @@
 internal import Crypto
-public import FoundationEssentials
-public import SystemSupport
+package import FoundationEssentials
+internal import SystemSupport
 
 /// Minted registry tokens shared by every ocicred process through one encrypted file. A token is reused
 /// until its `refreshAt` (expiry minus the larger of 10 % of its lifetime and 5 minutes); when it is due, one
 /// process mints under an exclusive lock while the others wait on the lock and then read its result, so 20
 /// parallel `get`s for an ECR host cost one GetAuthorizationToken, not 20.
-public struct TokenCache: Sendable {
-    public let file: String
-    public let keyFile: String
+package struct TokenCache: Sendable {
+    package let file: String
+    package let keyFile: String
     /// Injected so expiry logic is tested in microseconds, not with sleep.
     let now: @Sendable () -> Date
 
     static let magic: [UInt8] = Array("OCICRED-TOKENS-1\n".utf8)
 
-    public init(file: String, keyFile: String, now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(file: String, keyFile: String, now: @escaping @Sendable () -> Date = { Date() }) {
         self.file = file
         self.keyFile = keyFile
         self.now = now
@@ -56,14 +56,14 @@ public struct TokenCache: Sendable {
     }
 
     /// The moment a cached token is replaced (`RenewalPolicy.credential`).
-    public static func refreshAt(issuedAt: Date, expiresAt: Date) -> Date {
+    package static func refreshAt(issuedAt: Date, expiresAt: Date) -> Date {
         RenewalPolicy.credential.renewAt(issuedAt: issuedAt, expiresAt: expiresAt)
     }
 
     /// The cached token for (registry, identity) if it is not due yet; otherwise runs `mint` under the cache
     /// lock (re-checking first: another process may have minted while we waited) and caches its result unless
     /// it arrived already due — such a token is handed out for this call but never cached.
-    public func token(
+    package func token(
         registry: String, identity: String, mint: () async throws(CredentialError) -> MintedToken
     ) async throws(CredentialError) -> MintedToken {
         let cacheKey = registry + "\n" + identity
@@ -99,13 +99,13 @@ public struct TokenCache: Sendable {
 
     /// The cached token if it is not due yet, without locking or minting: the synchronous fast path a
     /// credential-helper `get` takes before it starts any async machinery.
-    public func cached(registry: String, identity: String) -> MintedToken? {
+    package func cached(registry: String, identity: String) -> MintedToken? {
         fresh(try? read()?[registry + "\n" + identity])
     }
 
     /// Forgets every cached token for `registry` (all identities), e.g. after the registry rejected one. Waits
     /// for the lock without blocking a thread: the sidecar calls this on the event loop that serves /healthz.
-    public func invalidate(registry: String) async throws(CredentialError) {
+    package func invalidate(registry: String) async throws(CredentialError) {
         do {
             do throws(PrivatePath.Unsafe) {
                 try PrivatePath.prepareDirectory(FileIO.directoryName(file))

@@ -3,14 +3,14 @@
 ///
 /// The cipher is the default provider's own (`ProviderCipher`), not an EVP fetch: opening the store is most of
 /// a cached `get`, and EVP's first fetch would cost more than the rest of that call.
-public struct AESGCM: Sendable {
-    public static let keyByteCount = 32
-    public static let nonceByteCount = 12
-    public static let tagByteCount = 16
+package struct AESGCM: Sendable {
+    package static let keyByteCount = 32
+    package static let nonceByteCount = 12
+    package static let tagByteCount = 16
 
     private let key: [UInt8]
 
-    public init(key: [UInt8]) throws(CryptoError) {
+    package init(key: [UInt8]) throws(CryptoError) {
         guard key.count == Self.keyByteCount else {
             throw .invalidLength(what: "AES-256 key", expected: Self.keyByteCount, actual: key.count)
         }
@@ -19,7 +19,7 @@ public struct AESGCM: Sendable {
 
     /// Encrypts `plaintext`; `associatedData` is authenticated but not encrypted (we bind the format
     /// header to it, so a file cannot be re-labelled).
-    public func seal(_ plaintext: [UInt8], associatedData: [UInt8] = []) throws(CryptoError) -> [UInt8] {
+    package func seal(_ plaintext: [UInt8], associatedData: [UInt8] = []) throws(CryptoError) -> [UInt8] {
         let nonce = try SecureRandom.bytes(Self.nonceByteCount)
         let cipher = try ProviderCipher(encrypting: true, key: key, nonce: nonce)
         try cipher.authenticate(associatedData)
@@ -29,7 +29,7 @@ public struct AESGCM: Sendable {
     }
 
     /// Decrypts a sealed box; any change to the box, the associated data or the key is `.authenticationFailed`.
-    public func open(_ sealed: [UInt8], associatedData: [UInt8] = []) throws(CryptoError) -> [UInt8] {
+    package func open(_ sealed: [UInt8], associatedData: [UInt8] = []) throws(CryptoError) -> [UInt8] {
         let minimum = Self.nonceByteCount + Self.tagByteCount
         guard sealed.count >= minimum else {
             throw .invalidLength(what: "sealed box", expected: minimum, actual: sealed.count)

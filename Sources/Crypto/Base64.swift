@@ -1,6 +1,6 @@
 /// Standard base64 (RFC 4648 §4, with padding), as docker's `auth` field uses it. Kept here rather than in
 /// Foundation so the credential-helper path does not need Foundation's Data for it.
-public enum Base64 {
+package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let reverse: [UInt8] = {
         var table = [UInt8](repeating: 0xff, count: 256)
@@ -10,7 +10,7 @@ public enum Base64 {
         return table
     }()
 
-    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+    package static func encode(_ bytes: some Collection<UInt8>) -> String {
         let input = Array(bytes)
         var out = [UInt8]()
         out.reserveCapacity((input.count + 2) / 3 * 4)
@@ -36,7 +36,7 @@ public enum Base64 {
     }
 
     /// Decodes with or without padding; returns nil on any character outside the alphabet.
-    public static func decode(_ string: String) -> [UInt8]? {
+    package static func decode(_ string: String) -> [UInt8]? {
         var values = [UInt8]()
         values.reserveCapacity(string.utf8.count)
         for char in string.utf8 {

@@ -2,7 +2,7 @@ internal import CCrypto
 
 /// Failures from libcrypto, carried as Swift values. The OpenSSL error queue is read and cleared at the
 /// boundary, so a later call never reports an earlier call's failure.
-public enum CryptoError: Error, Equatable, CustomStringConvertible {
+package enum CryptoError: Error, Equatable, CustomStringConvertible {
     /// OpenSSL refused an operation; `reason` is the library's own text for the first queued error.
     case openssl(operation: String, reason: String)
     /// The authentication tag did not match: wrong key, or the ciphertext was altered.
@@ -13,7 +13,7 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     /// failing is the point, rather than using one the configuration excludes.
     case unavailableUnderConfiguration(reason: String, String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .openssl(let operation, let reason):
             return "OpenSSL \(operation) failed: \(reason)"

@@ -1,5 +1,5 @@
 internal import CCrypto
-import SystemSupport
+internal import SystemSupport
 
 /// Which implementation of SHA-256 and AES-256-GCM this process uses, decided once.
 ///
@@ -106,8 +106,8 @@ final class ConfiguredAlgorithms: @unchecked Sendable {
 
 /// Checks, before any secret is touched, that the algorithms ocicred needs exist under the user's OpenSSL
 /// configuration; on the fast path it costs nothing. The error names what configured OpenSSL.
-public enum CryptoReadiness {
-    public static func check() throws(CryptoError) {
+package enum CryptoReadiness {
+    package static func check() throws(CryptoError) {
         guard case .configured(let reason) = CryptoRoute.current else { return }
         let algorithms = ConfiguredAlgorithms.shared
         for result in [algorithms.aes256GCM, algorithms.sha256] {

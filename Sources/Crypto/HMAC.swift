@@ -1,8 +1,8 @@
 internal import CCrypto
 
 /// HMAC-SHA256, the primitive under AWS SigV4 key derivation and request signing.
-public enum HMACSHA256 {
-    public static func authenticate(_ message: some Collection<UInt8>, key: some Collection<UInt8>) -> [UInt8] {
+package enum HMACSHA256 {
+    package static func authenticate(_ message: some Collection<UInt8>, key: some Collection<UInt8>) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: SHA256.byteCount)
         var length: UInt32 = 0
         let keyBytes = Array(key)

@@ -9,14 +9,14 @@ internal import CCrypto
 ///
 /// `@unchecked Sendable`: the `EVP_PKEY` is never mutated after loading, and OpenSSL 3 allows concurrent
 /// signing with one key (each `sign` call has its own `EVP_MD_CTX`).
-public final class RSASigner: @unchecked Sendable {
+package final class RSASigner: @unchecked Sendable {
     /// Owned by this object; freed in `deinit`.
     private let key: OpaquePointer
 
     /// The JWS `alg` this signer produces.
-    public let algorithm = "RS256"
+    package let algorithm = "RS256"
 
-    public init(pem: String) throws(CryptoError) {
+    package init(pem: String) throws(CryptoError) {
         let bytes = Array(pem.utf8)
         guard let loaded = bytes.withUnsafeBytes({ ccrypto_read_private_key($0.baseAddress, Int32($0.count)) }) else {
             throw CryptoError.fromQueue("read PEM private key")
@@ -31,10 +31,10 @@ public final class RSASigner: @unchecked Sendable {
     deinit { EVP_PKEY_free(key) }
 
     /// Key size in bits (2048 for Google service-account keys).
-    public var bits: Int { Int(EVP_PKEY_get_bits(key)) }
+    package var bits: Int { Int(EVP_PKEY_get_bits(key)) }
 
     /// The RS256 signature of `message` (the JWS signing input `base64url(header).base64url(claims)`).
-    public func sign(_ message: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
+    package func sign(_ message: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
         // RSA keys default to PKCS#1 v1.5 padding, which is what RS256 is.
         try digestSign(key, message)
     }

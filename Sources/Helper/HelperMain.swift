@@ -1,15 +1,15 @@
-import Credentials
-import Logging
-import Providers
-import SystemSupport
+internal import Credentials
+package import Logging
+internal import Providers
+package import SystemSupport
 
 /// The process edge of the helper protocol: reads stdin (bounded), calls `HelperProtocol`, writes stdout.
 /// This path is what podman pays for on every pull, so it carries no argument parser, and a cached answer touches
 /// only the config, the store, the token cache and auth files; libcurl is loaded (dlopen) only when a provider
 /// has to mint a token over the network.
-public enum HelperMain {
+package enum HelperMain {
     /// `arguments` are the helper's own arguments (argv without argv[0]); returns the exit status.
-    public static func run(arguments: [String], environment: OcicredEnvironment, logger: Logger) -> Int32 {
+    package static func run(arguments: [String], environment: OcicredEnvironment, logger: Logger) -> Int32 {
         guard arguments.count == 1 else { return answer(HelperProtocol.usage + "\n", status: 1) }
         let action = arguments[0]
         switch action {

@@ -1,26 +1,26 @@
-import Credentials
+package import Credentials
 internal import FoundationEssentials
-import Logging
-import SystemSupport
+package import Logging
+internal import SystemSupport
 
 /// The docker-credential-helpers protocol (github.com/docker/docker-credential-helpers, credentials.go) as a
 /// function from (action, stdin bytes) to (stdout bytes, exit status) over the resolver it is given, so every
 /// message can be tested byte for byte without a process. Not pure: through that resolver it reads the store and
 /// auth files and may ask a cloud provider over the network; tests hand it a resolver of their own. Errors go to stdout with status 1 because that is where docker, podman
 /// and containers/image read them; diagnostics go to the logger (stderr).
-public struct HelperProtocol: Sendable {
-    public static let version = "0.1.0"
+package struct HelperProtocol: Sendable {
+    package static let version = "0.1.0"
     /// A credential request is a URL or a small JSON object; anything near this size is a mistake or an
     /// attack, and refusing it early keeps the helper's memory flat.
-    public static let maxInputBytes = 64 * 1024
+    package static let maxInputBytes = 64 * 1024
 
-    public static let notFoundMessage = "credentials not found in native keychain"
-    public static let missingServerURLMessage = "no credentials server URL"
-    public static let missingUsernameMessage = "no credentials username"
+    package static let notFoundMessage = "credentials not found in native keychain"
+    package static let missingServerURLMessage = "no credentials server URL"
+    package static let missingUsernameMessage = "no credentials username"
 
-    public struct Response: Equatable, Sendable {
-        public var stdout: String
-        public var status: Int32
+    package struct Response: Equatable, Sendable {
+        package var stdout: String
+        package var status: Int32
         static func ok(_ text: String = "") -> Response { Response(stdout: text, status: 0) }
         static func failure(_ message: String) -> Response { Response(stdout: message + "\n", status: 1) }
     }
@@ -28,19 +28,19 @@ public struct HelperProtocol: Sendable {
     let resolver: Resolver
     let logger: Logger
 
-    public init(resolver: Resolver, logger: Logger) {
+    package init(resolver: Resolver, logger: Logger) {
         self.resolver = resolver
         self.logger = logger
     }
 
-    public static var usage: String { "Usage: docker-credential-ocicred <store|get|erase|list|version>" }
-    public static var versionLine: String { "docker-credential-ocicred (ocicred) \(version)\n" }
+    package static var usage: String { "Usage: docker-credential-ocicred <store|get|erase|list|version>" }
+    package static var versionLine: String { "docker-credential-ocicred (ocicred) \(version)\n" }
 
     /// Whether `action` reads stdin. `list` and `version` do not, so they never block on a terminal.
-    public static func readsInput(_ action: String) -> Bool { ["store", "get", "erase"].contains(action) }
+    package static func readsInput(_ action: String) -> Bool { ["store", "get", "erase"].contains(action) }
 
     /// Handles one call. `input` is nil when stdin exceeded `maxInputBytes`.
-    public func handle(action: String, input: [UInt8]?) -> Response {
+    package func handle(action: String, input: [UInt8]?) -> Response {
         switch action {
         case "store", "get", "erase":
             guard let input else {

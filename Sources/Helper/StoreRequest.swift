@@ -1,5 +1,5 @@
-import Credentials
-import SystemSupport
+internal import Credentials
+internal import SystemSupport
 
 /// The `store` payload `{"ServerURL":…,"Username":…,"Secret":…}`, read as docker-credential-helpers reads it
 /// (Go's json.Unmarshal into a struct): field names match case-insensitively, and of several keys naming the same

@@ -1,7 +1,7 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import Synchronization
-import SystemSupport
+internal import Synchronization
+internal import SystemSupport
 
 /// The bearer token, re-read from its file once `refreshPeriod` has passed or after a 401: the kubelet
 /// rewrites projected service-account tokens well before they expire (at 80 % of their life, KEP-1205), and

@@ -1,13 +1,13 @@
-public import Credentials
+package import Credentials
 internal import FoundationEssentials
-public import SystemSupport
+package import SystemSupport
 
 /// Where the API server is, how to trust it and how to authenticate: what client-go's `rest.Config` holds for
 /// the two cases ocicred supports — a pod's service account (`rest.InClusterConfig`) and a kubeconfig file's
 /// current context with a bearer token.
-public struct ClusterConfig: Sendable, Equatable {
+package struct ClusterConfig: Sendable, Equatable {
     /// How the bearer token is obtained.
-    public enum Token: Sendable, Equatable {
+    package enum Token: Sendable, Equatable {
         /// Re-read periodically: projected service-account tokens are rotated by the kubelet (KEP-1205), so a
         /// token read once at start-up expires under a long-running sidecar.
         case file(String)
@@ -16,19 +16,19 @@ public struct ClusterConfig: Sendable, Equatable {
     }
 
     /// `https://host:port`, without a trailing slash.
-    public var server: String
+    package var server: String
     /// A PEM bundle that signs the API server's certificate (the cluster's own CA, not in the system store).
-    public var caFile: String?
+    package var caFile: String?
     /// The same as PEM data (a kubeconfig's `certificate-authority-data`), handed to the transport in memory.
-    public var caCertificates: [UInt8]?
-    public var insecureSkipTLSVerify: Bool
-    public var token: Token
+    package var caCertificates: [UInt8]?
+    package var insecureSkipTLSVerify: Bool
+    package var token: Token
     /// The namespace objects default to: the pod's own, or the kubeconfig context's (else `default`).
-    public var namespace: String
+    package var namespace: String
     /// "in-cluster" or the kubeconfig path, for messages.
-    public var origin: String
+    package var origin: String
 
-    public init(
+    package init(
         server: String, caFile: String? = nil, caCertificates: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false,
         token: Token,
         namespace: String = "default", origin: String = "explicit"
@@ -52,7 +52,7 @@ public struct ClusterConfig: Sendable, Equatable {
     /// in every container), else the kubeconfig: the first existing file of KUBECONFIG's list, else
     /// `~/.kube/config`. (client-go merges every KUBECONFIG file; the first one holding the current context is
     /// what one-file setups, the common case, need.)
-    public static func load(environment: OcicredEnvironment) throws(KubernetesError) -> ClusterConfig {
+    package static func load(environment: OcicredEnvironment) throws(KubernetesError) -> ClusterConfig {
         if environment["KUBERNETES_SERVICE_HOST"] != nil, environment["KUBERNETES_SERVICE_PORT"] != nil {
             return try inCluster(environment: environment)
         }
@@ -69,7 +69,7 @@ public struct ClusterConfig: Sendable, Equatable {
 
     /// client-go's `InClusterConfig`: `https://` + host:port (IPv6 in brackets), the token file, the CA
     /// file and the namespace file of the mounted service account.
-    public static func inCluster(environment: OcicredEnvironment) throws(KubernetesError) -> ClusterConfig {
+    package static func inCluster(environment: OcicredEnvironment) throws(KubernetesError) -> ClusterConfig {
         guard let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"]
         else {
             throw .configuration("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set in a pod")

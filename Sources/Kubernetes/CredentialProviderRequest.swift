@@ -1,34 +1,34 @@
-public import Credentials
-public import SystemSupport
+package import Credentials
+internal import SystemSupport
 
 /// What the kubelet writes to a credential provider's stdin (`credentialprovider.kubelet.k8s.io/v1`,
 /// Kubernetes docs "Kubelet Credential Provider API"): the image being pulled and, when the provider config
 /// has `tokenAttributes` (KEP-4412, Kubernetes 1.33+), the pod's service-account token and the annotations of
 /// its service account that the config names.
-public struct CredentialProviderRequest: Sendable, Equatable {
-    public static let apiVersion = "credentialprovider.kubelet.k8s.io/v1"
-    public static let kind = "CredentialProviderRequest"
+package struct CredentialProviderRequest: Sendable, Equatable {
+    package static let apiVersion = "credentialprovider.kubelet.k8s.io/v1"
+    package static let kind = "CredentialProviderRequest"
     /// A request is a few hundred bytes plus a token (~1 KiB) and some annotations; more is not a kubelet.
-    public static let maximumBytes = 256 * 1024
+    package static let maximumBytes = 256 * 1024
 
-    public var image: String
-    public var serviceAccountToken: Secret?
-    public var serviceAccountAnnotations: [String: String]
+    package var image: String
+    package var serviceAccountToken: Secret?
+    package var serviceAccountAnnotations: [String: String]
 
-    public init(image: String, serviceAccountToken: Secret? = nil, serviceAccountAnnotations: [String: String] = [:]) {
+    package init(image: String, serviceAccountToken: Secret? = nil, serviceAccountAnnotations: [String: String] = [:]) {
         self.image = image
         self.serviceAccountToken = serviceAccountToken
         self.serviceAccountAnnotations = serviceAccountAnnotations
     }
 
-    public enum ParseError: Error, Equatable, CustomStringConvertible {
+    package enum ParseError: Error, Equatable, CustomStringConvertible {
         case tooLarge
         case notJSON(String)
         case wrongType(apiVersion: String, kind: String)
         case missingImage
         case invalidField(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .tooLarge: return "the request is larger than \(CredentialProviderRequest.maximumBytes) bytes"
             case .notJSON(let reason): return "the request is not a JSON object: \(reason)"
@@ -43,7 +43,7 @@ public struct CredentialProviderRequest: Sendable, Equatable {
         }
     }
 
-    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> CredentialProviderRequest {
+    package static func parse(_ bytes: [UInt8]) throws(ParseError) -> CredentialProviderRequest {
         guard bytes.count <= maximumBytes else { throw .tooLarge }
         let object: [String: JSONValue]
         do {

@@ -1,43 +1,43 @@
-public import Credentials
-public import FoundationEssentials
+package import Credentials
+package import FoundationEssentials
 
 /// What a credential provider writes to stdout (`credentialprovider.kubelet.k8s.io/v1`). The kubelet decodes
 /// it strictly (unknown fields are an error), so it is encoded from exactly these fields and nothing else —
 /// no nulls, no extras.
-public struct CredentialProviderResponse: Sendable, Equatable {
+package struct CredentialProviderResponse: Sendable, Equatable {
     /// Which images the kubelet may reuse this answer for (`PluginCacheKeyType`).
-    public enum CacheKeyType: String, Sendable {
+    package enum CacheKeyType: String, Sendable {
         case image = "Image"
         case registry = "Registry"
         case global = "Global"
     }
 
-    public struct AuthConfig: Sendable, Equatable, Encodable {
-        public var username: String
+    package struct AuthConfig: Sendable, Equatable, Encodable {
+        package var username: String
         /// The registry password or token, exposed only where it is encoded for the kubelet's stdout.
-        public var password: Secret
+        package var password: Secret
 
-        public init(username: String, password: Secret) {
+        package init(username: String, password: Secret) {
             self.username = username
             self.password = password
         }
 
         private enum CodingKeys: String, CodingKey { case username, password }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(username, forKey: .username)
             try container.encode(password.exposedValue, forKey: .password)
         }
     }
 
-    public var cacheKeyType: CacheKeyType
+    package var cacheKeyType: CacheKeyType
     /// Seconds the kubelet may cache the answer; 0 means "do not cache".
-    public var cacheDurationSeconds: Int
+    package var cacheDurationSeconds: Int
     /// Keyed by registry host (`host[:port]`), matched against images with `matchImages` glob semantics.
-    public var auth: [String: AuthConfig]
+    package var auth: [String: AuthConfig]
 
-    public init(cacheKeyType: CacheKeyType, cacheDurationSeconds: Int, auth: [String: AuthConfig]) {
+    package init(cacheKeyType: CacheKeyType, cacheDurationSeconds: Int, auth: [String: AuthConfig]) {
         self.cacheKeyType = cacheKeyType
         self.cacheDurationSeconds = cacheDurationSeconds
         self.auth = auth
@@ -53,7 +53,7 @@ public struct CredentialProviderResponse: Sendable, Equatable {
 
     /// The JSON the kubelet reads: `cacheDuration` as a Go duration string (`metav1.Duration`), keys sorted
     /// so the output is stable, one line ending in a newline.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let wire = Wire(
@@ -66,7 +66,7 @@ public struct CredentialProviderResponse: Sendable, Equatable {
     /// Half the credential's remaining life, so the kubelet asks again well before the token expires (ECR's
     /// 12 h token is cached ~6 h); 0 ("do not cache") when the lifetime is unknown or already over, since the
     /// kubelet would otherwise apply its configured default to a credential that may be revoked any time.
-    public static func cacheDuration(expiresAt: Date?, now: Date) -> Int {
+    package static func cacheDuration(expiresAt: Date?, now: Date) -> Int {
         guard let expiresAt else { return 0 }
         let remaining = expiresAt.timeIntervalSince(now)
         guard remaining > 0 else { return 0 }

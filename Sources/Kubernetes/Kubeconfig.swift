@@ -1,8 +1,8 @@
-import Credentials
-import Crypto
+internal import Credentials
+internal import Crypto
 internal import FoundationEssentials
-import SystemSupport
-import Yams
+internal import SystemSupport
+internal import Yams
 
 /// The subset of a kubeconfig file (Kubernetes docs, "Organizing Cluster Access Using kubeconfig Files") a
 /// token-authenticated client needs: current-context → cluster (server, certificate-authority[-data],

@@ -1,6 +1,6 @@
-public import Credentials
-public import SystemSupport
-import Yams
+package import Credentials
+package import SystemSupport
+internal import Yams
 
 /// The `kubelet:` section of the config, which only `ocicred kubelet` reads:
 ///
@@ -11,18 +11,18 @@ import Yams
 ///
 /// A minted token is cached by the kubelet for half its remaining life; a static credential (a config rule's
 /// variables, the store) has no expiry, so without this the kubelet would ask the plugin on every pull.
-public struct KubeletConfig: Sendable, Equatable {
+package struct KubeletConfig: Sendable, Equatable {
     /// The documented default: the kubelet asks again every 5 minutes, so a rotated static password reaches
     /// new pulls within that.
-    public static let defaultCacheDuration: Double = 300
+    package static let defaultCacheDuration: Double = 300
 
     /// Seconds.
-    public var cacheDuration: Double = KubeletConfig.defaultCacheDuration
+    package var cacheDuration: Double = KubeletConfig.defaultCacheDuration
 
-    public init(cacheDuration: Double = KubeletConfig.defaultCacheDuration) { self.cacheDuration = cacheDuration }
+    package init(cacheDuration: Double = KubeletConfig.defaultCacheDuration) { self.cacheDuration = cacheDuration }
 
     /// The `kubelet:` section of `document` (defaults when it has none).
-    public static func parse(_ document: ConfigDocument) throws(ConfigError) -> KubeletConfig {
+    package static func parse(_ document: ConfigDocument) throws(ConfigError) -> KubeletConfig {
         guard let section = document.sections["kubelet"] else { return KubeletConfig() }
         let reader = document.reader
         let map = try reader.mapping(section, what: "`kubelet`")
@@ -35,7 +35,7 @@ public struct KubeletConfig: Sendable, Equatable {
     }
 
     /// The config of this environment's `kubelet:` section, errors as `ConfigLoader.load` reports them.
-    public static func load(environment: OcicredEnvironment) throws(CredentialError) -> KubeletConfig {
+    package static func load(environment: OcicredEnvironment) throws(CredentialError) -> KubeletConfig {
         let document = try ConfigLoader.loadDocument(environment: environment)
         do {
             return try parse(document)

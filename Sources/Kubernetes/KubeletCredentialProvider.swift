@@ -1,15 +1,15 @@
-public import Credentials
-public import FoundationEssentials
+package import Credentials
+package import FoundationEssentials
 
 /// `ocicred kubelet`'s logic: request bytes in, response bytes out, resolving the image's registry exactly as
 /// the credential helper's `get` does. Values in, values out, with the clock injected, so the whole exchange
 /// is tested without a kubelet.
-public struct KubeletCredentialProvider: Sendable {
+package struct KubeletCredentialProvider: Sendable {
     let resolver: Resolver
     let config: KubeletConfig
     let now: @Sendable () -> Date
 
-    public init(
+    package init(
         resolver: Resolver, config: KubeletConfig = KubeletConfig(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.resolver = resolver
@@ -17,12 +17,12 @@ public struct KubeletCredentialProvider: Sendable {
         self.now = now
     }
 
-    public enum Failure: Error, Equatable, CustomStringConvertible {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         case request(CredentialProviderRequest.ParseError)
         case image(String, ReferenceError)
         case credentials(image: String, CredentialError)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .request(let error): return "invalid CredentialProviderRequest: \(error.description)"
             case .image(let image, let error): return "cannot parse image \"\(image)\": \(error.description)"
@@ -31,7 +31,7 @@ public struct KubeletCredentialProvider: Sendable {
         }
     }
 
-    public func respond(to input: [UInt8]) async throws(Failure) -> [UInt8] {
+    package func respond(to input: [UInt8]) async throws(Failure) -> [UInt8] {
         let request: CredentialProviderRequest
         do {
             request = try CredentialProviderRequest.parse(input)
@@ -41,7 +41,7 @@ public struct KubeletCredentialProvider: Sendable {
         return try await respond(to: request).encoded()
     }
 
-    public func respond(to request: CredentialProviderRequest) async throws(Failure) -> CredentialProviderResponse {
+    package func respond(to request: CredentialProviderRequest) async throws(Failure) -> CredentialProviderResponse {
         let reference: Reference
         do {
             reference = try Reference.parse(request.image)

@@ -4,19 +4,19 @@
 /// `all` is the complete table: every request goes through `KubernetesClient.send`, which asserts its call is
 /// listed here; KubernetesTests prove the table equals what the fixture API server saw, and that the RBAC in
 /// manifests/ grants exactly this — so least privilege cannot drift from the code.
-public struct KubernetesAPICall: Hashable, Sendable, CustomStringConvertible {
-    public let verb: String
+package struct KubernetesAPICall: Hashable, Sendable, CustomStringConvertible {
+    package let verb: String
     /// The API group, "" for the core group.
-    public let group: String
-    public let resource: String
+    package let group: String
+    package let resource: String
 
-    public init(_ verb: String, _ resource: String, group: String = "") {
+    package init(_ verb: String, _ resource: String, group: String = "") {
         self.verb = verb
         self.resource = resource
         self.group = group
     }
 
-    public var description: String { group.isEmpty ? "\(verb) \(resource)" : "\(verb) \(resource).\(group)" }
+    package var description: String { group.isEmpty ? "\(verb) \(resource)" : "\(verb) \(resource).\(group)" }
 
     static let getSecret = KubernetesAPICall("get", "secrets")
     static let createSecret = KubernetesAPICall("create", "secrets")
@@ -41,32 +41,32 @@ public struct KubernetesAPICall: Hashable, Sendable, CustomStringConvertible {
         "update", "mutatingwebhookconfigurations", group: "admissionregistration.k8s.io")
 
     /// The calls of one pass (`refresh --once`, the CronJob): read, write, patch; no watch.
-    public static let onePass: Set<KubernetesAPICall> = [
+    package static let onePass: Set<KubernetesAPICall> = [
         getSecret, createSecret, updateSecret, listNamespaces, getServiceAccount, patchServiceAccount,
     ]
 
     /// What the controller adds: it lists and watches what it manages, deletes what it wrote where it no longer
     /// belongs, records an Event for a Secret it will not overwrite, and elects a leader.
-    public static let controller: Set<KubernetesAPICall> = [
+    package static let controller: Set<KubernetesAPICall> = [
         deleteSecret, listSecrets, watchSecrets, watchNamespaces, listServiceAccounts, watchServiceAccounts,
         createEvent,
         getLease, createLease, updateLease,
     ]
 
     /// What `ocicred refresh` can send: one pass and the controller's calls.
-    public static let refresh: Set<KubernetesAPICall> = onePass.union(controller)
+    package static let refresh: Set<KubernetesAPICall> = onePass.union(controller)
 
     /// What the refresh sends as a controller (the Deployment, never `--once`): it patches ServiceAccounts from
     /// what it watches and never GETs one; only a one-pass refresh reads a ServiceAccount before patching it.
-    public static let refreshController: Set<KubernetesAPICall> = refresh.subtracting([getServiceAccount])
+    package static let refreshController: Set<KubernetesAPICall> = refresh.subtracting([getServiceAccount])
 
     /// The admission webhook's: it watches ServiceAccounts and namespaces (no GET per admission), keeps its
     /// serving certificate in one Secret, and the `caBundle` of its MutatingWebhookConfiguration in step.
-    public static let webhook: Set<KubernetesAPICall> = [
+    package static let webhook: Set<KubernetesAPICall> = [
         listNamespaces, watchNamespaces, listServiceAccounts, watchServiceAccounts, getSecret, createSecret,
         updateSecret, getWebhookConfiguration, updateWebhookConfiguration,
     ]
 
     /// Every call the client can make.
-    public static let all: Set<KubernetesAPICall> = refresh.union(webhook)
+    package static let all: Set<KubernetesAPICall> = refresh.union(webhook)
 }

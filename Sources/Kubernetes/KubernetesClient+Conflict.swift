@@ -1,4 +1,4 @@
-import Credentials
+internal import Credentials
 
 extension KubernetesClient {
     /// What one read-modify-write attempt did: finished with a value, or lost a race (409 Conflict, or 409

@@ -1,13 +1,13 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// core/v1 Events, so what the controller decided about an object shows where operators look for it
 /// (`kubectl describe secret`, `kubectl get events`), not only in ocicred's own log.
 extension KubernetesClient {
     /// A Warning or Normal Event about `kind` `namespace/name` (its uid when known). The message never holds
     /// Secret data: callers pass what they decided, not what the object contains.
-    public func recordEvent(
+    package func recordEvent(
         about kind: String, namespace: String, name: String, uid: String?, type: String, reason: String,
         message: String
     ) async throws(KubernetesError) {

@@ -1,5 +1,5 @@
-import Credentials
-import SystemSupport
+internal import Credentials
+internal import SystemSupport
 
 /// `coordination.k8s.io/v1` Leases, the lock object leader election uses (Kubernetes docs, "Leases").
 extension KubernetesClient {

@@ -1,7 +1,7 @@
 /// Namespaces, for the refresh loop's include/exclude patterns.
 extension KubernetesClient {
     /// Every namespace name, following `metadata.continue` through the pages.
-    public func namespaceNames() async throws(KubernetesError) -> [String] {
+    package func namespaceNames() async throws(KubernetesError) -> [String] {
         var names = [String]()
         var continueToken: String?
         repeat {

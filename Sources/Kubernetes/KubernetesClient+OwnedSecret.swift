@@ -1,6 +1,6 @@
-import Credentials
-import Crypto
-import SystemSupport
+internal import Credentials
+internal import Crypto
+package import SystemSupport
 
 /// The controller's writes: it knows each object from its watch, so it writes without reading first, with the
 /// watched `resourceVersion` as the precondition — a 409 means the watch is about to deliver something newer,
@@ -8,12 +8,12 @@ import SystemSupport
 extension KubernetesClient {
     /// The label that marks a Secret as ocicred's: the controller watches only Secrets that carry it, and never
     /// writes one that does not.
-    public static let managedByKey = "app.kubernetes.io/managed-by"
-    public static let managedByValue = "ocicred"
+    package static let managedByKey = "app.kubernetes.io/managed-by"
+    package static let managedByValue = "ocicred"
 
     /// A new `kubernetes.io/dockerconfigjson` Secret holding `dockerConfigJSON`; `.alreadyExists` when one of
     /// that name is there (ours or not: the caller decides).
-    public func createDockerConfigSecret(
+    package func createDockerConfigSecret(
         namespace: String, name: String, dockerConfigJSON: [UInt8], labels: [String: String],
         annotations: [String: String]
     ) async throws(KubernetesError) -> [String: JSONValue] {
@@ -31,7 +31,7 @@ extension KubernetesClient {
     }
 
     /// `current` (as last watched) with our data, labels and annotations, or nil when it already holds them.
-    public static func restored(
+    package static func restored(
         _ current: [String: JSONValue], dockerConfigJSON: [UInt8], labels: [String: String],
         annotations: [String: String]
     ) -> [String: JSONValue]? {
@@ -41,7 +41,7 @@ extension KubernetesClient {
     }
 
     /// PUT of `object`, whose resourceVersion is the precondition (409 `.conflict` when it changed since).
-    public func replaceWatchedSecret(_ object: [String: JSONValue]) async throws(KubernetesError)
+    package func replaceWatchedSecret(_ object: [String: JSONValue]) async throws(KubernetesError)
         -> [String: JSONValue]
     {
         let namespace = object.metadata["namespace"]?.stringValue ?? ""
@@ -50,7 +50,7 @@ extension KubernetesClient {
     }
 
     /// Deletes the Secret; a 404 (already gone) is success.
-    public func deleteSecret(namespace: String, name: String) async throws(KubernetesError) {
+    package func deleteSecret(namespace: String, name: String) async throws(KubernetesError) {
         do {
             _ = try await send(
                 .deleteSecret, "DELETE", path: Self.secretsPath(namespace) + "/" + Self.segment(name),
@@ -63,12 +63,12 @@ extension KubernetesClient {
     }
 
     /// The Secret as the API server holds it now, or nil.
-    public func currentSecret(namespace: String, name: String) async throws(KubernetesError) -> [String: JSONValue]? {
+    package func currentSecret(namespace: String, name: String) async throws(KubernetesError) -> [String: JSONValue]? {
         try await secret(namespace: namespace, name: name)
     }
 
     /// The names in a ServiceAccount's `imagePullSecrets`.
-    public static func imagePullSecretNames(_ account: [String: JSONValue]) -> [String] {
+    package static func imagePullSecretNames(_ account: [String: JSONValue]) -> [String] {
         guard case .array(let list)? = account["imagePullSecrets"] else { return [] }
         return list.compactMap { $0["name"]?.stringValue }
     }
@@ -77,7 +77,7 @@ extension KubernetesClient {
     /// other entry, with its resourceVersion as the precondition (see `ensureImagePullSecret` for why the whole
     /// list is sent). No call when there is nothing to change (nil); else the ServiceAccount as patched.
     @discardableResult
-    public func setImagePullSecret(_ account: [String: JSONValue], secretName: String, present: Bool)
+    package func setImagePullSecret(_ account: [String: JSONValue], secretName: String, present: Bool)
         async throws(KubernetesError) -> [String: JSONValue]?
     {
         var list = [JSONValue]()

@@ -1,17 +1,17 @@
-import Credentials
-import Crypto
+internal import Credentials
+internal import Crypto
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// Secrets of type `kubernetes.io/dockerconfigjson` (Kubernetes docs, "Secrets", "Docker config Secrets"):
 /// the shape `imagePullSecrets` and the kubelet read, written by GET, merge, PUT with the read
 /// `resourceVersion` — optimistic concurrency as the API conventions prescribe — and on 409 Conflict read
 /// again and re-merge, so a label another controller added in between is kept, not overwritten.
 extension KubernetesClient {
-    public static let dockerConfigJSONType = "kubernetes.io/dockerconfigjson"
-    public static let dockerConfigJSONKey = ".dockerconfigjson"
+    package static let dockerConfigJSONType = "kubernetes.io/dockerconfigjson"
+    package static let dockerConfigJSONKey = ".dockerconfigjson"
 
-    public enum SecretWriteOutcome: String, Sendable, Equatable {
+    package enum SecretWriteOutcome: String, Sendable, Equatable {
         case created, updated, unchanged
     }
 
@@ -19,7 +19,7 @@ extension KubernetesClient {
     /// (a docker config.json: `{"auths":{…}}`) and it carries `labels` and `annotations` (merged into what is
     /// there). Every other key, label and annotation of an existing Secret is kept. Nothing is written when it
     /// already holds exactly that. A Secret of any other `type` is reported, never overwritten.
-    public func writeDockerConfigSecret(
+    package func writeDockerConfigSecret(
         namespace: String, name: String, dockerConfigJSON: [UInt8], labels: [String: String] = [:],
         annotations: [String: String] = [:]
     ) async throws(KubernetesError) -> SecretWriteOutcome {
@@ -52,7 +52,7 @@ extension KubernetesClient {
 
     /// The decoded `.dockerconfigjson` of a Secret, or nil when the Secret or the key is missing; tests and
     /// `refresh --once` reports use it to check what a pod would get.
-    public func dockerConfigJSON(namespace: String, name: String) async throws(KubernetesError) -> [UInt8]? {
+    package func dockerConfigJSON(namespace: String, name: String) async throws(KubernetesError) -> [UInt8]? {
         guard let object = try await secret(namespace: namespace, name: name),
             let encoded = object["data"]?[Self.dockerConfigJSONKey]?.stringValue
         else { return nil }

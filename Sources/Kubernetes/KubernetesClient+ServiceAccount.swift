@@ -1,5 +1,5 @@
-import Credentials
-import SystemSupport
+internal import Credentials
+internal import SystemSupport
 
 /// A ServiceAccount's `imagePullSecrets`, so pods that name no pull secret still get the refreshed one.
 ///
@@ -9,7 +9,7 @@ import SystemSupport
 extension KubernetesClient {
     /// Adds `secretName` to the ServiceAccount's `imagePullSecrets` unless it is there; true when it patched.
     @discardableResult
-    public func ensureImagePullSecret(namespace: String, serviceAccount: String, secretName: String)
+    package func ensureImagePullSecret(namespace: String, serviceAccount: String, secretName: String)
         async throws(KubernetesError) -> Bool
     {
         let path = "/api/v1/namespaces/\(Self.segment(namespace))/serviceaccounts/\(Self.segment(serviceAccount))"

@@ -1,24 +1,24 @@
-public import Credentials
-import Crypto
-import SystemSupport
+package import Credentials
+internal import Crypto
+internal import SystemSupport
 
 /// Secrets of type `kubernetes.io/tls` plus `ca.crt` (the shape cert-manager writes): where the admission webhook
 /// keeps its serving certificate, so every replica and every restart serves the one the `caBundle` names.
 extension KubernetesClient {
-    public static let tlsSecretType = "kubernetes.io/tls"
+    package static let tlsSecretType = "kubernetes.io/tls"
     static let previousCAKey = "ca-previous.crt"
 
     /// A TLS Secret's PEM contents and the resourceVersion a replacement must name. The key redacts itself.
-    public struct TLSSecret: Sendable, Equatable {
-        public var certificate: [UInt8]
-        public var privateKey: Credentials.Secret
-        public var certificateAuthority: [UInt8]
+    package struct TLSSecret: Sendable, Equatable {
+        package var certificate: [UInt8]
+        package var privateKey: Credentials.Secret
+        package var certificateAuthority: [UInt8]
         /// `ca-previous.crt`: the CA before the last rotation, still trusted (beside `ca.crt`) while replicas that
         /// have not reloaded yet serve certificates it signed. Empty when there is none.
-        public var previousCertificateAuthority: [UInt8] = []
-        public var resourceVersion: String?
+        package var previousCertificateAuthority: [UInt8] = []
+        package var resourceVersion: String?
 
-        public init(
+        package init(
             certificate: [UInt8], privateKey: Credentials.Secret, certificateAuthority: [UInt8],
             resourceVersion: String? = nil
         ) {
@@ -31,7 +31,7 @@ extension KubernetesClient {
 
     /// The Secret's contents (a missing key reads as empty), nil when it does not exist. A Secret of another type
     /// is reported: it is someone else's and never overwritten.
-    public func tlsSecret(namespace: String, name: String) async throws(KubernetesError) -> TLSSecret? {
+    package func tlsSecret(namespace: String, name: String) async throws(KubernetesError) -> TLSSecret? {
         guard let object = try await secret(namespace: namespace, name: name) else { return nil }
         let type = object["type"]?.stringValue ?? "Opaque"
         guard type == Self.tlsSecretType else {
@@ -50,7 +50,7 @@ extension KubernetesClient {
     /// Creates the Secret (`contents.resourceVersion` nil) or replaces the one at that resourceVersion. A lost
     /// race is thrown (`alreadyExists`, `conflict`), not retried: the caller reads the winner's certificate and
     /// serves that one, so replicas agree instead of overwriting each other.
-    public func writeTLSSecret(namespace: String, name: String, _ contents: TLSSecret, labels: [String: String])
+    package func writeTLSSecret(namespace: String, name: String, _ contents: TLSSecret, labels: [String: String])
         async throws(KubernetesError) -> TLSSecret
     {
         var metadata: [String: JSONValue] = [

@@ -1,6 +1,6 @@
-import Credentials
-import SystemSupport
-public import Transport
+internal import Credentials
+package import SystemSupport
+internal import Transport
 
 /// List then watch (API concepts, "Efficient detection of changes"): a list gives the state and its
 /// resourceVersion, a watch from there gives every change after it as one long chunked response.
@@ -10,7 +10,7 @@ extension KubernetesClient {
     static let maximumEventBytes = 4 << 20
 
     /// Every object the query selects, across pages, and the resourceVersion to watch from.
-    public func list(_ query: WatchQuery) async throws(KubernetesError) -> (
+    package func list(_ query: WatchQuery) async throws(KubernetesError) -> (
         items: [[String: JSONValue]], resourceVersion: String
     ) {
         try await list(query) { $0 }
@@ -41,7 +41,7 @@ extension KubernetesClient {
     /// The changes after `resourceVersion`, with bookmarks, until the server ends the watch after
     /// `timeoutSeconds` (the stream then finishes) or it fails (the stream throws). Stopping the iteration
     /// closes the connection.
-    public func watch(_ query: WatchQuery, from resourceVersion: String, timeoutSeconds: Int)
+    package func watch(_ query: WatchQuery, from resourceVersion: String, timeoutSeconds: Int)
         -> AsyncThrowingStream<WatchEvent, any Error>
     {
         AsyncThrowingStream { continuation in

@@ -1,6 +1,6 @@
-import Credentials
-import Crypto
-import SystemSupport
+internal import Credentials
+internal import Crypto
+internal import SystemSupport
 
 /// The `caBundle` of a MutatingWebhookConfiguration (admissionregistration.k8s.io/v1): the API server trusts the
 /// webhook's serving certificate only through it, so it must follow every rotation. Written by GET and PUT with
@@ -13,7 +13,7 @@ extension KubernetesClient {
     /// Sets `caBundle` (PEM) on every webhook of the configuration `name` that calls the Service
     /// `namespace/service`. Returns whether anything was written; a configuration calling no such Service is
     /// an error, since the webhook would then never be called with a certificate it can prove.
-    public func setCABundle(
+    package func setCABundle(
         webhookConfiguration name: String, service: String, namespace: String, caBundle: [UInt8]
     ) async throws(KubernetesError) -> Bool {
         let encoded = JSONValue.string(Base64.encode(caBundle))

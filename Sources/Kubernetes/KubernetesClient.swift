@@ -1,8 +1,8 @@
-public import Credentials
-public import FoundationEssentials
-public import Logging
-public import SystemSupport
-public import Transport
+internal import Credentials
+package import FoundationEssentials
+package import Logging
+package import SystemSupport
+package import Transport
 
 /// A small client for the handful of Kubernetes API calls ocicred makes (`KubernetesAPICall.all`): plain JSON
 /// over the injected `HTTPClient`, so tests swap the transport or point it at the fixture API server.
@@ -10,8 +10,8 @@ public import Transport
 /// Objects are kept as `JSONValue` trees, not decoded into narrow structs: an update PUTs back the whole object
 /// it read, so fields this client does not know (ownerReferences, finalizers, fields of a newer API version)
 /// survive, as the API conventions ask of read-modify-write clients.
-public struct KubernetesClient: Sendable {
-    public let config: ClusterConfig
+package struct KubernetesClient: Sendable {
+    package let config: ClusterConfig
     let http: any HTTPClient
     let tokens: BearerTokenSource
     let logger: Logger
@@ -23,7 +23,7 @@ public struct KubernetesClient: Sendable {
     /// Page size for list calls (API concepts, "Retrieving large results sets in chunks").
     var listPageSize = 500
 
-    public init(
+    package init(
         config: ClusterConfig, http: any HTTPClient, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.config = config
@@ -35,7 +35,7 @@ public struct KubernetesClient: Sendable {
 
     /// The client for this process: in-cluster or kubeconfig (see `ClusterConfig.load`), with libcurl and
     /// OCICRED_CA_FILE honoured like every other ocicred request.
-    public static func fromEnvironment(_ environment: OcicredEnvironment, logger: Logger) throws(KubernetesError)
+    package static func fromEnvironment(_ environment: OcicredEnvironment, logger: Logger) throws(KubernetesError)
         -> KubernetesClient
     {
         let config = try ClusterConfig.load(environment: environment)

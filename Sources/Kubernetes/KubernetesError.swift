@@ -1,9 +1,9 @@
-public import Transport
+package import Transport
 
 /// What can go wrong talking to the Kubernetes API. Each message names the object and what to do next (fix
 /// RBAC, trust the CA, rename the Secret); none carries a token or Secret data — the API server's own Status
 /// messages never echo Secret values, and request bodies are never quoted.
-public enum KubernetesError: Error, Equatable, CustomStringConvertible {
+package enum KubernetesError: Error, Equatable, CustomStringConvertible {
     /// Neither an in-cluster service account nor a usable kubeconfig was found, or the kubeconfig asks for
     /// an authentication method ocicred does not implement.
     case configuration(String)
@@ -24,7 +24,7 @@ public enum KubernetesError: Error, Equatable, CustomStringConvertible {
     case api(code: Int, reason: String, message: String, verb: String, resource: String)
     case invalidResponse(resource: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .configuration(let detail):
             return "kubernetes: \(detail)"

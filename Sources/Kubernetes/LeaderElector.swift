@@ -1,4 +1,4 @@
-public import FoundationEssentials
+package import FoundationEssentials
 
 /// Lease-based leader election, as client-go's `leaderelection.LeaderElector` does it, so one replica of an HA
 /// refresh Deployment writes Secrets and the others stand by.
@@ -8,24 +8,24 @@ public import FoundationEssentials
 /// holder's `renewTime` with our clock — nodes' clocks drift. The caller runs the loop: call
 /// `tryAcquireOrRenew()` every `retryPeriod`; while leading, stop acting when `leadingUntil` has passed
 /// without a successful renewal.
-public actor LeaderElector {
+package actor LeaderElector {
     /// client-go's defaults (`LeaseDuration` 15 s, `RenewDeadline` 10 s, `RetryPeriod` 2 s).
-    public static let defaultLeaseDuration: Duration = .seconds(15)
-    public static let defaultRetryPeriod: Duration = .seconds(2)
+    package static let defaultLeaseDuration: Duration = .seconds(15)
+    package static let defaultRetryPeriod: Duration = .seconds(2)
 
-    public nonisolated let namespace: String
-    public nonisolated let name: String
-    public nonisolated let identity: String
-    public nonisolated let leaseDuration: Duration
+    package nonisolated let namespace: String
+    package nonisolated let name: String
+    package nonisolated let identity: String
+    package nonisolated let leaseDuration: Duration
     private let client: KubernetesClient
     private let now: @Sendable () -> Date
     private var observedRecord: LeaseRecord?
     private var observedAt: Date?
     /// When the last successful acquire or renew started, plus the lease duration: until then no other
     /// candidate can have taken over.
-    public private(set) var leadingUntil: Date?
+    package private(set) var leadingUntil: Date?
 
-    public init(
+    package init(
         client: KubernetesClient, namespace: String, name: String, identity: String,
         leaseDuration: Duration = defaultLeaseDuration, now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -38,7 +38,7 @@ public actor LeaderElector {
     }
 
     /// Whether we held the lease at our last successful acquire or renew and it has not run out since.
-    public var isLeader: Bool {
+    package var isLeader: Bool {
         guard observedRecord?.holderIdentity == identity, let leadingUntil else { return false }
         return now() < leadingUntil
     }
@@ -47,7 +47,7 @@ public actor LeaderElector {
 
     /// One round: take the lease if it is free, expired or ours; true when we hold it afterwards. A 409 on
     /// create or update means another candidate won this round: false, not an error.
-    public func tryAcquireOrRenew() async throws(KubernetesError) -> Bool {
+    package func tryAcquireOrRenew() async throws(KubernetesError) -> Bool {
         let start = now()
         var record = LeaseRecord(
             holderIdentity: identity, leaseDurationSeconds: leaseSeconds, acquireTime: start, renewTime: start)
@@ -92,7 +92,7 @@ public actor LeaderElector {
 
     /// Gives the lease up (client-go's `ReleaseOnCancel`): an empty holder, so a standby takes over at once
     /// instead of waiting out the duration. Does nothing unless we hold it.
-    public func release() async throws(KubernetesError) {
+    package func release() async throws(KubernetesError) {
         guard isLeader, let existing = try await client.lease(namespace: namespace, name: name) else { return }
         let current = LeaseRecord(spec: existing["spec"]?.objectValue ?? [:])
         guard current.holderIdentity == identity else { return }

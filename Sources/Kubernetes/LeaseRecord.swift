@@ -1,17 +1,17 @@
-import Credentials
-public import FoundationEssentials
-public import SystemSupport
+internal import Credentials
+package import FoundationEssentials
+internal import SystemSupport
 
 /// The fields of a `coordination.k8s.io/v1` Lease's `spec` that leader election reads and writes, as
 /// client-go's `resourcelock.LeaseLock` maps them (`LeaderElectionRecord`).
-public struct LeaseRecord: Sendable, Equatable {
-    public var holderIdentity: String
-    public var leaseDurationSeconds: Int
-    public var acquireTime: Date?
-    public var renewTime: Date?
-    public var leaseTransitions: Int
+package struct LeaseRecord: Sendable, Equatable {
+    package var holderIdentity: String
+    package var leaseDurationSeconds: Int
+    package var acquireTime: Date?
+    package var renewTime: Date?
+    package var leaseTransitions: Int
 
-    public init(
+    package init(
         holderIdentity: String, leaseDurationSeconds: Int, acquireTime: Date? = nil, renewTime: Date? = nil,
         leaseTransitions: Int = 0
     ) {

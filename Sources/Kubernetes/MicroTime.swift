@@ -1,6 +1,6 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// `metav1.MicroTime` on the wire: RFC 3339 in UTC with exactly six fractional digits
 /// ("2006-01-02T15:04:05.000000Z07:00", Go's `RFC3339Micro`). The API server parses it with that layout, so a

@@ -1,6 +1,6 @@
-public import Credentials
-import Logging
-public import SystemSupport
+internal import Credentials
+package import Logging
+package import SystemSupport
 
 /// List then watch one `WatchQuery` for as long as its task runs, as client-go's Reflector does: a list gives the
 /// whole state, a watch from its resourceVersion every change after; bookmarks move the resume point on; a watch
@@ -9,8 +9,8 @@ public import SystemSupport
 ///
 /// Each object is handed on as `keep` makes it, as it arrives: a cache holds what it needs of each object (a
 /// ServiceAccount's pull secrets, not its whole JSON), and a list never holds a thousand parsed objects at once.
-public struct Reflector<Item: Sendable>: Sendable {
-    public enum Change: Sendable {
+package struct Reflector<Item: Sendable>: Sendable {
+    package enum Change: Sendable {
         /// The full state after a list: whatever is cached and not in it is gone.
         case replaced([Item])
         case upserted(Item)
@@ -23,8 +23,8 @@ public struct Reflector<Item: Sendable>: Sendable {
         case relisted
     }
 
-    public let client: KubernetesClient
-    public let query: WatchQuery
+    package let client: KubernetesClient
+    package let query: WatchQuery
     let keep: @Sendable ([String: JSONValue]) -> Item?
     let logger: Logger
     /// The first retry after a failure, doubled per failure up to `maximumBackoff`.
@@ -45,7 +45,7 @@ public struct Reflector<Item: Sendable>: Sendable {
     }
 
     /// Runs until the calling task is cancelled.
-    public func run(_ deliver: @Sendable (Change) async -> Void) async {
+    package func run(_ deliver: @Sendable (Change) async -> Void) async {
         var resourceVersion: String?
         var failures = 0
         var listedBefore = false
@@ -106,14 +106,14 @@ public struct Reflector<Item: Sendable>: Sendable {
 
 extension [String: JSONValue] {
     /// `metadata.resourceVersion`, for those outside this target.
-    public var resourceVersionValue: String? { self["metadata"]?["resourceVersion"]?.stringValue }
+    package var resourceVersionValue: String? { self["metadata"]?["resourceVersion"]?.stringValue }
 }
 
 extension [String: JSONValue] {
     /// `metadata.name`, `metadata.namespace` and `metadata.labels` of a watched object.
-    public var name: String? { self["metadata"]?["name"]?.stringValue }
-    public var namespace: String? { self["metadata"]?["namespace"]?.stringValue }
-    public var labels: [String: String] {
+    package var name: String? { self["metadata"]?["name"]?.stringValue }
+    package var namespace: String? { self["metadata"]?["namespace"]?.stringValue }
+    package var labels: [String: String] {
         (self["metadata"]?["labels"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
     }
 }

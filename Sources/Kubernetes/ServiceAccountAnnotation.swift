@@ -1,25 +1,25 @@
-public import Credentials
-import SystemSupport
+package import Credentials
+package import SystemSupport
 
 /// The service-account annotations that pick the identity a pod's token is exchanged for in the kubelet's
 /// service-account-token mode (KEP-4412, Kubernetes 1.33+). The kubelet passes only the keys its
 /// `CredentialProviderConfig` lists under `tokenAttributes` (`requiredServiceAccountAnnotationKeys` /
 /// `optionalServiceAccountAnnotationKeys`).
-public enum ServiceAccountAnnotation {
+package enum ServiceAccountAnnotation {
     /// The role AssumeRoleWithWebIdentity assumes (cloud-provider-aws `ecr-credential-provider`'s key).
-    public static let awsECRRole = "eks.amazonaws.com/ecr-role-arn"
+    package static let awsECRRole = "eks.amazonaws.com/ecr-role-arn"
     /// The Google service account (email) the federated token impersonates: GKE workload identity's key.
-    public static let gcpServiceAccount = "iam.gke.io/gcp-service-account"
+    package static let gcpServiceAccount = "iam.gke.io/gcp-service-account"
     /// The workload identity pool provider whose STS exchange takes the token. GKE has no annotation for it
     /// (its pool is implicit), so the key is ocicred's own.
-    public static let gcpWorkloadIdentityProvider = "ocicred.io/gcp-workload-identity-provider"
+    package static let gcpWorkloadIdentityProvider = "ocicred.io/gcp-workload-identity-provider"
     /// The Entra ID application (client id) whose federated credential trusts the token: AKS workload
     /// identity's own keys, so a service account annotated for the webhook works unchanged.
-    public static let azureClientID = "azure.workload.identity/client-id"
-    public static let azureTenantID = "azure.workload.identity/tenant-id"
+    package static let azureClientID = "azure.workload.identity/client-id"
+    package static let azureTenantID = "azure.workload.identity/tenant-id"
 
     /// Which identity field each annotation sets.
-    public static let keys: [ProviderIdentity.Field: String] = [
+    package static let keys: [ProviderIdentity.Field: String] = [
         .awsRoleARN: awsECRRole, .gcpImpersonate: gcpServiceAccount,
         .gcpWorkloadIdentityProvider: gcpWorkloadIdentityProvider, .azureClientID: azureClientID,
         .azureTenantID: azureTenantID,
@@ -28,7 +28,7 @@ public enum ServiceAccountAnnotation {
     /// The identity a pod's token is exchanged for: each annotation in front of the rule's setting (and, for the
     /// AWS role, in front of the plugin's AWS_ECR_ROLE_ARN). Empty values count as absent: a kubelet passes an
     /// optional key the service account lacks as "".
-    public static func podIdentity(
+    package static func podIdentity(
         provider: String, rule: ProviderIdentity, annotations: [String: String], environment: OcicredEnvironment
     ) -> ProviderIdentity {
         func annotation(_ field: ProviderIdentity.Field) -> String? {
@@ -57,7 +57,7 @@ public enum ServiceAccountAnnotation {
 extension Resolver {
     /// `resolve(_:serviceAccountToken:hints:identity:)` with the pod's service-account annotations choosing the
     /// identity, as the kubelet plugin resolves.
-    public func resolve(
+    package func resolve(
         _ key: CredentialKey, serviceAccountToken: Secret, serviceAccountAnnotations annotations: [String: String]
     ) async throws(CredentialError) -> Credential {
         let environment = self.environment

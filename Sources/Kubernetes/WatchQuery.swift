@@ -1,34 +1,34 @@
-public import SystemSupport
+package import SystemSupport
 
 /// A collection the refresh controller lists and watches across every namespace, narrowed by selectors: the
 /// `fieldSelector` `metadata.name=NAME` is what lets RBAC's `resourceNames` grant a list or watch (RBAC docs,
 /// "Referring to resources"), so a watch of one Secret name needs no right to read every Secret.
-public struct WatchQuery: Sendable, Hashable, CustomStringConvertible {
+package struct WatchQuery: Sendable, Hashable, CustomStringConvertible {
     /// namespaces, secrets or serviceaccounts (core/v1).
-    public let resource: String
-    public let labelSelector: String?
-    public let fieldSelector: String?
+    package let resource: String
+    package let labelSelector: String?
+    package let fieldSelector: String?
 
-    public init(resource: String, labelSelector: String? = nil, fieldSelector: String? = nil) {
+    package init(resource: String, labelSelector: String? = nil, fieldSelector: String? = nil) {
         self.resource = resource
         self.labelSelector = labelSelector
         self.fieldSelector = fieldSelector
     }
 
     /// Namespaces, all of them (their names and labels decide the selection).
-    public static let namespaces = WatchQuery(resource: "namespaces")
+    package static let namespaces = WatchQuery(resource: "namespaces")
 
     /// The Secrets named `name` that carry `label` (key=value): the ones this output owns.
-    public static func ownedSecrets(named name: String, label: String) -> WatchQuery {
+    package static func ownedSecrets(named name: String, label: String) -> WatchQuery {
         WatchQuery(resource: "secrets", labelSelector: label, fieldSelector: "metadata.name=" + name)
     }
 
     /// ServiceAccounts named `name`, or every one when nil.
-    public static func serviceAccounts(named name: String?) -> WatchQuery {
+    package static func serviceAccounts(named name: String?) -> WatchQuery {
         WatchQuery(resource: "serviceaccounts", fieldSelector: name.map { "metadata.name=" + $0 })
     }
 
-    public var description: String {
+    package var description: String {
         ([resource] + [labelSelector, fieldSelector].compactMap { $0 }).joined(separator: " ")
     }
 
@@ -45,7 +45,7 @@ public struct WatchQuery: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One line of a watch stream, as the API server sends it (API concepts, "Efficient detection of changes").
-public enum WatchEvent: Sendable {
+package enum WatchEvent: Sendable {
     /// The server accepted the watch (200 and its head): from here on, changes arrive.
     case opened
     case added([String: JSONValue])

@@ -1,59 +1,59 @@
-public import Credentials
+package import Credentials
 package import Crypto
-import FoundationEssentials
-public import Logging
-public import Registry
-public import SystemSupport
+internal import FoundationEssentials
+package import Logging
+package import Registry
+package import SystemSupport
 
 /// `ocicred mount IMAGE DIR`: the image's merged tree, read-only over FUSE, its file bytes fetched span by span
 /// from the registry as they are read. Credentials come through the client's credential source — the same
 /// resolver and token cache the refresh sidecar keeps fresh — and are asked for again on every 401, so a mount
 /// outlives any one token.
-public struct ImageMount: Sendable {
-    public struct Options: Sendable {
+package struct ImageMount: Sendable {
+    package struct Options: Sendable {
         /// The longest a read waits, retries included, before it fails with EIO.
-        public var fetchTimeout: Duration = .seconds(30)
-        public var allowOther = false
+        package var fetchTimeout: Duration = .seconds(30)
+        package var allowOther = false
         /// Fetch every span of every layer in the background, at low priority, after mounting.
-        public var prefetch = false
-        public var maxThreads = 16
-        public var span: Int64 = ImageIndexer.defaultSpan
-        public var platform: Platform = .host
+        package var prefetch = false
+        package var maxThreads = 16
+        package var span: Int64 = ImageIndexer.defaultSpan
+        package var platform: Platform = .host
         /// Make the directory an OCI runtime bundle (config.json, rootfs overlay) instead of mounting on it.
-        public var bundle: RuntimeBundle.Options?
+        package var bundle: RuntimeBundle.Options?
         /// Record a start-up profile until unmount, or for `recordFor` after mounting.
-        public var recordProfile = false
-        public var recordFor: Duration?
+        package var recordProfile = false
+        package var recordFor: Duration?
         /// Push the recorded profile to the image's repository as a referrer (and keep it in the cache).
-        public var pushProfile = false
+        package var pushProfile = false
         /// Play back a profile found in the cache or the registry.
-        public var useProfile = true
+        package var useProfile = true
         /// Which pushed indexes and profiles may be read; by default none (the mount builds its own index).
         package var trust = IndexTrust()
         /// Signs a pushed profile (cosign format), so mounts trusting the public key read it.
         package var signKey: ECDSAKey?
         /// Indexing progress when the mount has to build the index (ImageIndexer's callback).
-        public var indexProgress: @Sendable (Int, Int, String, Int64, Int64) -> Void = { _, _, _, _, _ in }
-        public init() {}
+        package var indexProgress: @Sendable (Int, Int, String, Int64, Int64) -> Void = { _, _, _, _, _ in }
+        package init() {}
     }
 
     /// What a running mount reports once it is ready.
-    public struct Mounted: Sendable {
-        public var index: ImageIndex
-        public var indexPath: String
+    package struct Mounted: Sendable {
+        package var index: ImageIndex
+        package var indexPath: String
         /// The bundle's runtime configuration, when the mount is a bundle.
-        public var runtimeSpec: RuntimeSpec?
+        package var runtimeSpec: RuntimeSpec?
         /// Spans of a start-up profile being fetched ahead, 0 without one.
-        public var profileSpans: Int
+        package var profileSpans: Int
     }
 
-    public var client: RegistryClient
-    public var reference: Reference
-    public var environment: OcicredEnvironment
-    public var options: Options
-    public var logger: Logger
+    package var client: RegistryClient
+    package var reference: Reference
+    package var environment: OcicredEnvironment
+    package var options: Options
+    package var logger: Logger
 
-    public init(
+    package init(
         client: RegistryClient, reference: Reference, environment: OcicredEnvironment, options: Options,
         logger: Logger
     ) {
@@ -65,12 +65,12 @@ public struct ImageMount: Sendable {
     }
 
     /// Where verified spans are kept between mounts.
-    public var chunkDirectory: String { environment.cacheHome + "/ocicred/chunks" }
+    package var chunkDirectory: String { environment.cacheHome + "/ocicred/chunks" }
 
     /// Indexes the image (or takes the cached index), mounts it at `mountpoint`, calls `ready`, and serves until
     /// the filesystem is unmounted — by `ocicred unmount`, `umount`, or SIGTERM/SIGINT/SIGHUP. With
     /// `options.bundle`, `mountpoint` becomes a runtime bundle: the image at `lower`, an overlay at `rootfs`.
-    public func run(at mountpoint: String, ready: @Sendable (Mounted) -> Void) async throws(LazyMountError) {
+    package func run(at mountpoint: String, ready: @Sendable (Mounted) -> Void) async throws(LazyMountError) {
         let bundle = options.bundle.map { RuntimeBundle(directory: mountpoint, options: $0) }
         let prepared = try bundle?.prepare()
         if bundle == nil { try Self.checkMountpoint(mountpoint) }
@@ -317,7 +317,7 @@ public struct ImageMount: Sendable {
 
     /// `ocicred unmount DIR`: a bundle (its lazy mount at DIR/lower) is taken apart top down, anything else must
     /// be an ocicred mount at DIR.
-    public static func unmountDirectoryOrBundle(_ directory: String) throws(LazyMountError) {
+    package static func unmountDirectoryOrBundle(_ directory: String) throws(LazyMountError) {
         if mountType(directory) == nil, mountType(directory + "/lower") == "fuse.ocicred" {
             try RuntimeBundle.unmount(directory)
         } else {
@@ -350,7 +350,7 @@ public struct ImageMount: Sendable {
     }
 
     /// Unmounts an ocicred mount at `mountpoint`; refuses anything else, so a typo cannot unmount /home.
-    public static func unmount(_ mountpoint: String) throws(LazyMountError) {
+    package static func unmount(_ mountpoint: String) throws(LazyMountError) {
         guard let type = mountType(mountpoint) else {
             throw .mount(mountpoint: mountpoint, reason: "nothing is mounted there")
         }

@@ -1,9 +1,9 @@
-public import Registry
+package import Registry
 
 /// Why resolving, indexing or reading an image failed. Messages say what to do next and never hold a secret
 /// (registry errors are already redacted by `RegistryError`). What the distribution protocol itself reports — a
 /// missing manifest, a digest that does not match, a range not honoured — arrives as `.registry(...)`.
-public enum LazyMountError: Error, Equatable, CustomStringConvertible {
+package enum LazyMountError: Error, Equatable, CustomStringConvertible {
     case registry(RegistryError)
     case invalidReference(String)
     case inflate(InflateError)
@@ -30,7 +30,7 @@ public enum LazyMountError: Error, Equatable, CustomStringConvertible {
     /// A key or pin that decides which pushed index or profile is trusted could not be used.
     case trust(reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .registry(let error): return error.description
         case .invalidReference(let reason): return "not an image reference: \(reason)"

@@ -1,5 +1,5 @@
-import Synchronization
-import SystemSupport
+internal import Synchronization
+internal import SystemSupport
 
 /// SIGTERM, SIGINT and SIGHUP end a mount the way `ocicred unmount` does, through the one `SignalWatcher`: its
 /// thread unmounts, which ends libfuse's loop through the kernel. Which thread the signal lands on — a libfuse

@@ -1,48 +1,48 @@
-import Credentials
-public import FoundationEssentials
-import SystemSupport
+internal import Credentials
+package import FoundationEssentials
+internal import SystemSupport
 
 /// `F.status` beside an auth file `F` the refresh writes: which entries ocicred wrote and when each expires,
 /// so an exec probe (`ocicred health --file F`) can judge the file without credentials of its own. It holds
 /// registry names and times only — never a secret — and is written 0600, atomically, after the auth file.
-public struct AuthFileStatus: Codable, Sendable, Equatable {
-    public struct Entry: Codable, Sendable, Equatable {
+package struct AuthFileStatus: Codable, Sendable, Equatable {
+    package struct Entry: Codable, Sendable, Equatable {
         /// The key of the entry in the auth file's `auths`.
-        public var key: String
+        package var key: String
         /// Unix seconds; nil for a credential without a known lifetime.
-        public var expiresAt: Double?
+        package var expiresAt: Double?
     }
 
-    public var version = 1
-    public var writtenAt: Double
-    public var entries: [Entry]
+    package var version = 1
+    package var writtenAt: Double
+    package var entries: [Entry]
 
-    public static func path(for authFile: String) -> String { authFile + ".status" }
+    package static func path(for authFile: String) -> String { authFile + ".status" }
 
-    public func write(beside authFile: String) throws {
+    package func write(beside authFile: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try FileIO.writeAtomically(Array(try encoder.encode(self)) + [0x0A], to: Self.path(for: authFile))
     }
 
-    public static func read(beside authFile: String) throws -> AuthFileStatus? {
+    package static func read(beside authFile: String) throws -> AuthFileStatus? {
         guard let bytes = try FileIO.read(path(for: authFile), limit: 1 << 20) else { return nil }
         return try JSONDecoder().decode(AuthFileStatus.self, from: Data(bytes))
     }
 }
 
 /// What `ocicred health --file F` decides.
-public enum AuthFileHealth {
-    public enum Verdict: Sendable, Equatable, CustomStringConvertible {
+package enum AuthFileHealth {
+    package enum Verdict: Sendable, Equatable, CustomStringConvertible {
         case healthy(entries: Int)
         case unreadable(String)
         case noStatus
         case missingEntry(String)
         case expired(String, at: Double)
 
-        public var isHealthy: Bool { if case .healthy = self { return true } else { return false } }
+        package var isHealthy: Bool { if case .healthy = self { return true } else { return false } }
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .healthy(let count): return "ok: \(count) entries written by ocicred, none expired"
             case .unreadable(let reason): return "the auth file cannot be used: \(reason)"
@@ -55,7 +55,7 @@ public enum AuthFileHealth {
     }
 
     /// The auth file parses, and every entry the status lists is present and unexpired at `now`.
-    public static func check(path: String, now: Date = Date()) -> Verdict {
+    package static func check(path: String, now: Date = Date()) -> Verdict {
         let file: AuthFile
         do {
             guard let bytes = try FileIO.read(path, limit: 16 << 20) else {

@@ -1,6 +1,6 @@
-import NIOCore
-import NIOPosix
-import SystemSupport
+internal import NIOCore
+internal import NIOPosix
+internal import SystemSupport
 
 /// The refresh sidecar's task executor: the sidecar's tasks, actor hops and sleeps run on one SwiftNIO event
 /// loop, which sleeps in `epoll_wait` until a socket, a signal pipe or its next timer needs it.
@@ -45,11 +45,11 @@ final class EventLoopExecutor: DelayingExecutor, @unchecked Sendable {
 }
 
 /// The sidecar's `EventLoopExecutor`; see there for why.
-public enum RefreshExecutor {
+package enum RefreshExecutor {
     /// Sizes NIO's singleton group to one loop (each loop is a thread, a stack and a malloc arena, and the sidecar
     /// needs one) and returns the executor on it. Call it once, before the group is first used (NIO traps on a
     /// second sizing).
-    public static func make() -> any TaskExecutor {
+    package static func make() -> any TaskExecutor {
         NIOSingletons.groupLoopCountSuggestion = 1
         return EventLoopExecutor(loop: MultiThreadedEventLoopGroup.singleton.next())
     }

@@ -1,7 +1,7 @@
-import NIOCore
-import NIOHTTP1
-import NIOPosix
-import Synchronization
+internal import NIOCore
+internal import NIOHTTP1
+internal import NIOPosix
+internal import Synchronization
 
 /// `/healthz`, `/readyz` and `/metrics` over HTTP/1.1 (swift-nio), on an event loop that sleeps in epoll until a
 /// request comes: serving health adds no periodic wake-up to an idle sidecar. It runs on NIO's singleton group,
@@ -11,15 +11,15 @@ import Synchronization
 /// request within `idleTimeout` is closed, and at most `maximumConnections` are open at once — a new one closes
 /// the oldest — so a thousand idle clients (the fd limit is often 1024) can neither exhaust descriptors nor keep
 /// a kubelet probe out.
-public final class HealthServer: Sendable {
+package final class HealthServer: Sendable {
     static let idleTimeout: TimeAmount = .seconds(10)
     static let maximumConnections = 64
 
     private let channel: any Channel
-    public var port: Int { channel.localAddress?.port ?? 0 }
+    package var port: Int { channel.localAddress?.port ?? 0 }
 
     /// Binds `address` (`host:port`, `[v6]:port` or `:port` for every interface).
-    public static func start(address: String, status: RefreshStatus) async throws -> HealthServer {
+    package static func start(address: String, status: RefreshStatus) async throws -> HealthServer {
         let (host, port) = try hostAndPort(address)
         let connections = ConnectionLimit(maximum: maximumConnections)
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -62,15 +62,15 @@ public final class HealthServer: Sendable {
     }
 
     /// Closes the listening socket; the singleton group lives as long as the process.
-    public func stop() async {
+    package func stop() async {
         try? await channel.close()
     }
 }
 
-public enum HealthServerError: Error, CustomStringConvertible {
+package enum HealthServerError: Error, CustomStringConvertible {
     case badAddress(String)
     case cannotListen(String, reason: String)
-    public var description: String {
+    package var description: String {
         switch self {
         case .badAddress(let address): return "--listen \(address) is not host:port (e.g. 127.0.0.1:9090 or :9090)"
         case .cannotListen(let address, let reason):

@@ -1,16 +1,16 @@
-import SystemSupport
+internal import SystemSupport
 
 extension RefreshConfig {
     /// Which namespaces an output writes to: by name glob (`*` matches any run of characters; `exclude` wins over
     /// `include`) and by label, with a Kubernetes label selector (`matchLabels`, `matchExpressions`) as a
     /// NetworkPolicy or a webhook's `namespaceSelector` takes it. A namespace is selected when both agree.
-    public struct NamespaceSelector: Sendable, Equatable {
-        public var include: [String]
-        public var exclude: [String]
-        public var matchLabels: [String: String]
-        public var matchExpressions: [LabelRequirement]
+    package struct NamespaceSelector: Sendable, Equatable {
+        package var include: [String]
+        package var exclude: [String]
+        package var matchLabels: [String: String]
+        package var matchExpressions: [LabelRequirement]
 
-        public init(
+        package init(
             include: [String] = ["*"], exclude: [String] = [], matchLabels: [String: String] = [:],
             matchExpressions: [LabelRequirement] = []
         ) {
@@ -21,28 +21,28 @@ extension RefreshConfig {
         }
 
         /// Whether the namespace `name` with `labels` is selected.
-        public func matches(_ name: String, labels: [String: String] = [:]) -> Bool {
+        package func matches(_ name: String, labels: [String: String] = [:]) -> Bool {
             include.contains { Self.glob($0, name) } && !exclude.contains { Self.glob($0, name) }
                 && matchLabels.allSatisfy { labels[$0.key] == $0.value }
                 && matchExpressions.allSatisfy { $0.matches(labels) }
         }
 
         /// Whether labels take part in the choice (the names alone do not decide).
-        public var usesLabels: Bool { !matchLabels.isEmpty || !matchExpressions.isEmpty }
+        package var usesLabels: Bool { !matchLabels.isEmpty || !matchExpressions.isEmpty }
 
         static func glob(_ pattern: String, _ text: String) -> Bool { Wildcard.matches(pattern.utf8, text.utf8) }
     }
 
     /// One `matchExpressions` entry (metav1.LabelSelectorRequirement).
-    public struct LabelRequirement: Sendable, Equatable {
-        public enum Operator: String, Sendable, CaseIterable {
+    package struct LabelRequirement: Sendable, Equatable {
+        package enum Operator: String, Sendable, CaseIterable {
             case `in` = "In", notIn = "NotIn", exists = "Exists", doesNotExist = "DoesNotExist"
         }
-        public var key: String
-        public var `operator`: Operator
-        public var values: [String]
+        package var key: String
+        package var `operator`: Operator
+        package var values: [String]
 
-        public init(key: String, operator: Operator, values: [String] = []) {
+        package init(key: String, operator: Operator, values: [String] = []) {
             self.key = key
             self.operator = `operator`
             self.values = values

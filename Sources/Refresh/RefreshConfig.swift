@@ -1,6 +1,6 @@
-public import Credentials
-public import SystemSupport
-import Yams
+package import Credentials
+package import SystemSupport
+internal import Yams
 
 /// The `refresh:` section of the config: where `ocicred refresh` writes the credentials of the registries the
 /// `registries:` rules describe, and how eagerly it retries.
@@ -17,33 +17,33 @@ import Yams
 ///         serviceAccounts: [default]
 /// ```
 /// Durations are a number with `s`, `m` or `h`.
-public struct RefreshConfig: Sendable, Equatable {
-    public struct AuthFileOutput: Sendable, Equatable {
-        public var path: String
-        public var format: AuthFileFormat
+package struct RefreshConfig: Sendable, Equatable {
+    package struct AuthFileOutput: Sendable, Equatable {
+        package var path: String
+        package var format: AuthFileFormat
         /// Registry hosts written to the file; by default every exact host in `registries:`.
-        public var registries: [String]
-        public init(path: String, format: AuthFileFormat = .containers, registries: [String]) {
+        package var registries: [String]
+        package init(path: String, format: AuthFileFormat = .containers, registries: [String]) {
             self.path = path
             self.format = format
             self.registries = registries
         }
     }
 
-    public struct SecretOutput: Sendable, Equatable {
-        public var name: String
+    package struct SecretOutput: Sendable, Equatable {
+        package var name: String
         /// Explicit namespaces; empty means "the selector", or the client's own namespace without one.
-        public var namespaces: [String]
-        public var namespaceSelector: NamespaceSelector?
+        package var namespaces: [String]
+        package var namespaceSelector: NamespaceSelector?
         /// Service accounts (in every chosen namespace) that get the Secret in `imagePullSecrets`.
-        public var serviceAccounts: [String]
+        package var serviceAccounts: [String]
         /// `serviceAccounts: all`: every ServiceAccount of every chosen namespace, those created later included.
-        public var allServiceAccounts: Bool
-        public var registries: [String]
+        package var allServiceAccounts: Bool
+        package var registries: [String]
         /// Whether the controller removes what it wrote from a namespace that leaves the selection (its Secret
         /// and its `imagePullSecrets` entries); `prune: false` leaves them.
-        public var prune: Bool
-        public init(
+        package var prune: Bool
+        package init(
             name: String, namespaces: [String] = [], namespaceSelector: NamespaceSelector? = nil,
             serviceAccounts: [String] = [], allServiceAccounts: Bool = false, registries: [String], prune: Bool = true
         ) {
@@ -58,18 +58,18 @@ public struct RefreshConfig: Sendable, Equatable {
 
         /// Whether the namespace `name` with `labels` gets this Secret; `home` is the client's own namespace,
         /// the choice when neither `namespaces` nor `namespaceSelector` is given.
-        public func selects(_ name: String, labels: [String: String], home: String) -> Bool {
+        package func selects(_ name: String, labels: [String: String], home: String) -> Bool {
             if !namespaces.isEmpty { return namespaces.contains(name) }
             guard let namespaceSelector else { return name == home }
             return namespaceSelector.matches(name, labels: labels)
         }
     }
 
-    public enum Output: Sendable, Equatable {
+    package enum Output: Sendable, Equatable {
         case authFile(AuthFileOutput)
         case secret(SecretOutput)
 
-        public var registries: [String] {
+        package var registries: [String] {
             switch self {
             case .authFile(let output): return output.registries
             case .secret(let output): return output.registries
@@ -77,13 +77,13 @@ public struct RefreshConfig: Sendable, Equatable {
         }
     }
 
-    public var outputs: [Output]
+    package var outputs: [Output]
     /// Seconds; see `RefreshPolicy`.
-    public var minInterval: Double?
-    public var retryInitial: Double?
-    public var retryMax: Double?
+    package var minInterval: Double?
+    package var retryInitial: Double?
+    package var retryMax: Double?
 
-    public init(
+    package init(
         outputs: [Output] = [], minInterval: Double? = nil, retryInitial: Double? = nil, retryMax: Double? = nil
     ) {
         self.outputs = outputs
@@ -93,7 +93,8 @@ public struct RefreshConfig: Sendable, Equatable {
     }
 
     /// The config of this environment with its `refresh:` section, errors as `ConfigLoader.load` reports them.
-    public static func load(environment: OcicredEnvironment) throws(CredentialError) -> (OcicredConfig, RefreshConfig) {
+    package static func load(environment: OcicredEnvironment) throws(CredentialError) -> (OcicredConfig, RefreshConfig)
+    {
         let document = try ConfigLoader.loadDocument(environment: environment)
         do {
             return (document.config, try parse(document))
@@ -103,7 +104,7 @@ public struct RefreshConfig: Sendable, Equatable {
     }
 
     /// The `refresh:` section of `document` (empty when it has none), checked against its `registries:`.
-    public static func parse(_ document: ConfigDocument) throws(ConfigError) -> RefreshConfig {
+    package static func parse(_ document: ConfigDocument) throws(ConfigError) -> RefreshConfig {
         guard let section = document.sections["refresh"] else { return RefreshConfig() }
         let config = document.config
         let exactHosts = config.rules.filter(\.pattern.isExact).map(\.pattern.text)

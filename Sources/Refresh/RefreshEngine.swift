@@ -1,14 +1,14 @@
-public import Credentials
-public import FoundationEssentials
-public import Logging
-import SystemSupport
+package import Credentials
+package import FoundationEssentials
+package import Logging
+internal import SystemSupport
 
 /// The refresh loop's state and one step of it: resolve what is due, record the outcome in the schedule,
 /// write the outputs that hold a changed credential, publish status. I/O (resolve, outputs), the clock and the
 /// jitter are injected, so tests drive it with fakes; `RefreshService` owns the sleeping between steps.
-public actor RefreshEngine {
+package actor RefreshEngine {
     /// Gets a registry's credential; `force` asks for a fresh mint (the cached token is due).
-    public typealias Resolve = @Sendable (_ registry: String, _ force: Bool) async throws -> Credential
+    package typealias Resolve = @Sendable (_ registry: String, _ force: Bool) async throws -> Credential
 
     private var resolve: Resolve
     private var outputs: [any RefreshOutput]
@@ -19,26 +19,26 @@ public actor RefreshEngine {
     private var outputSucceeded = [String: Bool]()
     private let now: @Sendable () -> Date
     private let jitter: @Sendable () -> Double
-    public nonisolated let status: RefreshStatus
+    package nonisolated let status: RefreshStatus
     private let events: RefreshEvents?
     private let logger: Logger
     /// `refresh --once` reports every failure itself and will not retry: the engine then logs failures at debug
     /// and never mentions a retry.
-    public var reportsFailures = true
+    package var reportsFailures = true
 
     /// What one pass did, for `refresh --once` to print: one line per output written, one per failure.
-    public struct StepReport: Sendable {
-        public var written: [String] = []
-        public var failedRegistries: [(registry: String, reason: String)] = []
-        public var failedOutputs: [(output: String, reason: String)] = []
-        public var failed: Bool { !failedRegistries.isEmpty || !failedOutputs.isEmpty }
-        public var registries: [String] { failedRegistries.map(\.registry) }
-        public var outputs: [String] { failedOutputs.map(\.output) }
+    package struct StepReport: Sendable {
+        package var written: [String] = []
+        package var failedRegistries: [(registry: String, reason: String)] = []
+        package var failedOutputs: [(output: String, reason: String)] = []
+        package var failed: Bool { !failedRegistries.isEmpty || !failedOutputs.isEmpty }
+        package var registries: [String] { failedRegistries.map(\.registry) }
+        package var outputs: [String] { failedOutputs.map(\.output) }
     }
 
-    public func setReportsFailures(_ value: Bool) { reportsFailures = value }
+    package func setReportsFailures(_ value: Bool) { reportsFailures = value }
 
-    public init(
+    package init(
         outputs: [any RefreshOutput], policy: RefreshPolicy, resolve: @escaping Resolve,
         status: RefreshStatus = .init(),
         events: RefreshEvents? = nil, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
@@ -58,13 +58,13 @@ public actor RefreshEngine {
         Array(Set(outputs.flatMap(\.registries))).sorted()
     }
 
-    public var nextWake: Date? { schedule.nextWake }
-    public var scheduleEntries: [String: RefreshSchedule.Entry] { schedule.entries }
-    public func credential(for registry: String) -> Credential? { credentials[registry] }
+    package var nextWake: Date? { schedule.nextWake }
+    package var scheduleEntries: [String: RefreshSchedule.Entry] { schedule.entries }
+    package func credential(for registry: String) -> Credential? { credentials[registry] }
 
     /// New outputs, policy and resolver (SIGHUP): every registry is due at once; credentials of registries that
     /// stay are kept as last good until the new pass replaces them.
-    public func reconfigure(outputs: [any RefreshOutput], policy: RefreshPolicy, resolve: @escaping Resolve) {
+    package func reconfigure(outputs: [any RefreshOutput], policy: RefreshPolicy, resolve: @escaping Resolve) {
         self.outputs = outputs
         self.resolve = resolve
         let registries = Self.registries(of: outputs)
@@ -76,7 +76,7 @@ public actor RefreshEngine {
     /// Resolves every due registry and writes the outputs that hold one that changed (and those whose last
     /// write failed). Returns the registries and outputs that failed in this step.
     @discardableResult
-    public func step() async -> StepReport {
+    package func step() async -> StepReport {
         let due = schedule.due(at: now())
         var changed = Set<String>()
         var report = StepReport()
@@ -119,7 +119,7 @@ public actor RefreshEngine {
 
     /// Writes every output (a new leader writes its Secrets at once).
     @discardableResult
-    public func writeAll() async -> StepReport {
+    package func writeAll() async -> StepReport {
         let written = await writeOutputs { _ in true }
         publish(newFailures: [], written: written)
         return StepReport(written: written.written, failedOutputs: written.failed)

@@ -1,9 +1,9 @@
-public import FoundationEssentials
-import Synchronization
-import SystemSupport
+package import FoundationEssentials
+internal import Synchronization
+internal import SystemSupport
 
 /// What can interrupt the refresh loop's sleep besides its own timer.
-public enum RefreshEvent: Sendable, Equatable {
+package enum RefreshEvent: Sendable, Equatable {
     /// SIGTERM/SIGINT: finish the write in progress, then exit 0.
     case terminate
     /// SIGHUP: reload the config; a broken one is reported and the old one kept.
@@ -14,7 +14,7 @@ public enum RefreshEvent: Sendable, Equatable {
 
 /// A mailbox with a deadline: `next(until:)` returns the next posted event, or nil when the deadline passes
 /// first. With no deadline it waits for an event only — no timer, no periodic wake-up while idle.
-public final class RefreshEvents: Sendable {
+package final class RefreshEvents: Sendable {
     private struct State {
         var pending: [RefreshEvent] = []
         var waiter: (id: Int, continuation: CheckedContinuation<RefreshEvent?, Never>)?
@@ -25,9 +25,9 @@ public final class RefreshEvents: Sendable {
     }
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
-    public func post(_ event: RefreshEvent) {
+    package func post(_ event: RefreshEvent) {
         let (waiter, cancellers) = state.withLock {
             state -> (CheckedContinuation<RefreshEvent?, Never>?, [@Sendable () -> Void]) in
             var cancellers: [@Sendable () -> Void] = []
@@ -49,7 +49,7 @@ public final class RefreshEvents: Sendable {
     /// Runs `body` as a task that SIGTERM cancels: a pass that waits on another process's lock or on a backoff
     /// ends at once, and the loop then sees `.terminate`. What cancellation cannot interrupt (a write already
     /// under its lock) finishes first.
-    public func cancellingOnTermination<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+    package func cancellingOnTermination<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
         let task = TaskPlacement.task { await body() }
         let (id, alreadyTerminating) = state.withLock { state -> (Int, Bool) in
             state.nextID += 1
@@ -63,10 +63,10 @@ public final class RefreshEvents: Sendable {
     }
 
     /// A posted event that has not been taken yet, without waiting (checked between registries of a pass).
-    public func pendingTermination() -> Bool { state.withLock { $0.pending.contains(.terminate) } }
+    package func pendingTermination() -> Bool { state.withLock { $0.pending.contains(.terminate) } }
 
     /// The next event, or nil once `deadline` (wall clock) has passed. One waiter at a time.
-    public func next(until deadline: Date?, now: @Sendable () -> Date = { Date() }) async -> RefreshEvent? {
+    package func next(until deadline: Date?, now: @Sendable () -> Date = { Date() }) async -> RefreshEvent? {
         if let event = state.withLock({ $0.pending.isEmpty ? nil : $0.pending.removeFirst() }) { return event }
         if let deadline, deadline <= now() { return nil }
         let delay = deadline.map { max(0, $0.timeIntervalSince(now())) }
@@ -95,8 +95,8 @@ public final class RefreshEvents: Sendable {
 }
 
 /// Turns SIGTERM, SIGINT and SIGHUP into `RefreshEvent`s (through the one `SignalWatcher`).
-public enum SignalForwarder {
-    public static func start(into events: RefreshEvents) {
+package enum SignalForwarder {
+    package static func start(into events: RefreshEvents) {
         _ = SignalWatcher.route(SignalWatcher.stopAndReload) { signal in
             events.post(signal == SignalWatcher.hangUp ? .reload : .terminate)
         }

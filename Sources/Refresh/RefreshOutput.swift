@@ -1,11 +1,11 @@
-import Credentials
-public import FoundationEssentials
-import Kubernetes
-import Logging
+package import Credentials
+internal import FoundationEssentials
+package import Kubernetes
+internal import Logging
 
 /// One place the refresh writes credentials to. `write` gets the last good credential of each of the output's
 /// registries that has one (registries that never succeeded are left as they are in the target).
-public protocol RefreshOutput: Sendable {
+package protocol RefreshOutput: Sendable {
     /// For logs and metrics: the path or namespace/name, never content.
     var name: String { get }
     var registries: [String] { get }
@@ -14,19 +14,19 @@ public protocol RefreshOutput: Sendable {
 }
 
 /// An auth file, merged under its lock, atomic, 0600 (`AuthFileUpdater`), then its `.status` beside it.
-public struct AuthFileOutput: RefreshOutput {
-    public let path: String
-    public let format: AuthFileFormat
-    public let registries: [String]
-    public var name: String { path }
+package struct AuthFileOutput: RefreshOutput {
+    package let path: String
+    package let format: AuthFileFormat
+    package let registries: [String]
+    package var name: String { path }
 
-    public init(path: String, format: AuthFileFormat, registries: [String]) {
+    package init(path: String, format: AuthFileFormat, registries: [String]) {
         self.path = path
         self.format = format
         self.registries = registries
     }
 
-    public func write(_ credentials: [String: Credential]) async throws -> Bool {
+    package func write(_ credentials: [String: Credential]) async throws -> Bool {
         var written = [(CredentialKey, Credential)]()
         for registry in registries {
             guard let credential = credentials[registry], let key = try? CredentialKey(serverURL: registry) else {
@@ -58,15 +58,15 @@ public struct AuthFileOutput: RefreshOutput {
 
 /// A `kubernetes.io/dockerconfigjson` Secret in each chosen namespace, optionally named in service accounts'
 /// `imagePullSecrets`. With a leader elector, only the leader writes: two replicas must not race each other.
-public struct SecretOutput: RefreshOutput {
-    public let config: RefreshConfig.SecretOutput
-    public let client: KubernetesClient
-    public let elector: LeaderElector?
+package struct SecretOutput: RefreshOutput {
+    package let config: RefreshConfig.SecretOutput
+    package let client: KubernetesClient
+    package let elector: LeaderElector?
     /// Set for the long-running refresh: it watches and writes; without one (`--once`), a pass reads and writes.
     let controller: SecretController?
     let logger: Logger
-    public var registries: [String] { config.registries }
-    public var name: String { "secret/" + config.name }
+    package var registries: [String] { config.registries }
+    package var name: String { "secret/" + config.name }
 
     init(
         config: RefreshConfig.SecretOutput, client: KubernetesClient, elector: LeaderElector?,
@@ -79,7 +79,7 @@ public struct SecretOutput: RefreshOutput {
         self.logger = logger
     }
 
-    public func write(_ credentials: [String: Credential]) async throws -> Bool {
+    package func write(_ credentials: [String: Credential]) async throws -> Bool {
         if let elector, await !elector.isLeader { return false }
         var file = AuthFile()
         var expiries = [Date]()

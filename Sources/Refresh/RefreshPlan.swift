@@ -1,7 +1,7 @@
-import Credentials
-import Kubernetes
-import Logging
-import SystemSupport
+internal import Credentials
+internal import Kubernetes
+internal import Logging
+internal import SystemSupport
 
 /// The Kubernetes side of a refresh: a client when some output is a Secret, and a leader elector when a Lease
 /// is named for the long-running refresh.

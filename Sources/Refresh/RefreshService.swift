@@ -1,33 +1,33 @@
-public import Credentials
+package import Credentials
 internal import FoundationEssentials
-import Kubernetes
-public import Logging
-public import SystemSupport
+internal import Kubernetes
+package import Logging
+package import SystemSupport
 
 /// What `ocicred refresh` was asked on the command line; outputs named here are added to the config's.
-public struct RefreshOptions: Sendable {
-    public var once = false
-    public var listen: String?
-    public var authFile: String?
-    public var format: AuthFileFormat = .containers
-    public var secretName: String?
-    public var secretNamespaces: [String] = []
-    public var serviceAccounts: [String] = []
-    public var leaseName: String?
-    public var identity: String?
+package struct RefreshOptions: Sendable {
+    package var once = false
+    package var listen: String?
+    package var authFile: String?
+    package var format: AuthFileFormat = .containers
+    package var secretName: String?
+    package var secretNamespaces: [String] = []
+    package var serviceAccounts: [String] = []
+    package var leaseName: String?
+    package var identity: String?
     /// Shown in the `ocicred_build_info` metric.
-    public var version = "unknown"
+    package var version = "unknown"
     /// With `once`: what the pass did, for the command to print (one line per output written, one per failure).
-    public var onceReport: @Sendable (RefreshEngine.StepReport) -> Void = { _ in }
-    public init() {}
+    package var onceReport: @Sendable (RefreshEngine.StepReport) -> Void = { _ in }
+    package init() {}
 }
 
 /// The entry point of `ocicred refresh`: builds outputs from config and flags, runs the engine once or as a
 /// loop that sleeps until the next due time or a signal, and serves health. Returns the exit status.
-public enum RefreshService {
-    public typealias MakeResolver = @Sendable (OcicredConfig) -> Resolver
+package enum RefreshService {
+    package typealias MakeResolver = @Sendable (OcicredConfig) -> Resolver
 
-    public static func run(
+    package static func run(
         options: RefreshOptions, environment: OcicredEnvironment, makeResolver: @escaping MakeResolver, logger: Logger
     ) async -> Int32 {
         let events = RefreshEvents()

@@ -1,4 +1,4 @@
-import Prometheus
+internal import Prometheus
 
 /// What the controller adds to health and metrics: readiness fails while any of its watches is not open (its
 /// cache, and so its reaction to a change, would be stale), and series for what it manages and how it fares.

@@ -1,17 +1,17 @@
-public import FoundationEssentials
-import Prometheus
-import Synchronization
-import SystemSupport
+package import FoundationEssentials
+internal import Prometheus
+internal import Synchronization
+internal import SystemSupport
 
 /// What the health endpoints report, published by the engine after every pass and read by the HTTP server's
 /// thread; readiness is judged at request time, so a credential that expires while the loop sleeps turns
 /// `/readyz` to 503 without any wake-up of the loop.
-public final class RefreshStatus: Sendable {
-    public struct OutputState: Sendable, Equatable {
-        public var name: String
-        public var registries: [String]
+package final class RefreshStatus: Sendable {
+    package struct OutputState: Sendable, Equatable {
+        package var name: String
+        package var registries: [String]
         /// nil until the first attempt; false after a failed write.
-        public var lastWriteSucceeded: Bool?
+        package var lastWriteSucceeded: Bool?
     }
 
     struct Snapshot {
@@ -25,7 +25,7 @@ public final class RefreshStatus: Sendable {
     /// Per-registry series; labels are registry hosts, never credentials.
     let metrics = PrometheusCollectorRegistry()
 
-    public init(version: String = "unknown") {
+    package init(version: String = "unknown") {
         metrics.makeGauge(
             name: "ocicred_build_info", labels: [("version", version)],
             help: "Always 1; the labels say which ocicred is running."
@@ -33,7 +33,7 @@ public final class RefreshStatus: Sendable {
     }
 
     /// A SIGHUP reload: `succeeded` false when the new config was refused and the old one kept.
-    public func recordReload(succeeded: Bool) {
+    package func recordReload(succeeded: Bool) {
         metrics.makeCounter(
             name: "ocicred_refresh_config_reloads_total", labels: [("result", succeeded ? "success" : "failure")],
             help: "Config reloads (SIGHUP); a failed one keeps the previous config."
@@ -79,10 +79,10 @@ public final class RefreshStatus: Sendable {
 
     /// Every output's last write succeeded (or was deliberately skipped by a standby) and every registry of
     /// every output holds a credential that is unexpired at `now`.
-    public func isReady(at now: Date = Date()) -> Bool { notReadyReasons(at: now).isEmpty }
+    package func isReady(at now: Date = Date()) -> Bool { notReadyReasons(at: now).isEmpty }
 
     /// Why `/readyz` says 503, one reason per failing output and registry; empty when ready.
-    public func notReadyReasons(at now: Date = Date()) -> [String] {
+    package func notReadyReasons(at now: Date = Date()) -> [String] {
         snapshot.withLock { snapshot in
             guard !snapshot.outputs.isEmpty else { return ["no output has been configured or planned yet"] }
             var reasons = [String]()
@@ -112,7 +112,7 @@ public final class RefreshStatus: Sendable {
     }
 
     /// The Prometheus text exposition of the series above.
-    public func metricsText() -> [UInt8] {
+    package func metricsText() -> [UInt8] {
         var buffer = [UInt8]()
         metrics.emit(into: &buffer)
         return buffer

@@ -1,7 +1,7 @@
-import Credentials
-import Kubernetes
-import Logging
-import SystemSupport
+internal import Credentials
+internal import Kubernetes
+internal import Logging
+internal import SystemSupport
 
 /// Keeps one Secret output true in the cluster between renewals, as a controller: it lists then watches the
 /// namespaces, the ServiceAccounts the output names (or all of them) and the Secrets it owns, keeps them in a

@@ -1,4 +1,4 @@
-import SystemSupport
+internal import SystemSupport
 
 /// Unmaps the executable's code pages from the sidecar once a refresh pass is done, so what stays resident
 /// while it idles is its data, not the code that start-up and the pass ran.

@@ -1,5 +1,5 @@
-import Kubernetes
-import SystemSupport
+internal import Kubernetes
+internal import SystemSupport
 
 /// What `SecretController` keeps of one watched object: only what its decisions and its writes need. A cluster
 /// of a thousand namespaces has a thousand Secrets and thousands of ServiceAccounts; kept as parsed JSON they cost

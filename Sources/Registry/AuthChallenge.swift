@@ -6,36 +6,36 @@ internal import Transport
 /// The parser is pure and lenient in one way only: a header that breaks the grammar yields the challenges that
 /// were complete before the break, never a half-read one, so a garbled proxy header cannot send credentials to a
 /// realm that was cut short.
-public struct AuthChallenge: Sendable, Equatable, CustomStringConvertible {
+package struct AuthChallenge: Sendable, Equatable, CustomStringConvertible {
     /// Lower-cased (`basic`, `bearer`): schemes are case-insensitive (RFC 9110 §11.1).
-    public var scheme: String
+    package var scheme: String
     /// Parameter names lower-cased (case-insensitive, §11.2); values unquoted and unescaped. A name given twice
     /// keeps its first value.
-    public var parameters: [String: String]
+    package var parameters: [String: String]
     /// The token68 form (`Negotiate YIIC…`), which carries no parameters.
-    public var token68: String?
+    package var token68: String?
 
-    public init(scheme: String, parameters: [String: String] = [:], token68: String? = nil) {
+    package init(scheme: String, parameters: [String: String] = [:], token68: String? = nil) {
         self.scheme = scheme.lowercased()
         self.parameters = parameters
         self.token68 = token68
     }
 
-    public var realm: String? { parameters["realm"] }
-    public var service: String? { parameters["service"] }
+    package var realm: String? { parameters["realm"] }
+    package var service: String? { parameters["service"] }
     /// The scopes the registry named, split on spaces as the token spec allows several in one parameter.
-    public var scopes: [String] { (parameters["scope"] ?? "").split(separator: " ").map(String.init) }
-    public var isBasic: Bool { scheme == "basic" }
-    public var isBearer: Bool { scheme == "bearer" }
+    package var scopes: [String] { (parameters["scope"] ?? "").split(separator: " ").map(String.init) }
+    package var isBasic: Bool { scheme == "basic" }
+    package var isBearer: Bool { scheme == "bearer" }
 
-    public var description: String {
+    package var description: String {
         let shown = parameters.keys.sorted().map { "\($0)=\"\(parameters[$0]!)\"" }.joined(separator: ",")
         return shown.isEmpty ? scheme : "\(scheme) \(shown)"
     }
 
     /// Every challenge in `header`. Several `WWW-Authenticate` fields are one comma-separated list (RFC 9110
     /// §5.3), so callers may join them with ", " first.
-    public static func parse(_ header: String) -> [AuthChallenge] {
+    package static func parse(_ header: String) -> [AuthChallenge] {
         var scanner = ChallengeScanner(Array(header.utf8))
         var challenges: [AuthChallenge] = []
         while true {
@@ -47,7 +47,7 @@ public struct AuthChallenge: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The challenges of every `WWW-Authenticate` field of a response, in order.
-    public static func parse(headers: [(name: String, value: String)]) -> [AuthChallenge] {
+    package static func parse(headers: [(name: String, value: String)]) -> [AuthChallenge] {
         parse(
             headers.filter { $0.name.lowercased() == "www-authenticate" }.map(\.value).joined(separator: ", "))
     }

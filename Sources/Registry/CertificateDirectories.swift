@@ -1,17 +1,17 @@
-public import Credentials
+internal import Credentials
 internal import FoundationEssentials
-public import SystemSupport
+package import SystemSupport
 
 /// containers-certs.d(5): a registry's CA lives in `<root>/<host[:port]>/ca.crt` (any `*.crt` there is a CA;
 /// `*.cert`/`*.key` pairs are client certificates, which ocicred does not use). podman looks in
 /// /etc/containers/certs.d, then docker's /etc/docker/certs.d; a rootless user's
 /// `$XDG_CONFIG_HOME/containers/certs.d` comes first.
-public enum CertificateDirectories {
-    public static let systemRoots = ["/etc/containers/certs.d", "/etc/docker/certs.d"]
+package enum CertificateDirectories {
+    package static let systemRoots = ["/etc/containers/certs.d", "/etc/docker/certs.d"]
 
     /// `OCICRED_CERTS_DIRS` (colon-separated roots) replaces the whole list, so tests and containers with the
     /// CAs mounted elsewhere need no write access to /etc.
-    public static func roots(environment: OcicredEnvironment) -> [String] {
+    package static func roots(environment: OcicredEnvironment) -> [String] {
         if let explicit = environment["OCICRED_CERTS_DIRS"] {
             return explicit.split(separator: ":").map(String.init)
         }
@@ -20,7 +20,7 @@ public enum CertificateDirectories {
 
     /// The CA bundle for `host`: the first root holding a directory for it. With `certDirectory` (podman's
     /// `--cert-dir`) only that directory is searched.
-    public static func caFile(host: String, certDirectory: String?, environment: OcicredEnvironment) -> String? {
+    package static func caFile(host: String, certDirectory: String?, environment: OcicredEnvironment) -> String? {
         if let certDirectory { return caFile(in: certDirectory) }
         for root in roots(environment: environment) {
             if let file = caFile(in: root + "/" + host) { return file }

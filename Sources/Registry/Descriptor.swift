@@ -1,12 +1,12 @@
 /// An OCI content descriptor (image-spec descriptor.md): what a manifest says about a blob it points to.
-public struct Descriptor: Codable, Sendable, Equatable {
-    public var mediaType: String
-    public var digest: String
-    public var size: Int64
-    public var platform: Platform?
-    public var annotations: [String: String]?
+package struct Descriptor: Codable, Sendable, Equatable {
+    package var mediaType: String
+    package var digest: String
+    package var size: Int64
+    package var platform: Platform?
+    package var annotations: [String: String]?
 
-    public init(
+    package init(
         mediaType: String, digest: String, size: Int64, platform: Platform? = nil,
         annotations: [String: String]? = nil
     ) {
@@ -19,22 +19,22 @@ public struct Descriptor: Codable, Sendable, Equatable {
 }
 
 /// Media types ocicred reads (image-spec media-types.md; Docker's image manifest v2 schema 2).
-public enum MediaType {
-    public static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
-    public static let ociIndex = "application/vnd.oci.image.index.v1+json"
-    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
-    public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-    public static let manifestAccept = [ociManifest, ociIndex, dockerManifest, dockerManifestList]
+package enum MediaType {
+    package static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
+    package static let ociIndex = "application/vnd.oci.image.index.v1+json"
+    package static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    package static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    package static let manifestAccept = [ociManifest, ociIndex, dockerManifest, dockerManifestList]
     /// The empty descriptor's type (image-spec manifest.md "Guidance for an Empty Descriptor"): an artifact's config.
-    public static let empty = "application/vnd.oci.empty.v1+json"
+    package static let empty = "application/vnd.oci.empty.v1+json"
     /// The empty descriptor's content, `{}`.
-    public static let emptyBlob: [UInt8] = Array("{}".utf8)
+    package static let emptyBlob: [UInt8] = Array("{}".utf8)
 
-    public static func isIndex(_ type: String) -> Bool { type == ociIndex || type == dockerManifestList }
-    public static func isManifest(_ type: String) -> Bool { type == ociManifest || type == dockerManifest }
+    package static func isIndex(_ type: String) -> Bool { type == ociIndex || type == dockerManifestList }
+    package static func isManifest(_ type: String) -> Bool { type == ociManifest || type == dockerManifest }
 
     /// How a layer's bytes are compressed, from its media type (`+gzip`, `+zstd`, Docker's `.tar.gzip`).
-    public static func compression(ofLayer type: String) throws(RegistryError) -> LayerCompression {
+    package static func compression(ofLayer type: String) throws(RegistryError) -> LayerCompression {
         switch type {
         case "application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.nondistributable.v1.tar":
             return .none
@@ -52,18 +52,18 @@ public enum MediaType {
     }
 }
 
-public enum LayerCompression: String, Codable, Sendable {
+package enum LayerCompression: String, Codable, Sendable {
     case none, gzip, zstd
 }
 
 /// An image manifest (image-spec manifest.md, and Docker's v2 schema 2 which has the same shape).
-public struct ImageManifest: Codable, Sendable, Equatable {
-    public var schemaVersion: Int
-    public var mediaType: String?
-    public var config: Descriptor
-    public var layers: [Descriptor]
+package struct ImageManifest: Codable, Sendable, Equatable {
+    package var schemaVersion: Int
+    package var mediaType: String?
+    package var config: Descriptor
+    package var layers: [Descriptor]
 
-    public init(schemaVersion: Int, mediaType: String?, config: Descriptor, layers: [Descriptor]) {
+    package init(schemaVersion: Int, mediaType: String?, config: Descriptor, layers: [Descriptor]) {
         self.schemaVersion = schemaVersion
         self.mediaType = mediaType
         self.config = config
@@ -72,8 +72,8 @@ public struct ImageManifest: Codable, Sendable, Equatable {
 }
 
 /// An image index / Docker manifest list (image-spec image-index.md).
-public struct ImageIndexManifest: Codable, Sendable, Equatable {
-    public var schemaVersion: Int
-    public var mediaType: String?
-    public var manifests: [Descriptor]
+package struct ImageIndexManifest: Codable, Sendable, Equatable {
+    package var schemaVersion: Int
+    package var mediaType: String?
+    package var manifests: [Descriptor]
 }

@@ -1,10 +1,10 @@
-public import Credentials
+internal import Credentials
 internal import FoundationEssentials
-public import SystemSupport
+package import SystemSupport
 
 extension RegistriesConf {
-    public static let systemFile = "/etc/containers/registries.conf"
-    public static let systemDropInDirectory = "/etc/containers/registries.conf.d"
+    package static let systemFile = "/etc/containers/registries.conf"
+    package static let systemDropInDirectory = "/etc/containers/registries.conf.d"
 
     /// The files podman reads, in containers/image's order (containers-registries.conf(5)): the main file —
     /// `CONTAINERS_REGISTRIES_CONF`, else `$XDG_CONFIG_HOME/containers/registries.conf` when it exists, else
@@ -12,7 +12,7 @@ extension RegistriesConf {
     /// user's `$XDG_CONFIG_HOME/containers/registries.conf.d` when it exists, else the system one. Setting
     /// `CONTAINERS_REGISTRIES_CONF` keeps the drop-ins, as in podman; `OCICRED_REGISTRIES_CONF_DIR` (ocicred's
     /// own, for tests and odd layouts) replaces the drop-in directory.
-    public static func files(environment: OcicredEnvironment) -> (main: String, dropInDirectory: String) {
+    package static func files(environment: OcicredEnvironment) -> (main: String, dropInDirectory: String) {
         let userFile = environment.configHome + "/containers/registries.conf"
         let userDirectory = environment.configHome + "/containers/registries.conf.d"
         let main =
@@ -26,7 +26,7 @@ extension RegistriesConf {
 
     /// Reads and merges the files above. A missing file is no error (most machines have no drop-ins); a file
     /// that exists but cannot be read or parsed is, since guessing could change which hosts get TLS.
-    public static func load(environment: OcicredEnvironment) throws(RegistriesConfError) -> RegistriesConf {
+    package static func load(environment: OcicredEnvironment) throws(RegistriesConfError) -> RegistriesConf {
         let (main, directory) = files(environment: environment)
         var conf = RegistriesConf()
         if let text = try read(main) { conf = try parse(text, file: main) }

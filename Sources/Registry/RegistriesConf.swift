@@ -3,18 +3,18 @@
 /// `prefix`/`location`, `insecure` and `blocked`, and version 1 `[registries.insecure]` /
 /// `[registries.block]` lists of host names. Mirrors, aliases and search lists are podman's business and
 /// are accepted but not interpreted.
-public struct RegistriesConf: Sendable, Equatable {
-    public struct Registry: Sendable, Equatable {
+package struct RegistriesConf: Sendable, Equatable {
+    package struct Registry: Sendable, Equatable {
         /// What references the entry applies to; `location` when the file sets no prefix. `*.example.com`
         /// matches every subdomain.
-        public var prefix: String
-        public var location: String
-        public var insecure: Bool
-        public var blocked: Bool
+        package var prefix: String
+        package var location: String
+        package var insecure: Bool
+        package var blocked: Bool
         /// `file:line` of the `[[registry]]` header, for messages.
-        public var origin: String
+        package var origin: String
 
-        public init(
+        package init(
             prefix: String, location: String, insecure: Bool = false, blocked: Bool = false,
             origin: String = ""
         ) {
@@ -26,19 +26,19 @@ public struct RegistriesConf: Sendable, Equatable {
         }
     }
 
-    public var registries: [Registry]
+    package var registries: [Registry]
     /// Version 1 `[registries.insecure] registries = […]`: host names, matched exactly.
-    public var insecureHosts: [String]
-    public var blockedHosts: [String]
+    package var insecureHosts: [String]
+    package var blockedHosts: [String]
 
-    public init(registries: [Registry] = [], insecureHosts: [String] = [], blockedHosts: [String] = []) {
+    package init(registries: [Registry] = [], insecureHosts: [String] = [], blockedHosts: [String] = []) {
         self.registries = registries
         self.insecureHosts = insecureHosts
         self.blockedHosts = blockedHosts
     }
 
     /// Parses one file's text; `file` names it in errors.
-    public static func parse(_ text: String, file: String) throws(RegistriesConfError) -> RegistriesConf {
+    package static func parse(_ text: String, file: String) throws(RegistriesConfError) -> RegistriesConf {
         let tables: [TOMLSubset.Table]
         do {
             tables = try TOMLSubset.parse(text)
@@ -68,7 +68,7 @@ public struct RegistriesConf: Sendable, Equatable {
 
     /// A later file's entries replace an earlier file's with the same prefix (containers-registries.conf.d(5):
     /// drop-ins are applied in order and override by prefix); version 1 lists add up.
-    public mutating func merge(_ later: RegistriesConf) {
+    package mutating func merge(_ later: RegistriesConf) {
         for entry in later.registries {
             registries.removeAll { $0.prefix == entry.prefix }
             registries.append(entry)
@@ -79,7 +79,7 @@ public struct RegistriesConf: Sendable, Equatable {
 
     /// The `[[registry]]` entry for `reference` (`host[:port][/repository]`): the longest matching prefix, as
     /// containers/image's FindRegistry picks it.
-    public func registry(for reference: String) -> Registry? {
+    package func registry(for reference: String) -> Registry? {
         var best: (registry: Registry, length: Int)?
         for entry in registries {
             let length = Self.matchLength(reference: reference, prefix: entry.prefix)
@@ -89,13 +89,13 @@ public struct RegistriesConf: Sendable, Equatable {
     }
 
     /// Whether `host` (with `repository` when known) is insecure: TLS unverified and plain HTTP allowed.
-    public func isInsecure(host: String, repository: String? = nil) -> Bool {
+    package func isInsecure(host: String, repository: String? = nil) -> Bool {
         if insecureHosts.contains(host) { return true }
         let reference = repository.map { host + "/" + $0 } ?? host
         return registry(for: reference)?.insecure ?? false
     }
 
-    public func isBlocked(host: String, repository: String? = nil) -> Bool {
+    package func isBlocked(host: String, repository: String? = nil) -> Bool {
         if blockedHosts.contains(host) { return true }
         let reference = repository.map { host + "/" + $0 } ?? host
         return registry(for: reference)?.blocked ?? false
@@ -175,12 +175,12 @@ public struct RegistriesConf: Sendable, Equatable {
     }
 }
 
-public enum RegistriesConfError: Error, Equatable, CustomStringConvertible {
+package enum RegistriesConfError: Error, Equatable, CustomStringConvertible {
     case syntax(file: String, line: Int, message: String)
     case invalid(file: String, line: Int, message: String)
     case unreadable(path: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .syntax(let file, let line, let message), .invalid(let file, let line, let message):
             return "\(file):\(line): \(message) (see containers-registries.conf(5))"

@@ -1,18 +1,18 @@
-public import Credentials
+package import Credentials
 internal import FoundationEssentials
 internal import Transport
 
 /// An image resolved to one platform's manifest: what `ocicred index` and the mount work from.
-public struct ResolvedImage: Sendable, Equatable {
-    public var reference: Reference
+package struct ResolvedImage: Sendable, Equatable {
+    package var reference: Reference
     /// Digest of the platform manifest (not of an index pointing to it): the cache key of its index.
-    public var manifestDigest: String
-    public var manifest: ImageManifest
-    public var platform: Platform
+    package var manifestDigest: String
+    package var manifest: ImageManifest
+    package var platform: Platform
     /// The config blob's bytes as the registry served them (their digest was checked).
-    public var config: [UInt8]
+    package var config: [UInt8]
 
-    public init(
+    package init(
         reference: Reference, manifestDigest: String, manifest: ImageManifest, platform: Platform, config: [UInt8]
     ) {
         self.reference = reference
@@ -28,15 +28,15 @@ public struct ResolvedImage: Sendable, Equatable {
 extension RegistryClient {
     /// A manifest or index as served: its media type (from Content-Type, or the body when a registry says only
     /// application/json), its verified digest and its bytes.
-    public struct FetchedManifest: Sendable {
-        public var mediaType: String
-        public var digest: String
-        public var body: [UInt8]
+    package struct FetchedManifest: Sendable {
+        package var mediaType: String
+        package var digest: String
+        package var body: [UInt8]
     }
 
     /// `GET /v2/<name>/manifests/<reference>` with the OCI and Docker Accept types; the body's sha256 must equal
     /// the digest asked for, or (by tag) the `Docker-Content-Digest` the registry reports.
-    public func fetchManifest(repository: String, reference: String) async throws(RegistryError) -> FetchedManifest {
+    package func fetchManifest(repository: String, reference: String) async throws(RegistryError) -> FetchedManifest {
         guard Digest.isWellFormed(reference) || Self.isTag(reference) else {
             throw .invalidArgument("\"\(reference.prefix(80))\" is neither a tag nor a sha256 digest")
         }
@@ -77,7 +77,7 @@ extension RegistryClient {
 
     /// Tag or digest → the manifest for `platform`; an index or manifest list picks its matching entry. The
     /// config blob is fetched whole and verified.
-    public func resolveImage(_ reference: Reference, platform: Platform) async throws(RegistryError) -> ResolvedImage {
+    package func resolveImage(_ reference: Reference, platform: Platform) async throws(RegistryError) -> ResolvedImage {
         let repository = reference.repository
         var fetched = try await fetchManifest(
             repository: repository, reference: reference.digest ?? reference.tag ?? "latest")
@@ -130,7 +130,7 @@ extension RegistryClient {
     }
 
     /// A small blob (a config), fetched whole and checked against its descriptor's digest and size.
-    public func fetchBlob(repository: String, _ descriptor: Descriptor) async throws(RegistryError) -> [UInt8] {
+    package func fetchBlob(repository: String, _ descriptor: Descriptor) async throws(RegistryError) -> [UInt8] {
         guard Digest.isWellFormed(descriptor.digest) else { throw .unsupportedDigest(descriptor.digest) }
         let raw = try await send(
             "GET", "/v2/\(repository)/blobs/\(descriptor.digest)", scopes: [.repository(repository, actions: ["pull"])])
@@ -155,7 +155,7 @@ extension RegistryClient {
     /// Bytes `range` of a blob with `Range: bytes=a-b`; the answer must be 206 with a `Content-Range` naming
     /// exactly that range (RFC 9110 §14.4), or a 200 holding the whole blob (then sliced) within
     /// `maxResponseBytes` (the transport's default when nil).
-    public func fetchBlobRange(
+    package func fetchBlobRange(
         repository: String, digest: String, range: Range<Int64>, maxResponseBytes: Int? = nil
     ) async throws(RegistryError) -> [UInt8] {
         guard Digest.isWellFormed(digest) else { throw .unsupportedDigest(digest) }

@@ -1,5 +1,5 @@
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 internal import Transport
 
 /// Pushing (distribution-spec "Pushing blobs" — the POST-then-PUT monolithic upload — and "Pushing manifests"):
@@ -10,7 +10,7 @@ extension RegistryClient {
     /// it uploaded. The registry hashes what it receives and refuses a wrong digest; the `Docker-Content-Digest`
     /// it answers must name the digest pushed.
     @discardableResult
-    public func pushBlob(_ bytes: [UInt8], digest: String, repository: String) async throws(RegistryError) -> Bool {
+    package func pushBlob(_ bytes: [UInt8], digest: String, repository: String) async throws(RegistryError) -> Bool {
         guard Digest.isWellFormed(digest) else { throw .unsupportedDigest(digest) }
         let scopes = Self.pushScopes(repository)
         let blobPath = "/v2/\(repository)/blobs/\(digest)"
@@ -48,7 +48,7 @@ extension RegistryClient {
     /// `PUT /v2/<name>/manifests/<reference>` (the digest when `reference` is nil) with `mediaType` as the
     /// Content-Type. The answer's `Docker-Content-Digest` must equal `digest`, the sha256 of `body` the caller
     /// computed: a registry that rewrote the manifest would otherwise leave the caller pointing at nothing.
-    public func pushManifest(
+    package func pushManifest(
         _ body: [UInt8], mediaType: String, digest: String, repository: String, reference: String? = nil
     ) async throws(RegistryError) -> PushedManifest {
         let path = "/v2/\(repository)/manifests/\(reference ?? digest)"
@@ -124,14 +124,14 @@ extension RegistryClient {
 }
 
 /// What a manifest push left in the registry.
-public struct PushedManifest: Sendable, Equatable {
+package struct PushedManifest: Sendable, Equatable {
     /// The manifest's digest, as the registry confirmed it.
-    public var digest: String
+    package var digest: String
     /// The `OCI-Subject` header (distribution-spec v1.1, "Pushing Manifests with Subject"): set by a registry that
     /// indexes referrers itself; absent, the client maintains the referrers tag schema.
-    public var subject: String?
+    package var subject: String?
 
-    public init(digest: String, subject: String?) {
+    package init(digest: String, subject: String?) {
         self.digest = digest
         self.subject = subject
     }

@@ -1,6 +1,6 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// Referrers (distribution-spec v1.1 "Listing Referrers", image-spec v1.1 manifest.md "Guidelines for Artifact
 /// Usage"): artifacts stored in an image's repository whose `subject` is one of its manifests. Registries with the
@@ -9,22 +9,22 @@ import SystemSupport
 /// an image index of the subject's referrers.
 extension RegistryClient {
     /// The referrers tag schema's tag for `digest` (`<alg>-<hex>`, distribution-spec "Referrers Tag Schema").
-    public static func referrersTag(for digest: String) -> String {
+    package static func referrersTag(for digest: String) -> String {
         digest.replacingOccurrences(of: ":", with: "-")
     }
 
     /// What a listing of referrers found.
-    public struct ReferrerListing: Sendable {
-        public var descriptors: [ReferrerDescriptor]
+    package struct ReferrerListing: Sendable {
+        package var descriptors: [ReferrerDescriptor]
         /// true: the registry's referrers API answered; false: the fallback tag (or nothing) was read.
-        public var viaAPI: Bool
+        package var viaAPI: Bool
     }
 
     /// Pushes an artifact: its `blobs` (each skipped when the repository has it), then `manifest` by digest, then,
     /// when the registry did not answer with `OCI-Subject`, an entry in the subject's referrers tag. The order
     /// means a refused push (pull-only credentials) leaves nothing behind: the first write, a blob upload's POST,
     /// is the one that is refused. Returns the manifest's digest and the tag written, if any.
-    public func pushArtifact(
+    package func pushArtifact(
         _ manifest: ArtifactManifest, blobs: [(digest: String, bytes: [UInt8])], repository: String
     )
         async throws(RegistryError) -> (digest: String, fallbackTag: String?)
@@ -47,7 +47,7 @@ extension RegistryClient {
     /// the registry has no referrers API (distribution-spec: a registry that has one never answers 404 there),
     /// and the fallback tag is read instead. The `artifactType` filter is a hint a registry may ignore, so the
     /// caller filters again.
-    public func referrers(repository: String, subject: String, artifactType: String) async throws(RegistryError)
+    package func referrers(repository: String, subject: String, artifactType: String) async throws(RegistryError)
         -> ReferrerListing
     {
         var next: String? =
@@ -101,7 +101,7 @@ extension RegistryClient {
     /// Adds `entry` to the fallback tag's index: the one there now (re-read just before, so a referrer pushed by
     /// someone else meanwhile is kept), without any earlier entry of the same digest, with unknown fields of
     /// other entries kept as they were. Returns the tag.
-    public func addReferrer(_ entry: ReferrerDescriptor, repository: String, subject: String)
+    package func addReferrer(_ entry: ReferrerDescriptor, repository: String, subject: String)
         async throws(RegistryError) -> String
     {
         let tag = Self.referrersTag(for: subject)
@@ -155,7 +155,7 @@ extension RegistryClient {
     }
 
     /// JSON with sorted keys and unescaped slashes: the same value always gives the same bytes, so the same digest.
-    public static func canonicalJSON(_ value: some Encodable) throws(RegistryError) -> [UInt8] {
+    package static func canonicalJSON(_ value: some Encodable) throws(RegistryError) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do { return Array(try encoder.encode(value)) } catch { throw .invalidManifest(reason: "\(error)") }
@@ -175,14 +175,15 @@ extension RegistryClient {
 
 /// A descriptor as the referrers API and the fallback index list them: with the referrer's `artifactType` and
 /// its manifest's annotations.
-public struct ReferrerDescriptor: Codable, Sendable, Equatable {
-    public var mediaType: String
-    public var digest: String
-    public var size: Int64
-    public var artifactType: String?
-    public var annotations: [String: String]?
+package struct ReferrerDescriptor: Codable, Sendable, Equatable {
+    package var mediaType: String
+    package var digest: String
+    package var size: Int64
+    package var artifactType: String?
+    package var annotations: [String: String]?
 
-    public init(mediaType: String, digest: String, size: Int64, artifactType: String?, annotations: [String: String]?) {
+    package init(mediaType: String, digest: String, size: Int64, artifactType: String?, annotations: [String: String]?)
+    {
         self.mediaType = mediaType
         self.digest = digest
         self.size = size
@@ -210,16 +211,16 @@ struct ReferrersIndex: Decodable {
 }
 
 /// An image manifest with the image-spec v1.1 artifact fields.
-public struct ArtifactManifest: Codable, Sendable, Equatable {
-    public var schemaVersion: Int
-    public var mediaType: String?
-    public var artifactType: String?
-    public var config: Descriptor
-    public var layers: [Descriptor]
-    public var subject: Descriptor?
-    public var annotations: [String: String]?
+package struct ArtifactManifest: Codable, Sendable, Equatable {
+    package var schemaVersion: Int
+    package var mediaType: String?
+    package var artifactType: String?
+    package var config: Descriptor
+    package var layers: [Descriptor]
+    package var subject: Descriptor?
+    package var annotations: [String: String]?
 
-    public init(
+    package init(
         schemaVersion: Int = 2, mediaType: String? = MediaType.ociManifest, artifactType: String?, config: Descriptor,
         layers: [Descriptor], subject: Descriptor?, annotations: [String: String]?
     ) {

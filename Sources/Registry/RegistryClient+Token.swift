@@ -1,8 +1,8 @@
-public import Credentials
+package import Credentials
 internal import Crypto
 internal import FoundationEssentials
-import SystemSupport
-public import Transport
+internal import SystemSupport
+internal import Transport
 
 /// The bearer-token flow of distribution's token authentication spec: the registry's 401 names a `realm`
 /// (the token server), a `service` and a `scope`; the client asks the realm for a token covering the scope,
@@ -11,7 +11,7 @@ public import Transport
 extension RegistryClient {
     /// A token for `scopes` under `challenge`: the cached one while it is fresh (unless `refresh`), else a new
     /// one from the realm (anonymously when the credential source has nothing).
-    public func bearerToken(_ challenge: AuthChallenge, scopes: [RegistryScope], refresh: Bool)
+    package func bearerToken(_ challenge: AuthChallenge, scopes: [RegistryScope], refresh: Bool)
         async throws(RegistryError) -> Secret
     {
         let key = Self.cacheKey(challenge, scopes: scopes)

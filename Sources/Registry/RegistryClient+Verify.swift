@@ -1,11 +1,11 @@
-public import Credentials
+internal import Credentials
 internal import FoundationEssentials
-public import Transport
+internal import Transport
 
 /// "Do these credentials work?", answered the way a push or pull would find out, step by step, so the failure
 /// names the step: `/v2/` with the credentials (authentication), then pull on a repository, then push.
 extension RegistryClient {
-    public func verify(repository: String?, push: Bool) async throws(RegistryError) -> VerificationReport {
+    package func verify(repository: String?, push: Bool) async throws(RegistryError) -> VerificationReport {
         if let repository, !Self.isRepositoryName(repository) {
             throw .invalidArgument("\(repository) is not a repository name (lower-case path components like ns/app)")
         }
@@ -118,18 +118,18 @@ extension RegistryClient {
 }
 
 /// What `verify` found, for the command to print.
-public struct VerificationReport: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
+package struct VerificationReport: Sendable, Equatable, CustomStringConvertible {
+    package var host: String
     /// The base URL that answered (https, or http for an insecure or loopback registry).
-    public var url: String
-    public var username: String?
-    public var identityToken: Bool
+    package var url: String
+    package var username: String?
+    package var identityToken: Bool
     /// `bearer`, `basic`, or `none` when the registry asked for no authentication.
-    public var scheme: String = "none"
-    public var repository: String?
-    public var checks: [String] = []
+    package var scheme: String = "none"
+    package var repository: String?
+    package var checks: [String] = []
 
-    public var description: String {
+    package var description: String {
         let who = identityToken ? "an identity token" : username.map { "user \($0)" } ?? "no credentials"
         var lines = ["\(host): credentials OK (\(who), \(url))"]
         if scheme == "none" { lines.append("  note: the registry asks for no authentication on /v2/") }

@@ -1,10 +1,10 @@
-public import Credentials
+internal import Credentials
 internal import Crypto
-public import FoundationEssentials
-public import Logging
-import Synchronization
-import SystemSupport
-public import Transport
+package import FoundationEssentials
+package import Logging
+internal import Synchronization
+internal import SystemSupport
+package import Transport
 
 /// A client for one registry's distribution API (OCI distribution-spec, "Determining support" and the token
 /// auth flow): `/v2/` discovery, Basic or Bearer authorization, one retry after a 401.
@@ -12,18 +12,18 @@ public import Transport
 /// A value type around an injected `HTTPClient`, so tests swap the transport and not the logic. Copies share
 /// one `RegistrySession` — the scheme that answered, the challenge, and the bearer tokens cached per scope — so
 /// a lazy mount's concurrent range requests reuse one token instead of minting one each.
-public struct RegistryClient: Sendable {
-    public let endpoint: RegistryEndpoint
+package struct RegistryClient: Sendable {
+    package let endpoint: RegistryEndpoint
     let http: any HTTPClient
     let credentials: RegistryCredentialSource
     let session: RegistrySession
     let now: @Sendable () -> Date
     let logger: Logger
     /// Per request, redirects included.
-    public var timeout: Duration = .seconds(30)
-    public var connectTimeout: Duration = .seconds(10)
+    package var timeout: Duration = .seconds(30)
+    package var connectTimeout: Duration = .seconds(10)
 
-    public init(
+    package init(
         endpoint: RegistryEndpoint, http: any HTTPClient, credentials: @escaping RegistryCredentialSource,
         now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "ocicred.registry")
     ) {
@@ -41,7 +41,7 @@ public struct RegistryClient: Sendable {
     ///
     /// Both attempts share one deadline, `timeout` from the first: a registry that accepts and never answers
     /// costs `timeout` once, not once per scheme, and the error names the time actually waited.
-    public func ping() async throws(RegistryError) -> RegistryPing {
+    package func ping() async throws(RegistryError) -> RegistryPing {
         if let known = session.state.withLock({ $0.ping }) { return known }
         var errors: [RegistryError] = []
         let deadline = ContinuousClock.now + timeout
@@ -93,7 +93,7 @@ public struct RegistryClient: Sendable {
     /// token, asks the credential source again (`refresh: true`) and retries once with the challenge the 401
     /// carried; its answer is returned whatever it is. `maxResponseBytes` (the transport's default when nil) lets
     /// a caller that knows what size to expect abort a larger answer as it starts.
-    public func send(
+    package func send(
         _ method: String, _ path: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
         scopes: [RegistryScope], maxResponseBytes: Int? = nil
     ) async throws(RegistryError) -> HTTPResponse {
@@ -211,10 +211,10 @@ public struct RegistryClient: Sendable {
 }
 
 /// What `/v2/` said: which base URL answered, and how it wants to be authenticated.
-public struct RegistryPing: Sendable, Equatable {
-    public var baseURL: String
-    public var status: Int
-    public var challenges: [AuthChallenge]
+package struct RegistryPing: Sendable, Equatable {
+    package var baseURL: String
+    package var status: Int
+    package var challenges: [AuthChallenge]
 }
 
 /// The state copies of one `RegistryClient` share.

@@ -1,22 +1,22 @@
-public import Credentials
-public import SystemSupport
+internal import Credentials
+package import SystemSupport
 
 /// How to reach one registry host: whether TLS is verified, whether plain HTTP may be tried, and which extra
 /// CA to trust. Decided once per command from the flags, registries.conf and certs.d, the way podman does.
-public struct RegistryEndpoint: Sendable, Equatable {
+package struct RegistryEndpoint: Sendable, Equatable {
     /// `host[:port]` as the user names it (the credential key's host).
-    public var host: String
+    package var host: String
     /// The host the API lives on: Docker Hub's credentials are keyed `docker.io`, its API is
     /// registry-1.docker.io.
-    public var apiHost: String
-    public var verifyTLS: Bool
+    package var apiHost: String
+    package var verifyTLS: Bool
     /// `--tls-verify=false` or `insecure = true` in registries.conf: TLS unverified, plain HTTP allowed.
-    public var insecure: Bool
-    public var caFile: String?
+    package var insecure: Bool
+    package var caFile: String?
     /// `--tls-verify=true` said outright: HTTPS only, even to loopback, as podman does ("Require HTTPS").
-    public var requiresTLS: Bool
+    package var requiresTLS: Bool
 
-    public init(
+    package init(
         host: String, verifyTLS: Bool = true, insecure: Bool = false, caFile: String? = nil, requiresTLS: Bool = false
     ) {
         self.host = host
@@ -29,20 +29,20 @@ public struct RegistryEndpoint: Sendable, Equatable {
 
     /// https is always tried first; http after it only for an insecure registry or a loopback one (docker's
     /// rule), and only when https did not answer like a registry; never when `--tls-verify=true` was given.
-    public var allowsPlainHTTP: Bool { !requiresTLS && (insecure || LoopbackHost.isLoopback(apiHost)) }
+    package var allowsPlainHTTP: Bool { !requiresTLS && (insecure || LoopbackHost.isLoopback(apiHost)) }
 
-    public var schemes: [String] { allowsPlainHTTP ? ["https", "http"] : ["https"] }
+    package var schemes: [String] { allowsPlainHTTP ? ["https", "http"] : ["https"] }
 
     /// Whether credentials may go over plain HTTP to `host` (a token realm): only to loopback, or when the user
     /// declared the registry insecure.
-    public func permitsPlainHTTP(to host: String) -> Bool {
+    package func permitsPlainHTTP(to host: String) -> Bool {
         !requiresTLS && (insecure || LoopbackHost.isLoopback(host))
     }
 
     /// The endpoint podman would use for `host`: `tlsVerify` is `--tls-verify` (nil when not given, then
     /// registries.conf decides); `certDirectory` is `--cert-dir`. A registries.conf that cannot be read is an
     /// error only when the flag does not already decide.
-    public static func resolve(
+    package static func resolve(
         host: String, repository: String? = nil, tlsVerify: Bool?, certDirectory: String?,
         environment: OcicredEnvironment
     ) throws(RegistryError) -> RegistryEndpoint {

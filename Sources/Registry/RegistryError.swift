@@ -1,11 +1,11 @@
-public import Credentials
-import SystemSupport
-public import Transport
+package import Credentials
+internal import SystemSupport
+package import Transport
 
 /// Why talking to a registry failed, told apart because the user's next step differs: store credentials, fix
 /// the password, start the registry, trust its CA. No message holds a secret or a response body verbatim (a
 /// token server may echo what it was sent); registry error codes and messages are quoted, trimmed.
-public enum RegistryError: Error, Equatable, CustomStringConvertible {
+package enum RegistryError: Error, Equatable, CustomStringConvertible {
     /// The resolver knows no credentials for the host.
     case noCredentials(host: String)
     /// Resolving credentials failed for a reason other than "none" (an unreadable store, a provider error).
@@ -44,7 +44,7 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     case rangeNotHonoured(digest: String, detail: String)
 
     /// The exit-code class of the failure (see `FailureKind`).
-    public var kind: FailureKind {
+    package var kind: FailureKind {
         switch self {
         case .noCredentials: return .noCredentials
         case .credentialsRejected, .denied, .identityTokenNeedsBearer: return .rejected
@@ -55,7 +55,7 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     }
 
     /// Maps a transport failure of the request to `host` onto the classes above.
-    public init(_ error: HTTPError) {
+    package init(_ error: HTTPError) {
         switch error {
         case .unreachable(let host, let reason): self = .unreachable(host: host, reason: reason)
         case .timedOut(let host, let seconds): self = .timedOut(host: host, seconds: seconds)
@@ -64,7 +64,7 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noCredentials(let host):
             return "no credentials for \(host): run `ocicred login \(host)` (or `ocicred configure --registry \(host)` "
@@ -133,7 +133,7 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
 
 /// How a registry check ended, as the exit status `ocicred verify` and `ocicred login` return: scripts and CI
 /// branch on "log in again" (3) versus "the registry is down" (4) versus "trust its CA" (5).
-public enum FailureKind: Int32, Sendable, CaseIterable {
+package enum FailureKind: Int32, Sendable, CaseIterable {
     case other = 1
     case noCredentials = 2
     case rejected = 3

@@ -1,13 +1,13 @@
-public import Credentials
-public import Logging
-public import Transport
+package import Credentials
+package import Logging
+package import Transport
 
 /// The two entry points the CLI calls: check the credentials ocicred would hand out (`verify`), and check a
 /// typed-in password before keeping it (`login`).
-public enum RegistryLogin {
+package enum RegistryLogin {
     /// A credential source that asks `resolver` exactly as the helper's `get` does. "No credentials" becomes
     /// `.noCredentials` (exit 2); any other resolver failure keeps its own message.
-    public static func credentialSource(resolver: Resolver, key: CredentialKey) -> RegistryCredentialSource {
+    package static func credentialSource(resolver: Resolver, key: CredentialKey) -> RegistryCredentialSource {
         { _ async throws(RegistryError) -> RegistryCredential? in
             do throws(CredentialError) {
                 return RegistryCredential(try await resolver.resolve(key))
@@ -22,7 +22,7 @@ public enum RegistryLogin {
     /// Verifies `username`/`password` against the registry (as `verify` does without a repository) and only
     /// then stores them in `store` under `key`, as `podman login` + the helper's `store` would. A password the
     /// registry rejects is never stored.
-    public static func login(
+    package static func login(
         key: CredentialKey, username: String, password: Secret, endpoint: RegistryEndpoint, http: any HTTPClient,
         store: EncryptedStore, logger: Logger, configure: (inout RegistryClient) -> Void = { _ in }
     ) async throws(RegistryError) -> VerificationReport {

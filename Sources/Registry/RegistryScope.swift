@@ -1,22 +1,22 @@
 /// A token scope, `resourcetype:resourcename:action[,action…]` (distribution's token scope documentation,
 /// "Resource Scope Grammar"), e.g. `repository:library/ubuntu:pull,push`.
-public struct RegistryScope: Hashable, Sendable, CustomStringConvertible {
-    public var resourceType: String
-    public var resourceName: String
-    public var actions: [String]
+package struct RegistryScope: Hashable, Sendable, CustomStringConvertible {
+    package var resourceType: String
+    package var resourceName: String
+    package var actions: [String]
 
-    public init(resourceType: String, resourceName: String, actions: [String]) {
+    package init(resourceType: String, resourceName: String, actions: [String]) {
         self.resourceType = resourceType
         self.resourceName = resourceName
         self.actions = actions
     }
 
-    public static func repository(_ name: String, actions: [String]) -> RegistryScope {
+    package static func repository(_ name: String, actions: [String]) -> RegistryScope {
         RegistryScope(resourceType: "repository", resourceName: name, actions: actions)
     }
 
     /// Parses one scope; the name may itself hold `:` (the actions follow the last one).
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard let first = text.firstIndex(of: ":"), let last = text.lastIndex(of: ":"), first != last else {
             return nil
         }
@@ -26,5 +26,5 @@ public struct RegistryScope: Hashable, Sendable, CustomStringConvertible {
         guard !resourceType.isEmpty, !resourceName.isEmpty else { return nil }
     }
 
-    public var description: String { "\(resourceType):\(resourceName):\(actions.joined(separator: ","))" }
+    package var description: String { "\(resourceType):\(resourceName):\(actions.joined(separator: ","))" }
 }

@@ -1,22 +1,22 @@
-public import Credentials
-public import FoundationEssentials
-public import SystemSupport
+package import Credentials
+package import FoundationEssentials
+internal import SystemSupport
 
 /// A token server's answer (distribution's token spec, "Token Response Fields", and its OAuth2 variant):
 /// `token` or `access_token`, `expires_in` (seconds, default 60), `issued_at` (RFC 3339), and with
 /// `offline_token=true` or a refresh grant a `refresh_token`.
-public struct TokenResponse: Sendable, Equatable {
+package struct TokenResponse: Sendable, Equatable {
     /// The spec's default lifetime when `expires_in` is absent or not positive.
-    public static let defaultLifetime = 60
+    package static let defaultLifetime = 60
 
-    public var token: Secret
+    package var token: Secret
     /// Seconds. Unlike docker, a lifetime under 60 s is *not* raised to 60: a 30-second token would then be
     /// reused after it expired (a lazy mount with short tokens relies on this).
-    public var expiresIn: Int
-    public var issuedAt: Date?
-    public var refreshToken: Secret?
+    package var expiresIn: Int
+    package var issuedAt: Date?
+    package var refreshToken: Secret?
 
-    public init(
+    package init(
         token: Secret, expiresIn: Int = TokenResponse.defaultLifetime, issuedAt: Date? = nil,
         refreshToken: Secret? = nil
     ) {
@@ -28,14 +28,14 @@ public struct TokenResponse: Sendable, Equatable {
 
     /// When the token stops working: counted from `issued_at` when that is earlier than our receipt, else from
     /// the receipt, so a server clock ahead of ours never makes us keep a token longer than its lifetime.
-    public func expiresAt(receivedAt: Date) -> Date {
+    package func expiresAt(receivedAt: Date) -> Date {
         let start = issuedAt.map { min($0, receivedAt) } ?? receivedAt
         return start.addingTimeInterval(TimeInterval(expiresIn))
     }
 
     /// Parses the JSON body. `token` wins over `access_token` when both are set (the spec says they are the same;
     /// docker prefers `token` too). The error never quotes the body: it holds tokens.
-    public static func parse(_ body: [UInt8]) throws(TokenResponseError) -> TokenResponse {
+    package static func parse(_ body: [UInt8]) throws(TokenResponseError) -> TokenResponse {
         let fields: Fields
         do {
             fields = try JSONDecoder().decode(Fields.self, from: Data(body))
@@ -79,12 +79,12 @@ public struct TokenResponse: Sendable, Equatable {
     }
 }
 
-public enum TokenResponseError: Error, Equatable, CustomStringConvertible {
+package enum TokenResponseError: Error, Equatable, CustomStringConvertible {
     case notJSON
     case missingToken
     case invalidIssuedAt
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notJSON: return "the token server's answer is not a JSON object of the expected shape"
         case .missingToken: return "the token server's answer has neither token nor access_token"

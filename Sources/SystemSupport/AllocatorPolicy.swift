@@ -1,4 +1,4 @@
-import Glibc
+internal import Glibc
 
 /// How the C allocator serves a process that lives for days.
 ///

@@ -1,4 +1,4 @@
-import Dispatch
+internal import Dispatch
 
 /// Runs async work from synchronous `main` and waits for it. `main.swift` stays synchronous on purpose: an
 /// async top level starts libdispatch's main queue and worker threads before the first line runs, which the

@@ -1,8 +1,5 @@
-import Dispatch
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Dispatch
+internal import Glibc
 
 /// The one way ocicred runs another program: an argv array (posix_spawn, no shell), stdin and stderr inherited so
 /// the program can talk to the user. `run` collects stdout under a time limit — `credential_process`, whose

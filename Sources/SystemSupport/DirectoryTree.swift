@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// Directories that hold what someone else controls — a container's upper and work directories, a bundle — made,
 /// emptied and removed without ever following a link or leaving the filesystem they are on: every step below the

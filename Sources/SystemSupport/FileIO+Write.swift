@@ -1,8 +1,5 @@
-import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
+internal import Synchronization
 
 /// The one way ocicred writes a file: the store, the key, the token cache, auth files and their status, indexes,
 /// spans, bundles. A reader sees the old file or the new one, never a part, and nothing another user placed in
@@ -28,7 +25,7 @@ extension FileIO {
     static let staleAfterSeconds = 5
 
     /// Writes `bytes` to `path` atomically with `mode` (0600 unless a caller has a public file to write).
-    package static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(SystemError) {
+    package static func writeAtomically(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o600) throws(SystemError) {
         let temporary = try TemporaryFile(beside: path, mode: mode)
         do {
             try temporary.write(bytes)
@@ -44,7 +41,7 @@ extension FileIO {
 
     /// Creates `path` with `bytes` only if nothing exists there yet (link(2) of a finished temporary file fails
     /// with EEXIST), so two processes that both saw "missing" cannot both win. False if something existed.
-    package static func createExclusively(_ bytes: [UInt8], at path: String, mode: mode_t = 0o600) throws(SystemError)
+    package static func createExclusively(_ bytes: [UInt8], at path: String, mode: UInt32 = 0o600) throws(SystemError)
         -> Bool
     {
         let temporary = try TemporaryFile(beside: path, mode: mode)

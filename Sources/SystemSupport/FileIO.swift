@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// The one way ocicred reads a file another process or user could have placed: the store, the key, auth files,
 /// the config, the token cache, CA bundles, kubeconfigs, cloud credential files, indexes and cached spans.
@@ -80,7 +78,7 @@ package enum FileIO {
     }
 
     /// Creates `path` and its missing parents; the directories we create are 0700 because they hold secrets.
-    package static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(SystemError) {
+    package static func makeDirectory(_ path: String, mode: UInt32 = 0o700) throws(SystemError) {
         if path.isEmpty || isDirectory(path) { return }
         let parent = directoryName(path)
         if parent != path { try makeDirectory(parent, mode: mode) }

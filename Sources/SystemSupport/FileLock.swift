@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// An exclusive advisory lock (flock(2)) on a lock file beside the data it guards. flock is released by the
 /// kernel when the process dies, so a crashed helper never leaves the store locked.

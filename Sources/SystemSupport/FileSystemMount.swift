@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// mount(2), umount2(2) and the path facts around them, for the lazy mount's bundles: each result checked and
 /// turned into a `SystemError` here, so no other target calls them.

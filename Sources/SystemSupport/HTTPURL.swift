@@ -4,27 +4,27 @@
 /// means the same thing everywhere.
 ///
 /// The path and query are kept as written: SigV4 signs them byte for byte, and a message never shows the query.
-public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
+package struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
     /// `http` or `https`, lower-cased.
-    public let scheme: String
+    package let scheme: String
     /// Lower-cased, without the brackets of an IPv6 literal.
-    public let host: String
+    package let host: String
     /// The explicit port, or the scheme's default.
-    public let port: Int
-    public let hasExplicitPort: Bool
+    package let port: Int
+    package let hasExplicitPort: Bool
     /// As written, "/" when empty.
-    public let path: String
+    package let path: String
     /// As written, without the `?`; empty when there is none.
-    public let query: String
+    package let query: String
 
-    public enum Invalid: Error, Equatable, CustomStringConvertible {
+    package enum Invalid: Error, Equatable, CustomStringConvertible {
         case notHTTP(String)
         case noHost(String)
         case badPort(String)
         /// `user:password@host`: curl would send it as Basic auth behind our back, and it would end up in messages.
         case credentialsInURL(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .notHTTP(let text): return "\(text) is not an http(s) URL"
             case .noHost(let text): return "\(text) has no host"
@@ -34,7 +34,7 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public init(_ text: String) throws(Invalid) {
+    package init(_ text: String) throws(Invalid) {
         let shown = Self.redact(text)
         guard let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://") else { throw .notHTTP(shown) }
         let scheme = text[..<colon].lowercased()
@@ -82,36 +82,36 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `host[:port]`, the name a user knows the server by (the port only when written); used in every error.
-    public var authority: String {
+    package var authority: String {
         let name = host.contains(":") ? "[\(host)]" : host
         return hasExplicitPort ? "\(name):\(port)" : name
     }
 
     /// The `Host` header an HTTP client sends: the port only when it is not the scheme's default (RFC 9110 §7.2).
-    public var hostHeader: String {
+    package var hostHeader: String {
         let name = host.contains(":") ? "[\(host)]" : host
         return port == (scheme == "https" ? 443 : 80) ? name : "\(name):\(port)"
     }
 
     /// The URL to send, without a fragment.
-    public var string: String { "\(scheme)://\(authority)\(path)" + (query.isEmpty ? "" : "?\(query)") }
-    public var description: String { redacted }
+    package var string: String { "\(scheme)://\(authority)\(path)" + (query.isEmpty ? "" : "?\(query)") }
+    package var description: String { redacted }
 
     /// Scheme, authority and path, without query or fragment: a presigned blob URL carries its signature in the
     /// query, and messages must not hold secrets.
-    public var redacted: String { "\(scheme)://\(authority)\(path)" }
+    package var redacted: String { "\(scheme)://\(authority)\(path)" }
 
     /// Same scheme, host and port: RFC 6454 origin, the boundary credentials and TLS exceptions may not cross.
-    public func isSameOrigin(as other: HTTPURL) -> Bool {
+    package func isSameOrigin(as other: HTTPURL) -> Bool {
         scheme == other.scheme && host == other.host && port == other.port
     }
 
     /// Whether the host is this machine (`LoopbackHost`).
-    public var isLoopback: Bool { LoopbackHost.isLoopback(host.contains(":") ? "[\(host)]" : host) }
+    package var isLoopback: Bool { LoopbackHost.isLoopback(host.contains(":") ? "[\(host)]" : host) }
 
     /// `reference` (a redirect's `Location`, an upload session's, absolute or relative) resolved against this URL
     /// (RFC 3986 §5.2).
-    public func resolving(_ reference: String) throws(Invalid) -> HTTPURL {
+    package func resolving(_ reference: String) throws(Invalid) -> HTTPURL {
         var reference = Substring(reference)
         if let hash = reference.firstIndex(of: "#") { reference = reference[..<hash] }
         if let colon = reference.firstIndex(of: ":"),
@@ -140,7 +140,7 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A best-effort message form of text that did not parse: up to the first `?` or `#`, user info removed.
-    public static func redact(_ text: String) -> String {
+    package static func redact(_ text: String) -> String {
         var shown = Substring(text)
         if let cut = shown.firstIndex(where: { $0 == "?" || $0 == "#" }) { shown = shown[..<cut] }
         guard let colon = shown.firstIndex(of: ":"), shown[colon...].hasPrefix("://") else { return String(shown) }

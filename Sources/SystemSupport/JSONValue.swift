@@ -2,7 +2,7 @@ internal import FoundationEssentials
 
 /// Any JSON value, so documents we only partly understand (auth files, credential material) keep the keys we
 /// do not know when we write them back. Numbers keep integer-ness so `1` does not come back as `1.0`.
-public enum JSONValue: Sendable, Hashable, Codable {
+package enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -11,7 +11,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -30,7 +30,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -43,13 +43,13 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// A number as Double, whether it was written as an integer or not.
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         switch self {
         case .integer(let value): return Double(value)
         case .number(let value): return value
@@ -57,19 +57,19 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    public var objectValue: [String: JSONValue]? {
+    package var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }
         return nil
     }
 
-    public subscript(key: String) -> JSONValue? { objectValue?[key] }
+    package subscript(key: String) -> JSONValue? { objectValue?[key] }
 
-    public enum ParseError: Error, Equatable, CustomStringConvertible {
+    package enum ParseError: Error, Equatable, CustomStringConvertible {
         case invalid(offset: Int)
         case tooDeep
         case notAnObject
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .invalid(let offset): return "invalid JSON at byte \(offset)"
             case .tooDeep: return "JSON nested more than \(JSONParser.maxDepth) levels"
@@ -79,7 +79,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// Parses a document whose top level must be an object.
-    public static func parseObject(_ bytes: [UInt8]) throws(ParseError) -> [String: JSONValue] {
+    package static func parseObject(_ bytes: [UInt8]) throws(ParseError) -> [String: JSONValue] {
         let value: JSONValue
         do throws(JSONParser.Failure) {
             value = try JSONParser.parse(bytes)
@@ -94,7 +94,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// The top-level members of a document in document order, duplicates included (see `JSONParser.members`).
-    public static func parseMembers(_ bytes: [UInt8], path: [String] = []) throws(ParseError)
+    package static func parseMembers(_ bytes: [UInt8], path: [String] = []) throws(ParseError)
         -> [(key: String, value: JSONValue)]
     {
         let members: [(key: String, value: JSONValue)]?
@@ -111,7 +111,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// Serialises with sorted keys and two-space indentation: stable output makes diffs and tests honest.
-    public static func serialize(_ object: [String: JSONValue], pretty: Bool = true) throws -> [UInt8] {
+    package static func serialize(_ object: [String: JSONValue], pretty: Bool = true) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys]
         return Array(try encoder.encode(object))

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// Whether a registry host is this machine. Docker allows plain HTTP to loopback registries without any
 /// setting (its `isSecureIndex` treats 127.0.0.0/8 and ::1 as insecure), which is how `registry:2` on
@@ -8,9 +6,9 @@
 ///
 /// Only literals and the `localhost` names (RFC 6761 §6.3 reserves them for loopback) count: no DNS lookup,
 /// so a name that merely resolves to 127.0.0.1 today is not trusted with plain-HTTP credentials.
-public enum LoopbackHost {
+package enum LoopbackHost {
     /// `host` may carry a port (`localhost:5000`, `[::1]:5000`, `127.0.0.1:5000`).
-    public static func isLoopback(_ host: String) -> Bool {
+    package static func isLoopback(_ host: String) -> Bool {
         let name = hostName(host).lowercased()
         if name == "localhost" || name.hasSuffix(".localhost") { return true }
         var ipv4 = in_addr()

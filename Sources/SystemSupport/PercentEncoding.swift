@@ -2,9 +2,9 @@
 /// SigV4 signs exactly these bytes (AWS's canonical request is defined with this alphabet), token servers are
 /// tested against Go's `url.Values.Encode`, which agrees on it, and a path segment built from a user's tenant or
 /// service-account name must not let a `/` or `?` in it change the request.
-public enum PercentEncoding {
+package enum PercentEncoding {
     /// Every byte of the UTF-8 but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) as `%XX`, upper-case hex.
-    public static func encode(_ text: String) -> String {
+    package static func encode(_ text: String) -> String {
         let hex = Array("0123456789ABCDEF".utf8)
         var out = [UInt8]()
         out.reserveCapacity(text.utf8.count)
@@ -22,7 +22,7 @@ public enum PercentEncoding {
 
     /// `%XX` back to its byte; a `%` not followed by two hex digits stays as written (SigV4 canonicalises what the
     /// caller wrote, it does not judge it).
-    public static func decode(_ text: String) -> String {
+    package static func decode(_ text: String) -> String {
         let bytes = Array(text.utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count)
@@ -43,7 +43,7 @@ public enum PercentEncoding {
 
     /// `application/x-www-form-urlencoded` with both names and values encoded as above (`%20` for a space, which
     /// every server accepts).
-    public static func form(_ fields: [(String, String)]) -> String {
+    package static func form(_ fields: [(String, String)]) -> String {
         fields.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&")
     }
 

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// The rule for the places that hold secrets — the store directory, the key file, the cache directories — as
 /// ssh applies it to `~/.ssh` (StrictModes): they and the directory they sit in must belong to us (or root) and

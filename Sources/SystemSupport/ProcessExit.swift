@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// The end of the process, for `main` and the root command: exit(3) flushes stdio and runs the atexit handlers
 /// (none of ocicred's own), so an answer written through `StandardStream` is complete before the status is seen.

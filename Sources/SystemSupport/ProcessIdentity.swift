@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// Who this process is, for the choices that depend on it (kernel overlayfs or fuse-overlayfs, a rootless bundle).
 package enum ProcessIdentity {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// Advice to the kernel about this process's own pages, for the refresh sidecar's idle footprint (`StartupCode`).
 package enum ProcessMemory {

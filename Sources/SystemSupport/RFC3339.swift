@@ -1,10 +1,10 @@
-public import FoundationEssentials
+package import FoundationEssentials
 
 /// RFC 3339 `date-time` (`2024-05-01T12:00:00.123456789Z`, `…+02:00`), as Go's time.RFC3339Nano writes it.
 /// Written out because its grammar is tiny and a formatter's locale or leniency must not decide expiries. One
 /// parser for every service ocicred reads times from: token servers, STS, IAM, the Kubernetes API.
-public enum RFC3339 {
-    public static func parse(_ text: String) -> Date? {
+package enum RFC3339 {
+    package static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
         var index = 0
         func number(_ count: Int) -> Int? {
@@ -62,7 +62,7 @@ public enum RFC3339 {
 
     /// `date` in UTC with exactly `fractionDigits` fractional digits (0 for none): Kubernetes' MicroTime needs
     /// six, and the API server refuses any other count.
-    public static func format(_ date: Date, fractionDigits: Int = 0) -> String {
+    package static func format(_ date: Date, fractionDigits: Int = 0) -> String {
         let scale = (0..<fractionDigits).reduce(Int64(1)) { value, _ in value * 10 }
         let units = Int64((date.timeIntervalSince1970 * Double(scale)).rounded(.down))
         let seconds = units >= 0 ? units / scale : (units - scale + 1) / scale

@@ -1,8 +1,5 @@
-import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
+internal import Synchronization
 
 /// Signals as calls on one watcher thread, for the long-running commands (the refresh sidecar, a mount).
 ///

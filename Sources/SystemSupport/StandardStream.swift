@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// stdin, stdout and stderr, read and written whole. stdout carries a command's payload (a helper answer, an
 /// auth file), so a write that fails — a closed pipe, `>/dev/full` — is an error the caller turns into a

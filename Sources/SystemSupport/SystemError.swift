@@ -1,21 +1,19 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// An `errno` value as a Swift error, with its symbolic name so a message says `EACCES`, not `13`. `detail`
 /// replaces strerror's text where ocicred knows better what went wrong ("it is a FIFO, not a regular file").
-public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let code: Int32
-    public let operation: String
-    public let detail: String?
+package struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
+    package let code: Int32
+    package let operation: String
+    package let detail: String?
 
-    public init(code: Int32, operation: String, detail: String? = nil) {
+    package init(code: Int32, operation: String, detail: String? = nil) {
         self.code = code
         self.operation = operation
         self.detail = detail
     }
 
-    public var description: String {
+    package var description: String {
         if let detail { return "\(operation): \(detail)" }
         return "\(operation): \(symbol) (\(String(cString: strerror(code))))"
     }
@@ -23,7 +21,7 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The resource is in use (EBUSY): an unmount that a process still holds up.
     package var isBusy: Bool { code == EBUSY }
 
-    public var symbol: String {
+    package var symbol: String {
         switch code {
         case ENOENT: return "ENOENT"
         case EACCES: return "EACCES"

@@ -1,4 +1,4 @@
-import Synchronization
+internal import Synchronization
 
 /// An executor that can also run work after a delay: the refresh sidecar's event loop, whose timers keep a sleep
 /// off the global executor.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
 
 /// Reading a username or password from the person at the terminal (/dev/tty, so it works with stdin
 /// redirected), with echo off for the password (termios), restored however the read ends.

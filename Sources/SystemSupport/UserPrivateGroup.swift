@@ -1,8 +1,5 @@
-import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+internal import Glibc
+internal import Synchronization
 
 /// The user-private-group rule of Debian's OpenSSH (`secure_permissions`, its user-group-modes patch): group
 /// write on a path is harmless when the group has exactly one member, the path's owner — as its primary group
@@ -11,7 +8,7 @@ import Synchronization
 /// no member at all is refused, as ssh does (such groups serve setgid programs).
 package enum UserPrivateGroup {
     /// Whether `info`'s group write bit is excused: not other-writable, and its group is private to its owner.
-    package static func excuses(_ info: stat) -> Bool {
+    static func excuses(_ info: stat) -> Bool {
         guard info.st_mode & 0o002 == 0 else { return false }
         guard info.st_mode & 0o020 != 0 else { return true }
         return isPrivate(group: info.st_gid, owner: info.st_uid)

@@ -1,15 +1,15 @@
 internal import CCurl
-import SystemSupport
+internal import SystemSupport
 
 /// One part of a streamed response: the status and headers first, then the body in the blocks it arrives in.
-public enum HTTPStreamPart: Sendable {
+package enum HTTPStreamPart: Sendable {
     case head(status: Int, headers: [(name: String, value: String)])
     case body([UInt8])
 }
 
 /// A client that can hand a response's body over while it is still arriving: a Kubernetes watch is one response
 /// that lasts minutes, each line an event that must be acted on at once, not when the response ends.
-public protocol HTTPStreamingClient: HTTPClient {
+package protocol HTTPStreamingClient: HTTPClient {
     /// The response to `request` as it arrives; no redirect is followed (a watch is never redirected) and
     /// `maxResponseBytes` does not apply (the reader bounds what it keeps). Ending the iteration, or cancelling
     /// the task iterating, aborts the transfer within curl's progress interval (about a second).
@@ -17,7 +17,7 @@ public protocol HTTPStreamingClient: HTTPClient {
 }
 
 extension CurlHTTPClient: HTTPStreamingClient {
-    public func stream(_ request: HTTPRequest) -> AsyncThrowingStream<HTTPStreamPart, any Error> {
+    package func stream(_ request: HTTPRequest) -> AsyncThrowingStream<HTTPStreamPart, any Error> {
         AsyncThrowingStream { continuation in
             let task = TaskPlacement.task {
                 do {

@@ -1,6 +1,6 @@
 internal import CCurl
-import Synchronization
-import SystemSupport
+internal import Synchronization
+internal import SystemSupport
 
 /// The production `HTTPClient`: libcurl (loaded on the first request, see `CurlLibrary`) for the connection, TLS
 /// with the system CA store, proxies and HTTP/2; our own `RedirectPolicy` for redirects.
@@ -10,13 +10,13 @@ import SystemSupport
 /// mount's range requests to one registry reuse one connection.
 ///
 /// Proxies come from the process environment, read by curl itself (see `TransportConfiguration`).
-public final class CurlHTTPClient: HTTPClient {
-    public let configuration: TransportConfiguration
+package final class CurlHTTPClient: HTTPClient {
+    package let configuration: TransportConfiguration
     private let idleHandles = Mutex<[EasyHandle]>([])
     /// Enough for the concurrent fetches of a mount; more idle handles would only hold sockets open.
     private static let maximumIdleHandles = 8
 
-    public init(configuration: TransportConfiguration = TransportConfiguration()) {
+    package init(configuration: TransportConfiguration = TransportConfiguration()) {
         self.configuration = configuration
     }
 
@@ -27,7 +27,7 @@ public final class CurlHTTPClient: HTTPClient {
     }
 
     /// Sends `request`, following redirects by `RedirectPolicy`, all within `request.timeout`.
-    public func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
+    package func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
         let library = try CurlLibrary.load(path: configuration.libraryPath)
         let deadline = ContinuousClock.now + request.timeout
         var current = request

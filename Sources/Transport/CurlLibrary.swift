@@ -1,6 +1,6 @@
 internal import CCurl
 internal import Glibc
-import Synchronization
+internal import Synchronization
 
 /// libcurl, loaded with dlopen() on the first request instead of linked: linking it makes the dynamic loader map
 /// libcurl and its dozen dependencies (OpenSSL, nghttp2, libssh2, LDAP, Kerberos, …) on every start, ~4 ms per

@@ -1,6 +1,6 @@
 internal import CCurl
-import FoundationEssentials
-import SystemSupport
+internal import FoundationEssentials
+internal import SystemSupport
 
 /// How one hop of an `HTTPRequest`, under the client's `TransportConfiguration`, becomes easy-handle options.
 extension CurlTransfer {

@@ -1,6 +1,6 @@
 internal import CCurl
 internal import Glibc
-import Synchronization
+internal import Synchronization
 
 /// What curl_easy_perform reported about one exchange (one hop of a redirect chain).
 struct CurlOutcome: Sendable {

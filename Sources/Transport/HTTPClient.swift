@@ -1,35 +1,35 @@
-public import FoundationEssentials
-import SystemSupport
+internal import FoundationEssentials
+internal import SystemSupport
 
 /// One HTTP exchange. Header names are matched case-insensitively; `body` is sent as is.
-public struct HTTPRequest: Sendable {
-    public var method: String
-    public var url: String
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+package struct HTTPRequest: Sendable {
+    package var method: String
+    package var url: String
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
     /// Upper bound for the whole exchange, redirects included.
-    public var timeout: Duration
+    package var timeout: Duration
     /// Upper bound for establishing the TCP/TLS connection; metadata endpoints use a short one so a machine
     /// without them fails fast (ecr-login #137 hangs for minutes).
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// Responses larger than this fail with `HTTPError.tooLarge` instead of filling memory.
-    public var maxResponseBytes: Int
+    package var maxResponseBytes: Int
     /// `false` only for a registry the user named insecure (`--tls-verify=false`); the certificate and host name
     /// are then not checked. Never switched off implicitly.
-    public var verifyTLS: Bool
+    package var verifyTLS: Bool
     /// A PEM bundle trusted for this request in addition to the system store and `OCICRED_CA_FILE`
     /// (containers' `certs.d/<host>/ca.crt`). Read by ocicred, not by curl: a FIFO there fails instead of
     /// hanging, and the bytes go to curl in memory. Trusted for this origin only, never after a redirect away.
-    public var caFile: String?
+    package var caFile: String?
     /// PEM certificates trusted for this request, given as data (a kubeconfig's `certificate-authority-data`):
     /// no temporary file that another user could swap between transfers.
-    public var caCertificates: [UInt8]?
+    package var caCertificates: [UInt8]?
     /// Header names (any case) removed when a redirect leaves the origin (scheme, host or port changes), so a
     /// token meant for the registry never reaches the blob store it redirects to. `Authorization`,
     /// `Proxy-Authorization` and `Cookie` are removed whether listed or not.
-    public var sensitiveHeaders: Set<String>
+    package var sensitiveHeaders: Set<String>
 
-    public init(
+    package init(
         method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
         timeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxResponseBytes: Int = 4 << 20,
         verifyTLS: Bool = true, caFile: String? = nil, caCertificates: [UInt8]? = nil,
@@ -49,31 +49,31 @@ public struct HTTPRequest: Sendable {
     }
 }
 
-public struct HTTPResponse: Sendable {
-    public var status: Int
+package struct HTTPResponse: Sendable {
+    package var status: Int
     /// Header names lower-cased, in the order received (of the final response after redirects).
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
     /// The URL that produced this response, after redirects.
-    public var url: String
+    package var url: String
 
-    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8], url: String) {
+    package init(status: Int, headers: [(name: String, value: String)], body: [UInt8], url: String) {
         self.status = status
         self.headers = headers
         self.body = body
         self.url = url
     }
 
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         let lowered = name.lowercased()
         return headers.first { $0.name == lowered }?.value
     }
 
-    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+    package var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// The seam every network user goes through; tests swap the transport, never the logic above it.
-public protocol HTTPClient: Sendable {
+package protocol HTTPClient: Sendable {
     func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse
 }
 
@@ -81,11 +81,11 @@ public protocol HTTPClient: Sendable {
 /// their bodies. Printed or reflected (`dump`, `String(reflecting:)`, a Mirror walk) they show the method, the
 /// URL without its query, header names, and body sizes — never a header value that could authenticate.
 extension HTTPRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public var description: String {
+    package var description: String {
         "\(method) \(HTTPURL.redact(url)) headers: \(headers.map(\.name)) body: \(body.count) bytes"
     }
-    public var debugDescription: String { description }
-    public var customMirror: Mirror {
+    package var debugDescription: String { description }
+    package var customMirror: Mirror {
         Mirror(
             self,
             children: [
@@ -96,11 +96,11 @@ extension HTTPRequest: CustomStringConvertible, CustomDebugStringConvertible, Cu
 }
 
 extension HTTPResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public var description: String {
+    package var description: String {
         "HTTP \(status) from \(HTTPURL.redact(url)) headers: \(headers.map(\.name)) body: \(body.count) bytes"
     }
-    public var debugDescription: String { description }
-    public var customMirror: Mirror {
+    package var debugDescription: String { description }
+    package var customMirror: Mirror {
         Mirror(
             self,
             children: [

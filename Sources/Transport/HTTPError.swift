@@ -1,8 +1,8 @@
-import SystemSupport
+internal import SystemSupport
 
 /// Transport failures, told apart because the user's next step differs: start the registry, fix DNS, trust a
 /// CA, raise a timeout. Messages never contain request headers or bodies (they may hold secrets).
-public enum HTTPError: Error, Equatable, CustomStringConvertible {
+package enum HTTPError: Error, Equatable, CustomStringConvertible {
     case invalidURL(String)
     case unreachable(host: String, reason: String)
     case timedOut(host: String, seconds: Double)
@@ -17,7 +17,7 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
     case notHTTP(host: String)
     case other(host: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidURL(let detail): return "invalid URL: \(detail)"
         case .unreachable(let host, let reason): return "cannot reach \(host): \(reason)"
@@ -37,7 +37,7 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
 
     /// What happened, without the host: for callers whose own message already names the endpoint, so a
     /// message never reads "cannot reach X: cannot reach X: …".
-    public var detail: String {
+    package var detail: String {
         switch self {
         case .unreachable(_, let reason): return reason
         case .timedOut(_, let seconds): return "no answer within \(DurationText.format(seconds))"

@@ -1,4 +1,4 @@
-import SystemSupport
+internal import SystemSupport
 
 extension HTTPURL {
     /// `HTTPURL(text)` with its failure as the transport reports it.

@@ -1,4 +1,4 @@
-import SystemSupport
+internal import SystemSupport
 
 /// What the transport does with a 3xx, decided here rather than by curl (CURLOPT_FOLLOWLOCATION stays off) so
 /// that the rules are ours, written down and tested:

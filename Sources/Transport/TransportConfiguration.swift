@@ -5,18 +5,18 @@
 /// their upper-case forms, except `HTTP_PROXY`, which curl ignores because CGI servers set it from a request
 /// header) with getenv(), i.e. from the *process* environment, on every request. That is the behaviour every
 /// other container tool has, so a proxy set for podman works for ocicred unchanged.
-public struct TransportConfiguration: Sendable, Equatable {
+package struct TransportConfiguration: Sendable, Equatable {
     /// A PEM bundle trusted in addition to the system store (`OCICRED_CA_FILE`): a private registry's CA, or a
     /// TLS-intercepting proxy's.
-    public var caFile: String?
+    package var caFile: String?
     /// The system's hashed CA directory, kept trusted when `caFile` replaces curl's default bundle file. Not set
     /// when it does not exist (a minimal image), so OpenSSL does not fail on a missing path.
-    public var systemCAPath: String
+    package var systemCAPath: String
     /// The shared object loaded on the first request; a test points it at a missing file to check the error.
-    public var libraryPath: String
-    public var userAgent: String
+    package var libraryPath: String
+    package var userAgent: String
 
-    public init(
+    package init(
         caFile: String? = nil, systemCAPath: String = "/etc/ssl/certs", libraryPath: String = "libcurl.so.4",
         userAgent: String = "ocicred"
     ) {
@@ -28,7 +28,7 @@ public struct TransportConfiguration: Sendable, Equatable {
 
     /// The configuration `env` asks for: `OCICRED_CA_FILE` (ignored when empty). Pass
     /// `ProcessInfo.processInfo.environment` from the command; tests pass a literal dictionary.
-    public static func fromEnvironment(_ env: [String: String]) -> TransportConfiguration {
+    package static func fromEnvironment(_ env: [String: String]) -> TransportConfiguration {
         var configuration = TransportConfiguration()
         if let caFile = env["OCICRED_CA_FILE"], !caFile.isEmpty { configuration.caFile = caFile }
         return configuration

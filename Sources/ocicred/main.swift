@@ -1,7 +1,7 @@
-import Commands
-import Crypto
-import Helper
-import SystemSupport
+internal import Commands
+internal import Crypto
+internal import Helper
+internal import SystemSupport
 
 // A reader that went away (a closed pipe) is reported by write(2) as EPIPE and handled where the write is; the
 // default SIGPIPE would instead kill the process mid-way, e.g. a mount stopping under SIGTERM (exit 141).

@@ -1,27 +1,27 @@
-import Foundation
+package import Foundation
 
 /// A private world for podman, buildah and skopeo: its own HOME and XDG dirs (so the ocicred store and key land
 /// in it), containers storage, engine state, registries.conf and auth file (`REGISTRY_AUTH_FILE`), and a PATH
 /// whose first entry holds the `docker-credential-ocicred` link to the binary under test.
 /// Nothing of the real user's (HOME, store, images) is read or written. Call `remove()` in a `defer`.
-public final class ContainersSandbox: @unchecked Sendable {
-    public let directory: TemporaryDirectory
-    public let home: String
-    public let binDirectory: String
+package final class ContainersSandbox: @unchecked Sendable {
+    package let directory: TemporaryDirectory
+    package let home: String
+    package let binDirectory: String
     /// The auth file podman writes: `REGISTRY_AUTH_FILE`, or with `registryAuthFile: false` podman's own default
     /// in the sandbox, `$XDG_RUNTIME_DIR/containers/auth.json`.
-    public let authFile: String
+    package let authFile: String
     /// The environment every command of the sandbox runs with (no variable of the test process leaks in). A test
     /// may change it before running commands, to see what podman and ocicred do with other variables.
-    public var environment: [String: String]
+    package var environment: [String: String]
 
     /// The helper's default store, `$XDG_DATA_HOME/ocicred`.
-    public var storeDirectory: String { home + "/.local/share/ocicred" }
+    package var storeDirectory: String { home + "/.local/share/ocicred" }
     /// The helper's default key file, `$XDG_CONFIG_HOME/ocicred/key`.
-    public var keyFile: String { home + "/.config/ocicred/key" }
+    package var keyFile: String { home + "/.config/ocicred/key" }
 
     /// The programs the sandbox drives, with the Debian package that has each.
-    public static let requiredPrograms: KeyValuePairs<String, String> = [
+    package static let requiredPrograms: KeyValuePairs<String, String> = [
         "podman": "podman", "buildah": "buildah", "skopeo": "skopeo",
     ]
 
@@ -31,7 +31,7 @@ public final class ContainersSandbox: @unchecked Sendable {
     ///
     /// With `registryAuthFile: false` neither REGISTRY_AUTH_FILE nor DOCKER_CONFIG is set and no auth file is
     /// written (`credHelpers` must be empty): podman then uses its default, as after a user's fresh login.
-    public init(
+    package init(
         credHelpers: [String: String], registriesConf: String = "unqualified-search-registries = []\n",
         registryAuthFile: Bool = true
     ) throws {
@@ -104,14 +104,14 @@ public final class ContainersSandbox: @unchecked Sendable {
     }
 
     /// The registries.conf.d snippet the repository ships for podman (helpers/containers), as a user installs it.
-    public static var helperSnippet: URL {
+    package static var helperSnippet: URL {
         URL(fileURLWithPath: RenderedManifests.root).deletingLastPathComponent()
             .appendingPathComponent("helpers/containers/registries.conf.d/50-ocicred.conf")
     }
 
     /// Points ocicred at a registries.conf.d and a certs.d inside the sandbox (podman keeps the sandbox's own
     /// registries.conf), so a test's TLS and insecure-registry settings reach no file outside it.
-    public func useOwnRegistriesAndCertificates() throws {
+    package func useOwnRegistriesAndCertificates() throws {
         try FileManager.default.createDirectory(atPath: home + "/registries.conf.d", withIntermediateDirectories: true)
         environment["OCICRED_REGISTRIES_CONF_DIR"] = home + "/registries.conf.d"
         environment["OCICRED_CERTS_DIRS"] = home + "/certs.d"
@@ -119,7 +119,7 @@ public final class ContainersSandbox: @unchecked Sendable {
 
     /// Runs `program` (podman, buildah, skopeo, …) in the sandbox, as a user would type it.
     @discardableResult
-    public func run(_ program: String, _ arguments: [String], stdin: Data = Data(), timeout: Double = 180) throws
+    package func run(_ program: String, _ arguments: [String], stdin: Data = Data(), timeout: Double = 180) throws
         -> ProcessResult
     {
         try ProcessRunner.run(
@@ -128,13 +128,13 @@ public final class ContainersSandbox: @unchecked Sendable {
 
     /// Runs `ocicred` (the binary under test) in the sandbox, as a user would type it.
     @discardableResult
-    public func ocicred(_ arguments: [String], stdin: Data = Data(), timeout: Double = 60) throws -> ProcessResult {
+    package func ocicred(_ arguments: [String], stdin: Data = Data(), timeout: Double = 60) throws -> ProcessResult {
         try ProcessRunner.run(OcicredBinary.path, arguments, environment: environment, stdin: stdin, timeout: timeout)
     }
 
     /// Runs `docker-credential-ocicred ACTION` through the link on the sandbox's PATH, as podman does.
     @discardableResult
-    public func helper(_ action: String, stdin: String) throws -> ProcessResult {
+    package func helper(_ action: String, stdin: String) throws -> ProcessResult {
         try ProcessRunner.run(
             binDirectory + "/docker-credential-ocicred", [action], environment: environment, stdin: Data(stdin.utf8),
             timeout: 60)
@@ -142,7 +142,7 @@ public final class ContainersSandbox: @unchecked Sendable {
 
     /// `buildah from scratch` + a one-file payload + `commit` into this sandbox's storage, as a CI job builds an
     /// image before pushing it; returns the local name (`localhost/NAME`). Fails the calling test on any step.
-    public func commitScratchImage(name: String, content: String = "built by an ocicred test\n") throws -> String {
+    package func commitScratchImage(name: String, content: String = "built by an ocicred test\n") throws -> String {
         let from = try run("buildah", ["from", "scratch"])
         guard from.status == 0 else { throw FixtureError.commandFailed(command: "buildah from scratch", result: from) }
         let container = from.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -157,11 +157,11 @@ public final class ContainersSandbox: @unchecked Sendable {
     }
 
     /// The contents of the auth file podman and buildah read and write.
-    public func authFileContents() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: authFile)) }
+    package func authFileContents() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: authFile)) }
 
     /// Removes buildah's containers and images from the private storage, unmounts anything still mounted under
     /// the sandbox, and deletes it.
-    public func remove() {
+    package func remove() {
         let root = Self.normalized(directory.path)
         if FileManager.default.fileExists(atPath: root + "/storage/root/overlay-containers") {
             _ = try? ProcessRunner.run("buildah", ["rm", "--all"], environment: environment, timeout: 60)

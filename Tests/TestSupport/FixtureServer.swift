@@ -3,17 +3,17 @@ import Foundation
 /// A Python fixture server from `Tests/Fixtures/` (see fixturelib.py): started on 127.0.0.1 port 0, its
 /// port read from its first stdout line, stopped by `stop()` (call it in `defer`). Its stdin stays open while
 /// the test runs, so the fixture also exits if the test process dies.
-public final class FixtureServer: @unchecked Sendable {
-    public let port: Int
+package final class FixtureServer: @unchecked Sendable {
+    package let port: Int
     /// The loopback address the fixture was told to bind (`--bind` for fixtures that take one).
-    public let host: String
-    public var baseURL: String { "http://\(host):\(port)" }
+    package let host: String
+    package var baseURL: String { "http://\(host):\(port)" }
     private let process: Process
     private let stdinPipe: Pipe
     private let stderrPipe: Pipe
 
     /// `script` is a file name under Tests/Fixtures; `arguments` and `environment` go to the script.
-    public init(
+    package init(
         script: String, arguments: [String] = [], environment: [String: String] = [:], host: String = "127.0.0.1"
     ) throws {
         self.host = host
@@ -51,7 +51,7 @@ public final class FixtureServer: @unchecked Sendable {
     /// answered and has not counted it. A fixture that does not answer is an error, never a 0 that could make
     /// "minted exactly once" or "never minted" pass.
     /// A fixture serving HTTPS passes its certificate as `caFile`.
-    public func counter(_ name: String, caFile: String? = nil) throws -> Int {
+    package func counter(_ name: String, caFile: String? = nil) throws -> Int {
         let url = (caFile == nil ? baseURL : "https://\(host):\(port)") + "/__counters"
         let result = try ProcessRunner.run(
             "curl", ["-sS", "--fail"] + (caFile.map { ["--cacert", $0] } ?? []) + [url], timeout: 30)
@@ -63,7 +63,7 @@ public final class FixtureServer: @unchecked Sendable {
 
     /// Closes the fixture's stdin (it exits on EOF), then SIGTERM, then SIGKILL after 5 s: a fixture spawned
     /// from a dispatch thread inherits a blocked SIGTERM, so no single signal is enough on its own.
-    public func stop() {
+    package func stop() {
         stopLock.lock()
         defer { stopLock.unlock() }
         try? stdinPipe.fileHandleForWriting.close()
@@ -82,16 +82,16 @@ public final class FixtureServer: @unchecked Sendable {
     deinit { stop() }
 
     /// `Tests/Fixtures` of this checkout, found from this source file's location.
-    public static var fixturesDirectory: String {
+    package static var fixturesDirectory: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures").path
     }
 }
 
-public enum FixtureServerError: Error, CustomStringConvertible {
+package enum FixtureServerError: Error, CustomStringConvertible {
     case didNotStart(script: String, output: String)
     case counterUnreadable(url: String, detail: String)
-    public var description: String {
+    package var description: String {
         switch self {
         case .didNotStart(let script, let output): return "fixture \(script) did not start: \(output)"
         case .counterUnreadable(let url, let detail):

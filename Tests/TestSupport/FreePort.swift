@@ -3,15 +3,15 @@ import Foundation
 /// Picks a free TCP port on 127.0.0.1 by binding port 0 and reading back what the kernel chose.
 /// (A fixture that can bind port 0 itself should; this is for real peers such as docker-registry that take
 /// an address in their config.)
-public enum FreePort {
-    public static func pick() throws -> Int {
+package enum FreePort {
+    package static func pick() throws -> Int {
         let (descriptor, _, port) = try LoopbackListener.open(backlog: 1)
         close(descriptor)
         return port
     }
 
     /// Waits until something accepts TCP connections on 127.0.0.1:`port`.
-    public static func waitUntilListening(_ port: Int, timeout: Double = 20) -> Bool {
+    package static func waitUntilListening(_ port: Int, timeout: Double = 20) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -4,14 +4,14 @@ import Foundation
 /// its own CA in `directory`, a kubeconfig for it at `directory/kubeconfig` (namespace `ocicred`), and its test
 /// controls. A control that fails (curl, or an answer that is not JSON) throws: a broken fixture must not read
 /// as an empty cluster.
-public final class KubeAPIServer: @unchecked Sendable {
-    public let server: FixtureServer
-    public let directory: TemporaryDirectory
-    public var caFile: String { directory.file("ca.crt") }
-    public var url: String { "https://127.0.0.1:\(server.port)" }
-    public var kubeconfig: String { directory.file("kubeconfig") }
+package final class KubeAPIServer: @unchecked Sendable {
+    package let server: FixtureServer
+    package let directory: TemporaryDirectory
+    package var caFile: String { directory.file("ca.crt") }
+    package var url: String { "https://127.0.0.1:\(server.port)" }
+    package var kubeconfig: String { directory.file("kubeconfig") }
 
-    public init(in directory: TemporaryDirectory, token: String) throws {
+    package init(in directory: TemporaryDirectory, token: String) throws {
         self.directory = directory
         server = try FixtureServer(
             script: "kube_apiserver.py", arguments: ["--tls-dir", directory.path],
@@ -31,11 +31,11 @@ public final class KubeAPIServer: @unchecked Sendable {
         }
     }
 
-    public func stop() { server.stop() }
+    package func stop() { server.stop() }
 
     /// A test control of the fixture (no auth, under /__); the JSON answer.
     @discardableResult
-    public func control(_ method: String, _ path: String, _ body: Any? = nil) throws -> Any {
+    package func control(_ method: String, _ path: String, _ body: Any? = nil) throws -> Any {
         var arguments = ["-sS", "--cacert", caFile, "-X", method, url + path]
         if let body {
             let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
@@ -49,7 +49,7 @@ public final class KubeAPIServer: @unchecked Sendable {
     }
 
     /// The stored object, or nil when the fixture answers a `Status` (not found).
-    public func object(_ resource: String, _ namespace: String, _ name: String) throws -> [String: Any]? {
+    package func object(_ resource: String, _ namespace: String, _ name: String) throws -> [String: Any]? {
         let answer = try control("GET", "/__object?resource=\(resource)&namespace=\(namespace)&name=\(name)")
         guard let object = answer as? [String: Any] else {
             throw FixtureError.unexpectedAnswer(control: "GET /__object", answer: "\(answer)")
@@ -58,7 +58,7 @@ public final class KubeAPIServer: @unchecked Sendable {
     }
 
     /// The namespaces the fixture holds.
-    public func namespaces() throws -> [String] {
+    package func namespaces() throws -> [String] {
         let answer = try control("POST", "/__namespaces", ["add": [String]()])
         guard let names = (answer as? [String: Any])?["namespaces"] as? [String] else {
             throw FixtureError.unexpectedAnswer(control: "POST /__namespaces", answer: "\(answer)")

@@ -4,9 +4,9 @@ import Foundation
 /// pushed with the real skopeo: gzip, uncompressed and multi-member gzip layers holding a file overwritten in an
 /// upper layer, a whiteout, an opaque directory, a symlink, a hard link, an empty file, random files of a few
 /// MiB, a PAX long path and xattr, and odd modes (setuid, sticky, 0600, 0711).
-public struct LayeredImage {
-    public let layout: String
-    public let tag = "layered"
+package struct LayeredImage {
+    package let layout: String
+    package let tag = "layered"
 
     /// Builds the layout under `directory`; `largeFileMiB` > 0 adds `usr/lib/large.bin`, that many MiB of random
     /// bytes, to the top layer (the lazy mount's big-file proofs).
@@ -20,7 +20,7 @@ public struct LayeredImage {
     /// `privilegeProbes` adds a top layer with `/bin/euid`, a static program owned by root and setuid that prints
     /// `euid=N`, and `/srv/devnode`, a character device 1:3 (what /dev/null is), mode 0666: what other users must
     /// not be able to use through a mount.
-    public static func build(
+    package static func build(
         in directory: TemporaryDirectory, largeFileMiB: Int = 0, hostileNames: Bool = false, runnable: Bool = false,
         privilegeProbes: Bool = false
     ) throws -> LayeredImage {
@@ -58,7 +58,7 @@ public struct LayeredImage {
 
     /// `skopeo copy oci:LAYOUT:TAG docker://HOST/REPO:TAG` with an auth file (0600) holding the credentials:
     /// the password never appears in an argument.
-    public func push(to registry: RegistryFixture, password: String, repository: String, directory: TemporaryDirectory)
+    package func push(to registry: RegistryFixture, password: String, repository: String, directory: TemporaryDirectory)
         throws
     {
         try push(
@@ -68,7 +68,7 @@ public struct LayeredImage {
 
     /// The same push to any registry host (a token-auth registry, a proxy in front of one).
     /// `recompress` (`zstd`, say) has skopeo recompress every layer on the way instead of keeping the layout's.
-    public func push(
+    package func push(
         toHost host: String, username: String, password: String, repository: String, directory: TemporaryDirectory,
         recompress: String? = nil
     ) throws {
@@ -89,7 +89,7 @@ public struct LayeredImage {
 
     /// Pulls `HOST/REPO:TAG` back with skopeo into a fresh OCI layout and unpacks it with `umoci unpack` (as
     /// root, so owners and modes are kept); returns the rootfs path.
-    public static func unpackWithUmoci(
+    package static func unpackWithUmoci(
         registry: RegistryFixture, password: String, reference: String, directory: TemporaryDirectory
     ) throws -> String {
         try FixtureError.requirePrograms(["umoci": "umoci", "skopeo": "skopeo"])
@@ -111,7 +111,7 @@ public struct LayeredImage {
     /// `umoci unpack` of the layout itself (no registry involved): the reference tree for images pushed to
     /// registries the umoci/skopeo pair cannot pull from directly. `rootless` asks for umoci's rootless bundle
     /// even as root.
-    public func unpackLayoutWithUmoci(directory: TemporaryDirectory, rootless: Bool = false) throws -> String {
+    package func unpackLayoutWithUmoci(directory: TemporaryDirectory, rootless: Bool = false) throws -> String {
         try FixtureError.requirePrograms(["umoci": "umoci"])
         let bundle = directory.file(rootless ? "layout-bundle-rootless" : "layout-bundle")
         var arguments = ["unpack", "--image", "\(layout):\(tag)", bundle]
@@ -309,16 +309,16 @@ public struct LayeredImage {
 }
 
 /// One path of an unpacked root filesystem, as `lstat` shows it.
-public struct UnpackedEntry: Equatable, Sendable {
-    public var kind: String
-    public var mode: UInt32
-    public var size: Int64
-    public var linkTarget: String?
+package struct UnpackedEntry: Equatable, Sendable {
+    package var kind: String
+    package var mode: UInt32
+    package var size: Int64
+    package var linkTarget: String?
 }
 
 extension LayeredImage {
     /// Every path below `rootfs` (relative, no leading slash) with its type, permission bits, size and link.
-    public static func walk(_ rootfs: String) -> [String: UnpackedEntry] {
+    package static func walk(_ rootfs: String) -> [String: UnpackedEntry] {
         var result: [String: UnpackedEntry] = [:]
         let enumerator = FileManager.default.enumerator(atPath: rootfs)
         while let relative = enumerator?.nextObject() as? String {

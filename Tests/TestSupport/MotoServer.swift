@@ -6,14 +6,14 @@ import Foundation
 /// wrong secret rejected). Call `stop()` in a `defer`; `deinit` stops it too.
 ///
 /// A missing `moto_server` is a failure with the fix in its message, not a skip: helpers/test installs it.
-public final class MotoServer: @unchecked Sendable {
-    public let port: Int
-    public var endpoint: String { "http://127.0.0.1:\(port)" }
+package final class MotoServer: @unchecked Sendable {
+    package let port: Int
+    package var endpoint: String { "http://127.0.0.1:\(port)" }
     /// The IAM user's key pair (read from the setup script's stdout, never passed as an argument).
-    public let accessKeyID: String
-    public let secretAccessKey: String
-    public let roleARN: String
-    public let accountID: String
+    package let accessKeyID: String
+    package let secretAccessKey: String
+    package let roleARN: String
+    package let accountID: String
 
     private let peer: PeerProcess
     private var process: Process { peer.process }
@@ -21,7 +21,7 @@ public final class MotoServer: @unchecked Sendable {
 
     /// Starts and sets up moto off Swift's cooperative thread pool: the start blocks for seconds (moto's import
     /// time, boto3 setup), and a blocked pool thread on a 2-core machine stalls every other test's async work.
-    public static func start() async throws -> MotoServer {
+    package static func start() async throws -> MotoServer {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try startBlocking() })
@@ -29,7 +29,7 @@ public final class MotoServer: @unchecked Sendable {
         }
     }
 
-    public static func startBlocking() throws -> MotoServer {
+    package static func startBlocking() throws -> MotoServer {
         guard ProcessRunner.isInstalled("moto_server") else {
             throw MotoServerError.notInstalled
         }
@@ -100,7 +100,7 @@ public final class MotoServer: @unchecked Sendable {
     /// Lets the next `count` actions through without authentication (moto's `/moto-api/reset-auth`). moto cannot
     /// authenticate an unsigned AssumeRoleWithWebIdentity — it looks for an Authorization header and answers 500 —
     /// so the web-identity test grants exactly that one call; everything after it is checked again.
-    public func allowUnauthenticatedActions(_ count: Int) throws {
+    package func allowUnauthenticatedActions(_ count: Int) throws {
         let result = try ProcessRunner.run(
             "curl",
             [
@@ -114,9 +114,9 @@ public final class MotoServer: @unchecked Sendable {
     }
 
     /// moto's request log, for failure messages.
-    public var log: String { (try? String(contentsOfFile: directory.file("moto.log"), encoding: .utf8)) ?? "" }
+    package var log: String { (try? String(contentsOfFile: directory.file("moto.log"), encoding: .utf8)) ?? "" }
 
-    public func stop() {
+    package func stop() {
         peer.stop()
     }
 
@@ -124,10 +124,10 @@ public final class MotoServer: @unchecked Sendable {
 
 }
 
-public enum MotoServerError: Error, CustomStringConvertible {
+package enum MotoServerError: Error, CustomStringConvertible {
     case notInstalled
 
-    public var description: String {
+    package var description: String {
         "moto_server is not installed (the AWS provider tests run against it): run helpers/test, or "
             + "pip install 'moto[server]'"
     }

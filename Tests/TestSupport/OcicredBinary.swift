@@ -1,12 +1,12 @@
-import Foundation
+package import Foundation
 
 /// Locates the `ocicred` executable that `swift build`/`swift test` built, and a
 /// `docker-credential-ocicred` link to it, so tests exercise the real binary exactly as podman does.
-public enum OcicredBinary {
+package enum OcicredBinary {
     /// `OCICRED_BIN` when set (.ci/run points it at the release build), else the `ocicred` built beside the test
     /// bundle. Never an `ocicred` found on PATH: a stale installed binary must not stand in for the one under
     /// test, so a missing build stops the run with a message instead.
-    public static let path: String = {
+    package static let path: String = {
         if let explicit = ProcessInfo.processInfo.environment["OCICRED_BIN"], !explicit.isEmpty {
             precondition(
                 FileManager.default.isExecutableFile(atPath: explicit), "OCICRED_BIN=\(explicit) is not an executable")
@@ -24,7 +24,7 @@ public enum OcicredBinary {
 
     /// Creates `dir/docker-credential-ocicred` → the binary, the way helpers/install links it, and returns `dir`.
     @discardableResult
-    public static func linkHelper(into dir: String) throws -> String {
+    package static func linkHelper(into dir: String) throws -> String {
         let link = dir + "/docker-credential-ocicred"
         try? FileManager.default.removeItem(atPath: link)
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
@@ -33,7 +33,7 @@ public enum OcicredBinary {
 
     /// A minimal environment that points every ocicred path (store, key, config, ambient auth files) into
     /// `home`, so a test never reads or writes the developer's real credentials.
-    public static func environment(home: String, extra: [String: String] = [:]) -> [String: String] {
+    package static func environment(home: String, extra: [String: String] = [:]) -> [String: String] {
         var env: [String: String] = [
             "HOME": home,
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
@@ -53,7 +53,7 @@ public enum OcicredBinary {
     /// Creates `home` and returns the extra environment that keeps registry settings in it as well: an empty
     /// registries.conf and drop-in directory, certs.d, and the cache (indexes, chunks) — so commands that talk
     /// to a registry never read the machine's own containers configuration.
-    public static func registryEnvironment(home: String) throws -> [String: String] {
+    package static func registryEnvironment(home: String) throws -> [String: String] {
         try FileManager.default.createDirectory(atPath: home + "/registries.conf.d", withIntermediateDirectories: true)
         return [
             "CONTAINERS_REGISTRIES_CONF": home + "/registries.conf",
@@ -64,7 +64,7 @@ public enum OcicredBinary {
 
     /// Runs `ocicred` with `arguments`, or as `docker-credential-ocicred ACTION` when `asHelper` is set.
     @discardableResult
-    public static func run(
+    package static func run(
         _ arguments: [String], home: String, stdin: String = "", extraEnvironment: [String: String] = [:],
         timeout: Double = 60
     ) throws -> ProcessResult {
@@ -75,7 +75,7 @@ public enum OcicredBinary {
 
     /// Runs the helper through the `docker-credential-ocicred` link (argv[0] dispatch), as podman would.
     @discardableResult
-    public static func helper(
+    package static func helper(
         _ action: String, home: String, stdin: Data, extraEnvironment: [String: String] = [:], timeout: Double = 60
     ) throws -> ProcessResult {
         let bin = home + "/bin"

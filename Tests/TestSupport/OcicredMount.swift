@@ -1,18 +1,18 @@
-import Foundation
+package import Foundation
 
 /// A running `ocicred mount IMAGE DIR`, started like a user would (stdout says "mounted" when DIR is usable).
 /// `stop()` unmounts (SIGTERM) and, should that fail, kills the process and detaches the mount, so no test
 /// leaves a mount or a process behind.
-public final class OcicredMount: @unchecked Sendable {
-    public let runner: OcicredProcess
-    public var process: Process { runner.process }
-    public let mountpoint: String
+package final class OcicredMount: @unchecked Sendable {
+    package let runner: OcicredProcess
+    package var process: Process { runner.process }
+    package let mountpoint: String
     /// With `--bundle` the lazy mount is at DIR/lower and an overlay at DIR/rootfs.
-    public let isBundle: Bool
-    public var logFile: String { runner.logFile }
+    package let isBundle: Bool
+    package var logFile: String { runner.logFile }
     private let output = Pipe()
 
-    public init(
+    package init(
         image: String, mountpoint: String, home: String, arguments: [String] = [], environment: [String: String] = [:]
     ) throws {
         self.mountpoint = mountpoint
@@ -23,10 +23,10 @@ public final class OcicredMount: @unchecked Sendable {
             logName: "mount")
     }
 
-    public var log: String { runner.log }
+    package var log: String { runner.log }
 
     /// Waits for the "mounted" line; false when the process exits first or `timeout` passes.
-    public func waitUntilMounted(timeout: Double = 120) -> Bool {
+    package func waitUntilMounted(timeout: Double = 120) -> Bool {
         let deadline = Date() + timeout
         let handle = output.fileHandleForReading
         var text = ""
@@ -49,10 +49,10 @@ public final class OcicredMount: @unchecked Sendable {
     }
 
     /// Whether a `fuse.ocicred` filesystem is mounted exactly at `path`.
-    public static func isMounted(_ path: String) -> Bool { mountType(path) == "fuse.ocicred" }
+    package static func isMounted(_ path: String) -> Bool { mountType(path) == "fuse.ocicred" }
 
     /// The type of the filesystem mounted exactly at `path` (the top one), nil when none is.
-    public static func mountType(_ path: String) -> String? {
+    package static func mountType(_ path: String) -> String? {
         let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         guard let mountinfo = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
         return mountinfo.split(separator: "\n").last { line in
@@ -63,11 +63,11 @@ public final class OcicredMount: @unchecked Sendable {
         }
     }
 
-    public func signal(_ number: Int32) { runner.signal(number) }
+    package func signal(_ number: Int32) { runner.signal(number) }
 
-    public func waitForExit(timeout: Double = 30) -> Int32? { runner.waitForExit(timeout: timeout) }
+    package func waitForExit(timeout: Double = 30) -> Int32? { runner.waitForExit(timeout: timeout) }
 
-    public func stop() {
+    package func stop() {
         runner.stop(grace: 40)
         for path in isBundle ? [mountpoint + "/rootfs", mountpoint + "/lower"] : [mountpoint] {
             while Self.mountType(path) != nil && umount2(path, Int32(MNT_DETACH)) == 0 {}

@@ -1,15 +1,15 @@
-import Foundation
+package import Foundation
 
 /// A long-running `ocicred` started by a test (a refresh sidecar, a mount): its stderr in a log file, signals
 /// sent as the kubelet or a user sends them, and `stop()` so that no test leaves the process behind. The one
 /// process fixture; `OcicredMount` adds the mount on top of it.
-public final class OcicredProcess: @unchecked Sendable {
-    public let process = Process()
-    public let logFile: String
+package final class OcicredProcess: @unchecked Sendable {
+    package let process = Process()
+    package let logFile: String
 
     /// `wrapper` runs first with ocicred's path and `arguments` after it (`prlimit --nofile=…`); `output`
     /// receives stdout (default: discarded).
-    public init(
+    package init(
         _ arguments: [String], home: String, environment: [String: String] = [:], wrapper: [String] = [],
         output: Pipe? = nil, logName: String = "ocicred"
     ) throws {
@@ -29,21 +29,21 @@ public final class OcicredProcess: @unchecked Sendable {
         try process.run()
     }
 
-    public var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
-    public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    package var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+    package var pid: Int32 { process.processIdentifier }
+    package var isRunning: Bool { process.isRunning }
 
-    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    package func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// The exit status, or nil while it still runs after `timeout` seconds.
-    public func waitForExit(timeout: Double = 20) -> Int32? {
+    package func waitForExit(timeout: Double = 20) -> Int32? {
         let deadline = Date() + timeout
         while process.isRunning && Date() < deadline { usleep(20_000) }
         return process.isRunning ? nil : process.terminationStatus
     }
 
     /// SIGTERM and up to `grace` seconds to finish (0: none), then SIGKILL; returns once the process is gone.
-    public func stop(grace: Double = 0) {
+    package func stop(grace: Double = 0) {
         guard process.isRunning else { return }
         if grace > 0 {
             signal(SIGTERM)

@@ -1,23 +1,23 @@
-import Foundation
+package import Foundation
 
 /// The outcome of one child process.
-public struct ProcessResult: Sendable, CustomStringConvertible {
+package struct ProcessResult: Sendable, CustomStringConvertible {
     /// The exit status, or the number of the signal that killed the process (then `signal` is set too).
-    public let status: Int32
-    public let stdout: Data
-    public let stderr: Data
+    package let status: Int32
+    package let stdout: Data
+    package let stderr: Data
     /// The signal that ended the process (a crash, a kill), nil when it exited.
-    public var signal: Int32? = nil
-    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
-    public var description: String {
+    package var signal: Int32? = nil
+    package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    package var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    package var description: String {
         (signal.map { "killed by signal \($0)" } ?? "exit \(status)") + "\nstdout: \(stdoutText)\nstderr: \(stderrText)"
     }
 }
 
-public enum ProcessRunnerError: Error, CustomStringConvertible {
+package enum ProcessRunnerError: Error, CustomStringConvertible {
     case timedOut(command: String, seconds: Double)
-    public var description: String {
+    package var description: String {
         switch self {
         case .timedOut(let command, let seconds): return "\(command) did not finish within \(seconds) s"
         }
@@ -25,11 +25,11 @@ public enum ProcessRunnerError: Error, CustomStringConvertible {
 }
 
 /// Runs real programs the way a user's shell would: argv, environment, stdin bytes; collects both outputs.
-public enum ProcessRunner {
+package enum ProcessRunner {
     /// Runs `executable` with `arguments`; `environment` replaces the child's environment when given
     /// (tests pass a minimal one so no developer setting leaks in). Kills the child after `timeout`.
     @discardableResult
-    public static func run(
+    package static func run(
         _ executable: String,
         _ arguments: [String] = [],
         environment: [String: String]? = nil,
@@ -79,14 +79,14 @@ public enum ProcessRunner {
 
     /// Runs a shell pipeline with `bash -c`, for steps that read like the README.
     @discardableResult
-    public static func shell(
+    package static func shell(
         _ script: String, environment: [String: String]? = nil, stdin: Data = Data(), timeout: Double = 300
     ) throws -> ProcessResult {
         try run("/bin/bash", ["-c", script], environment: environment, stdin: stdin, timeout: timeout)
     }
 
     /// Finds a program on PATH the way a shell does.
-    public static func resolve(_ executable: String) -> String {
+    package static func resolve(_ executable: String) -> String {
         if executable.contains("/") { return executable }
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(dir)/\(executable)"
@@ -97,7 +97,7 @@ public enum ProcessRunner {
 
     /// Whether a program is installed; tests that need one fail loudly when it is missing
     /// (helpers/test installs them), they do not skip.
-    public static func isInstalled(_ executable: String) -> Bool {
+    package static func isInstalled(_ executable: String) -> Bool {
         FileManager.default.isExecutableFile(atPath: resolve(executable))
     }
 }

@@ -2,17 +2,17 @@ import Foundation
 
 /// The set-up every mount and bundle test starts from: a docker-registry with basic auth, the layered image
 /// pushed to it, and a home where `ocicred login` succeeded. The one mount set-up; `stop()` undoes all of it.
-public struct PushedImage {
-    public let registry: RegistryFixture
-    public let directory: TemporaryDirectory
-    public let home: String
-    public let password: String
-    public let reference: String
-    public let environment: [String: String]
-    public let image: LayeredImage
+package struct PushedImage {
+    package let registry: RegistryFixture
+    package let directory: TemporaryDirectory
+    package let home: String
+    package let password: String
+    package let reference: String
+    package let environment: [String: String]
+    package let image: LayeredImage
 
     /// `logLevel` goes to OCICRED_LOG_LEVEL (a profile's progress is logged at info).
-    public static func prepare(
+    package static func prepare(
         username: String, repository: String, prefix: String, largeFileMiB: Int = 0, runnable: Bool = false,
         privilegeProbes: Bool = false, logLevel: String? = nil
     ) throws -> PushedImage {
@@ -40,7 +40,7 @@ public struct PushedImage {
         }
     }
 
-    public func stop() {
+    package func stop() {
         registry.stop()
         directory.remove()
     }

@@ -1,8 +1,8 @@
 /// Every way Swift turns a value into text without asking for it — `String(describing:)`,
 /// `String(reflecting:)`, `dump`, and a walk of its Mirror down to the leaves — checked for a secret.
-public enum RedactionProbe {
+package enum RedactionProbe {
     /// The forms of `value` that contain `secret`, by name; empty when none does.
-    public static func leaks(of value: Any, secret: String) -> [String] {
+    package static func leaks(of value: Any, secret: String) -> [String] {
         var leaks: [String] = []
         if String(describing: value).contains(secret) { leaks.append("String(describing:)") }
         if String(reflecting: value).contains(secret) { leaks.append("String(reflecting:)") }

@@ -1,14 +1,14 @@
 import Foundation
 
 /// Errors of the fixtures that start real programs; each says what to install or where to look.
-public enum FixtureError: Error, CustomStringConvertible {
+package enum FixtureError: Error, CustomStringConvertible {
     case missingProgram(name: String, debianPackage: String)
     case commandFailed(command: String, result: ProcessResult)
     case notListening(program: String, port: Int, log: String)
     /// A fixture's test control answered something other than what it documents.
     case unexpectedAnswer(control: String, answer: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missingProgram(let name, let debianPackage):
             return "\(name) is not installed: run helpers/test, or apt-get install \(debianPackage)"
@@ -23,7 +23,7 @@ public enum FixtureError: Error, CustomStringConvertible {
 
     /// Throws `.missingProgram` for the first program of `programs` (name → Debian package) not on PATH.
     /// Integration tests fail with this message rather than skip: helpers/test installs every one of them.
-    public static func requirePrograms(_ programs: KeyValuePairs<String, String>) throws {
+    package static func requirePrograms(_ programs: KeyValuePairs<String, String>) throws {
         for (name, package) in programs where !ProcessRunner.isInstalled(name) {
             throw FixtureError.missingProgram(name: name, debianPackage: package)
         }
@@ -33,11 +33,11 @@ public enum FixtureError: Error, CustomStringConvertible {
 /// The Debian `docker-registry` (CNCF distribution) serving plain HTTP on a free 127.0.0.1 port with htpasswd
 /// (bcrypt) basic auth for one user, its storage and config in a private temporary directory.
 /// Call `stop()` in a `defer`; `deinit` stops it too, so a failing test never leaves it running.
-public final class RegistryFixture: @unchecked Sendable {
-    public let port: Int
-    public let username: String
+package final class RegistryFixture: @unchecked Sendable {
+    package let port: Int
+    package let username: String
     /// `127.0.0.1:PORT`: the registry's name in image references and the credential helpers' server URL.
-    public var host: String { "127.0.0.1:\(port)" }
+    package var host: String { "127.0.0.1:\(port)" }
 
     private let peer: PeerProcess
     private var process: Process { peer.process }
@@ -55,7 +55,7 @@ public final class RegistryFixture: @unchecked Sendable {
     /// With `redirectBlobsTo` (an https base URL), blob downloads are answered with a redirect there, as
     /// distribution's `redirect` storage middleware does for S3 or a CDN; `storageDirectory` is what that other
     /// host must serve.
-    public static func start(
+    package static func start(
         username: String, password: String, tls: SelfSignedCertificate? = nil, redirectBlobsTo: String? = nil
     ) throws -> RegistryFixture {
         try FixtureError.requirePrograms(["docker-registry": "docker-registry", "htpasswd": "apache2-utils"])
@@ -148,15 +148,15 @@ public final class RegistryFixture: @unchecked Sendable {
     }
 
     /// The registry's filesystem storage root (blobs live under docker/registry/v2/blobs).
-    public var storageDirectory: String { directory.file("data") }
+    package var storageDirectory: String { directory.file("data") }
 
     /// What the registry logged so far (requests, auth failures); for failure messages.
-    public var log: String {
+    package var log: String {
         (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
     }
 
     /// Stops the registry and removes its files; safe to call more than once.
-    public func stop() {
+    package func stop() {
         peer.stop()
     }
 

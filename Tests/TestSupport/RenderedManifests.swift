@@ -2,25 +2,25 @@ import Foundation
 
 /// manifests/ as a user applies it: each overlay rendered by the real `kubectl kustomize`, in a network namespace
 /// of its own (`unshare -n`), so a render that needed the network would fail here rather than reach out.
-public enum RenderedManifests {
+package enum RenderedManifests {
     /// The repository's manifests/ directory.
-    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    package static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("manifests").path
 
     /// The overlays under manifests/overlays, one per use.
-    public static var overlays: [String] {
+    package static var overlays: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: root + "/overlays")) ?? []).sorted()
     }
 
     /// Debian 12's own kubectl (kubernetes-client 1.20, kustomize v2.0.3), unpacked by helpers/test when another
     /// package owns /usr/bin/kubectl: what a user on a fresh Debian 12 machine renders with.
-    public static var debianKubectl: String? {
+    package static var debianKubectl: String? {
         ProcessInfo.processInfo.environment["OCICRED_DEBIAN_KUBECTL"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// `kubectl kustomize DIR` offline; DIR is an overlay name or any path holding a kustomization. `kubectl`
     /// picks another binary (Debian's, say).
-    public static func render(_ overlayOrPath: String, kubectl: String? = nil) throws -> String {
+    package static func render(_ overlayOrPath: String, kubectl: String? = nil) throws -> String {
         try FixtureError.requirePrograms(["kubectl": "kubernetes-client", "unshare": "util-linux"])
         let path = overlayOrPath.hasPrefix("/") ? overlayOrPath : root + "/overlays/" + overlayOrPath
         let result = try ProcessRunner.run(
@@ -32,12 +32,12 @@ public enum RenderedManifests {
     }
 
     /// The rendered objects as JSON values (PyYAML reads the YAML; python3 is how the fixtures run anyway).
-    public static func objects(_ overlayOrPath: String) throws -> [[String: Any]] {
+    package static func objects(_ overlayOrPath: String) throws -> [[String: Any]] {
         try yamlDocuments(render(overlayOrPath))
     }
 
     /// Every document of a YAML stream, as JSON values.
-    public static func yamlDocuments(_ yaml: String) throws -> [[String: Any]] {
+    package static func yamlDocuments(_ yaml: String) throws -> [[String: Any]] {
         let script =
             "import json, sys, yaml\n"
             + "print(json.dumps([d for d in yaml.safe_load_all(sys.stdin) if d is not None]))"
@@ -48,16 +48,16 @@ public enum RenderedManifests {
 }
 
 extension RenderedManifests {
-    public static func kind(_ object: [String: Any]) -> String { object["kind"] as? String ?? "" }
-    public static func name(_ object: [String: Any]) -> String {
+    package static func kind(_ object: [String: Any]) -> String { object["kind"] as? String ?? "" }
+    package static func name(_ object: [String: Any]) -> String {
         (object["metadata"] as? [String: Any])?["name"] as? String ?? ""
     }
-    public static func namespace(_ object: [String: Any]) -> String? {
+    package static func namespace(_ object: [String: Any]) -> String? {
         (object["metadata"] as? [String: Any])?["namespace"] as? String
     }
 
     /// The pod spec of a Pod, of a workload's template, or of a CronJob's job template; nil for other kinds.
-    public static func podSpec(_ object: [String: Any]) -> [String: Any]? {
+    package static func podSpec(_ object: [String: Any]) -> [String: Any]? {
         let spec = object["spec"] as? [String: Any]
         switch kind(object) {
         case "Pod": return spec
@@ -71,13 +71,13 @@ extension RenderedManifests {
     }
 
     /// Every container of a pod spec, init containers (and native sidecars) first.
-    public static func containers(_ podSpec: [String: Any]) -> [[String: Any]] {
+    package static func containers(_ podSpec: [String: Any]) -> [[String: Any]] {
         (podSpec["initContainers"] as? [[String: Any]] ?? []) + (podSpec["containers"] as? [[String: Any]] ?? [])
     }
 
     /// The `config.yaml` a ConfigMap of the rendered objects holds, by the ConfigMap's name prefix (kustomize
     /// appends a hash).
-    public static func configMapFile(_ objects: [[String: Any]], prefix: String, key: String = "config.yaml")
+    package static func configMapFile(_ objects: [[String: Any]], prefix: String, key: String = "config.yaml")
         -> String?
     {
         objects.first { kind($0) == "ConfigMap" && name($0).hasPrefix(prefix) }.flatMap {

@@ -5,13 +5,13 @@ import Foundation
 /// profile ocicred pushed, and signs or verifies digests the way cosign's documentation specifies key-based
 /// signatures (tag `sha256-<hex>.sig`, simple-signing payload layers, base64 DER ECDSA P-256 over the payload in
 /// the `dev.cosignproject.cosign/signature` annotation). The password reaches Python on stdin only.
-public struct RepositoryPusher: Sendable {
-    public let host: String
-    public let username: String
-    public let password: String
-    public let repository: String
+package struct RepositoryPusher: Sendable {
+    package let host: String
+    package let username: String
+    package let password: String
+    package let repository: String
 
-    public init(registry: RegistryFixture, password: String, repository: String) {
+    package init(registry: RegistryFixture, password: String, repository: String) {
         host = registry.host
         username = registry.username
         self.password = password
@@ -21,17 +21,17 @@ public struct RepositoryPusher: Sendable {
     /// Pushes, as the newest referrer of `subject`, a copy of the oldest ocicred artifact of `kind` (`index` or
     /// `profile`) after running `mutation` (Python, on `doc`: the decoded index or profile; `other` is the JSON
     /// object in `otherFile`, when given). Returns the new artifact's digest.
-    public func forge(kind: String, subject: String, mutation: String, otherFile: String = "") throws -> String {
+    package func forge(kind: String, subject: String, mutation: String, otherFile: String = "") throws -> String {
         try run(["forge", kind, subject, mutation, otherFile])
     }
 
     /// Signs `digest` with the PEM private key at `keyFile` as cosign does, adding to its `.sig` manifest.
-    public func cosignSign(digest: String, keyFile: String) throws {
+    package func cosignSign(digest: String, keyFile: String) throws {
         _ = try run(["sign", digest, keyFile])
     }
 
     /// How many signatures of `digest` in the repository verify with the PEM public key at `publicKeyFile`.
-    public func cosignVerify(digest: String, publicKeyFile: String) throws -> Int {
+    package func cosignVerify(digest: String, publicKeyFile: String) throws -> Int {
         Int(try run(["verify", digest, publicKeyFile])) ?? -1
     }
 
@@ -46,7 +46,7 @@ public struct RepositoryPusher: Sendable {
 
     /// P-256 key pairs as `openssl` makes them: `NAME.key` (unencrypted PKCS#8, 0600) and `NAME.pub` (PKIX PEM,
     /// what `cosign generate-key-pair` writes as cosign.pub). Returns the two paths.
-    public static func makeKeyPair(_ name: String, in directory: TemporaryDirectory) throws -> (
+    package static func makeKeyPair(_ name: String, in directory: TemporaryDirectory) throws -> (
         key: String, pub: String
     ) {
         try FixtureError.requirePrograms(["openssl": "openssl"])

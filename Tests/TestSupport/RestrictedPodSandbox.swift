@@ -10,11 +10,11 @@ import Foundation
 /// reproduced here: this is the part of it that matters to image builders.
 ///
 /// The container shares the test's network namespace, so a registry the test started on 127.0.0.1 is reachable.
-public struct RestrictedPodSandbox {
+package struct RestrictedPodSandbox {
     /// The pod's volumes: a host directory mounted at a path, writable or not.
-    public struct Volume {
-        public let hostPath: String, mountPath: String, readOnly: Bool
-        public init(hostPath: String, mountPath: String, readOnly: Bool = false) {
+    package struct Volume {
+        package let hostPath: String, mountPath: String, readOnly: Bool
+        package init(hostPath: String, mountPath: String, readOnly: Bool = false) {
             self.hostPath = hostPath
             self.mountPath = mountPath
             self.readOnly = readOnly
@@ -26,11 +26,11 @@ public struct RestrictedPodSandbox {
         0x0002_0000, 0x0200_0000, 0x0400_0000, 0x0800_0000, 0x1000_0000, 0x2000_0000, 0x4000_0000,
     ]
 
-    public let uid: Int
-    public let runc: Runc
+    package let uid: Int
+    package let runc: Runc
     let directory: TemporaryDirectory
 
-    public init(uid: Int, in directory: TemporaryDirectory) throws {
+    package init(uid: Int, in directory: TemporaryDirectory) throws {
         self.uid = uid
         self.directory = directory
         runc = try Runc(in: directory)
@@ -39,7 +39,7 @@ public struct RestrictedPodSandbox {
     /// Runs `arguments` in the sandbox with exactly `environment`, in `workingDirectory`, and returns what it
     /// printed. With `userName`, /etc/passwd and /etc/group name the uid, as an image built for that user does.
     /// The bundle is removed afterwards; runc's `run` removes the container.
-    public func run(
+    package func run(
         _ arguments: [String], environment: [String: String], workingDirectory: String, volumes: [Volume],
         userName: String? = nil, timeout: Double = 180
     ) throws -> ProcessResult {

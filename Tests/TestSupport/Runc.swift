@@ -2,10 +2,10 @@ import Foundation
 
 /// runc driven as a user drives it, with its state under a private `--root` so nothing of the machine's own
 /// containers is seen or touched. `remove(_:)` in a `defer` leaves no container behind.
-public struct Runc: Sendable {
-    public let stateDirectory: String
+package struct Runc: Sendable {
+    package let stateDirectory: String
 
-    public init(in directory: TemporaryDirectory) throws {
+    package init(in directory: TemporaryDirectory) throws {
         try FixtureError.requirePrograms(["runc": "runc"])
         stateDirectory = directory.file("runc-state")
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
@@ -16,7 +16,7 @@ public struct Runc: Sendable {
     /// and the user namespace (issue 14, "On this machine"), and a test has no terminal. `arguments` and `root`
     /// replace the process (the image's own command and user otherwise); `root` runs it as root with the
     /// capabilities to read any file.
-    public static func adjust(bundle: String, arguments: [String]? = nil, root: Bool = false) throws {
+    package static func adjust(bundle: String, arguments: [String]? = nil, root: Bool = false) throws {
         let path = bundle + "/config.json"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         guard var spec = try JSONSerialization.jsonObject(with: bytes) as? [String: Any],
@@ -45,7 +45,7 @@ public struct Runc: Sendable {
     }
 
     /// `runc run --bundle BUNDLE ID` in the foreground; returns what the container printed and its status.
-    public func run(bundle: String, id: String, timeout: Double = 120) throws -> ProcessResult {
+    package func run(bundle: String, id: String, timeout: Double = 120) throws -> ProcessResult {
         defer { remove(id) }
         return try ProcessRunner.run(
             "runc", ["--root", stateDirectory, "run", "--bundle", bundle, id], environment: Self.environment,
@@ -53,7 +53,7 @@ public struct Runc: Sendable {
     }
 
     /// `runc run --detach`: the container keeps running after this returns; its output is discarded.
-    public func start(bundle: String, id: String) throws {
+    package func start(bundle: String, id: String) throws {
         let result = try ProcessRunner.run(
             "/bin/bash",
             [
@@ -70,14 +70,14 @@ public struct Runc: Sendable {
     }
 
     /// Whether container `id` is running.
-    public func isRunning(_ id: String) -> Bool {
+    package func isRunning(_ id: String) -> Bool {
         let state = try? ProcessRunner.run(
             "runc", ["--root", stateDirectory, "state", id], environment: Self.environment, timeout: 30)
         return state?.status == 0 && state?.stdoutText.contains("\"running\"") == true
     }
 
     /// Kills and deletes container `id`; safe when it is gone already.
-    public func remove(_ id: String) {
+    package func remove(_ id: String) {
         _ = try? ProcessRunner.run(
             "runc", ["--root", stateDirectory, "kill", id, "KILL"], environment: Self.environment, timeout: 30)
         let deadline = Date() + 10

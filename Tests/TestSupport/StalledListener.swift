@@ -7,11 +7,11 @@ import Foundation
 /// A 127.0.0.1 port whose connects hang: a listener with a backlog of 0 that never accepts, its queue filled by
 /// connections of its own. Linux drops further SYNs to a full accept queue, so a client's connect waits until
 /// its own timeout — what an unreachable or firewalled host does, without a packet leaving loopback.
-public final class StalledListener: @unchecked Sendable {
-    public let port: Int
+package final class StalledListener: @unchecked Sendable {
+    package let port: Int
     private var descriptors: [Int32] = []
 
-    public init() throws {
+    package init() throws {
         let (listener, bound, port) = try LoopbackListener.open(backlog: 0)
         var address = bound
         descriptors.append(listener)

@@ -1,30 +1,30 @@
-import Foundation
+package import Foundation
 
 /// Everything under a few directories or files — each entry's relative path, kind, permission bits and bytes —
 /// so a test can say "this command left the store exactly as it was" and "nothing at rest holds the secret".
 ///
 /// `description` and `differences(from:)` name paths, kinds, modes and sizes only, never contents: the
 /// contents are what a test is checking for secrets, so they stay out of test logs.
-public struct StoreSnapshot: Equatable, Sendable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case file, directory, symlink, other, missing }
+package struct StoreSnapshot: Equatable, Sendable, CustomStringConvertible {
+    package enum Kind: String, Sendable { case file, directory, symlink, other, missing }
 
-    public struct Entry: Equatable, Sendable {
+    package struct Entry: Equatable, Sendable {
         /// `root` + "/" + the path below it (the root itself has no suffix).
-        public let path: String
-        public let kind: Kind
+        package let path: String
+        package let kind: Kind
         /// Permission bits (`st_mode & 0o7777`).
-        public let mode: Int
+        package let mode: Int
         /// File bytes, or a symlink's target as UTF-8; empty for directories.
-        public let contents: Data
+        package let contents: Data
 
-        public var name: String { (path as NSString).lastPathComponent }
-        public var octalMode: String { String(mode, radix: 8) }
+        package var name: String { (path as NSString).lastPathComponent }
+        package var octalMode: String { String(mode, radix: 8) }
     }
 
-    public let entries: [Entry]
+    package let entries: [Entry]
 
     /// Walks every root (without following symbolic links); a root that does not exist is recorded as missing.
-    public init(of roots: [String]) throws {
+    package init(of roots: [String]) throws {
         var entries: [Entry] = []
         for root in roots {
             try Self.visit(root, into: &entries)
@@ -32,16 +32,16 @@ public struct StoreSnapshot: Equatable, Sendable, CustomStringConvertible {
         self.entries = entries.sorted { $0.path < $1.path }
     }
 
-    public var files: [Entry] { entries.filter { $0.kind == .file } }
-    public var directories: [Entry] { entries.filter { $0.kind == .directory } }
+    package var files: [Entry] { entries.filter { $0.kind == .file } }
+    package var directories: [Entry] { entries.filter { $0.kind == .directory } }
 
     /// Files whose bytes contain `needle` anywhere.
-    public func files(containing needle: Data) -> [Entry] {
+    package func files(containing needle: Data) -> [Entry] {
         files.filter { !needle.isEmpty && $0.contents.range(of: needle) != nil }
     }
 
     /// What changed, one line per path, without contents.
-    public func differences(from before: StoreSnapshot) -> [String] {
+    package func differences(from before: StoreSnapshot) -> [String] {
         let old = Dictionary(before.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         let new = Dictionary(entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var lines: [String] = []
@@ -63,7 +63,7 @@ public struct StoreSnapshot: Equatable, Sendable, CustomStringConvertible {
         return lines
     }
 
-    public var description: String {
+    package var description: String {
         entries.map(Self.summary).joined(separator: "\n")
     }
 

@@ -1,10 +1,10 @@
 import Foundation
 
 /// A private (0700) directory under the system temp dir, removed by `remove()`; tests call it in `defer`.
-public struct TemporaryDirectory: Sendable {
-    public let path: String
+package struct TemporaryDirectory: Sendable {
+    package let path: String
 
-    public init(prefix: String = "ocicred-test") throws {
+    package init(prefix: String = "ocicred-test") throws {
         var template = Array((NSTemporaryDirectory() + "/\(prefix)-XXXXXX").utf8CString)
         guard let result = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
@@ -12,7 +12,7 @@ public struct TemporaryDirectory: Sendable {
         path = String(cString: result)
     }
 
-    public func file(_ name: String) -> String { path + "/" + name }
+    package func file(_ name: String) -> String { path + "/" + name }
 
-    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+    package func remove() { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -2,17 +2,17 @@ import Foundation
 
 /// A self-signed certificate and its key, made by the `openssl` CLI in a private directory: the token server's
 /// signing certificate (and the registry's `rootcertbundle`), or a TLS registry's server certificate.
-public struct SelfSignedCertificate: Sendable {
-    public let certificateFile: String
-    public let keyFile: String
+package struct SelfSignedCertificate: Sendable {
+    package let certificateFile: String
+    package let keyFile: String
 
     /// A certificate for 127.0.0.1 (CN and IP SAN), as a registry on loopback serves.
-    public static func loopback(in directory: String, name: String) throws -> SelfSignedCertificate {
+    package static func loopback(in directory: String, name: String) throws -> SelfSignedCertificate {
         try make(in: directory, name: name, commonName: "127.0.0.1", subjectAltNames: ["IP:127.0.0.1"])
     }
 
     /// `subjectAltNames` like `["IP:127.0.0.1", "DNS:localhost"]`, for a server certificate.
-    public static func make(
+    package static func make(
         in directory: String, name: String, commonName: String, subjectAltNames: [String] = []
     ) throws -> SelfSignedCertificate {
         try FixtureError.requirePrograms(["openssl": "openssl"])
@@ -34,12 +34,12 @@ public struct SelfSignedCertificate: Sendable {
 }
 
 /// A user of the token server: everyone authenticated may pull; only users with `push` may push.
-public struct TokenUser: Sendable {
-    public let name: String
-    public let password: String
-    public let push: Bool
+package struct TokenUser: Sendable {
+    package let name: String
+    package let password: String
+    package let push: Bool
 
-    public init(name: String, password: String, push: Bool) {
+    package init(name: String, password: String, push: Bool) {
         self.name = name
         self.password = password
         self.push = push
@@ -51,15 +51,15 @@ public struct TokenUser: Sendable {
 /// key the test makes with the openssl CLI and puts the certificate in the JWT header's `x5c`; the registry
 /// trusts that same certificate as its `rootcertbundle`. Users and passwords reach the token server in its
 /// environment only. Call `stop()` in a `defer`; `deinit` stops both processes too.
-public final class TokenRegistryFixture: @unchecked Sendable {
-    public static let service = "ocicred-test-registry"
-    public static let issuer = "ocicred-test-token-issuer"
+package final class TokenRegistryFixture: @unchecked Sendable {
+    package static let service = "ocicred-test-registry"
+    package static let issuer = "ocicred-test-token-issuer"
 
-    public let port: Int
-    public let tokenServer: FixtureServer
+    package let port: Int
+    package let tokenServer: FixtureServer
     /// `127.0.0.1:PORT`.
-    public var host: String { "127.0.0.1:\(port)" }
-    public var realm: String { tokenServer.baseURL + "/token" }
+    package var host: String { "127.0.0.1:\(port)" }
+    package var realm: String { tokenServer.baseURL + "/token" }
 
     private let peer: PeerProcess
     private var process: Process { peer.process }
@@ -72,7 +72,7 @@ public final class TokenRegistryFixture: @unchecked Sendable {
     }
 
     /// `tokenLifetime` is the tokens' `expires_in` and `exp - iat`, in seconds.
-    public static func start(users: [TokenUser], tokenLifetime: Int = 300) throws -> TokenRegistryFixture {
+    package static func start(users: [TokenUser], tokenLifetime: Int = 300) throws -> TokenRegistryFixture {
         try FixtureError.requirePrograms(["docker-registry": "docker-registry", "python3": "python3"])
         let directory = try TemporaryDirectory(prefix: "ocicred-token-registry")
         var tokenServer: FixtureServer?
@@ -141,15 +141,15 @@ public final class TokenRegistryFixture: @unchecked Sendable {
     }
 
     /// What the registry logged so far; for failure messages.
-    public var log: String {
+    package var log: String {
         (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
     }
 
     /// How often the token server counted `name` (token-basic, token-refresh, token-rejected, …).
-    public func tokenCounter(_ name: String) throws -> Int { try tokenServer.counter(name) }
+    package func tokenCounter(_ name: String) throws -> Int { try tokenServer.counter(name) }
 
     /// Stops the registry, then the token server, and removes their files; safe to call more than once.
-    public func stop() {
+    package func stop() {
         peer.stop(before: tokenServer.stop)
     }
 

@@ -1,18 +1,18 @@
-import SystemSupport
+package import SystemSupport
 
 /// Finds and reads the config for this environment. A missing file is an empty config; an unreadable or
 /// invalid one is an error (a rule the user wrote must never be skipped silently).
-public enum ConfigLoader {
-    public static func path(in environment: OcicredEnvironment) -> String {
+package enum ConfigLoader {
+    package static func path(in environment: OcicredEnvironment) -> String {
         environment["OCICRED_CONFIG"] ?? environment.configHome + "/ocicred/config.yaml"
     }
 
-    public static func load(environment: OcicredEnvironment) throws(CredentialError) -> OcicredConfig {
+    package static func load(environment: OcicredEnvironment) throws(CredentialError) -> OcicredConfig {
         try loadDocument(environment: environment).config
     }
 
     /// The config with the sections other targets own; a missing file is an empty document.
-    public static func loadDocument(environment: OcicredEnvironment) throws(CredentialError) -> ConfigDocument {
+    package static func loadDocument(environment: OcicredEnvironment) throws(CredentialError) -> ConfigDocument {
         let path = path(in: environment)
         let bytes: [UInt8]?
         do {

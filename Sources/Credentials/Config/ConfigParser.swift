@@ -1,21 +1,21 @@
-import SystemSupport
-public import Yams
+internal import SystemSupport
+package import Yams
 
 /// Reads the YAML config into `OcicredConfig`, checking every key and type and reporting the first problem
 /// with file:line:column. Unknown keys are errors, not ignored: a misspelt `rolearn` that silently does
 /// nothing would mint with the wrong identity.
-public enum ConfigParser {
+package enum ConfigParser {
     /// Top-level sections other targets own and check (`refresh:` in Refresh); every command accepts them, so
     /// one file serves every command, while a misspelt section is still an error everywhere.
-    public static let sectionsOwnedElsewhere = ["refresh", "kubelet", "mount"]
+    package static let sectionsOwnedElsewhere = ["refresh", "kubelet", "mount"]
 
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> OcicredConfig {
+    package static func parse(_ text: String, file: String) throws(ConfigError) -> OcicredConfig {
         try parseDocument(text, file: file).config
     }
 
     /// The config with the sections other targets own, for them to check (`RefreshConfig.parse`); every problem of
     /// the file in one error (its `others`), the first leading.
-    public static func parseDocument(_ text: String, file: String) throws(ConfigError) -> ConfigDocument {
+    package static func parseDocument(_ text: String, file: String) throws(ConfigError) -> ConfigDocument {
         let (document, problems) = try parseDocumentCollecting(text, file: file)
         if let error = ConfigError.combining(problems) { throw error }
         return document
@@ -339,35 +339,35 @@ public enum ConfigParser {
 }
 
 /// The parsed config file: the `registries:` rules, and the raw sections other targets own.
-public struct ConfigDocument {
-    public var config: OcicredConfig
-    public var sections: [String: Node]
+package struct ConfigDocument {
+    package var config: OcicredConfig
+    package var sections: [String: Node]
     /// Reads those sections with positions in this file.
-    public var reader: NodeReader
+    package var reader: NodeReader
     /// What is allowed but probably not meant (`host: "*.*"`), `file:line:column: message` each; `config
     /// validate` prints them.
-    public var warnings: [String] = []
+    package var warnings: [String] = []
 }
 
 /// Typed reads of YAML nodes that fail with the node's position; the one way every target reads its part of
 /// the config.
-public struct NodeReader: Sendable {
-    public let file: String
+package struct NodeReader: Sendable {
+    package let file: String
 
-    public func location(_ node: Node) -> String {
+    package func location(_ node: Node) -> String {
         "\(file):\(node.mark?.line ?? 1):\(node.mark?.column ?? 1)"
     }
 
-    public func error(_ node: Node, _ message: String) -> ConfigError {
+    package func error(_ node: Node, _ message: String) -> ConfigError {
         ConfigError(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, message: message)
     }
 
-    public func mapping(_ node: Node, what: String) throws(ConfigError) -> [(key: Node, value: Node)] {
+    package func mapping(_ node: Node, what: String) throws(ConfigError) -> [(key: Node, value: Node)] {
         guard case .mapping(let map) = node else { throw error(node, "\(what) must be a mapping of `key: value`") }
         return map.map { ($0.key, $0.value) }
     }
 
-    public func checkKeys(_ map: [(key: Node, value: Node)], allowed: [String], in what: String) throws(ConfigError) {
+    package func checkKeys(_ map: [(key: Node, value: Node)], allowed: [String], in what: String) throws(ConfigError) {
         var seen = Set<String>()
         for (key, _) in map {
             guard let name = key.string else { throw error(key, "keys in \(what) must be plain strings") }
@@ -378,7 +378,7 @@ public struct NodeReader: Sendable {
         }
     }
 
-    public func string(_ node: Node, key: String) throws(ConfigError) -> String {
+    package func string(_ node: Node, key: String) throws(ConfigError) -> String {
         guard case .scalar(let scalar) = node else { throw error(node, "`\(key)` must be a string") }
         // A YAML null, bool or number where a name belongs is almost always a typo or a missing quote.
         if scalar.style == .plain, node.null != nil || node.bool != nil || node.int != nil || node.float != nil {
@@ -390,7 +390,7 @@ public struct NodeReader: Sendable {
 
     /// A duration in seconds: a positive number with `s`, `m` or `h` (30s, 5m, 1h); anything else (`5`, `5 seconds`,
     /// `5x`) is an error, never a guess.
-    public func duration(_ node: Node, key: String) throws(ConfigError) -> Double {
+    package func duration(_ node: Node, key: String) throws(ConfigError) -> Double {
         guard case .scalar(let scalar) = node else { throw error(node, "`\(key)` must be a duration like 30s") }
         var text = Substring(scalar.string)
         var unit = 1.0
@@ -423,7 +423,7 @@ public struct NodeReader: Sendable {
         return text
     }
 
-    public func optionalString(_ map: [(key: Node, value: Node)], _ key: String) throws(ConfigError) -> String? {
+    package func optionalString(_ map: [(key: Node, value: Node)], _ key: String) throws(ConfigError) -> String? {
         guard let value = map.first(where: { $0.key.string == key })?.value else { return nil }
         return try string(value, key: key)
     }

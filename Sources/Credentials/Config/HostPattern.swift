@@ -1,13 +1,13 @@
-import SystemSupport
+internal import SystemSupport
 
 /// A registry host pattern from the config: a host (optionally with `:port`) where `*` stands for any run of
 /// characters inside one DNS label, so `*.dkr.ecr.*.amazonaws.com` matches every ECR registry but never
 /// `evil.example/123.dkr.ecr…` or a host with extra labels. Matching is case-insensitive (DNS is).
-public struct HostPattern: Sendable, Hashable, CustomStringConvertible {
-    public let text: String
+package struct HostPattern: Sendable, Hashable, CustomStringConvertible {
+    package let text: String
     private let labels: [[UInt8]]
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let lowered = text.lowercased()
         guard !lowered.isEmpty, !lowered.contains("/"), !lowered.contains(" "), !lowered.contains("**") else {
             return nil
@@ -17,18 +17,18 @@ public struct HostPattern: Sendable, Hashable, CustomStringConvertible {
         if labels.contains(where: \.isEmpty) { return nil }
     }
 
-    public var description: String { text }
+    package var description: String { text }
 
     /// Patterns without wildcards win over patterns with them, so an exact rule can carve out one host.
-    public var isExact: Bool { !text.contains("*") }
+    package var isExact: Bool { !text.contains("*") }
 
     /// Fewer than two labels that are not wholly `*` (`*`, `*.*`, `*.com`, `*.*.io`): it matches registries of
     /// any domain, which hands one rule's credentials to every registry a pull names.
-    public var isOverBroad: Bool {
+    package var isOverBroad: Bool {
         labels.filter { !$0.allSatisfy { $0 == UInt8(ascii: "*") } }.count < 2
     }
 
-    public func matches(_ host: String) -> Bool {
+    package func matches(_ host: String) -> Bool {
         let hostLabels = host.lowercased().split(separator: ".", omittingEmptySubsequences: false).map {
             Array($0.utf8)
         }

@@ -11,19 +11,19 @@
 ///     provider: static
 ///     credentials: [GITHUB_USERNAME, GITHUB_TOKEN]
 /// ```
-public struct OcicredConfig: Sendable, Equatable {
-    public var rules: [RegistryRule]
+package struct OcicredConfig: Sendable, Equatable {
+    package var rules: [RegistryRule]
     /// Sections other commands own (`refresh:`), kept as parsed YAML-free values for them to read.
-    public var path: String
+    package var path: String
 
-    public init(rules: [RegistryRule] = [], path: String = "") {
+    package init(rules: [RegistryRule] = [], path: String = "") {
         self.rules = rules
         self.path = path
     }
 
     /// The rule for `host` (with port, lower-case): an exact pattern wins over wildcards; among equals the
     /// first written wins, as in an ordered list a user reads top-down.
-    public func rule(for host: String) -> RegistryRule? {
+    package func rule(for host: String) -> RegistryRule? {
         let matching = rules.filter { $0.pattern.matches(host) }
         return matching.first(where: \.pattern.isExact) ?? matching.first
     }

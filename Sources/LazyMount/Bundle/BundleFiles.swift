@@ -1,4 +1,4 @@
-import SystemSupport
+internal import SystemSupport
 
 /// The one way the bundle and profile code writes a file (config.json, a cached profile): SystemSupport's
 /// atomic writer, 0600.

@@ -1,18 +1,18 @@
-import FoundationEssentials
+internal import FoundationEssentials
 
 /// The parts of an image's config blob (image-spec config.md, Docker's field names) that decide how a container
 /// of the image runs: what `umoci unpack` and podman read from it.
-public struct ImageConfiguration: Decodable, Sendable, Equatable {
-    public struct Execution: Decodable, Sendable, Equatable {
-        public var user: String?
-        public var exposedPorts: [String: EmptyObject]?
-        public var env: [String]?
-        public var entrypoint: [String]?
-        public var cmd: [String]?
-        public var volumes: [String: EmptyObject]?
-        public var workingDir: String?
-        public var labels: [String: String]?
-        public var stopSignal: String?
+package struct ImageConfiguration: Decodable, Sendable, Equatable {
+    package struct Execution: Decodable, Sendable, Equatable {
+        package var user: String?
+        package var exposedPorts: [String: EmptyObject]?
+        package var env: [String]?
+        package var entrypoint: [String]?
+        package var cmd: [String]?
+        package var volumes: [String: EmptyObject]?
+        package var workingDir: String?
+        package var labels: [String: String]?
+        package var stopSignal: String?
 
         enum CodingKeys: String, CodingKey {
             case user = "User", exposedPorts = "ExposedPorts", env = "Env", entrypoint = "Entrypoint", cmd = "Cmd"
@@ -21,15 +21,15 @@ public struct ImageConfiguration: Decodable, Sendable, Equatable {
     }
 
     /// `{}` in ExposedPorts and Volumes: only the keys matter.
-    public struct EmptyObject: Decodable, Sendable, Equatable {}
+    package struct EmptyObject: Decodable, Sendable, Equatable {}
 
-    public var created: String?
-    public var author: String?
-    public var architecture: String?
-    public var os: String?
-    public var config: Execution?
+    package var created: String?
+    package var author: String?
+    package var architecture: String?
+    package var os: String?
+    package var config: Execution?
 
-    public static func decode(_ bytes: [UInt8]) throws(LazyMountError) -> ImageConfiguration {
+    package static func decode(_ bytes: [UInt8]) throws(LazyMountError) -> ImageConfiguration {
         do {
             return try JSONDecoder().decode(ImageConfiguration.self, from: Data(bytes))
         } catch {
@@ -38,5 +38,5 @@ public struct ImageConfiguration: Decodable, Sendable, Equatable {
     }
 
     /// Entrypoint followed by Cmd, the process the image runs by default (image-spec config.md, "Cmd").
-    public var defaultArguments: [String] { (config?.entrypoint ?? []) + (config?.cmd ?? []) }
+    package var defaultArguments: [String] { (config?.entrypoint ?? []) + (config?.cmd ?? []) }
 }

@@ -1,5 +1,5 @@
-import FoundationEssentials
-import SystemSupport
+internal import FoundationEssentials
+internal import SystemSupport
 
 /// /proc/PID/mountinfo, read to find which mounts exist and who else still holds ours (proc(5)).
 enum MountTable {

@@ -1,5 +1,5 @@
-import FoundationEssentials
-import SystemSupport
+internal import FoundationEssentials
+internal import SystemSupport
 
 /// An OCI runtime bundle (runtime-spec bundle.md) over a lazy mount: DIR/config.json from the image config, and
 /// DIR/rootfs a writable overlay whose lower layer is the read-only FUSE mount at DIR/lower and whose upper and
@@ -9,30 +9,30 @@ import SystemSupport
 /// Taking it apart goes top down: the overlay, then the FUSE mount. While a container still has the overlay
 /// (its root, or podman's own overlay stacked on it), that is refused with who holds it: unmounting under a
 /// running container would leave it reading a filesystem that no longer answers.
-public struct RuntimeBundle: Sendable {
-    public struct Options: Sendable {
+package struct RuntimeBundle: Sendable {
+    package struct Options: Sendable {
         /// Keep DIR/upper (the container's writes) when the bundle is taken apart, and use an existing one.
-        public var keepUpper = false
+        package var keepUpper = false
         /// nil: a bundle for root. Otherwise the user namespace's maps (`umoci unpack --rootless`).
-        public var rootless: RuntimeSpec.Rootless?
-        public var hostname = "ocicred"
+        package var rootless: RuntimeSpec.Rootless?
+        package var hostname = "ocicred"
 
-        public init() {}
+        package init() {}
     }
 
-    public let directory: String
-    public let options: Options
+    package let directory: String
+    package let options: Options
 
-    public init(directory: String, options: Options) {
+    package init(directory: String, options: Options) {
         self.directory = directory
         self.options = options
     }
 
-    public var configPath: String { directory + "/config.json" }
-    public var rootfs: String { directory + "/rootfs" }
-    public var lower: String { directory + "/lower" }
-    public var upper: String { directory + "/upper" }
-    public var work: String { directory + "/work" }
+    package var configPath: String { directory + "/config.json" }
+    package var rootfs: String { directory + "/rootfs" }
+    package var lower: String { directory + "/lower" }
+    package var upper: String { directory + "/upper" }
+    package var work: String { directory + "/work" }
 
     /// What `prepare` made, so that taking the bundle apart removes exactly that and nothing a user or a
     /// container placed.
@@ -117,7 +117,7 @@ public struct RuntimeBundle: Sendable {
 
     /// `ocicred unmount DIR` for a bundle: refuses while anything holds the overlay, then unmounts it, then the
     /// FUSE mount (which ends the `ocicred mount` process, which then removes what it made).
-    public static func unmount(_ directory: String) throws(LazyMountError) {
+    package static func unmount(_ directory: String) throws(LazyMountError) {
         let bundle = RuntimeBundle(directory: directory, options: Options())
         guard let lowerMount = MountTable.mount(at: bundle.lower), lowerMount.type == "fuse.ocicred" else {
             throw .mount(mountpoint: directory, reason: "not a bundle mounted by `ocicred mount --bundle`")
@@ -156,7 +156,7 @@ public struct RuntimeBundle: Sendable {
     }
 
     /// `podman run` arguments for the bundle in `directory`, from its config.json.
-    public static func podmanArguments(_ directory: String) throws(LazyMountError) -> [String] {
+    package static func podmanArguments(_ directory: String) throws(LazyMountError) -> [String] {
         let bundle = RuntimeBundle(directory: directory, options: Options())
         guard let bytes = BundleFiles.read(bundle.configPath) else {
             throw .bundle(

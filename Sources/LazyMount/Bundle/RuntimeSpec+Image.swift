@@ -14,18 +14,18 @@ extension RuntimeSpec {
     static let zeroTime = "0001-01-01T00:00:00Z"
 
     /// Who the container runs as on the host when the bundle is rootless.
-    public struct Rootless: Sendable, Equatable {
-        public var uidMappings: [IDMapping]
-        public var gidMappings: [IDMapping]
+    package struct Rootless: Sendable, Equatable {
+        package var uidMappings: [IDMapping]
+        package var gidMappings: [IDMapping]
 
-        public init(uidMappings: [IDMapping], gidMappings: [IDMapping]) {
+        package init(uidMappings: [IDMapping], gidMappings: [IDMapping]) {
             self.uidMappings = uidMappings
             self.gidMappings = gidMappings
         }
 
         /// Container root is the calling user, and nobody else is mapped (what `umoci unpack --rootless` and
         /// `runc spec --rootless` write).
-        public static func callingUser(uid: UInt32, gid: UInt32) -> Rootless {
+        package static func callingUser(uid: UInt32, gid: UInt32) -> Rootless {
             Rootless(
                 uidMappings: [IDMapping(containerID: 0, hostID: uid, size: 1)],
                 gidMappings: [IDMapping(containerID: 0, hostID: gid, size: 1)])

@@ -3,7 +3,7 @@
 extension RuntimeSpec {
     /// `--user UID:GID [--group-add GID…] --workdir CWD --env NAME=value… --rootfs ROOTFS:O ARGS…`: everything
     /// after `podman run [your options]`.
-    public func podmanArguments(rootfs: String) -> [String] {
+    package func podmanArguments(rootfs: String) -> [String] {
         var arguments = ["--user", "\(process.user.uid):\(process.user.gid)"]
         for gid in process.user.additionalGids ?? [] { arguments += ["--group-add", String(gid)] }
         arguments += ["--workdir", process.cwd]
@@ -12,7 +12,7 @@ extension RuntimeSpec {
     }
 
     /// `words` quoted for a POSIX shell: `eval "podman run --rm $(ocicred podman-args DIR)"`.
-    public static func shellQuoted(_ words: [String]) -> String {
+    package static func shellQuoted(_ words: [String]) -> String {
         words.map { word in
             let plain =
                 !word.isEmpty

@@ -1,60 +1,60 @@
-import FoundationEssentials
+internal import FoundationEssentials
 
 /// An OCI runtime configuration (runtime-spec config.md, config-linux.md): the `config.json` of a bundle, with the
 /// fields `umoci unpack` writes.
-public struct RuntimeSpec: Codable, Sendable, Equatable {
-    public struct User: Codable, Sendable, Equatable {
-        public var uid: UInt32
-        public var gid: UInt32
-        public var additionalGids: [UInt32]?
+package struct RuntimeSpec: Codable, Sendable, Equatable {
+    package struct User: Codable, Sendable, Equatable {
+        package var uid: UInt32
+        package var gid: UInt32
+        package var additionalGids: [UInt32]?
     }
 
-    public struct Capabilities: Codable, Sendable, Equatable {
-        public var bounding, effective, inheritable, permitted, ambient: [String]
+    package struct Capabilities: Codable, Sendable, Equatable {
+        package var bounding, effective, inheritable, permitted, ambient: [String]
     }
 
-    public struct Rlimit: Codable, Sendable, Equatable {
-        public var type: String
-        public var hard: UInt64
-        public var soft: UInt64
+    package struct Rlimit: Codable, Sendable, Equatable {
+        package var type: String
+        package var hard: UInt64
+        package var soft: UInt64
     }
 
-    public struct Process: Codable, Sendable, Equatable {
-        public var terminal: Bool
-        public var user: User
-        public var args: [String]
-        public var env: [String]
-        public var cwd: String
-        public var capabilities: Capabilities?
-        public var rlimits: [Rlimit]?
-        public var noNewPrivileges: Bool?
+    package struct Process: Codable, Sendable, Equatable {
+        package var terminal: Bool
+        package var user: User
+        package var args: [String]
+        package var env: [String]
+        package var cwd: String
+        package var capabilities: Capabilities?
+        package var rlimits: [Rlimit]?
+        package var noNewPrivileges: Bool?
     }
 
-    public struct Root: Codable, Sendable, Equatable {
-        public var path: String
-        public var readonly: Bool?
+    package struct Root: Codable, Sendable, Equatable {
+        package var path: String
+        package var readonly: Bool?
     }
 
-    public struct Mount: Codable, Sendable, Equatable {
-        public var destination: String
-        public var type: String
-        public var source: String
-        public var options: [String]?
+    package struct Mount: Codable, Sendable, Equatable {
+        package var destination: String
+        package var type: String
+        package var source: String
+        package var options: [String]?
     }
 
-    public struct IDMapping: Codable, Sendable, Equatable {
-        public var containerID: UInt32
-        public var hostID: UInt32
-        public var size: UInt32
+    package struct IDMapping: Codable, Sendable, Equatable {
+        package var containerID: UInt32
+        package var hostID: UInt32
+        package var size: UInt32
 
-        public init(containerID: UInt32, hostID: UInt32, size: UInt32) {
+        package init(containerID: UInt32, hostID: UInt32, size: UInt32) {
             self.containerID = containerID
             self.hostID = hostID
             self.size = size
         }
 
         /// `CONTAINER:HOST:SIZE`, as `--uid-map` and podman's `--uidmap` take it.
-        public static func parse(_ text: String) -> IDMapping? {
+        package static func parse(_ text: String) -> IDMapping? {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { UInt32($0) }
             guard parts.count == 3, let container = parts[0], let host = parts[1], let size = parts[2], size > 0
             else { return nil }
@@ -62,45 +62,45 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         }
     }
 
-    public struct Namespace: Codable, Sendable, Equatable {
-        public var type: String
-        public var path: String?
+    package struct Namespace: Codable, Sendable, Equatable {
+        package var type: String
+        package var path: String?
     }
 
-    public struct DeviceRule: Codable, Sendable, Equatable {
-        public var allow: Bool
-        public var access: String?
+    package struct DeviceRule: Codable, Sendable, Equatable {
+        package var allow: Bool
+        package var access: String?
     }
 
-    public struct Resources: Codable, Sendable, Equatable {
-        public var devices: [DeviceRule]?
+    package struct Resources: Codable, Sendable, Equatable {
+        package var devices: [DeviceRule]?
     }
 
-    public struct Linux: Codable, Sendable, Equatable {
-        public var uidMappings: [IDMapping]?
-        public var gidMappings: [IDMapping]?
-        public var resources: Resources?
-        public var namespaces: [Namespace]
-        public var maskedPaths: [String]?
-        public var readonlyPaths: [String]?
+    package struct Linux: Codable, Sendable, Equatable {
+        package var uidMappings: [IDMapping]?
+        package var gidMappings: [IDMapping]?
+        package var resources: Resources?
+        package var namespaces: [Namespace]
+        package var maskedPaths: [String]?
+        package var readonlyPaths: [String]?
     }
 
-    public var ociVersion: String
-    public var process: Process
-    public var root: Root
-    public var hostname: String?
-    public var mounts: [Mount]
-    public var annotations: [String: String]?
-    public var linux: Linux
+    package var ociVersion: String
+    package var process: Process
+    package var root: Root
+    package var hostname: String?
+    package var mounts: [Mount]
+    package var annotations: [String: String]?
+    package var linux: Linux
 
     /// Sorted keys and two-space indentation: the same image gives the same file.
-    public func encoded() throws(LazyMountError) -> [UInt8] {
+    package func encoded() throws(LazyMountError) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         do { return Array(try encoder.encode(self)) + [0x0A] } catch { throw .bundle(reason: "config.json: \(error)") }
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(LazyMountError) -> RuntimeSpec {
+    package static func decode(_ bytes: [UInt8]) throws(LazyMountError) -> RuntimeSpec {
         do {
             return try JSONDecoder().decode(RuntimeSpec.self, from: Data(bytes))
         } catch {

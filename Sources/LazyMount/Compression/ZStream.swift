@@ -1,13 +1,13 @@
-import CZlib
+internal import CZlib
 
 /// A zlib failure, with zlib's own message; `Z_DATA_ERROR` means the compressed bytes are corrupt.
-public enum InflateError: Error, Equatable, CustomStringConvertible {
+package enum InflateError: Error, Equatable, CustomStringConvertible {
     case corrupt(reason: String)
     case failed(code: Int32, reason: String)
     /// The compressed stream ended before the gzip member did.
     case truncated
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .corrupt(let reason): return "the gzip data is corrupt: \(reason)"
         case .failed(let code, let reason): return "zlib failed (\(code)): \(reason)"

@@ -1,7 +1,7 @@
-import CZstd
+internal import CZstd
 
 /// A libzstd failure, with libzstd's own message (`ZSTD_getErrorName`).
-public enum ZstdError: Error, Equatable, CustomStringConvertible {
+package enum ZstdError: Error, Equatable, CustomStringConvertible {
     /// libzstd rejected the compressed bytes: corrupt block, bad checksum, unknown frame magic, or a frame whose
     /// window exceeds libzstd's default limit (128 MiB); `reason` says which.
     case corrupt(reason: String)
@@ -9,7 +9,7 @@ public enum ZstdError: Error, Equatable, CustomStringConvertible {
     /// The compressed stream ended inside a frame, or held no frame at all.
     case truncated
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .corrupt(let reason): return "the zstd data is corrupt or not decodable: \(reason)"
         case .failed(let reason): return "libzstd failed: \(reason)"

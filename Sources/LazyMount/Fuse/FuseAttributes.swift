@@ -1,4 +1,4 @@
-import CFuse
+internal import CFuse
 
 /// What `getattr` and `lookup` report for an inode, in Swift terms; only this file turns it into `struct stat`.
 struct FuseAttributes: Sendable {

@@ -1,4 +1,4 @@
-import CFuse
+internal import CFuse
 internal import Glibc
 
 /// One directory entry of a `readdirplus` answer.

@@ -1,7 +1,7 @@
-import CFuse
+internal import CFuse
 internal import Glibc
-import Synchronization
-import SystemSupport
+internal import Synchronization
+internal import SystemSupport
 
 /// What the kernel can ask of a read-only filesystem. Each call answers its `FuseRequest` exactly once, now or
 /// later; none may block on the network, since they run on libfuse's worker threads.

@@ -1,6 +1,6 @@
-import FoundationEssentials
-import Logging
-import Synchronization
+internal import FoundationEssentials
+internal import Logging
+internal import Synchronization
 
 /// The image as a read-only filesystem: metadata from the index (answered at once), file bytes from the chunk
 /// cache, which fetches spans from the registry on demand.

@@ -1,5 +1,5 @@
-import FoundationEssentials
-import Registry
+internal import FoundationEssentials
+internal import Registry
 
 /// An index is a second source of truth beside the manifest, and it can come from someone else (a referrer anyone
 /// with push access wrote, a cache file, an older version): before a path, URL or cache name is built from it, it

@@ -1,5 +1,5 @@
-public import FoundationEssentials
-import Registry
+package import FoundationEssentials
+internal import Registry
 
 /// The index `ocicred index` writes and the lazy mount reads: JSON, versioned by `version`, cached under
 /// `$XDG_CACHE_HOME/ocicred/index/<manifest digest>`.
@@ -23,11 +23,11 @@ import Registry
 /// - `tree[]`: the merged filesystem (image-spec layer.md, "Applying Changesets": whiteouts and opaque directories
 ///   hide lower layers only), sorted by path, each a `TarEntry` plus the `layer` it comes from, `offset` being
 ///   where its data starts in that layer's uncompressed stream; each an array, not an object (`MergedEntry`).
-public struct ImageIndex: Codable, Sendable, Equatable {
+package struct ImageIndex: Codable, Sendable, Equatable {
     /// 4: layers no longer list their own entries (the tree is built from them), and tree entries are arrays:
     /// decoding the index was most of a mount's start. 3: a checkpoint's window may live outside the index
     /// (`windowAt`); 2: zstd layers carry entries and plain spans.
-    public static let currentVersion = 4
+    package static let currentVersion = 4
 
     /// An index from its JSON. A version-3 index comes back as version 4: it holds the same, but for the entries
     /// its layers also list (left unread) and its tree entries being objects, so indexes pushed or cached before
@@ -38,22 +38,22 @@ public struct ImageIndex: Codable, Sendable, Equatable {
         return index
     }
 
-    public var version: Int
-    public var reference: String
-    public var manifestDigest: String
-    public var configDigest: String
-    public var platform: String
-    public var span: Int64
-    public var layers: [LayerIndex]
-    public var tree: [MergedEntry]
+    package var version: Int
+    package var reference: String
+    package var manifestDigest: String
+    package var configDigest: String
+    package var platform: String
+    package var span: Int64
+    package var layers: [LayerIndex]
+    package var tree: [MergedEntry]
 
     /// Entries of any layer left out because their names climb above the root, as `layer digest: name`.
-    public var skippedEntries: [String] {
+    package var skippedEntries: [String] {
         layers.flatMap { layer in (layer.skippedEntries ?? []).map { layer.digest + ": " + $0 } }
     }
 
     /// Whether some checkpoint's window is only in a windows blob of the registry the index was fetched from.
-    public var hasExternalWindows: Bool {
+    package var hasExternalWindows: Bool {
         layers.contains { $0.windowsBlob != nil }
     }
 
@@ -70,39 +70,39 @@ public struct ImageIndex: Codable, Sendable, Equatable {
     }
 }
 
-public struct LayerIndex: Codable, Sendable, Equatable {
-    public var digest: String
-    public var mediaType: String
+package struct LayerIndex: Codable, Sendable, Equatable {
+    package var digest: String
+    package var mediaType: String
     var compression: LayerCompression
-    public var compressedSize: Int64
-    public var uncompressedSize: Int64
-    public var fetchWholeOnFirstRead: Bool
-    public var spans: [Span]
+    package var compressedSize: Int64
+    package var uncompressedSize: Int64
+    package var fetchWholeOnFirstRead: Bool
+    package var spans: [Span]
     /// Entry names (as the layer wrote them) left out because they climb above the image's root; the mount and
     /// `ocicred index` warn about each. Absent in indexes of layers that had none.
-    public var skippedEntries: [String]?
+    package var skippedEntries: [String]?
     /// The blob (in the image's repository, pushed with the index) holding the windows that `windowAt` points
     /// into; absent when every window is inline.
-    public var windowsBlob: String?
+    package var windowsBlob: String?
 
-    public struct Span: Codable, Sendable, Equatable {
-        public var uncompressedOffset: Int64
-        public var length: Int64
+    package struct Span: Codable, Sendable, Equatable {
+        package var uncompressedOffset: Int64
+        package var length: Int64
         /// Lower-case hex.
-        public var sha256: String
-        public var checkpoint: Checkpoint?
+        package var sha256: String
+        package var checkpoint: Checkpoint?
     }
 
     /// A place a raw inflate can start from (zran.c `point_t`).
-    public struct Checkpoint: Codable, Sendable, Equatable {
-        public var compressedOffset: Int64
-        public var bits: Int
+    package struct Checkpoint: Codable, Sendable, Equatable {
+        package var compressedOffset: Int64
+        package var bits: Int
         /// The dictionary itself, when it is kept in the index.
-        public var window: Data?
+        package var window: Data?
         /// Where the dictionary is, raw-deflated, in the layer's `windowsBlob`, when it is not.
-        public var windowAt: WindowLocation?
+        package var windowAt: WindowLocation?
 
-        public init(compressedOffset: Int64, bits: Int, window: Data?, windowAt: WindowLocation? = nil) {
+        package init(compressedOffset: Int64, bits: Int, window: Data?, windowAt: WindowLocation? = nil) {
             self.compressedOffset = compressedOffset
             self.bits = bits
             self.window = window
@@ -111,9 +111,9 @@ public struct LayerIndex: Codable, Sendable, Equatable {
     }
 
     /// Bytes `[offset, offset + length)` of a windows blob.
-    public struct WindowLocation: Codable, Sendable, Equatable {
-        public var offset: Int64
-        public var length: Int64
+    package struct WindowLocation: Codable, Sendable, Equatable {
+        package var offset: Int64
+        package var length: Int64
     }
 
     /// The span holding uncompressed `offset`.
@@ -128,11 +128,11 @@ public struct LayerIndex: Codable, Sendable, Equatable {
     }
 }
 
-public struct MergedEntry: Codable, Sendable, Equatable {
-    public var layer: Int
-    public var entry: TarEntry
+package struct MergedEntry: Codable, Sendable, Equatable {
+    package var layer: Int
+    package var entry: TarEntry
 
-    public init(layer: Int, entry: TarEntry) {
+    package init(layer: Int, entry: TarEntry) {
         self.layer = layer
         self.entry = entry
     }
@@ -140,7 +140,7 @@ public struct MergedEntry: Codable, Sendable, Equatable {
     /// One array per entry, not an object: `[layer, path, kind, mode, uid, gid, mtime, size, offset]`, then
     /// `linkName`, `devMajor`, `devMinor`, `xattrs` up to the last one present (null for those missing before
     /// it). Decoding an object per entry was most of a mount's start (0.15 s against 0.04 s for 13,000 entries).
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var fields = encoder.unkeyedContainer()
         try fields.encode(layer)
         try fields.encode(entry.path)
@@ -159,7 +159,7 @@ public struct MergedEntry: Codable, Sendable, Equatable {
     }
 
     /// The array above, or (version 3) an object `{layer, entry}`.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         guard var fields = try? decoder.unkeyedContainer() else {
             let object = try decoder.container(keyedBy: ObjectKeys.self)
             self.init(

@@ -1,22 +1,22 @@
-public import Credentials
-import FoundationEssentials
-public import Registry
+package import Credentials
+internal import FoundationEssentials
+package import Registry
 
 /// `ocicred index`'s entry point: resolve the image, index every layer once, merge the tree.
-public struct ImageIndexer: Sendable {
+package struct ImageIndexer: Sendable {
     /// 256 KiB of uncompressed output between checkpoints: a read inflates at most this much. Windows are
     /// fetched per span (`IndexReferrer`), so a smaller span does not make the index fetched before the first
     /// byte much bigger, only the windows blob stored beside it (about 11 KB per span). Starting node and python3
     /// in a container (helpers/bench-run) downloaded 66 of 130 MB with 4 MiB spans, 37 with 1 MiB, 28 with
     /// 256 KiB and 26 with 128 KiB; below that the windows outweigh the saving. `--span` chooses.
-    public static let defaultSpan: Int64 = 256 << 10
+    package static let defaultSpan: Int64 = 256 << 10
 
     let client: RegistryClient
-    public var span: Int64
+    package var span: Int64
     /// Called with (layer number from 1, layer count, layer digest, compressed bytes read, compressed size).
-    public var progress: @Sendable (Int, Int, String, Int64, Int64) -> Void
+    package var progress: @Sendable (Int, Int, String, Int64, Int64) -> Void
 
-    public init(
+    package init(
         client: RegistryClient, span: Int64 = ImageIndexer.defaultSpan,
         progress: @escaping @Sendable (Int, Int, String, Int64, Int64) -> Void = { _, _, _, _, _ in }
     ) {
@@ -28,7 +28,7 @@ public struct ImageIndexer: Sendable {
     /// The index of `reference` for `platform`: from `cache` when it holds one for the resolved manifest (and
     /// `refresh` is off), else built and stored there. Returns the index and its cache path. `inlineWindows`
     /// (for a push) passes over a cached index whose windows stayed in the registry it came from.
-    public func index(
+    package func index(
         _ reference: Reference, platform: Platform, cache: IndexCache, refresh: Bool = false,
         inlineWindows: Bool = false
     ) async throws(LazyMountError) -> (ImageIndex, String) {

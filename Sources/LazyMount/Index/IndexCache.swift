@@ -1,20 +1,20 @@
-public import Credentials
-import FoundationEssentials
-public import SystemSupport
+internal import Credentials
+internal import FoundationEssentials
+package import SystemSupport
 
 /// Where indexes are kept: `$XDG_CACHE_HOME/ocicred/index/<manifest digest>`, 0600 files in a 0700 directory,
 /// written atomically (temp file, fsync, rename) so a mount never reads half an index.
-public struct IndexCache: Sendable {
-    public let directory: String
+package struct IndexCache: Sendable {
+    package let directory: String
 
-    public init(environment: OcicredEnvironment) {
+    package init(environment: OcicredEnvironment) {
         directory = environment.cacheHome + "/ocicred/index"
     }
 
-    public func path(forManifest digest: String) -> String { directory + "/" + digest }
+    package func path(forManifest digest: String) -> String { directory + "/" + digest }
 
     /// The cached index for `digest`, if present, readable and of this version and `span`.
-    public func load(manifestDigest digest: String, span: Int64) -> ImageIndex? {
+    package func load(manifestDigest digest: String, span: Int64) -> ImageIndex? {
         guard (try? PrivatePath.checkDirectory(directory)) != nil,
             let index = try? Self.read(path(forManifest: digest))
         else { return nil }
@@ -22,7 +22,7 @@ public struct IndexCache: Sendable {
     }
 
     @discardableResult
-    public func store(_ index: ImageIndex) throws(LazyMountError) -> String {
+    package func store(_ index: ImageIndex) throws(LazyMountError) -> String {
         try store(encoded: try Self.encode(index), manifestDigest: index.manifestDigest)
     }
 
@@ -40,7 +40,7 @@ public struct IndexCache: Sendable {
         return file
     }
 
-    public static func read(_ path: String) throws(LazyMountError) -> ImageIndex {
+    package static func read(_ path: String) throws(LazyMountError) -> ImageIndex {
         let read: [UInt8]?
         do {
             read = try FileIO.read(path, limit: 256 << 20)
@@ -63,7 +63,7 @@ public struct IndexCache: Sendable {
     }
 
     /// Encodes `index` (sorted keys, so equal indexes are equal files) and writes it atomically, mode 0600.
-    public static func write(_ index: ImageIndex, to path: String) throws(LazyMountError) {
+    package static func write(_ index: ImageIndex, to path: String) throws(LazyMountError) {
         try write(encoded: try encode(index), to: path)
     }
 
@@ -75,7 +75,7 @@ public struct IndexCache: Sendable {
         }
     }
 
-    public static func encode(_ index: ImageIndex) throws(LazyMountError) -> [UInt8] {
+    package static func encode(_ index: ImageIndex) throws(LazyMountError) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do { return Array(try encoder.encode(index)) } catch { throw .index(path: "-", reason: "\(error)") }

@@ -1,8 +1,8 @@
-public import Credentials
+package import Credentials
 package import Crypto
-public import FoundationEssentials
-public import Registry
-import SystemSupport
+package import FoundationEssentials
+package import Registry
+internal import SystemSupport
 
 /// An image's index stored in its own repository as an OCI artifact that refers to the image (image-spec v1.1
 /// manifest.md "Guidelines for Artifact Usage", distribution-spec v1.1 "Listing Referrers"), so every machine that
@@ -14,12 +14,12 @@ import SystemSupport
 /// raw-deflated. A mount downloads the small index whole and then only the windows of the spans it reads: with
 /// the windows inline, an index of 1 MiB spans was a tenth of its image, fetched before the first byte. What an index artifact is lives here; how referrers are listed and pushed (the API or the
 /// referrers tag schema) is Registry's.
-public enum IndexReferrer {
-    public static let artifactType = "application/vnd.ocicred.index.v1+json"
+package enum IndexReferrer {
+    package static let artifactType = "application/vnd.ocicred.index.v1+json"
     /// The index layer: JSON, gzip-compressed.
-    public static let indexMediaType = "application/vnd.ocicred.index.v1+json+gzip"
+    package static let indexMediaType = "application/vnd.ocicred.index.v1+json+gzip"
     /// The windows layer: raw deflate streams end to end, located by the index's `windowAt` fields.
-    public static let windowsMediaType = "application/vnd.ocicred.index.windows.v1"
+    package static let windowsMediaType = "application/vnd.ocicred.index.windows.v1"
     /// The index's span, so a lookup skips artifacts it would reject without fetching them.
     static let spanAnnotation = "vnd.ocicred.index.span"
     /// The digest of the index bytes, so pushing the same index twice adds no second artifact.
@@ -28,13 +28,13 @@ public enum IndexReferrer {
     static let maxIndexBytes: Int64 = 512 << 20
 
     /// The referrers tag schema's tag for `digest` (`<alg>-<hex>`, distribution-spec "Referrers Tag Schema").
-    public static func fallbackTag(for digest: String) -> String { RegistryClient.referrersTag(for: digest) }
+    package static func fallbackTag(for digest: String) -> String { RegistryClient.referrersTag(for: digest) }
 
     /// Pushes `index` to `repository` as an artifact whose subject is the image manifest `index.manifestDigest`
     /// (fetched first: its media type and size go into `subject`, and it must exist in the repository). When an
     /// artifact of these exact index bytes is already listed, nothing is written. Registry's `pushArtifact` writes
     /// blobs first, then the manifest, then the referrers tag, so a refused push leaves nothing behind.
-    public static func push(_ index: ImageIndex, client: RegistryClient, repository: String, now: Date = Date())
+    package static func push(_ index: ImageIndex, client: RegistryClient, repository: String, now: Date = Date())
         async throws(LazyMountError) -> IndexArtifact
     {
         let published = try publication(of: index)
@@ -198,7 +198,7 @@ public enum IndexReferrer {
     /// What the artifact holds for `index`: its JSON gzip-compressed with each non-empty window replaced by
     /// where it is in the windows blob (nil when there is no window, as in an index of zstd or plain layers).
     /// Deterministic, so pushing one index twice finds the first artifact by its index digest.
-    public static func publication(of index: ImageIndex) throws(LazyMountError)
+    package static func publication(of index: ImageIndex) throws(LazyMountError)
         -> (index: ImageIndex, indexBlob: [UInt8], windowsBlob: [UInt8]?)
     {
         var published = index
@@ -235,25 +235,25 @@ public enum IndexReferrer {
 }
 
 /// An index `IndexReferrer.fetch` found, checked and bound to the image.
-public struct FetchedIndex: Sendable, Equatable {
-    public var index: ImageIndex
+package struct FetchedIndex: Sendable, Equatable {
+    package var index: ImageIndex
     /// The artifact manifest it came in.
-    public var artifact: String
+    package var artifact: String
     /// How it is bound to the image, for the log line that says where the index came from.
-    public var binding: String
+    package var binding: String
 }
 
 /// What `IndexReferrer.push` left in the registry.
-public struct IndexArtifact: Sendable, Equatable {
+package struct IndexArtifact: Sendable, Equatable {
     /// The artifact manifest's digest: `repository@digest` names it.
-    public var digest: String
+    package var digest: String
     /// The image manifest it refers to.
-    public var subject: String
+    package var subject: String
     /// The digest of the index blob.
-    public var indexDigest: String
+    package var indexDigest: String
     /// false when an artifact holding these exact index bytes was already listed and nothing was written.
-    public var pushed: Bool
+    package var pushed: Bool
     /// The referrers tag maintained for a registry without the referrers API; nil when the registry lists
     /// referrers itself.
-    public var fallbackTag: String?
+    package var fallbackTag: String?
 }

@@ -1,6 +1,6 @@
 package import Crypto
-import Registry
-import SystemSupport
+internal import Registry
+internal import SystemSupport
 
 /// The keys behind `--index-key` and `--sign-key`, read through the one reader: a public key is public, but it
 /// decides what a mount serves, so it is read like any file another user could place (regular files only, capped);

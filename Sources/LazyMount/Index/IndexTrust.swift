@@ -1,5 +1,5 @@
 package import Crypto
-import Registry
+internal import Registry
 
 /// Which pushed indexes and start-up profiles a mount may read. A layer's bytes are trusted because the manifest
 /// digest pins the layer digest; a pushed index is a second source of truth (its span digests decide which bytes

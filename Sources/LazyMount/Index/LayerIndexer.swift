@@ -1,6 +1,6 @@
 internal import Crypto
-import FoundationEssentials
-import Registry
+internal import FoundationEssentials
+internal import Registry
 
 /// Reads one layer once, front to back, and builds its `LayerIndex`: tar entries with their uncompressed offsets,
 /// span digests, and for gzip the checkpoints of zlib's zran.c (`deflate_index_build`): inflate with `Z_BLOCK`,

@@ -1,7 +1,7 @@
-public import Credentials
-import Registry
+package import Credentials
+internal import Registry
 package import SystemSupport
-import Yams
+internal import Yams
 
 /// The `mount:` section of the config, which only `ocicred mount` reads: which pushed indexes and profiles it
 /// trusts, per repository or per image, so a node's mounts need no flags (the flags add to it).

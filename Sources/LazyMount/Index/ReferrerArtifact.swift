@@ -1,6 +1,6 @@
-import FoundationEssentials
-import Registry
-import SystemSupport
+internal import FoundationEssentials
+internal import Registry
+internal import SystemSupport
 
 /// What ocicred's two artifacts about an image (its index, its start-up profiles) share: the manifest shape — the
 /// empty config, layers of our own media types, `subject` = the image manifest, a creation time and the span they

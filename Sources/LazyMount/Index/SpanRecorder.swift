@@ -1,5 +1,5 @@
 internal import Crypto
-import FoundationEssentials
+internal import FoundationEssentials
 
 /// Cuts a layer's uncompressed stream into spans and hashes each: memory is one span plus one deflate block.
 struct SpanRecorder {

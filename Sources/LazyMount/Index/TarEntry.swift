@@ -1,41 +1,41 @@
-public import FoundationEssentials
+package import FoundationEssentials
 
 /// One entry of a layer's tar stream as the index keeps it: the metadata a filesystem shows, and where the
 /// file's bytes start in the layer's uncompressed stream.
-public struct TarEntry: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable {
+package struct TarEntry: Codable, Sendable, Equatable {
+    package enum Kind: String, Codable, Sendable {
         case file, directory, symlink, hardlink, characterDevice, blockDevice, fifo
     }
 
     /// Normalised: no leading `./` or `/`, no trailing `/`.
-    public var path: String
-    public var kind: Kind
+    package var path: String
+    package var kind: Kind
     /// Permission bits with setuid, setgid and sticky (`mode & 0o7777`).
-    public var mode: UInt32
-    public var uid: Int
-    public var gid: Int
+    package var mode: UInt32
+    package var uid: Int
+    package var gid: Int
     /// Seconds since the epoch (PAX fractions dropped).
-    public var mtime: Int64
+    package var mtime: Int64
     /// Bytes of file data; 0 for everything but regular files.
-    public var size: Int64
+    package var size: Int64
     /// Symlink target as written; hard link target normalised like `path`.
-    public var linkName: String?
-    public var devMajor: UInt32?
-    public var devMinor: UInt32?
+    package var linkName: String?
+    package var devMajor: UInt32?
+    package var devMinor: UInt32?
     /// `SCHILY.xattr.NAME` PAX records; values are bytes (base64 in the JSON index).
-    public var xattrs: [String: Data]?
+    package var xattrs: [String: Data]?
     /// Offset of the file's first data byte in the uncompressed layer stream.
-    public var offset: Int64
+    package var offset: Int64
 }
 
-public enum TarError: Error, Equatable, CustomStringConvertible {
+package enum TarError: Error, Equatable, CustomStringConvertible {
     case badChecksum(offset: Int64)
     case badNumber(field: String, offset: Int64)
     case badPAX(offset: Int64, reason: String)
     case metadataTooLarge(offset: Int64, size: Int64)
     case truncated(offset: Int64)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .badChecksum(let offset): return "tar header at offset \(offset) has a bad checksum: not a tar layer"
         case .badNumber(let field, let offset): return "tar header at offset \(offset) has a bad \(field) field"

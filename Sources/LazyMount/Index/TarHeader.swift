@@ -1,4 +1,4 @@
-import FoundationEssentials
+internal import FoundationEssentials
 
 /// The fixed 512-byte header (POSIX ustar; GNU's variant differs in magic and in using base-256 numbers).
 struct TarHeader {

@@ -1,4 +1,4 @@
-import FoundationEssentials
+internal import FoundationEssentials
 
 /// Parses a tar stream fed in arbitrary pieces, so a layer is read once, streamed, with memory bounded by one
 /// header or one metadata entry. Knows ustar (POSIX.1-1988), PAX extended headers (POSIX.1-2001: `path`,

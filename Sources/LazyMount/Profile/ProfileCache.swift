@@ -1,17 +1,17 @@
-public import SystemSupport
+package import SystemSupport
 
 /// Start-up profiles beside the indexes: `$XDG_CACHE_HOME/ocicred/profile/<manifest digest>`.
-public struct ProfileCache: Sendable {
-    public let directory: String
+package struct ProfileCache: Sendable {
+    package let directory: String
 
-    public init(environment: OcicredEnvironment) {
+    package init(environment: OcicredEnvironment) {
         directory = environment.cacheHome + "/ocicred/profile"
     }
 
-    public func path(forManifest digest: String) -> String { directory + "/" + digest }
+    package func path(forManifest digest: String) -> String { directory + "/" + digest }
 
     /// The cached profile for `digest` recorded with this span size, if there is a readable one.
-    public func load(manifestDigest digest: String, span: Int64) -> StartupProfile? {
+    package func load(manifestDigest digest: String, span: Int64) -> StartupProfile? {
         guard (try? PrivatePath.checkDirectory(directory)) != nil,
             let bytes = BundleFiles.read(path(forManifest: digest), limit: 64 << 20),
             let profile = try? StartupProfile.decode(bytes, what: path(forManifest: digest)),
@@ -21,7 +21,7 @@ public struct ProfileCache: Sendable {
     }
 
     @discardableResult
-    public func store(_ profile: StartupProfile) throws(LazyMountError) -> String {
+    package func store(_ profile: StartupProfile) throws(LazyMountError) -> String {
         do {
             try PrivatePath.prepareDirectory(directory)
         } catch {

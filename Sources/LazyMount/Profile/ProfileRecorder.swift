@@ -1,4 +1,4 @@
-import Synchronization
+internal import Synchronization
 
 /// Collects the spans and files readers of the mount ask for, first touch only, until `finish()`. Readahead and
 /// background fetches are not recorded: a profile holds what the container needed, nothing the mount guessed.

@@ -1,19 +1,19 @@
-import Credentials
-public import FoundationEssentials
-public import Registry
-import SystemSupport
+internal import Credentials
+package import FoundationEssentials
+package import Registry
+internal import SystemSupport
 
 /// A start-up profile stored in the image's repository as an artifact referring to the image manifest, as the
 /// index is (`IndexReferrer`): artifact type `application/vnd.ocicred.profile.v1+json`, the empty config, one
 /// layer holding the profile as `StartupProfile.encoded` writes it, annotations with its span size.
-public enum ProfileReferrer {
-    public static let artifactType = "application/vnd.ocicred.profile.v1+json"
+package enum ProfileReferrer {
+    package static let artifactType = "application/vnd.ocicred.profile.v1+json"
     static let spanAnnotation = "vnd.ocicred.profile.span"
     /// A profile lists spans, not bytes: even a huge image's is far below this.
     static let maxProfileBytes: Int64 = 64 << 20
 
     /// Pushes `profile` as a referrer of its image manifest; returns the artifact manifest's digest.
-    public static func push(_ profile: StartupProfile, client: RegistryClient, repository: String, now: Date = Date())
+    package static func push(_ profile: StartupProfile, client: RegistryClient, repository: String, now: Date = Date())
         async throws(LazyMountError) -> String
     {
         let blob = try profile.encoded()

@@ -1,4 +1,4 @@
-import FoundationEssentials
+internal import FoundationEssentials
 
 /// What a container read while it started: the spans, in the order it first needed them, and the files, for
 /// people. A later mount of the same image fetches these spans in the background, in this order, so they are
@@ -6,23 +6,23 @@ import FoundationEssentials
 /// the index as any other, and one the container never needs again costs only its download.
 ///
 /// Tied to one image manifest and one span size, like the index it goes with.
-public struct StartupProfile: Codable, Sendable, Equatable {
-    public struct Span: Codable, Sendable, Equatable, Hashable {
+package struct StartupProfile: Codable, Sendable, Equatable {
+    package struct Span: Codable, Sendable, Equatable, Hashable {
         /// The layer's digest (not its position: the same layer may sit elsewhere in another image).
-        public var layer: String
-        public var span: Int
+        package var layer: String
+        package var span: Int
     }
 
-    public static let currentVersion = 1
+    package static let currentVersion = 1
 
-    public var version: Int
-    public var manifestDigest: String
-    public var span: Int64
-    public var spans: [Span]
+    package var version: Int
+    package var manifestDigest: String
+    package var span: Int64
+    package var spans: [Span]
     /// Paths of the files read, in the order of their first read.
-    public var files: [String]
+    package var files: [String]
 
-    public init(manifestDigest: String, span: Int64, spans: [Span], files: [String]) {
+    package init(manifestDigest: String, span: Int64, spans: [Span], files: [String]) {
         version = Self.currentVersion
         self.manifestDigest = manifestDigest
         self.span = span
@@ -31,13 +31,13 @@ public struct StartupProfile: Codable, Sendable, Equatable {
     }
 
     /// Sorted keys, so the same profile is the same bytes (and the same digest when pushed).
-    public func encoded() throws(LazyMountError) -> [UInt8] {
+    package func encoded() throws(LazyMountError) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do { return Array(try encoder.encode(self)) } catch { throw .profile(reason: "\(error)") }
     }
 
-    public static func decode(_ bytes: [UInt8], what: String) throws(LazyMountError) -> StartupProfile {
+    package static func decode(_ bytes: [UInt8], what: String) throws(LazyMountError) -> StartupProfile {
         let profile: StartupProfile
         do {
             profile = try JSONDecoder().decode(StartupProfile.self, from: Data(bytes))

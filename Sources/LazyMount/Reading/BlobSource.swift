@@ -1,4 +1,4 @@
-import Registry
+internal import Registry
 
 /// Where layer bytes come from: a registry (`RegistryBlobSource`) or, in tests, memory. Ranges are half-open
 /// byte ranges of the blob as stored (compressed).

@@ -1,7 +1,7 @@
 internal import Crypto
-import FoundationEssentials
-import Synchronization
-import SystemSupport
+internal import FoundationEssentials
+internal import Synchronization
+internal import SystemSupport
 
 /// Verified, uncompressed spans of an image's layers: a few in memory (the ones readers are in), all on disk
 /// under `$XDG_CACHE_HOME/ocicred/chunks/<layer digest>/<span>`, and at most one download per span at a time

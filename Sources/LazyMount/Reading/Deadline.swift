@@ -1,4 +1,4 @@
-import Synchronization
+internal import Synchronization
 
 /// Bounds how long a caller waits for async work that cannot itself be interrupted (a libcurl transfer, a
 /// retry loop): the caller gets `.fetchTimedOut` when `limit` passes, and the work, left to finish on its own,

@@ -1,4 +1,4 @@
-import Synchronization
+internal import Synchronization
 
 /// Lets at most `limit` of a start-up profile's fetches be on the wire at once, started in the order they were
 /// queued (the order the container needs them), while every one of them is registered with the chunk cache from

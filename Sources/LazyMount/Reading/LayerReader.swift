@@ -1,4 +1,4 @@
-import Logging
+internal import Logging
 
 /// The one read path: uncompressed bytes of one layer, span by span through the chunk cache, each span fetched
 /// (with retries) and verified by `SpanReader` before a byte of it is returned. A FUSE read, the image files a

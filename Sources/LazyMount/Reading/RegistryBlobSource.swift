@@ -1,4 +1,4 @@
-import Registry
+internal import Registry
 
 /// Layer bytes from a registry repository, over ranged GETs (Registry's `fetchBlobRange` and `fetchBlobRanges`,
 /// which check that the registry answered exactly the ranges asked for; the latter asks for several in one request

@@ -1,6 +1,6 @@
 internal import Crypto
-import FoundationEssentials
-import Registry
+internal import FoundationEssentials
+internal import Registry
 
 /// Reads uncompressed bytes of one layer through its index, fetching only the compressed bytes of the spans
 /// involved (ranged GETs) and checking each span's sha256 before any byte of it is returned — a corrupt blob or

@@ -1,7 +1,7 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// Finds the AWS credentials to sign with, in the default chain's order (botocore's, which the AWS CLI users know):
 ///

@@ -1,4 +1,4 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
 
 /// One set of AWS credentials: an access key id, its secret, and for temporary credentials the session token

@@ -1,5 +1,5 @@
-import Credentials
-import SystemSupport
+internal import Credentials
+internal import SystemSupport
 
 /// Where each AWS call goes and under which signing name and region, as the SDKs resolve it: the partition's DNS
 /// suffix from the region, FIPS variants, and the endpoint overrides of the SDKs' "service-specific endpoints"

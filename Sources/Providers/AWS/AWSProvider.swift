@@ -1,6 +1,6 @@
-import Credentials
-public import FoundationEssentials
-import Transport
+package import Credentials
+package import FoundationEssentials
+package import Transport
 
 /// Mints ECR registry tokens: finds AWS credentials (see `AWSCredentialChain`), then calls `GetAuthorizationToken`
 /// in the registry's region — ECR private for `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`, ECR Public
@@ -8,8 +8,8 @@ import Transport
 ///
 /// Unlike ecr-login, which reports every failure as "credentials not found" (its #327), a refused signature or
 /// a denied policy comes back as `.rejected` with AWS's own error code and message.
-public struct AWSProvider: CredentialProvider {
-    public let name = "aws"
+package struct AWSProvider: CredentialProvider {
+    package let name = "aws"
     let http: any HTTPClient
     let now: @Sendable () -> Date
     /// The IMDS token request's whole budget (see `InstanceMetadata`): one second, as the SDKs' IMDS client.
@@ -18,12 +18,12 @@ public struct AWSProvider: CredentialProvider {
     /// - Parameters:
     ///   - httpClient: the transport (libcurl in the binary, a fixture-pointed client in tests).
     ///   - clock: wall-clock time for SigV4 dates and session names; injected so signatures are reproducible.
-    public init(httpClient: any HTTPClient, clock: @escaping @Sendable () -> Date = { Date() }) {
+    package init(httpClient: any HTTPClient, clock: @escaping @Sendable () -> Date = { Date() }) {
         http = httpClient
         now = clock
     }
 
-    public func cacheIdentity(for request: MintRequest) -> String {
+    package func cacheIdentity(for request: MintRequest) -> String {
         let config =
             (try? AWSSharedConfig.load(request.environment))
             ?? AWSSharedConfig.merge(config: [:], credentials: [:])
@@ -34,14 +34,14 @@ public struct AWSProvider: CredentialProvider {
 
     /// Where ECR and STS are reached and how (the SDKs' endpoint and FIPS settings, the container and instance
     /// metadata addresses, the region STS is called in): a token from one ECR endpoint is not one from another.
-    public let mintingEnvironment = [
+    package let mintingEnvironment = [
         "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_ECR_PUBLIC", "AWS_ENDPOINT_URL_STS",
         "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_USE_FIPS_ENDPOINT", "AWS_REGION", "AWS_DEFAULT_REGION",
         "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
         "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_ROLE_SESSION_NAME",
     ]
 
-    public func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
+    package func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
         let endpoints = AWSEndpoints(environment: request.environment)
         let endpoint: AWSEndpoints.Endpoint
         let registry: ECRClient.Registry

@@ -1,7 +1,7 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// An error answer from an AWS service, read from whichever shape it came in:
 /// - JSON protocols (ECR): `{"__type": "…#InvalidSignatureException", "message": "…"}`, or the

@@ -1,5 +1,5 @@
-import Credentials
-import SystemSupport
+internal import Credentials
+internal import SystemSupport
 
 /// The shared `config` and `credentials` files (https://docs.aws.amazon.com/sdkref/latest/guide/file-format.html),
 /// parsed and merged the way the SDKs do it:

@@ -1,6 +1,6 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// SigV4's basic ISO 8601 (`20150830T123600Z`, always UTC). The extended form STS, IMDS, the container
 /// endpoint and `credential_process` return is read with Credentials' `RFC3339`.

@@ -1,7 +1,7 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// The container credential provider (ECS task roles, EKS Pod Identity), as the SDKs define it
 /// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-container-credentials.html):

@@ -1,6 +1,6 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// `credential_process` (https://docs.aws.amazon.com/sdkref/latest/guide/feature-process-credentials.html): run
 /// the configured command and read `{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken",

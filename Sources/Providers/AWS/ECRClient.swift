@@ -1,8 +1,8 @@
-import Credentials
-import Crypto
+internal import Credentials
+internal import Crypto
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// `GetAuthorizationToken` for ECR private (`AmazonEC2ContainerRegistry_V20150921`) and ECR Public
 /// (`SpencerFrontendService`), both AWS JSON 1.1: `POST /` with `X-Amz-Target`, body `{}`. The token is base64 of

@@ -1,7 +1,7 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// EC2 instance-profile credentials through IMDSv2
 /// (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html):

@@ -1,5 +1,5 @@
-import Credentials
-import SystemSupport
+internal import Credentials
+internal import SystemSupport
 
 /// Reads the small local files the credential chain consults (shared config, token files) through the one file
 /// reader: no Foundation on the helper's path, a size cap, and a FIFO or device at the path is an error.

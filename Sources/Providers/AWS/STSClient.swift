@@ -1,7 +1,7 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// AWS STS over its query protocol (form-encoded POST, XML answer), for the two calls the credential chain needs:
 /// `AssumeRole` (signed with the source credentials: `role_arn` + `source_profile`/`credential_source`, or a

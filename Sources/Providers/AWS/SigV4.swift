@@ -1,8 +1,8 @@
-import Credentials
-import Crypto
+internal import Credentials
+internal import Crypto
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// AWS Signature Version 4 (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html):
 /// canonical request → string to sign → HMAC chain from the secret → `Authorization` header. Pure over its inputs

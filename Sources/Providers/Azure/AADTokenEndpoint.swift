@@ -1,6 +1,6 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// Microsoft Entra ID's v2.0 token endpoint, client-credentials grant
 /// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow): a client secret, or

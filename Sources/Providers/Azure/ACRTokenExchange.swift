@@ -1,7 +1,7 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// ACR's AAD-to-registry exchange (https://github.com/Azure/acr/blob/main/docs/AAD-OAuth.md): an AAD access token
 /// for the registry scope buys an ACR refresh token, which docker and podman use as the password of the null-GUID

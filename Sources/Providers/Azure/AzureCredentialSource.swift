@@ -1,4 +1,4 @@
-import Credentials
+internal import Credentials
 
 /// How an AAD token for the registry is obtained, worked out from stored material, the config rule and the
 /// environment variables azure-identity's `EnvironmentCredential`, `WorkloadIdentityCredential` and

@@ -1,7 +1,7 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// A managed identity's token for the registry resource. Two endpoints, chosen as azure-identity chooses:
 /// - App Service, Functions and Container Apps set `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`

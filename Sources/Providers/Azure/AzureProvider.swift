@@ -1,6 +1,6 @@
-public import Credentials
+package import Credentials
 internal import FoundationEssentials
-public import Transport
+package import Transport
 
 /// Mints ACR credentials: an AAD token for `https://containerregistry.azure.net/.default`, exchanged at the
 /// registry's `/oauth2/exchange` for an ACR refresh token, used as the password of
@@ -13,14 +13,14 @@ public import Transport
 /// the kubelet (`tokenAttributes`), that token is the federated assertion instead, for the client and tenant the
 /// service account's `azure.workload.identity/client-id` and `/tenant-id` annotations name. Only a managed-identity endpoint that
 /// cannot be reached makes the answer "no source".
-public struct AzureProvider: CredentialProvider {
-    public static let username = "00000000-0000-0000-0000-000000000000"
+package struct AzureProvider: CredentialProvider {
+    package static let username = "00000000-0000-0000-0000-000000000000"
 
-    public let name = "azure"
+    package let name = "azure"
     let httpClient: any HTTPClient
     let now: @Sendable () -> Date
 
-    public init(httpClient: any HTTPClient) {
+    package init(httpClient: any HTTPClient) {
         self.init(httpClient: httpClient, now: { Date() })
     }
 
@@ -29,17 +29,17 @@ public struct AzureProvider: CredentialProvider {
         self.now = now
     }
 
-    public func cacheIdentity(for request: MintRequest) -> String {
+    package func cacheIdentity(for request: MintRequest) -> String {
         (try? AzureCredentialSource.discover(request).source.cacheIdentity) ?? "unresolved"
     }
 
     /// The Entra ID authority, the managed-identity endpoint and the ACR exchange endpoint.
-    public let mintingEnvironment = [
+    package let mintingEnvironment = [
         "AZURE_AUTHORITY_HOST", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "IDENTITY_ENDPOINT",
         ACRTokenExchange.endpointVariable, "AZURE_FEDERATED_TOKEN_FILE",
     ]
 
-    public func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
+    package func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
         let now = now()
         let oauth = OAuth2(provider: name, client: httpClient)
         let (source, tried) = try AzureCredentialSource.discover(request)

@@ -1,6 +1,6 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// A user's `gcloud auth application-default login` credential: a refresh token with the OAuth client it was
 /// issued to, traded with the refresh-token grant (RFC 6749 §6).

@@ -1,8 +1,8 @@
-import Credentials
-import Crypto
+internal import Credentials
+internal import Crypto
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// Workload Identity Federation (https://google.aip.dev/auth/4117): a token some other issuer gave this workload
 /// (a Kubernetes projected token, a CI OIDC token) exchanged at Google's STS (RFC 8693), then optionally

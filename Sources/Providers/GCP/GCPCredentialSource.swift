@@ -1,7 +1,7 @@
-import Credentials
-import Crypto
+internal import Credentials
+internal import Crypto
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// Where a GCP access token comes from. Parsed from the JSON documents google-auth calls Application Default
 /// Credentials (https://google.aip.dev/auth/4110), from stored material, or standing for the metadata server.

@@ -1,7 +1,7 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// The GCE/GKE/Cloud Run metadata server's token for the attached service account
 /// (https://cloud.google.com/compute/docs/metadata/querying-metadata). `GCE_METADATA_HOST` (host[:port]) moves

@@ -1,4 +1,4 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
 
 /// Kubelet service-account-token mode for GCP: the pod's token is the subject token of a Workload Identity

@@ -1,7 +1,7 @@
-public import Credentials
+package import Credentials
 internal import FoundationEssentials
-public import SystemSupport
-public import Transport
+internal import SystemSupport
+package import Transport
 
 /// Mints GCR and Artifact Registry credentials: an OAuth access token with the cloud-platform scope, used as the
 /// password of the fixed user `oauth2accesstoken` (https://cloud.google.com/artifact-registry/docs/docker/authentication).
@@ -26,16 +26,16 @@ public import Transport
 /// A ready token without an expiry is assumed to be good for five more minutes: we cannot know when it was
 /// minted, and a short assumed life makes the token cache re-read it soon rather than serve it after it lapsed.
 /// A token with less than a minute left is never handed out.
-public struct GCPProvider: CredentialProvider {
-    public static let username = "oauth2accesstoken"
+package struct GCPProvider: CredentialProvider {
+    package static let username = "oauth2accesstoken"
     /// How long a ready `GCP_ACCESS_TOKEN` without `GCP_ACCESS_TOKEN_EXPIRY` is taken to live.
     static let assumedReadyTokenLifetime: TimeInterval = 300
 
-    public let name = "gcp"
+    package let name = "gcp"
     let httpClient: any HTTPClient
     let now: @Sendable () -> Date
 
-    public init(httpClient: any HTTPClient) {
+    package init(httpClient: any HTTPClient) {
         self.init(httpClient: httpClient, now: { Date() })
     }
 
@@ -44,19 +44,19 @@ public struct GCPProvider: CredentialProvider {
         self.now = now
     }
 
-    public func cacheIdentity(for request: MintRequest) -> String {
+    package func cacheIdentity(for request: MintRequest) -> String {
         if let podToken = request.serviceAccountToken { return podCacheIdentity(request, podToken: podToken) }
         let base = (try? discover(request).source.cacheIdentity) ?? "unresolved"
         return request.identity.gcpImpersonate.map { base + ">" + $0 } ?? base
     }
 
     /// The metadata server's address, the STS and IAM Credentials endpoint overrides, and the ADC file chosen.
-    public let mintingEnvironment = [
+    package let mintingEnvironment = [
         "GCE_METADATA_HOST", "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", IAMCredentials.baseURLVariable,
         GCPProvider.stsBaseURLVariable,
     ]
 
-    public func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
+    package func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
         let now = now()
         let oauth = OAuth2(provider: name, client: httpClient)
         if let podToken = request.serviceAccountToken {

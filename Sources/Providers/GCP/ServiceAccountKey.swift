@@ -1,7 +1,7 @@
-import Credentials
-import Crypto
+internal import Credentials
+internal import Crypto
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// A service-account key file's fields and the JWT-bearer grant that trades it for an access token
 /// (RFC 7523 §2.1, https://developers.google.com/identity/protocols/oauth2/service-account#httprest).

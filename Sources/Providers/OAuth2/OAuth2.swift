@@ -1,7 +1,7 @@
-import Credentials
+internal import Credentials
 internal import FoundationEssentials
-import SystemSupport
-import Transport
+internal import SystemSupport
+internal import Transport
 
 /// The HTTP edge of the GCP and Azure providers: OAuth 2.0 form posts (RFC 6749 §4), token responses and the
 /// error bodies token services answer with, turned into `ProviderError`s. Azure's provider uses it too; it

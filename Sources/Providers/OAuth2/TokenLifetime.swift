@@ -1,7 +1,7 @@
-import Credentials
-import Crypto
+internal import Credentials
+internal import Crypto
 internal import FoundationEssentials
-import SystemSupport
+internal import SystemSupport
 
 /// When tokens stop working, read from the places issuers put it, and the rule that a token about to expire is
 /// never handed out: a client that gets a token with seconds left fails mid-push with a 401 that looks like

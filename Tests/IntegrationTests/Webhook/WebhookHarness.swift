@@ -45,7 +45,8 @@ extension WebhookTests {
 
         func start(checkInterval: Int = 3600, extra: [String] = [], trusting: String? = nil) throws {
             process = try OcicredProcess(
-                ["webhook",
+                [
+                    "webhook",
                     "--listen", "127.0.0.1:\(port)", "--service", WebhookTests.service, "--tls-secret",
                     WebhookTests.tlsSecret, "--webhook-configuration", "ocicred-webhook", "--check-interval",
                     "\(checkInterval)",
