@@ -1,10 +1,8 @@
-import Synchronization
-
 /// The compressed bytes of several stretches of one layer, asked for in one `BlobSource.read(_:ranges:)` call:
 /// a registry that answers multi-range requests gets one request instead of one per stretch, one that refuses
 /// gets single ranges (the source's fallback). The request goes out when the first stretch's fetch asks for its
 /// part, so a batch queued behind a `FetchGate` waits there once for all its stretches.
-final class RangeBatch: Sendable {
+actor RangeBatch {
     /// One stretch's place in the batch.
     struct Part: Sendable {
         let batch: RangeBatch
@@ -14,17 +12,13 @@ final class RangeBatch: Sendable {
         func take() async throws(LazyMountError) -> [UInt8]? { try await batch.take(number) }
     }
 
-    private struct State {
-        var request: Task<[[UInt8]], any Error>?
-        var taken: Set<Int> = []
-    }
-
     let source: any BlobSource
     let digest: String
     let ranges: [Range<Int64>]
     /// Where the one request waits its turn, if it is queued (a profile's playback).
-    let pass: FetchGate.Pass?
-    private let state = Mutex(State())
+    nonisolated let pass: FetchGate.Pass?
+    private var request: Task<[[UInt8]], any Error>?
+    private var taken: Set<Int> = []
 
     init(source: any BlobSource, digest: String, ranges: [Range<Int64>], pass: FetchGate.Pass?) {
         self.source = source
@@ -33,21 +27,18 @@ final class RangeBatch: Sendable {
         self.pass = pass
     }
 
-    var parts: [Part] { ranges.indices.map { Part(batch: self, number: $0) } }
+    nonisolated var parts: [Part] { ranges.indices.map { Part(batch: self, number: $0) } }
 
     private func take(_ number: Int) async throws(LazyMountError) -> [UInt8]? {
-        let request: Task<[[UInt8]], any Error>? = state.withLock { state in
-            guard state.taken.insert(number).inserted else { return nil }
-            if let running = state.request { return running }
-            let running = Task { [source, digest, ranges, pass] () async throws -> [[UInt8]] in
+        guard taken.insert(number).inserted else { return nil }
+        let request =
+            self.request
+            ?? Task { [source, digest, ranges, pass] () async throws -> [[UInt8]] in
                 if let pass { try await pass.enter() }
                 defer { pass?.leave() }
                 return try await source.read(digest, ranges: ranges)
             }
-            state.request = running
-            return running
-        }
-        guard let request else { return nil }
+        self.request = request
         do {
             return try await request.value[number]
         } catch let error as LazyMountError {
