@@ -58,5 +58,32 @@ import Transport
             .read(big2.entry, offset: 1_000_003, count: 700_000)
         let expected = try Data(contentsOf: URL(fileURLWithPath: rootfs + "/usr/lib/big2.bin"))[1_000_003..<1_700_003]
         #expect(middle == [UInt8](expected))
+
+        // A read whose cold spans are two stretches (the span between them here already) is one multi-range
+        // request to docker-registry, not one per stretch, and its bytes are umoci's.
+        let layer = index.layers[big2.layer]
+        try #require(layer.compression == .gzip)
+        let reader = LayerReader(layer: layer, source: source)
+        let first = try #require(layer.spanIndex(containing: big2.entry.offset)) + 1
+        let spans = layer.spans
+        try #require(spans[first + 2].uncompressedOffset + 10 < big2.entry.offset + big2.entry.size)
+        _ = try await reader.spanBytes(first + 1)
+        let before = Self.rangeRequests(registry, layer.digest)
+        let offset = spans[first].uncompressedOffset + 10 - big2.entry.offset
+        let across = try await reader.read(
+            big2.entry, offset: offset,
+            count: Int(spans[first + 2].uncompressedOffset - spans[first].uncompressedOffset))
+        let umoci = [UInt8](try Data(contentsOf: URL(fileURLWithPath: rootfs + "/usr/lib/big2.bin")))
+        #expect(across[...] == umoci[Int(offset)..<(Int(offset) + across.count)])
+        try await Task.sleep(for: .milliseconds(500))  // the registry logs a response once it is complete
+        #expect(Self.rangeRequests(registry, layer.digest) - before == 1, "\(registry.log.suffix(3000))")
+    }
+
+    /// The ranged GETs of blob `digest` the registry answered so far.
+    static func rangeRequests(_ registry: RegistryFixture, _ digest: String) -> Int {
+        registry.log.split(separator: "\n").filter {
+            $0.contains("response completed") && $0.contains("http.request.method=GET")
+                && $0.contains("/blobs/" + digest) && $0.contains("http.response.status=206")
+        }.count
     }
 }

@@ -10,11 +10,25 @@ protocol BlobSource: Sendable {
 }
 
 extension BlobSource {
-    /// One request per range.
+    /// One request per range, side by side, as a registry refusing multi-range is asked (`fetchBlobRanges`):
+    /// a source without multi-range costs a request per range, never a round trip per range.
     func read(_ digest: String, ranges: [Range<Int64>]) async throws(LazyMountError) -> [[UInt8]] {
-        var answers: [[UInt8]] = []
-        for range in ranges { answers.append(try await read(digest, range: range)) }
-        return answers
+        let source = self
+        let answers = await withTaskGroup(of: (Int, Result<[UInt8], LazyMountError>).self) { group in
+            for (number, range) in ranges.enumerated() {
+                group.addTask {
+                    do throws(LazyMountError) {
+                        return (number, .success(try await source.read(digest, range: range)))
+                    } catch {
+                        return (number, .failure(error))
+                    }
+                }
+            }
+            var answers = [Result<[UInt8], LazyMountError>](repeating: .success([]), count: ranges.count)
+            for await (number, answer) in group { answers[number] = answer }
+            return answers
+        }
+        return try answers.map { (answer) throws(LazyMountError) -> [UInt8] in try answer.get() }
     }
 
     /// Reads `range` in pieces of at most `chunk` bytes, handing each to `body` in order until it returns false:

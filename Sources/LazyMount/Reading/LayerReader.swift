@@ -6,17 +6,17 @@ internal import Logging
 /// mount does.
 struct LayerReader: Sendable {
     /// The most a sequential reader is read ahead of, in uncompressed bytes of its file, or two spans if more:
-    /// spans inflating on both cores while the reader copies are how a sequential read keeps up with
-    /// `curl | gzip -d`. The lead grows with the run read so far, as the kernel's own readahead does: page
+    /// two runs (`runBytes`) inflating on both cores while the reader copies are how a sequential read keeps up
+    /// with `curl | gzip -d` (bench-mount at the default 256 KiB span: one run ahead, 0.73x; two, 0.98-1.16x on a
+    /// loaded 2-core machine). The lead grows with the run read so far, as the kernel's own readahead does: page
     /// faults walking a library's relocations look sequential for a few pages, and a fixed lead after each of
     /// them fetched spans nobody read.
-    static let readaheadBytes: Int64 = 2 << 20
+    static let readaheadBytes: Int64 = 4 << 20
 
-    /// The most one request and one inflate bring (or one span, if larger). A lead of large spans (two, at 4 MiB)
-    /// is then fetched span by span side by side, inflating on both cores, as before runs existed (one run of
-    /// two 4 MiB spans inflated on one core: bench-mount 0.80x curl|gzip instead of 1.26x); a lead of small
-    /// spans is one run, whose data arrives in the order it is read.
-    static let runBytes: Int64 = readaheadBytes
+    /// The most one request and one inflate bring (or one span, if larger): half the lead, so a lead is two
+    /// runs fetched side by side, one inflate per core. A lead of large spans (two, at 4 MiB) is fetched span by
+    /// span side by side, as before runs existed; the data of one run arrives in the order it is read.
+    static let runBytes: Int64 = 2 << 20
 
     /// The layer's position in the image: its key in the chunk cache.
     let position: Int
@@ -104,22 +104,51 @@ struct LayerReader: Sendable {
         return result
     }
 
-    /// Starts a fetch for each stretch of `spans` neither here nor coming, all at once: one request and one
-    /// inflate per stretch, the stretches side by side (a kernel read crossing spans, some of which a page fault
-    /// elsewhere already brought). A zstd layer has one fetch, the whole blob, which brings every span: the
-    /// first stretch is all there is to start (a fetch per span would download the blob once per span). With a
-    /// `gate`, each fetch waits its turn there unless a reader needs it first.
+    /// Starts a fetch for each stretch of `spans` neither here nor coming, all at once: one inflate per stretch,
+    /// the stretches side by side (a kernel read crossing spans, some of which a page fault elsewhere already
+    /// brought), their compressed bytes asked for in one multi-range request when there are several
+    /// (`RangeBatch`: one request where the registry allows it, single ranges where it does not). A zstd layer
+    /// has one fetch, the whole blob, which brings every span: the first stretch is all there is to start (a fetch
+    /// per span would download the blob once per span). With a `gate`, the fetches wait their turn there (a batch
+    /// takes one turn for all its stretches) unless a reader needs one first.
     func fetchCold(_ spans: Range<Int>, gate: FetchGate? = nil) {
         guard layer.compression != .zstd else {
             fetchRun(spans, gate: gate)
             return
         }
-        var rest = spans
-        while !rest.isEmpty {
-            let started = fetchRun(rest, gate: gate)
-            guard !started.isEmpty else { return }
-            rest = started.upperBound..<rest.upperBound
+        let spanReader = SpanReader(layer: layer, source: source)
+        var batched: [(stretch: Range<Int>, range: Range<Int64>)] = []
+        for stretch in coldStretches(spans) {
+            // A stretch larger than one streamed piece is read piece by piece, not held whole in one answer.
+            if let range = spanReader.compressedRange(stretch), Int64(range.count) <= LayerIndexer.fetchChunk {
+                batched.append((stretch, range))
+            } else {
+                fetchRun(stretch, gate: gate)
+            }
         }
+        guard batched.count > 1 else {
+            for (stretch, _) in batched { fetchRun(stretch, gate: gate) }
+            return
+        }
+        let batch = RangeBatch(source: source, digest: layer.digest, ranges: batched.map(\.range), pass: gate?.pass())
+        var joined = false
+        for ((stretch, _), part) in zip(batched, batch.parts) {
+            joined = fetchRun(stretch, pass: batch.pass, part: part) == stretch || joined
+        }
+        if !joined { batch.pass?.withdraw() }
+    }
+
+    /// The stretches of consecutive spans of `spans` neither here nor coming, in order.
+    private func coldStretches(_ spans: Range<Int>) -> [Range<Int>] {
+        var stretches: [Range<Int>] = []
+        for span in spans where !cache.isCachedOrComing(key(span), layer: layer) {
+            if let last = stretches.last, last.upperBound == span {
+                stretches[stretches.count - 1] = last.lowerBound..<(span + 1)
+            } else {
+                stretches.append(span..<(span + 1))
+            }
+        }
+        return stretches
     }
 
     /// When a span the reader will reach within `lead` (before `horizon`) is neither here nor coming, fetches it
@@ -152,21 +181,30 @@ struct LayerReader: Sendable {
     /// turn, or as soon as a reader joins the fetch. Returns the stretch started, empty when nothing was missing.
     @discardableResult
     func fetchRun(_ spans: Range<Int>, gate: FetchGate? = nil) -> Range<Int> {
-        let reader = self
         let pass = gate?.pass()
-        var promote: (@Sendable () -> Void)?
-        if let pass { promote = { pass.open() } }
-        let started = cache.fetchAhead(spans, layer: position, index: layer, promote: promote) {
-            (stretch) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
-            if let pass { try await pass.enter() }
-            defer { pass?.leave() }
-            return try await reader.withRetries(first: stretch.lowerBound) {
-                (spanReader, preceding) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
-                try await spanReader.fetchRun(stretch, preceding: preceding)
-            }
-        }
+        let started = fetchRun(spans, pass: pass, part: nil)
         if started.isEmpty { pass?.withdraw() }
         return started
+    }
+
+    /// `fetchRun` with the compressed bytes from `part` of a batch when `spans` is what starts: the batch then
+    /// enters `pass` once for all its stretches, and a reader joining any of them opens it. A stretch that starts
+    /// otherwise (another reader took some of its spans meanwhile) is fetched on its own.
+    private func fetchRun(_ spans: Range<Int>, pass: FetchGate.Pass?, part: RangeBatch.Part?) -> Range<Int> {
+        let reader = self
+        var promote: (@Sendable () -> Void)?
+        if let pass { promote = { pass.open() } }
+        return cache.fetchAhead(spans, layer: position, index: layer, promote: promote) {
+            (stretch) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+            let own = part == nil ? pass : nil
+            let part = stretch == spans ? part : nil
+            if let own { try await own.enter() }
+            defer { own?.leave() }
+            return try await reader.withRetries(first: stretch.lowerBound) {
+                (spanReader, preceding) async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])] in
+                try await spanReader.fetchRun(stretch, preceding: preceding, compressed: part?.take())
+            }
+        }
     }
 
     /// Starts fetching a span if it is not cached or on its way (a zstd layer's first span brings all of them);

@@ -39,9 +39,10 @@ struct SpanReader: Sendable {
 
     /// Consecutive spans `run`, each verified, from one ranged read and (gzip) one inflate from the first
     /// span's checkpoint: a sequential reader's readahead costs one request and one window, not one of each per
-    /// span. `preceding` as for `fetchSpans`; a zstd layer yields all its spans.
-    func fetchRun(_ run: Range<Int>, preceding: [UInt8]? = nil) async throws(LazyMountError)
-        -> [(index: Int, bytes: [UInt8])]
+    /// span. `preceding` as for `fetchSpans`; a zstd layer yields all its spans. `compressed`: the bytes of
+    /// `compressedRange(run)` when they were already fetched (with other stretches, in one multi-range request).
+    func fetchRun(_ run: Range<Int>, preceding: [UInt8]? = nil, compressed: [UInt8]? = nil)
+        async throws(LazyMountError) -> [(index: Int, bytes: [UInt8])]
     {
         guard !run.isEmpty, run.lowerBound >= 0, run.upperBound <= layer.spans.count else {
             throw .outOfRange("spans \(run) of layer \(layer.digest), which has \(layer.spans.count)")
@@ -51,10 +52,14 @@ struct SpanReader: Sendable {
         let whole: [UInt8]
         switch layer.compression {
         case .none:
-            whole = try await source.read(
-                layer.digest, range: first.uncompressedOffset..<(last.uncompressedOffset + last.length))
+            if let compressed {
+                whole = compressed
+            } else {
+                whole = try await source.read(
+                    layer.digest, range: first.uncompressedOffset..<(last.uncompressedOffset + last.length))
+            }
         case .gzip:
-            whole = try await inflate(run, preceding: preceding)
+            whole = try await inflate(run, preceding: preceding, compressed: compressed)
         case .zstd:
             return try await wholeZstdLayer()
         }
@@ -140,23 +145,22 @@ struct SpanReader: Sendable {
     /// with the bits left in the byte before it, set the window as dictionary — over the compressed bytes up to
     /// the checkpoint after the run. At a member's end the 8-byte gzip trailer is skipped and the next member's
     /// header parsed (`inflateReset2`).
-    private func inflate(_ run: Range<Int>, preceding: [UInt8]?) async throws(LazyMountError) -> [UInt8] {
+    private func inflate(_ run: Range<Int>, preceding: [UInt8]?, compressed: [UInt8]?) async throws(LazyMountError)
+        -> [UInt8]
+    {
         let index = run.lowerBound
-        guard let checkpoint = layer.spans[index].checkpoint else {
+        guard let checkpoint = layer.spans[index].checkpoint, let range = compressedRange(run) else {
             throw .index(path: layer.digest, reason: "span \(index) of a gzip layer has no checkpoint")
         }
-        let start = checkpoint.compressedOffset - (checkpoint.bits > 0 ? 1 : 0)
-        let end =
-            run.upperBound < layer.spans.count
-            ? (layer.spans[run.upperBound].checkpoint?.compressedOffset ?? layer.compressedSize)
-            : layer.compressedSize
         // A window kept outside the index is a second ranged read: it runs beside the read of the span's first
         // compressed piece, so a span costs one round trip on the reader's path, not two.
-        let range = start..<max(start, end)
-        let firstEnd = min(range.upperBound, range.lowerBound + LayerIndexer.fetchChunk)
+        let firstEnd =
+            compressed.map { range.lowerBound + Int64($0.count) }
+            ?? min(range.upperBound, range.lowerBound + LayerIndexer.fetchChunk)
         let source = source
         let digest = layer.digest
         async let firstPiece = Self.typed { () async throws(LazyMountError) -> [UInt8] in
+            if let compressed { return compressed }
             guard firstEnd > range.lowerBound else { return [] }
             return try await source.read(digest, range: range.lowerBound..<firstEnd)
         }
@@ -171,6 +175,26 @@ struct SpanReader: Sendable {
             }
         }
         return inflater.result
+    }
+
+    /// The stored bytes that `fetchRun(run)` reads (gzip: from the run's checkpoint, less the byte holding its
+    /// first bits, to the next checkpoint); nil for a zstd layer, fetched whole, or a gzip span without checkpoint.
+    func compressedRange(_ run: Range<Int>) -> Range<Int64>? {
+        guard !run.isEmpty, run.lowerBound >= 0, run.upperBound <= layer.spans.count else { return nil }
+        switch layer.compression {
+        case .none:
+            let last = layer.spans[run.upperBound - 1]
+            return layer.spans[run.lowerBound].uncompressedOffset..<(last.uncompressedOffset + last.length)
+        case .gzip:
+            guard let checkpoint = layer.spans[run.lowerBound].checkpoint else { return nil }
+            let start = checkpoint.compressedOffset - (checkpoint.bits > 0 ? 1 : 0)
+            let end =
+                run.upperBound < layer.spans.count
+                ? (layer.spans[run.upperBound].checkpoint?.compressedOffset ?? layer.compressedSize)
+                : layer.compressedSize
+            return start..<max(start, end)
+        case .zstd: return nil
+        }
     }
 
     /// `body`'s outcome with its error kept typed (`async let` erases it).
