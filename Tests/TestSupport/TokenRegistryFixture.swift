@@ -128,6 +128,11 @@ package final class TokenRegistryFixture: @unchecked Sendable {
     /// How often the token server counted `name` (token-basic, token-refresh, token-rejected, …).
     package func tokenCounter(_ name: String) throws -> Int { try tokenServer.counter(name) }
 
+    /// Every token the server issued, whichever grant asked (basic, password, refresh).
+    package func tokensIssued() throws -> Int {
+        try tokenCounter("token-basic") + tokenCounter("token-password") + tokenCounter("token-refresh")
+    }
+
     /// Stops the registry, then the token server, and removes their files; safe to call more than once.
     package func stop() {
         peer.stop(before: tokenServer.stop)
