@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "Webhook",
             dependencies: [
-                "SystemSupport", "Credentials", "Kubernetes", "Refresh", "CSSL",
+                "SystemSupport", "Crypto", "Credentials", "Kubernetes", "Refresh", "CSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -29,6 +29,12 @@ package enum CryptoError: Error, Equatable, CustomStringConvertible {
 
     /// Drains libcrypto's thread-local error queue into one value.
     static func fromQueue(_ operation: String) -> CryptoError {
+        .openssl(operation: operation, reason: drainQueue())
+    }
+
+    /// The text of the first error on the thread's OpenSSL queue, which is then emptied. libssl queues its failures
+    /// on the same libcrypto queue, so the webhook's TLS errors read it here too instead of binding it twice.
+    package static func drainQueue() -> String {
         // The reason texts are loaded only now: a process that never fails never pays for them.
         OPENSSL_init_crypto(UInt64(OPENSSL_INIT_LOAD_CRYPTO_STRINGS), nil)
         var reason = "unknown error"
@@ -39,7 +45,7 @@ package enum CryptoError: Error, Equatable, CustomStringConvertible {
             reason = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         ERR_clear_error()
-        return .openssl(operation: operation, reason: reason)
+        return reason
     }
 
     /// Drops whatever libcrypto queued for a failure that is reported as a Swift value of its own.

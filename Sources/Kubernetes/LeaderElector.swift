@@ -59,9 +59,7 @@ package actor LeaderElector {
             } catch {
                 throw error
             }
-            observe(record, at: start)
-            leadingUntil = start + leaseDuration.timeInterval
-            return true
+            return took(record, at: start)
         }
         let current = LeaseRecord(spec: existing["spec"]?.objectValue ?? [:])
         if current != observedRecord { observe(current, at: start) }
@@ -85,6 +83,12 @@ package actor LeaderElector {
         } catch {
             throw error
         }
+        return took(record, at: start)
+    }
+
+    /// What the API server accepted our write of `record` means, whether it created or renewed the lease: we lead
+    /// for one lease duration from when we asked.
+    private func took(_ record: LeaseRecord, at start: Date) -> Bool {
         observe(record, at: start)
         leadingUntil = start + leaseDuration.timeInterval
         return true

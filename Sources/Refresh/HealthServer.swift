@@ -29,6 +29,7 @@ package final class HealthServer: Sendable {
                 connections.admit(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(HealthHandler(status: status))
                 }
@@ -88,15 +89,6 @@ final class HealthHandler: ChannelInboundHandler {
     private var uri = "/"
 
     init(status: RefreshStatus) { self.status = status }
-
-    /// A connection that sent no complete request within the idle timeout is closed.
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {

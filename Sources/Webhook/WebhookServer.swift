@@ -2,6 +2,7 @@ internal import Logging
 internal import NIOCore
 internal import NIOHTTP1
 internal import NIOPosix
+internal import Refresh
 internal import Synchronization
 
 /// The webhook's HTTPS listener: NIO sockets with OpenSSL's TLS beneath HTTP/1.1 (the API server keeps
@@ -40,6 +41,7 @@ final class WebhookServer: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.addHandler(OpenSSLServerHandler(connection: connection, logger: logger))
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                    try pipeline.addHandler(IdleConnectionCloser())
                     try pipeline.configureHTTPServerPipeline()
                     try pipeline.addHandler(AdmissionHTTPHandler(admission: admission, logger: logger))
                 }

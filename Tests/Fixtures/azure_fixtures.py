@@ -37,7 +37,7 @@ import uuid
 from datetime import datetime, timezone
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 import fixturelib
@@ -48,10 +48,7 @@ RESOURCE = "https://containerregistry.azure.net"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 FEDERATED_AUDIENCE = "api://AzureADTokenExchange"
 TENANT = ENV.get("AZURE_FIXTURE_TENANT", "")
-PUBLIC_KEY = None
-if ENV.get("AZURE_FIXTURE_ASSERTION_PUBLIC_KEY"):
-    with open(ENV["AZURE_FIXTURE_ASSERTION_PUBLIC_KEY"], "rb") as f:
-        PUBLIC_KEY = serialization.load_pem_public_key(f.read())
+PUBLIC_KEY = fixturelib.public_key_from("AZURE_FIXTURE_ASSERTION_PUBLIC_KEY")
 
 ASSERTION_ISSUER = ENV.get("AZURE_FIXTURE_ASSERTION_ISSUER")
 FEDERATED = json.loads(ENV.get("AZURE_FIXTURE_FEDERATED_CREDENTIALS") or "{}")
@@ -63,10 +60,6 @@ seen = []
 
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64url_decode(text):
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def fake_jwt(claims):
@@ -98,11 +91,6 @@ def aad_error(status, error, code, description):
 
 
 class Handler(fixturelib.FixtureHandler):
-    def form(self, body):
-        if not (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-            return None
-        return {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
-
     def route(self, method, path, query, body):
         if method == "POST" and path.endswith("/oauth2/v2.0/token"):
             return self.aad_token(urllib.parse.unquote(path[1:-len("/oauth2/v2.0/token")]), body)
@@ -157,9 +145,9 @@ class Handler(fixturelib.FixtureHandler):
     def check_assertion(self, assertion, client_id):
         parts = assertion.split(".")
         try:
-            header = json.loads(b64url_decode(parts[0]))
-            claims = json.loads(b64url_decode(parts[1]))
-            signature = b64url_decode(parts[2])
+            header = json.loads(fixturelib.b64url_decode(parts[0]))
+            claims = json.loads(fixturelib.b64url_decode(parts[1]))
+            signature = fixturelib.b64url_decode(parts[2])
         except Exception:
             return aad_error(401, "invalid_client", 50027, "JWT token is invalid or malformed.")
         if header.get("alg") != "RS256" or PUBLIC_KEY is None:

@@ -5,11 +5,14 @@ serves until stdin closes or SIGTERM, and logs every request as one JSON line on
 assert what was asked. Fixtures exist only for services with no open-source stand-in (DESIGN.md); they
 must be as strict as the real service: missing headers and bad signatures get the real error shape.
 """
+import base64
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -50,6 +53,13 @@ class FixtureHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def form(self, body):
+        """The body as an `application/x-www-form-urlencoded` form (first value of each key), or None when the
+        request says it is something else: token endpoints refuse those, and so must their fixtures."""
+        if not (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+            return None
+        return {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
+
     def do_GET(self):
         self._handle("GET")
 
@@ -61,6 +71,49 @@ class FixtureHandler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self._handle("DELETE")
+
+
+def b64url_decode(text):
+    """Base64url without padding, as JWTs carry it."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def public_key_from(variable):
+    """The PEM public key in the file the environment variable names, or None when it is unset: the key a
+    fixture checks signed assertions with."""
+    if not os.environ.get(variable):
+        return None
+    from cryptography.hazmat.primitives import serialization  # only the fixtures that verify signatures need it
+
+    with open(os.environ[variable], "rb") as handle:
+        return serialization.load_pem_public_key(handle.read())
+
+
+class TLSFixtureHandler(FixtureHandler):
+    """A FixtureHandler that may be served by `TLSServer`, for the fixtures that stand in for PATCH-taking HTTPS
+    services (the Kubernetes API server, the Transport tests' origin)."""
+
+    def do_PATCH(self):
+        self._handle("PATCH")
+
+    def handle(self):
+        # A client that rejects our certificate aborts the handshake: that is a test passing, not an error.
+        try:
+            super().handle()
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            pass
+
+
+class TLSServer(ThreadingHTTPServer):
+    """Set `context` first. The handshake runs on the handler's thread at its first read, so a client that never
+    completes it (or aborts it: a test without the CA) cannot stall the accept loop."""
+
+    context = None
+    daemon_threads = True
+
+    def get_request(self):
+        sock, address = super().get_request()
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
 
 
 def serve(handler_class):

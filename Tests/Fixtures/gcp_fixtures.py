@@ -30,7 +30,6 @@ Configuration (environment; all optional except where a test relies on it):
                              characters, so a golden file can hold it; every check before issuing stays the same.
 Error bodies have the real services' shapes.
 """
-import base64
 import json
 import os
 import secrets
@@ -41,7 +40,7 @@ import urllib.parse
 from datetime import datetime, timezone
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 import fixturelib
@@ -53,15 +52,8 @@ ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
 ENV = os.environ
 EXPIRES_IN = int(ENV.get("GCP_FIXTURE_EXPIRES_IN", "3599"))
-PUBLIC_KEY = None
-if ENV.get("GCP_FIXTURE_PUBLIC_KEY"):
-    with open(ENV["GCP_FIXTURE_PUBLIC_KEY"], "rb") as f:
-        PUBLIC_KEY = serialization.load_pem_public_key(f.read())
-
-SUBJECT_PUBLIC_KEY = None
-if ENV.get("GCP_FIXTURE_SUBJECT_PUBLIC_KEY"):
-    with open(ENV["GCP_FIXTURE_SUBJECT_PUBLIC_KEY"], "rb") as f:
-        SUBJECT_PUBLIC_KEY = serialization.load_pem_public_key(f.read())
+PUBLIC_KEY = fixturelib.public_key_from("GCP_FIXTURE_PUBLIC_KEY")
+SUBJECT_PUBLIC_KEY = fixturelib.public_key_from("GCP_FIXTURE_SUBJECT_PUBLIC_KEY")
 
 issued = set()
 issued_lock = threading.Lock()
@@ -80,10 +72,6 @@ def issue(prefix):
     return token
 
 
-def b64url_decode(text):
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def oauth_error(status, error, description):
     return status, {}, {"error": error, "error_description": description}
 
@@ -93,11 +81,6 @@ def google_api_error(status, message, state):
 
 
 class Handler(fixturelib.FixtureHandler):
-    def form(self, body):
-        if not (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-            return None
-        return {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
-
     def route(self, method, path, query, body):
         port = self.server.server_address[1]
         if method == "POST" and path == "/token":
@@ -149,9 +132,9 @@ class Handler(fixturelib.FixtureHandler):
             return oauth_error(400, "invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes) and "
                                "in a reasonable timeframe. Check your iat and exp values in the JWT claim.")
         try:
-            header = json.loads(b64url_decode(parts[0]))
-            claims = json.loads(b64url_decode(parts[1]))
-            signature = b64url_decode(parts[2])
+            header = json.loads(fixturelib.b64url_decode(parts[0]))
+            claims = json.loads(fixturelib.b64url_decode(parts[1]))
+            signature = fixturelib.b64url_decode(parts[2])
         except Exception:
             return oauth_error(400, "invalid_grant", "Invalid JWT Signature.")
         if header.get("alg") != "RS256" or PUBLIC_KEY is None:
@@ -219,9 +202,9 @@ class Handler(fixturelib.FixtureHandler):
         """An OIDC pool provider's checks on a subject token (a Kubernetes service-account token here)."""
         parts = token.split(".")
         try:
-            header = json.loads(b64url_decode(parts[0]))
-            claims = json.loads(b64url_decode(parts[1]))
-            signature = b64url_decode(parts[2])
+            header = json.loads(fixturelib.b64url_decode(parts[0]))
+            claims = json.loads(fixturelib.b64url_decode(parts[1]))
+            signature = fixturelib.b64url_decode(parts[2])
         except Exception:
             return oauth_error(400, "invalid_grant", "Invalid ID Token: the token is not a valid JWT.")
         if header.get("alg") != "RS256":

@@ -23,10 +23,10 @@ from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import fixturelib
-from fixturelib import FixtureHandler
+from fixturelib import TLSFixtureHandler
 
 
-class Handler(FixtureHandler):
+class Handler(TLSFixtureHandler):
     def route(self, method, path, query, body):
         params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
         if path == "/echo":
@@ -97,27 +97,6 @@ class Handler(FixtureHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
 
-    def do_PATCH(self):
-        self._handle("PATCH")
-
-    def handle(self):
-        # A client that rejects our certificate aborts the handshake; that is the test passing, not an error.
-        try:
-            super().handle()
-        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
-            pass
-
-
-class TLSServer(ThreadingHTTPServer):
-    """Wraps each accepted connection; the handshake runs on the handler's thread at its first read, so one client
-    that never completes it cannot stall the accept loop."""
-
-    context = None
-
-    def get_request(self):
-        sock, address = super().get_request()
-        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
-
 
 def main():
     # Foundation's Process starts us with the spawning thread's signal mask, and Swift's dispatch worker threads
@@ -127,8 +106,8 @@ def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "--tls":
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(sys.argv[2], sys.argv[3])
-        TLSServer.context = context
-        server_class = TLSServer
+        fixturelib.TLSServer.context = context
+        server_class = fixturelib.TLSServer
     # As fixturelib.serve, with the server class chosen above.
     server = server_class(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

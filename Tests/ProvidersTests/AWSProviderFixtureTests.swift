@@ -21,6 +21,15 @@ extension AWSIntegrationTests {
         /// Starts the fixture off Swift's cooperative pool: FixtureServer's init blocks until Python prints its port,
         /// and blocked pool threads (two on a 2-core runner) would delay every other test's async work — including the
         /// timing of `noSourceFailsFastAndListsWhatWasTried`.
+        /// The ECR fixture with its default keys and an empty HOME, both stopped and removed after `body`.
+        private func withFixture(_ body: (FixtureServer, TemporaryDirectory) async throws -> Void) async throws {
+            let fixture = try await startFixture()
+            defer { fixture.stop() }
+            let home = try TemporaryDirectory()
+            defer { home.remove() }
+            try await body(fixture, home)
+        }
+
         private func startFixture(_ arguments: [String] = [], environment: [String: String] = [:]) async throws
             -> FixtureServer
         {
@@ -54,12 +63,8 @@ extension AWSIntegrationTests {
             defer { fixture.stop() }
             let home = try TemporaryDirectory()
             defer { home.remove() }
-            let env = AWSTestEnvironment.empty(
-                home: home.path,
-                [
-                    "AWS_ACCESS_KEY_ID": Self.keyID, "AWS_SECRET_ACCESS_KEY": Self.secret,
-                    "AWS_ENDPOINT_URL": fixture.baseURL,
-                ])
+            let env = AWSTestEnvironment.keys(
+                home: home.path, id: Self.keyID, secret: Self.secret, endpoint: fixture.baseURL)
             let provider = AWSProvider(httpClient: CurlHTTPClient())
             let before = Date()
             let token = try await provider.mint(request(env))
@@ -71,91 +76,75 @@ extension AWSIntegrationTests {
         }
 
         @Test func wrongSecretIsRejectedWithECRsCodeNotReportedAsMissing() async throws {
-            let fixture = try await startFixture()
-            defer { fixture.stop() }
-            let home = try TemporaryDirectory()
-            defer { home.remove() }
-            let env = AWSTestEnvironment.empty(
-                home: home.path,
-                [
-                    "AWS_ACCESS_KEY_ID": Self.keyID, "AWS_SECRET_ACCESS_KEY": "wrong",
-                    "AWS_ENDPOINT_URL": fixture.baseURL,
-                ])
-            let error = await #expect(throws: ProviderError.self) {
-                try await AWSProvider(httpClient: CurlHTTPClient()).mint(request(env))
+            try await withFixture { (fixture, home) async throws in
+                let env = AWSTestEnvironment.keys(
+                    home: home.path, id: Self.keyID, secret: "wrong", endpoint: fixture.baseURL)
+                let error = await #expect(throws: ProviderError.self) {
+                    try await AWSProvider(httpClient: CurlHTTPClient()).mint(request(env))
+                }
+                guard case .rejected(let provider, let endpoint, let code, _) = error else {
+                    Issue.record("expected .rejected, got \(String(describing: error))")
+                    return
+                }
+                #expect(provider == "aws" && endpoint == fixture.baseURL && code == "InvalidSignatureException")
+                #expect(try fixture.counter("mint") == 0)
             }
-            guard case .rejected(let provider, let endpoint, let code, _) = error else {
-                Issue.record("expected .rejected, got \(String(describing: error))")
-                return
-            }
-            #expect(provider == "aws" && endpoint == fixture.baseURL && code == "InvalidSignatureException")
-            #expect(try fixture.counter("mint") == 0)
         }
 
         @Test func storedMaterialAndRuleProfileWinOverAmbientKeys() async throws {
-            let fixture = try await startFixture()
-            defer { fixture.stop() }
-            let home = try TemporaryDirectory()
-            defer { home.remove() }
-            try AWSTestEnvironment.write(
-                "[good]\naws_access_key_id = \(Self.keyID)\naws_secret_access_key = \(Self.secret)\n",
-                to: home.file(".aws/credentials"))
-            // Ambient keys that the fixture does not know: if they were used, ECR would refuse.
-            let env = AWSTestEnvironment.empty(
-                home: home.path,
-                [
-                    "AWS_ACCESS_KEY_ID": "AKIAAMBIENT000000000", "AWS_SECRET_ACCESS_KEY": "ambient",
-                    "AWS_ENDPOINT_URL": fixture.baseURL,
-                ])
-            let provider = AWSProvider(httpClient: CurlHTTPClient())
-            let material = CredentialMaterial(
-                registry: AWSTestEnvironment.privateHost, type: .aws,
-                credentials: ["AWS_ACCESS_KEY_ID": .string(Self.keyID), "AWS_SECRET_ACCESS_KEY": .string(Self.secret)])
-            _ = try await provider.mint(request(env, material: material))
-            _ = try await provider.mint(request(env, identity: ProviderIdentity(awsProfile: "good")))
-            #expect(try fixture.counter("mint") == 2)
-            #expect(provider.cacheIdentity(for: request(env, material: material)) == "key:\(Self.keyID)")
-            #expect(provider.cacheIdentity(for: request(env, identity: .init(awsProfile: "good"))) == "profile:good")
-            #expect(provider.cacheIdentity(for: request(env)) == "key:AKIAAMBIENT000000000")
+            try await withFixture { (fixture, home) async throws in
+                try AWSTestEnvironment.write(
+                    "[good]\naws_access_key_id = \(Self.keyID)\naws_secret_access_key = \(Self.secret)\n",
+                    to: home.file(".aws/credentials"))
+                // Ambient keys that the fixture does not know: if they were used, ECR would refuse.
+                let env = AWSTestEnvironment.keys(
+                    home: home.path, id: "AKIAAMBIENT000000000", secret: "ambient", endpoint: fixture.baseURL)
+                let provider = AWSProvider(httpClient: CurlHTTPClient())
+                let material = CredentialMaterial(
+                    registry: AWSTestEnvironment.privateHost, type: .aws,
+                    credentials: [
+                        "AWS_ACCESS_KEY_ID": .string(Self.keyID), "AWS_SECRET_ACCESS_KEY": .string(Self.secret),
+                    ])
+                _ = try await provider.mint(request(env, material: material))
+                _ = try await provider.mint(request(env, identity: ProviderIdentity(awsProfile: "good")))
+                #expect(try fixture.counter("mint") == 2)
+                #expect(provider.cacheIdentity(for: request(env, material: material)) == "key:\(Self.keyID)")
+                #expect(
+                    provider.cacheIdentity(for: request(env, identity: .init(awsProfile: "good"))) == "profile:good")
+                #expect(provider.cacheIdentity(for: request(env)) == "key:AKIAAMBIENT000000000")
+            }
         }
 
         @Test func ecrPublicSignsAsEcrPublicInUsEast1() async throws {
-            let fixture = try await startFixture()
-            defer { fixture.stop() }
-            let home = try TemporaryDirectory()
-            defer { home.remove() }
-            let env = AWSTestEnvironment.empty(
-                home: home.path,
-                [
-                    "AWS_ACCESS_KEY_ID": Self.keyID, "AWS_SECRET_ACCESS_KEY": Self.secret,
-                    "AWS_ENDPOINT_URL_ECR_PUBLIC": fixture.baseURL,
-                ])
-            let recorder = RecordingHTTPClient()
-            let token = try await AWSProvider(httpClient: recorder).mint(
-                request(env, host: "public.ecr.aws", kind: .ecrPublic))
-            #expect(token.username == "AWS")
-            #expect(recorder.requests.map(\.operation) == ["SpencerFrontendService.GetAuthorizationToken"])
+            try await withFixture { (fixture, home) async throws in
+                let env = AWSTestEnvironment.keys(
+                    home: home.path, id: Self.keyID, secret: Self.secret, endpoint: fixture.baseURL,
+                    variable: "AWS_ENDPOINT_URL_ECR_PUBLIC")
+                let recorder = RecordingHTTPClient()
+                let token = try await AWSProvider(httpClient: recorder).mint(
+                    request(env, host: "public.ecr.aws", kind: .ecrPublic))
+                #expect(token.username == "AWS")
+                #expect(recorder.requests.map(\.operation) == ["SpencerFrontendService.GetAuthorizationToken"])
+            }
         }
 
         @Test func instanceMetadataV2CredentialsSignTheECRCall() async throws {
-            let fixture = try await startFixture()
-            defer { fixture.stop() }
-            let home = try TemporaryDirectory()
-            defer { home.remove() }
-            var values = AWSTestEnvironment.empty(home: home.path).values
-            values["AWS_EC2_METADATA_DISABLED"] = nil
-            values["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = fixture.baseURL
-            values["AWS_ENDPOINT_URL"] = fixture.baseURL
-            let env = OcicredEnvironment(values)
-            let recorder = RecordingHTTPClient()
-            let provider = AWSProvider(httpClient: recorder)
-            #expect(provider.cacheIdentity(for: request(env)) == "imds")
-            _ = try await provider.mint(request(env))
-            let requests = recorder.requests
-            #expect(requests.map(\.method) == ["PUT", "GET", "GET", "POST"])
-            #expect(requests.last?.signedBy?.hasPrefix("ASIA") == true)
-            #expect(try fixture.counter("imds-token") == 1)
-            #expect(try fixture.counter("mint") == 1)
+            try await withFixture { (fixture, home) async throws in
+                var values = AWSTestEnvironment.empty(home: home.path).values
+                values["AWS_EC2_METADATA_DISABLED"] = nil
+                values["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = fixture.baseURL
+                values["AWS_ENDPOINT_URL"] = fixture.baseURL
+                let env = OcicredEnvironment(values)
+                let recorder = RecordingHTTPClient()
+                let provider = AWSProvider(httpClient: recorder)
+                #expect(provider.cacheIdentity(for: request(env)) == "imds")
+                _ = try await provider.mint(request(env))
+                let requests = recorder.requests
+                #expect(requests.map(\.method) == ["PUT", "GET", "GET", "POST"])
+                #expect(requests.last?.signedBy?.hasPrefix("ASIA") == true)
+                #expect(try fixture.counter("imds-token") == 1)
+                #expect(try fixture.counter("mint") == 1)
+            }
         }
 
         /// The fixture is as strict as IMDS: no token, no metadata; no TTL header, no token.
@@ -227,56 +216,53 @@ extension AWSIntegrationTests {
         }
 
         @Test func expiredWebIdentityTokenIsExpiredIdentityWithSTSsMessage() async throws {
-            let fixture = try await startFixture()
-            defer { fixture.stop() }
-            let home = try TemporaryDirectory()
-            defer { home.remove() }
-            try AWSTestEnvironment.write(
-                AWSTestEnvironment.webIdentityToken(expiresIn: -3600), to: home.file("token"))
-            let env = AWSTestEnvironment.empty(
-                home: home.path,
-                [
-                    "AWS_WEB_IDENTITY_TOKEN_FILE": home.file("token"),
-                    "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ci",
-                    "AWS_ENDPOINT_URL": fixture.baseURL,
-                ])
-            let provider = AWSProvider(httpClient: CurlHTTPClient())
-            #expect(provider.cacheIdentity(for: request(env)) == "webidentity:arn:aws:iam::123456789012:role/ci")
-            let error = await #expect(throws: ProviderError.self) { try await provider.mint(request(env)) }
-            guard case .expiredIdentity(let name, let detail) = error else {
-                Issue.record("expected .expiredIdentity, got \(String(describing: error))")
-                return
-            }
-            #expect(name == "aws" && detail.hasPrefix("Token expired: current date/time"))
+            try await withFixture { (fixture, home) async throws in
+                try AWSTestEnvironment.write(
+                    AWSTestEnvironment.webIdentityToken(expiresIn: -3600), to: home.file("token"))
+                let env = AWSTestEnvironment.empty(
+                    home: home.path,
+                    [
+                        "AWS_WEB_IDENTITY_TOKEN_FILE": home.file("token"),
+                        "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ci",
+                        "AWS_ENDPOINT_URL": fixture.baseURL,
+                    ])
+                let provider = AWSProvider(httpClient: CurlHTTPClient())
+                #expect(provider.cacheIdentity(for: request(env)) == "webidentity:arn:aws:iam::123456789012:role/ci")
+                let error = await #expect(throws: ProviderError.self) { try await provider.mint(request(env)) }
+                guard case .expiredIdentity(let name, let detail) = error else {
+                    Issue.record("expected .expiredIdentity, got \(String(describing: error))")
+                    return
+                }
+                #expect(name == "aws" && detail.hasPrefix("Token expired: current date/time"))
 
-            // A fresh token from the same file works (the file is re-read on every mint).
-            try AWSTestEnvironment.write(AWSTestEnvironment.webIdentityToken(expiresIn: 3600), to: home.file("token"))
-            _ = try await provider.mint(request(env))
-            #expect(try fixture.counter("sts-web-identity") == 1)
-            #expect(try fixture.counter("mint") == 1)
+                // A fresh token from the same file works (the file is re-read on every mint).
+                try AWSTestEnvironment.write(
+                    AWSTestEnvironment.webIdentityToken(expiresIn: 3600), to: home.file("token"))
+                _ = try await provider.mint(request(env))
+                #expect(try fixture.counter("sts-web-identity") == 1)
+                #expect(try fixture.counter("mint") == 1)
+            }
         }
 
         @Test func credentialProcessOutputSignsTheECRCall() async throws {
-            let fixture = try await startFixture()
-            defer { fixture.stop() }
-            let home = try TemporaryDirectory()
-            defer { home.remove() }
-            // The secret reaches the process through a 0600 file it reads, never through its arguments.
-            try AWSTestEnvironment.write(
-                #"{"Version": 1, "AccessKeyId": "\#(Self.keyID)", "SecretAccessKey": "\#(Self.secret)"}"#,
-                to: home.file("creds.json"))
-            try AWSTestEnvironment.write(
-                "[profile tool]\ncredential_process = /bin/sh -c 'echo from-the-tool >&2; cat \"$0\"' \(home.file("creds.json"))\n",
-                to: home.file(".aws/config"))
-            let env = AWSTestEnvironment.empty(
-                home: home.path, ["AWS_PROFILE": "tool", "AWS_ENDPOINT_URL": fixture.baseURL])
-            _ = try await AWSProvider(httpClient: CurlHTTPClient()).mint(request(env))
-            #expect(try fixture.counter("mint") == 1)
+            try await withFixture { (fixture, home) async throws in
+                // The secret reaches the process through a 0600 file it reads, never through its arguments.
+                try AWSTestEnvironment.write(
+                    #"{"Version": 1, "AccessKeyId": "\#(Self.keyID)", "SecretAccessKey": "\#(Self.secret)"}"#,
+                    to: home.file("creds.json"))
+                try AWSTestEnvironment.write(
+                    "[profile tool]\ncredential_process = /bin/sh -c 'echo from-the-tool >&2; cat \"$0\"' \(home.file("creds.json"))\n",
+                    to: home.file(".aws/config"))
+                let env = AWSTestEnvironment.empty(
+                    home: home.path, ["AWS_PROFILE": "tool", "AWS_ENDPOINT_URL": fixture.baseURL])
+                _ = try await AWSProvider(httpClient: CurlHTTPClient()).mint(request(env))
+                #expect(try fixture.counter("mint") == 1)
 
-            try AWSTestEnvironment.write(
-                "[profile tool]\ncredential_process = /bin/false\n", to: home.file(".aws/config"))
-            await #expect(throws: ProviderError.self) {
-                try await AWSProvider(httpClient: CurlHTTPClient()).mint(request(env))
+                try AWSTestEnvironment.write(
+                    "[profile tool]\ncredential_process = /bin/false\n", to: home.file(".aws/config"))
+                await #expect(throws: ProviderError.self) {
+                    try await AWSProvider(httpClient: CurlHTTPClient()).mint(request(env))
+                }
             }
         }
 

@@ -64,6 +64,14 @@ enum AWSTestEnvironment {
         return OcicredEnvironment(values)
     }
 
+    /// `empty` plus the static keys `id`/`secret` and the endpoint override `variable` (every service, unless the
+    /// test names one): what most tests against moto or the ECR fixture set up.
+    static func keys(
+        home: String, id: String, secret: String, endpoint: String, variable: String = "AWS_ENDPOINT_URL"
+    ) -> OcicredEnvironment {
+        empty(home: home, ["AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": secret, variable: endpoint])
+    }
+
     static func write(_ text: String, to path: String, mode: Int = 0o600) throws {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -70,22 +70,10 @@ package final class RegistryFixture: @unchecked Sendable {
             try FileManager.default.createDirectory(
                 atPath: directory.file("data"), withIntermediateDirectories: true)
 
-            // The port is picked before docker-registry binds it; another process may take it in between, so a
-            // registry that exits at once is retried on a new port.
-            var lastLog = ""
-            for _ in 0..<5 {
-                let port = try FreePort.pick()
-                let process = try launch(in: directory, port: port, tls: tls, redirect: redirectBlobsTo)
-                if FreePort.waitUntilListening(port, timeout: 20), process.isRunning {
-                    return RegistryFixture(port: port, username: username, process: process, directory: directory)
-                }
-                PeerProcess.terminate(process)
-                lastLog = (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
-                if !lastLog.contains("address already in use") {
-                    throw FixtureError.notListening(program: "docker-registry", port: port, log: lastLog)
-                }
+            let (port, process) = try DockerRegistryProcess.start(in: directory) { port in
+                try launch(in: directory, port: port, tls: tls, redirect: redirectBlobsTo)
             }
-            throw FixtureError.notListening(program: "docker-registry", port: 0, log: lastLog)
+            return RegistryFixture(port: port, username: username, process: process, directory: directory)
         } catch {
             directory.remove()
             throw error
@@ -103,23 +91,9 @@ package final class RegistryFixture: @unchecked Sendable {
             redirect.map {
                 "middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: \($0)\n"
             } ?? ""
-        let config = """
-            version: 0.1
-            log:
-              level: info
-            storage:
-              filesystem:
-                rootdirectory: \(directory.file("data"))
-              delete:
-                enabled: true
-            http:
-              addr: 127.0.0.1:\(port)\(tlsSection)
-            auth:
-              htpasswd:
-                realm: ocicred-test
-                path: \(directory.file("htpasswd"))
-            \(middleware)
-            """
+        let config = DockerRegistryProcess.config(
+            in: directory, port: port, http: tlsSection,
+            auth: "  htpasswd:\n    realm: ocicred-test\n    path: \(directory.file("htpasswd"))", tail: middleware)
         return try serve(config: config, in: directory)
     }
 

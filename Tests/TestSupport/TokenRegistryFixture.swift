@@ -92,22 +92,12 @@ package final class TokenRegistryFixture: @unchecked Sendable {
             tokenServer = server
             try FileManager.default.createDirectory(atPath: directory.file("data"), withIntermediateDirectories: true)
 
-            var lastLog = ""
-            for _ in 0..<5 {
-                let port = try FreePort.pick()
-                let process = try launch(
+            let (port, process) = try DockerRegistryProcess.start(in: directory) { port in
+                try launch(
                     in: directory, port: port, realm: server.baseURL + "/token",
                     rootCertificate: signing.certificateFile)
-                if FreePort.waitUntilListening(port, timeout: 20), process.isRunning {
-                    return TokenRegistryFixture(port: port, tokenServer: server, process: process, directory: directory)
-                }
-                PeerProcess.terminate(process)
-                lastLog = (try? String(contentsOfFile: directory.file("registry.log"), encoding: .utf8)) ?? ""
-                if !lastLog.contains("address already in use") {
-                    throw FixtureError.notListening(program: "docker-registry", port: port, log: lastLog)
-                }
             }
-            throw FixtureError.notListening(program: "docker-registry", port: 0, log: lastLog)
+            return TokenRegistryFixture(port: port, tokenServer: server, process: process, directory: directory)
         } catch {
             tokenServer?.stop()
             directory.remove()
@@ -118,25 +108,15 @@ package final class TokenRegistryFixture: @unchecked Sendable {
     private static func launch(in directory: TemporaryDirectory, port: Int, realm: String, rootCertificate: String)
         throws -> Process
     {
-        let config = """
-            version: 0.1
-            log:
-              level: info
-            storage:
-              filesystem:
-                rootdirectory: \(directory.file("data"))
-              delete:
-                enabled: true
-            http:
-              addr: 127.0.0.1:\(port)
-            auth:
-              token:
-                realm: \(realm)
-                service: \(service)
-                issuer: \(issuer)
-                rootcertbundle: \(rootCertificate)
-
-            """
+        let config = DockerRegistryProcess.config(
+            in: directory, port: port,
+            auth: """
+                  token:
+                    realm: \(realm)
+                    service: \(service)
+                    issuer: \(issuer)
+                    rootcertbundle: \(rootCertificate)
+                """)
         return try RegistryFixture.serve(config: config, in: directory)
     }
 
@@ -147,6 +127,11 @@ package final class TokenRegistryFixture: @unchecked Sendable {
 
     /// How often the token server counted `name` (token-basic, token-refresh, token-rejected, …).
     package func tokenCounter(_ name: String) throws -> Int { try tokenServer.counter(name) }
+
+    /// Every token the server issued, whichever grant asked (basic, password, refresh).
+    package func tokensIssued() throws -> Int {
+        try tokenCounter("token-basic") + tokenCounter("token-password") + tokenCounter("token-refresh")
+    }
 
     /// Stops the registry, then the token server, and removes their files; safe to call more than once.
     package func stop() {

@@ -1,5 +1,6 @@
 internal import Credentials
 internal import SystemSupport
+internal import Transport
 
 /// Where each AWS call goes and under which signing name and region, as the SDKs resolve it: the partition's DNS
 /// suffix from the region, FIPS variants, and the endpoint overrides of the SDKs' "service-specific endpoints"
@@ -12,6 +13,16 @@ struct AWSEndpoints: Sendable {
         var url: String
         var region: String
         var signingName: String
+
+        /// Sends one signed call here; a transport failure (unreachable, timed out, TLS) names this endpoint. The
+        /// status is the caller's to judge: each service has its own failures worth telling apart.
+        func send(_ request: HTTPRequest, with http: any HTTPClient) async throws(ProviderError) -> HTTPResponse {
+            do {
+                return try await http.send(request)
+            } catch {
+                throw AWSServiceError.unreachable(error, endpoint: url)
+            }
+        }
     }
 
     /// ECR private, in the registry's region. ecr-login builds its client for the host's region and turns FIPS on

@@ -36,12 +36,7 @@ struct ECRClient: Sendable {
             body: Array("{}".utf8), timeout: .seconds(30), connectTimeout: .seconds(10))
         try SigV4(credentials: credentials, region: endpoint.region, service: endpoint.signingName)
             .sign(&request, date: now())
-        let response: HTTPResponse
-        do {
-            response = try await http.send(request)
-        } catch {
-            throw AWSServiceError.unreachable(error, endpoint: endpoint.url)
-        }
+        let response = try await endpoint.send(request, with: http)
         guard (200..<300).contains(response.status) else {
             throw AWSServiceError.rejection(response, endpoint: endpoint.url)
         }

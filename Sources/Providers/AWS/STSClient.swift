@@ -61,12 +61,7 @@ struct STSClient: Sendable {
     private func send(_ request: HTTPRequest, result: String, isWebIdentity: Bool) async throws(ProviderError)
         -> AWSCredentials
     {
-        let response: HTTPResponse
-        do {
-            response = try await http.send(request)
-        } catch {
-            throw AWSServiceError.unreachable(error, endpoint: endpoint.url)
-        }
+        let response = try await endpoint.send(request, with: http)
         guard (200..<300).contains(response.status) else {
             // An expired OIDC token is the one failure the user fixes by refreshing the token file, not the policy.
             if isWebIdentity, let error = AWSServiceError.parse(response), error.code == "ExpiredTokenException" {

@@ -18,16 +18,8 @@ package struct AzureProvider: CredentialProvider {
 
     package let name = "azure"
     let httpClient: any HTTPClient
-    let now: @Sendable () -> Date
 
-    package init(httpClient: any HTTPClient) {
-        self.init(httpClient: httpClient, now: { Date() })
-    }
-
-    init(httpClient: any HTTPClient, now: @escaping @Sendable () -> Date) {
-        self.httpClient = httpClient
-        self.now = now
-    }
+    package init(httpClient: any HTTPClient) { self.httpClient = httpClient }
 
     package func cacheIdentity(for request: MintRequest) -> String {
         (try? AzureCredentialSource.discover(request).source.cacheIdentity) ?? "unresolved"
@@ -40,7 +32,7 @@ package struct AzureProvider: CredentialProvider {
     ]
 
     package func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
-        let now = now()
+        let now = Date()
         let oauth = OAuth2(provider: name, client: httpClient)
         let (source, tried) = try AzureCredentialSource.discover(request)
         let aad = AADTokenEndpoint(environment: request.environment)

@@ -33,16 +33,8 @@ package struct GCPProvider: CredentialProvider {
 
     package let name = "gcp"
     let httpClient: any HTTPClient
-    let now: @Sendable () -> Date
 
-    package init(httpClient: any HTTPClient) {
-        self.init(httpClient: httpClient, now: { Date() })
-    }
-
-    init(httpClient: any HTTPClient, now: @escaping @Sendable () -> Date) {
-        self.httpClient = httpClient
-        self.now = now
-    }
+    package init(httpClient: any HTTPClient) { self.httpClient = httpClient }
 
     package func cacheIdentity(for request: MintRequest) -> String {
         if let podToken = request.serviceAccountToken { return podCacheIdentity(request, podToken: podToken) }
@@ -57,7 +49,7 @@ package struct GCPProvider: CredentialProvider {
     ]
 
     package func mint(_ request: MintRequest) async throws(ProviderError) -> MintedToken {
-        let now = now()
+        let now = Date()
         let oauth = OAuth2(provider: name, client: httpClient)
         if let podToken = request.serviceAccountToken {
             // Kubelet service-account-token mode: the pod's token, not the node's credentials, is exchanged.

@@ -14,16 +14,8 @@ struct AuthfileTests {
         defer { registry.stop() }
         let sandbox = try ContainersSandbox(credHelpers: [:])
         defer { sandbox.remove() }
-        let authfile = sandbox.directory.file("ci/auth.json")
 
-        // The password travels only in the environment, as a CI secret does; never in argv.
-        let write = try OcicredBinary.run(
-            [
-                "authfile", "--registry", registry.host, "--from-env", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD",
-                "-o", authfile,
-            ],
-            home: sandbox.home, extraEnvironment: ["CI_REGISTRY_USER": username, "CI_REGISTRY_PASSWORD": password])
-        try #require(write.status == 0, "ocicred authfile: \(write)")
+        let (authfile, write) = try sandbox.writeAuthfile(host: registry.host, username: username, password: password)
         #expect(write.stdoutText.contains("\(registry.host): \(username), no expiry"), "\(write.stdoutText)")
         #expect(!write.stdoutText.contains(password) && !write.stderrText.contains(password))
         let mode = try FileManager.default.attributesOfItem(atPath: authfile)[.posixPermissions] as? Int
@@ -31,28 +23,7 @@ struct AuthfileTests {
 
         let local = try sandbox.commitScratchImage(name: "ci/app:1", content: "built by a CI job\n")
         let reference = "\(registry.host)/ci/app:1"
-        let push = try sandbox.run(
-            "buildah", ["push", "--authfile", authfile, "--tls-verify=false", local, "docker://\(reference)"])
-        #expect(push.status == 0, "buildah push --authfile: \(push)\n\(registry.log)")
-
-        let inspect = try sandbox.run(
-            "skopeo", ["inspect", "--authfile", authfile, "--tls-verify=false", "docker://\(reference)"])
-        #expect(inspect.status == 0, "skopeo inspect --authfile: \(inspect)")
-        #expect(inspect.stdoutText.contains("\"Name\": \"\(registry.host)/ci/app\""), "\(inspect.stdoutText)")
-
-        let rmi = try sandbox.run("podman", ["rmi", "--force", local])
-        #expect(rmi.status == 0, "podman rmi: \(rmi)")
-        let pull = try sandbox.run("podman", ["pull", "--authfile", authfile, "--tls-verify=false", reference])
-        #expect(pull.status == 0, "podman pull --authfile: \(pull)")
-
-        // Without the file the registry refuses: the file really carried the credentials.
-        let anonymous = try sandbox.run(
-            "skopeo",
-            [
-                "inspect", "--authfile", sandbox.directory.file("empty.json"), "--tls-verify=false",
-                "docker://\(reference)",
-            ])
-        #expect(anonymous.status != 0)
+        try sandbox.expectRealClientsUse(authfile: authfile, reference: reference, local: local) { registry.log }
     }
 
     @Test func authfileResolvesStoredCredentialsLikeGet() throws {

@@ -58,48 +58,64 @@ struct LoginVerifyTests {
             "output holds the password", sourceLocation: sourceLocation)
     }
 
-    @Test func loginChecksThePasswordBeforeStoringItOnAnHtpasswdRegistry() throws {
+    /// An htpasswd registry for `ci-user` with a fresh password, and an empty home; both gone after `body`.
+    private func withRegistryAndHome(_ body: (RegistryFixture, Home, String) throws -> Void) throws {
         let password = Self.makePassword()
         let registry = try RegistryFixture.start(username: "ci-user", password: password)
         defer { registry.stop() }
         let home = try Home()
         defer { home.remove() }
+        try body(registry, home, password)
+    }
 
-        let wrong = try home.login(registry.host, "ci-user", "not-the-password")
-        #expect(wrong.status == 3, "wrong password: \(wrong)")
-        #expect(wrong.stderrText.contains("rejected the credentials"), "\(wrong.stderrText)")
-        #expect(!wrong.stdoutText.contains("Login Succeeded"))
-        #expect(try home.listed()[registry.host] == nil, "a rejected password was stored")
+    /// As `withRegistryAndHome`, the registry serving TLS with a self-signed certificate the home does not trust.
+    private func withTLSRegistryAndHome(
+        _ body: (RegistryFixture, Home, String, SelfSignedCertificate) throws -> Void
+    ) throws {
+        let password = Self.makePassword()
+        let home = try Home()
+        defer { home.remove() }
+        let certificate = try SelfSignedCertificate.loopback(in: home.path, name: "registry-tls")
+        let registry = try RegistryFixture.start(username: "ci-user", password: password, tls: certificate)
+        defer { registry.stop() }
+        try body(registry, home, password, certificate)
+    }
 
-        let right = try home.login(registry.host, "ci-user", password)
-        #expect(right.status == 0, "right password: \(right)\n\(registry.log)")
-        #expect(right.stdoutText.contains("Login Succeeded"))
-        expectNoSecret(right, password)
-        #expect(try home.listed()[registry.host] == "ci-user")
+    @Test func loginChecksThePasswordBeforeStoringItOnAnHtpasswdRegistry() throws {
+        try withRegistryAndHome { registry, home, password in
+            let wrong = try home.login(registry.host, "ci-user", "not-the-password")
+            #expect(wrong.status == 3, "wrong password: \(wrong)")
+            #expect(wrong.stderrText.contains("rejected the credentials"), "\(wrong.stderrText)")
+            #expect(!wrong.stdoutText.contains("Login Succeeded"))
+            #expect(try home.listed()[registry.host] == nil, "a rejected password was stored")
 
-        // verify resolves what get would hand out (the stored entry) and checks pull, then push by starting and
-        // cancelling a blob upload (basic auth has no grant to read).
-        let verify = try home.run(["verify", registry.host, "--repository", "team/app", "--push"])
-        #expect(verify.status == 0, "verify: \(verify)\n\(registry.log)")
-        #expect(verify.stdoutText.contains("credentials OK (user ci-user"), "\(verify.stdoutText)")
-        #expect(verify.stdoutText.contains("authenticated (basic)"), "\(verify.stdoutText)")
-        #expect(verify.stdoutText.contains("push on team/app"), "\(verify.stdoutText)")
-        #expect(registry.log.contains("\"POST /v2/team/app/blobs/uploads/"), "no upload was started")
-        #expect(registry.log.contains("\"DELETE /v2/team/app/blobs/uploads/"), "the probe upload was not cancelled")
-        expectNoSecret(verify, password)
+            let right = try home.login(registry.host, "ci-user", password)
+            #expect(right.status == 0, "right password: \(right)\n\(registry.log)")
+            #expect(right.stdoutText.contains("Login Succeeded"))
+            expectNoSecret(right, password)
+            #expect(try home.listed()[registry.host] == "ci-user")
+
+            // verify resolves what get would hand out (the stored entry) and checks pull, then push by starting and
+            // cancelling a blob upload (basic auth has no grant to read).
+            let verify = try home.run(["verify", registry.host, "--repository", "team/app", "--push"])
+            #expect(verify.status == 0, "verify: \(verify)\n\(registry.log)")
+            #expect(verify.stdoutText.contains("credentials OK (user ci-user"), "\(verify.stdoutText)")
+            #expect(verify.stdoutText.contains("authenticated (basic)"), "\(verify.stdoutText)")
+            #expect(verify.stdoutText.contains("push on team/app"), "\(verify.stdoutText)")
+            #expect(registry.log.contains("\"POST /v2/team/app/blobs/uploads/"), "no upload was started")
+            #expect(registry.log.contains("\"DELETE /v2/team/app/blobs/uploads/"), "the probe upload was not cancelled")
+            expectNoSecret(verify, password)
+        }
     }
 
     @Test func verifyReportsAPasswordChangedAfterLoginAsRejected() throws {
-        let password = Self.makePassword()
-        let registry = try RegistryFixture.start(username: "ci-user", password: password)
-        defer { registry.stop() }
-        let home = try Home()
-        defer { home.remove() }
-        try home.store(registry.host, "ci-user", "stale-password")
+        try withRegistryAndHome { registry, home, password in
+            try home.store(registry.host, "ci-user", "stale-password")
 
-        let verify = try home.run(["verify", registry.host])
-        #expect(verify.status == 3, "\(verify)")
-        #expect(verify.stderrText.contains("\(registry.host) rejected the credentials"), "\(verify.stderrText)")
+            let verify = try home.run(["verify", registry.host])
+            #expect(verify.status == 3, "\(verify)")
+            #expect(verify.stderrText.contains("\(registry.host) rejected the credentials"), "\(verify.stderrText)")
+        }
     }
 
     @Test func loginAndVerifyAgainstATokenAuthRegistry() throws {
@@ -171,71 +187,60 @@ struct LoginVerifyTests {
     }
 
     @Test func aRegistryThatWentDownExits4() throws {
-        let password = Self.makePassword()
-        let registry = try RegistryFixture.start(username: "ci-user", password: password)
-        defer { registry.stop() }
-        let home = try Home()
-        defer { home.remove() }
-        let login = try home.login(registry.host, "ci-user", password)
-        try #require(login.status == 0, "login: \(login)")
+        try withRegistryAndHome { registry, home, password in
+            let login = try home.login(registry.host, "ci-user", password)
+            try #require(login.status == 0, "login: \(login)")
 
-        registry.stop()
-        let verify = try home.run(["verify", registry.host])
-        #expect(verify.status == 4, "\(verify)")
-        #expect(verify.stderrText.contains("cannot reach \(registry.host)"), "\(verify.stderrText)")
+            registry.stop()
+            let verify = try home.run(["verify", registry.host])
+            #expect(verify.status == 4, "\(verify)")
+            #expect(verify.stderrText.contains("cannot reach \(registry.host)"), "\(verify.stderrText)")
+        }
     }
 
     @Test func anUntrustedCertificateExits5UnlessTrustedOrVerificationIsOff() throws {
-        let password = Self.makePassword()
-        let home = try Home()
-        defer { home.remove() }
-        let certificate = try SelfSignedCertificate.loopback(in: home.path, name: "registry-tls")
-        let registry = try RegistryFixture.start(username: "ci-user", password: password, tls: certificate)
-        defer { registry.stop() }
-        try home.store(registry.host, "ci-user", password)
+        try withTLSRegistryAndHome { registry, home, password, certificate in
+            try home.store(registry.host, "ci-user", password)
 
-        let untrusted = try home.run(["verify", registry.host])
-        #expect(untrusted.status == 5, "\(untrusted)")
-        #expect(untrusted.stderrText.contains("TLS with \(registry.host) failed"), "\(untrusted.stderrText)")
-        #expect(untrusted.stderrText.contains("--tls-verify=false"), "\(untrusted.stderrText)")
+            let untrusted = try home.run(["verify", registry.host])
+            #expect(untrusted.status == 5, "\(untrusted)")
+            #expect(untrusted.stderrText.contains("TLS with \(registry.host) failed"), "\(untrusted.stderrText)")
+            #expect(untrusted.stderrText.contains("--tls-verify=false"), "\(untrusted.stderrText)")
 
-        let unverified = try home.run(["verify", registry.host, "--tls-verify=false"])
-        #expect(unverified.status == 0, "\(unverified)")
-        #expect(unverified.stdoutText.contains("https://\(registry.host)"), "\(unverified.stdoutText)")
+            let unverified = try home.run(["verify", registry.host, "--tls-verify=false"])
+            #expect(unverified.status == 0, "\(unverified)")
+            #expect(unverified.stdoutText.contains("https://\(registry.host)"), "\(unverified.stdoutText)")
 
-        let wrongLogin = try home.login(registry.host, "ci-user", "wrong", ["--tls-verify=false"])
-        #expect(wrongLogin.status == 3, "\(wrongLogin)")
+            let wrongLogin = try home.login(registry.host, "ci-user", "wrong", ["--tls-verify=false"])
+            #expect(wrongLogin.status == 3, "\(wrongLogin)")
 
-        // The podman way to trust it: certs.d/<host:port>/ca.crt (the root moved by OCICRED_CERTS_DIRS).
-        let certsDirectory = home.path + "/certs.d/" + registry.host
-        try FileManager.default.createDirectory(atPath: certsDirectory, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: certificate.certificateFile, toPath: certsDirectory + "/ca.crt")
-        let trusted = try home.run(["verify", registry.host])
-        #expect(trusted.status == 0, "with certs.d: \(trusted)")
+            // The podman way to trust it: certs.d/<host:port>/ca.crt (the root moved by OCICRED_CERTS_DIRS).
+            let certsDirectory = home.path + "/certs.d/" + registry.host
+            try FileManager.default.createDirectory(atPath: certsDirectory, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: certificate.certificateFile, toPath: certsDirectory + "/ca.crt")
+            let trusted = try home.run(["verify", registry.host])
+            #expect(trusted.status == 0, "with certs.d: \(trusted)")
+        }
     }
 
     @Test func registriesConfMarksARegistryInsecure() throws {
-        let password = Self.makePassword()
-        let home = try Home()
-        defer { home.remove() }
-        let certificate = try SelfSignedCertificate.loopback(in: home.path, name: "registry-tls")
-        let registry = try RegistryFixture.start(username: "ci-user", password: password, tls: certificate)
-        defer { registry.stop() }
+        try withTLSRegistryAndHome { registry, home, password, certificate in
+            try """
+            unqualified-search-registries = ["docker.io"]
 
-        try """
-        unqualified-search-registries = ["docker.io"]
+            [[registry]]
+            location = "\(registry.host)"
+            insecure = true
+            """.write(toFile: home.path + "/registries.conf.d/50-test.conf", atomically: true, encoding: .utf8)
+            let login = try home.login(registry.host, "ci-user", password)
+            #expect(login.status == 0, "login to an insecure registry: \(login)")
 
-        [[registry]]
-        location = "\(registry.host)"
-        insecure = true
-        """.write(toFile: home.path + "/registries.conf.d/50-test.conf", atomically: true, encoding: .utf8)
-        let login = try home.login(registry.host, "ci-user", password)
-        #expect(login.status == 0, "login to an insecure registry: \(login)")
-
-        try "[[registry]]\nlocation = \"\(registry.host)\"\ninsecure = \"yes\"\n".write(
-            toFile: home.path + "/registries.conf.d/50-test.conf", atomically: true, encoding: .utf8)
-        let broken = try home.run(["verify", registry.host])
-        #expect(broken.status == 1, "\(broken)")
-        #expect(broken.stderrText.contains("50-test.conf:3: insecure must be true or false"), "\(broken.stderrText)")
+            try "[[registry]]\nlocation = \"\(registry.host)\"\ninsecure = \"yes\"\n".write(
+                toFile: home.path + "/registries.conf.d/50-test.conf", atomically: true, encoding: .utf8)
+            let broken = try home.run(["verify", registry.host])
+            #expect(broken.status == 1, "\(broken)")
+            #expect(
+                broken.stderrText.contains("50-test.conf:3: insecure must be true or false"), "\(broken.stderrText)")
+        }
     }
 }

@@ -36,7 +36,7 @@ struct PodmanHabitsTests {
         let neverLoggedIn = "127.0.0.1:9"
         let sandbox = try makeSandbox(wiring, hosts: [registry.host, neverLoggedIn])
         defer { sandbox.remove() }
-        try podmanLogin(sandbox, registry, password: password)
+        try sandbox.podmanLogin(to: registry, password: password)
 
         let first = try sandbox.run("podman", ["logout", registry.host])
         #expect(first.status == 0, "first podman logout: \(first)")
@@ -52,7 +52,7 @@ struct PodmanHabitsTests {
         #expect(after == store, "the second logout changed the store: \(after.differences(from: store))")
 
         // --all erases every host the auth file's credHelpers names (one never logged in to) or the helper lists.
-        try podmanLogin(sandbox, registry, password: password)
+        try sandbox.podmanLogin(to: registry, password: password)
         let all = try sandbox.run("podman", ["logout", "--all"])
         #expect(all.status == 0, "podman logout --all: \(all)")
         #expect(all.stdoutText == "Removed login credentials for all registries\n", "\(all)")
@@ -95,7 +95,7 @@ struct PodmanHabitsTests {
             expected = sandbox.authFile
         }
 
-        try podmanLogin(sandbox, registry, password: password)
+        try sandbox.podmanLogin(to: registry, password: password)
         let alone = try authFile(at: expected)
         #expect((alone["auths"] as? [String: Any])?[registry.host] != nil, "podman alone did not write \(expected)")
         let logout = try sandbox.run("podman", ["logout", registry.host])
@@ -107,7 +107,7 @@ struct PodmanHabitsTests {
             configure.stdoutText == "\(expected): ocicred is the credential helper for \(registry.host)\n",
             "\(configure)")
 
-        try podmanLogin(sandbox, registry, password: password)
+        try sandbox.podmanLogin(to: registry, password: password)
         let configured = try authFile(at: expected)
         #expect(configured["credHelpers"] as? [String: String] == [registry.host: "ocicred"])
         #expect((configured["auths"] as? [String: Any])?[registry.host] == nil, "podman wrote auths after configure")
@@ -261,47 +261,48 @@ struct PodmanHabitsTests {
 
     @Test func getListAndLogoutForPeople() throws {
         let password = Self.makePassword()
-        let registry = try RegistryFixture.start(username: username, password: password)
-        defer { registry.stop() }
-        let sandbox = try ContainersSandbox(credHelpers: [registry.host: "ocicred"])
-        defer { sandbox.remove() }
-        try podmanLogin(sandbox, registry, password: password)
+        try ContainersSandbox.withPodmanLogin(username: username, password: password) { sandbox, registry in
+            let list = try sandbox.ocicred(["list"])
+            #expect(list.status == 0, "\(list)")
+            let rows = list.stdoutText.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(
+                rows == [["REGISTRY", "USERNAME", "TYPE"], [registry.host, username, "basic"]], "\(list.stdoutText)")
 
-        let list = try sandbox.ocicred(["list"])
-        #expect(list.status == 0, "\(list)")
-        let rows = list.stdoutText.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
-        #expect(rows == [["REGISTRY", "USERNAME", "TYPE"], [registry.host, username, "basic"]], "\(list.stdoutText)")
+            let get = try sandbox.ocicred(["get", registry.host])
+            #expect(get.status == 0, "\(get)")
+            #expect(
+                get.stdoutText.hasPrefix(
+                    "\(registry.host): \(username) (from encrypted store \(sandbox.storeDirectory)/oci-creds-"))
+            let shown = try sandbox.ocicred(["get", registry.host, "--show-secret"])
+            #expect(
+                shown.status == 0 && shown.stdoutText == password + "\n", "--show-secret did not print the secret alone"
+            )
+            #expect(shown.stderrText == get.stdoutText)
+            for result in [list, get] {
+                #expect(!result.stdoutText.contains(password) && !result.stderrText.contains(password))
+            }
+            let unknown = try sandbox.ocicred(["get", "unknown.example.com"])
+            #expect(
+                unknown.status == 2 && unknown.stderrText.contains("no credentials for unknown.example.com"),
+                "\(unknown)")
 
-        let get = try sandbox.ocicred(["get", registry.host])
-        #expect(get.status == 0, "\(get)")
-        #expect(
-            get.stdoutText.hasPrefix(
-                "\(registry.host): \(username) (from encrypted store \(sandbox.storeDirectory)/oci-creds-"))
-        let shown = try sandbox.ocicred(["get", registry.host, "--show-secret"])
-        #expect(
-            shown.status == 0 && shown.stdoutText == password + "\n", "--show-secret did not print the secret alone")
-        #expect(shown.stderrText == get.stdoutText)
-        for result in [list, get] {
-            #expect(!result.stdoutText.contains(password) && !result.stderrText.contains(password))
+            // podman sees what ocicred logout did, and ocicred logout says what podman says without a helper.
+            let logout = try sandbox.ocicred(["logout", registry.host])
+            #expect(
+                logout.status == 0 && logout.stdoutText == "Removed login credentials for \(registry.host)\n",
+                "\(logout)")
+            let getLogin = try sandbox.run("podman", ["login", "--get-login", registry.host])
+            #expect(
+                getLogin.status != 0 && getLogin.stderrText.contains("not logged into \(registry.host)"), "\(getLogin)")
+            let again = try sandbox.ocicred(["logout", registry.host])
+            #expect(again.status == 2 && again.stderrText.contains("not logged into \(registry.host)"), "\(again)")
+
+            try sandbox.podmanLogin(to: registry, password: password)
+            let all = try sandbox.ocicred(["logout", "--all"])
+            #expect(all.status == 0 && all.stdoutText == "Removed login credentials for all registries\n", "\(all)")
+            let empty = try sandbox.ocicred(["list"])
+            #expect(empty.status == 0 && empty.stdoutText.isEmpty && empty.stderrText.contains("nothing is stored"))
         }
-        let unknown = try sandbox.ocicred(["get", "unknown.example.com"])
-        #expect(
-            unknown.status == 2 && unknown.stderrText.contains("no credentials for unknown.example.com"), "\(unknown)")
-
-        // podman sees what ocicred logout did, and ocicred logout says what podman says without a helper.
-        let logout = try sandbox.ocicred(["logout", registry.host])
-        #expect(
-            logout.status == 0 && logout.stdoutText == "Removed login credentials for \(registry.host)\n", "\(logout)")
-        let getLogin = try sandbox.run("podman", ["login", "--get-login", registry.host])
-        #expect(getLogin.status != 0 && getLogin.stderrText.contains("not logged into \(registry.host)"), "\(getLogin)")
-        let again = try sandbox.ocicred(["logout", registry.host])
-        #expect(again.status == 2 && again.stderrText.contains("not logged into \(registry.host)"), "\(again)")
-
-        try podmanLogin(sandbox, registry, password: password)
-        let all = try sandbox.ocicred(["logout", "--all"])
-        #expect(all.status == 0 && all.stdoutText == "Removed login credentials for all registries\n", "\(all)")
-        let empty = try sandbox.ocicred(["list"])
-        #expect(empty.status == 0 && empty.stdoutText.isEmpty && empty.stderrText.contains("nothing is stored"))
     }
 
     @Test func completionIsOfferedByHelpAndLoadsInBash() throws {
@@ -334,13 +335,6 @@ struct PodmanHabitsTests {
             return try ContainersSandbox(
                 credHelpers: [:], registriesConf: try String(contentsOf: snippet, encoding: .utf8))
         }
-    }
-
-    private func podmanLogin(_ sandbox: ContainersSandbox, _ registry: RegistryFixture, password: String) throws {
-        let login = try sandbox.run(
-            "podman", ["login", "--tls-verify=false", "-u", registry.username, "--password-stdin", registry.host],
-            stdin: Data((password + "\n").utf8))
-        try #require(login.status == 0, "podman login: \(login)\nregistry log:\n\(registry.log)")
     }
 
     private func listed(_ sandbox: ContainersSandbox) throws -> [String: String] {

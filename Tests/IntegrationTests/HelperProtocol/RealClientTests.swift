@@ -16,121 +16,107 @@ struct RealClientTests {
 
     @Test func podmanLoginStoresThroughTheHelper() throws {
         let password = Self.makePassword()
-        let registry = try RegistryFixture.start(username: username, password: password)
-        defer { registry.stop() }
-        let sandbox = try ContainersSandbox(credHelpers: [registry.host: "ocicred"])
-        defer { sandbox.remove() }
+        try ContainersSandbox.withPodmanLogin(username: username, password: password) { sandbox, registry in
+            let list = try sandbox.helper("list", stdin: "")
+            #expect(list.status == 0, "docker-credential-ocicred list: \(list)")
+            let listed = try JSONDecoder().decode([String: String].self, from: list.stdout)
+            #expect(listed[registry.host] == username, "docker-credential-ocicred list: \(list.stdoutText)")
 
-        try podmanLogin(sandbox, registry, password: password)
+            let get = try sandbox.helper("get", stdin: registry.host)
+            #expect(get.status == 0, "docker-credential-ocicred get: \(get.stderrText)")
+            let answer = try JSONDecoder().decode(HelperCredentials.self, from: get.stdout)
+            #expect(answer.username == username)
+            #expect(answer.secret == password, "get returned a different secret than podman login stored")
 
-        let list = try sandbox.helper("list", stdin: "")
-        #expect(list.status == 0, "docker-credential-ocicred list: \(list)")
-        let listed = try JSONDecoder().decode([String: String].self, from: list.stdout)
-        #expect(listed[registry.host] == username, "docker-credential-ocicred list: \(list.stdoutText)")
+            // podman handed the secret to the helper instead of writing it into the auth file.
+            let authFile = try sandbox.authFileContents()
+            let auth = try #require(try JSONSerialization.jsonObject(with: authFile) as? [String: Any])
+            let authText = String(decoding: authFile, as: UTF8.self)
+            #expect((auth["auths"] as? [String: Any])?[registry.host] == nil, "auth file: \(authText)")
+            #expect(clearForms(of: password).allSatisfy { authFile.range(of: $0) == nil }, "auth file: \(authText)")
 
-        let get = try sandbox.helper("get", stdin: registry.host)
-        #expect(get.status == 0, "docker-credential-ocicred get: \(get.stderrText)")
-        let answer = try JSONDecoder().decode(HelperCredentials.self, from: get.stdout)
-        #expect(answer.username == username)
-        #expect(answer.secret == password, "get returned a different secret than podman login stored")
-
-        // podman handed the secret to the helper instead of writing it into the auth file.
-        let authFile = try sandbox.authFileContents()
-        let auth = try #require(try JSONSerialization.jsonObject(with: authFile) as? [String: Any])
-        let authText = String(decoding: authFile, as: UTF8.self)
-        #expect((auth["auths"] as? [String: Any])?[registry.host] == nil, "auth file: \(authText)")
-        #expect(clearForms(of: password).allSatisfy { authFile.range(of: $0) == nil }, "auth file: \(authText)")
-
-        // The store: a 0700 directory of 0600 files, one per entry, none holding the password in clear.
-        #expect(permissions(of: sandbox.storeDirectory) == 0o700, "store directory \(sandbox.storeDirectory)")
-        let storeFiles = try filesUnder(sandbox.storeDirectory)
-        #expect(storeFiles.contains { ($0 as NSString).lastPathComponent.hasPrefix("oci-creds-") }, "\(storeFiles)")
-        for file in storeFiles {
-            #expect(permissions(of: file) == 0o600, "\(file) is not 0600")
-        }
-        for directory in try directoriesUnder(sandbox.storeDirectory) {
-            #expect(permissions(of: directory) == 0o700, "\(directory) is not 0700")
-        }
-        #expect(permissions(of: sandbox.keyFile) == 0o600, "key file \(sandbox.keyFile)")
-        for file in try filesUnder(sandbox.home).filter(isRegularFile) + [sandbox.authFile] {
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-            for form in clearForms(of: password) {
-                #expect(bytes.range(of: form) == nil, "\(file) holds the password in clear")
+            // The store: a 0700 directory of 0600 files, one per entry, none holding the password in clear.
+            #expect(permissions(of: sandbox.storeDirectory) == 0o700, "store directory \(sandbox.storeDirectory)")
+            let storeFiles = try filesUnder(sandbox.storeDirectory)
+            #expect(storeFiles.contains { ($0 as NSString).lastPathComponent.hasPrefix("oci-creds-") }, "\(storeFiles)")
+            for file in storeFiles {
+                #expect(permissions(of: file) == 0o600, "\(file) is not 0600")
+            }
+            for directory in try directoriesUnder(sandbox.storeDirectory) {
+                #expect(permissions(of: directory) == 0o700, "\(directory) is not 0700")
+            }
+            #expect(permissions(of: sandbox.keyFile) == 0o600, "key file \(sandbox.keyFile)")
+            for file in try filesUnder(sandbox.home).filter(isRegularFile) + [sandbox.authFile] {
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+                for form in clearForms(of: password) {
+                    #expect(bytes.range(of: form) == nil, "\(file) holds the password in clear")
+                }
             }
         }
     }
 
     @Test func buildahPushAndSkopeoInspectGetThePasswordThroughTheHelper() throws {
         let password = Self.makePassword()
-        let registry = try RegistryFixture.start(username: username, password: password)
-        defer { registry.stop() }
-        let sandbox = try ContainersSandbox(credHelpers: [registry.host: "ocicred"])
-        defer { sandbox.remove() }
-        try podmanLogin(sandbox, registry, password: password)
+        try ContainersSandbox.withPodmanLogin(username: username, password: password) { sandbox, registry in
+            let reference = try pushScratchImage(sandbox, registry, repository: "ocicred-test/hello", tag: "1")
 
-        let reference = try pushScratchImage(sandbox, registry, repository: "ocicred-test/hello", tag: "1")
-
-        let inspect = try sandbox.run("skopeo", ["inspect", "--tls-verify=false", "docker://\(reference)"])
-        try #require(inspect.status == 0, "skopeo inspect: \(inspect)\nregistry log:\n\(registry.log)")
-        let manifest = try #require(try JSONSerialization.jsonObject(with: inspect.stdout) as? [String: Any])
-        #expect(manifest["Name"] as? String == "\(registry.host)/ocicred-test/hello")
-        #expect((manifest["Digest"] as? String)?.hasPrefix("sha256:") == true)
-        #expect((manifest["Labels"] as? [String: String])?["org.opencontainers.image.title"] == "ocicred-test")
+            let inspect = try sandbox.run("skopeo", ["inspect", "--tls-verify=false", "docker://\(reference)"])
+            try #require(inspect.status == 0, "skopeo inspect: \(inspect)\nregistry log:\n\(registry.log)")
+            let manifest = try #require(try JSONSerialization.jsonObject(with: inspect.stdout) as? [String: Any])
+            #expect(manifest["Name"] as? String == "\(registry.host)/ocicred-test/hello")
+            #expect((manifest["Digest"] as? String)?.hasPrefix("sha256:") == true)
+            #expect((manifest["Labels"] as? [String: String])?["org.opencontainers.image.title"] == "ocicred-test")
+        }
     }
 
     @Test func wrongStoredPasswordMakesSkopeoFailWithAnAuthError() throws {
         let password = Self.makePassword()
-        let registry = try RegistryFixture.start(username: username, password: password)
-        defer { registry.stop() }
-        let sandbox = try ContainersSandbox(credHelpers: [registry.host: "ocicred"])
-        defer { sandbox.remove() }
-        try podmanLogin(sandbox, registry, password: password)
-        let reference = try pushScratchImage(sandbox, registry, repository: "ocicred-test/auth", tag: "1")
-        let inspectArguments = ["inspect", "--tls-verify=false", "docker://\(reference)"]
-        let before = try sandbox.run("skopeo", inspectArguments)
-        try #require(before.status == 0, "skopeo inspect with the right password: \(before)")
+        try ContainersSandbox.withPodmanLogin(username: username, password: password) { sandbox, registry in
+            let reference = try pushScratchImage(sandbox, registry, repository: "ocicred-test/auth", tag: "1")
+            let inspectArguments = ["inspect", "--tls-verify=false", "docker://\(reference)"]
+            let before = try sandbox.run("skopeo", inspectArguments)
+            try #require(before.status == 0, "skopeo inspect with the right password: \(before)")
 
-        // Replace the stored password through the helper protocol, as `docker login` would.
-        let store = try sandbox.helper(
-            "store",
-            stdin: try jsonString(["ServerURL": registry.host, "Username": username, "Secret": "wrong:\(password)"]))
-        try #require(store.status == 0, "docker-credential-ocicred store: \(store)")
+            // Replace the stored password through the helper protocol, as `docker login` would.
+            let store = try sandbox.helper(
+                "store",
+                stdin: try jsonString(["ServerURL": registry.host, "Username": username, "Secret": "wrong:\(password)"])
+            )
+            try #require(store.status == 0, "docker-credential-ocicred store: \(store)")
 
-        let after = try sandbox.run("skopeo", inspectArguments)
-        #expect(after.status != 0, "skopeo inspect succeeded with a wrong stored password: \(after)")
-        let message = after.stderrText.lowercased()
-        #expect(
-            message.contains("unauthorized") || message.contains("authentication required"),
-            "skopeo inspect did not fail with an auth error: \(after)")
+            let after = try sandbox.run("skopeo", inspectArguments)
+            #expect(after.status != 0, "skopeo inspect succeeded with a wrong stored password: \(after)")
+            let message = after.stderrText.lowercased()
+            #expect(
+                message.contains("unauthorized") || message.contains("authentication required"),
+                "skopeo inspect did not fail with an auth error: \(after)")
+        }
     }
 
     @Test func podmanLogoutErasesThroughTheHelper() throws {
         let password = Self.makePassword()
-        let registry = try RegistryFixture.start(username: username, password: password)
-        defer { registry.stop() }
-        let sandbox = try ContainersSandbox(credHelpers: [registry.host: "ocicred"])
-        defer { sandbox.remove() }
-        try podmanLogin(sandbox, registry, password: password)
-        let listedBefore = try sandbox.helper("list", stdin: "")
-        try #require(listedBefore.stdoutText.contains("\"\(registry.host)\""), "not stored: \(listedBefore)")
+        try ContainersSandbox.withPodmanLogin(username: username, password: password) { sandbox, registry in
+            let listedBefore = try sandbox.helper("list", stdin: "")
+            try #require(listedBefore.stdoutText.contains("\"\(registry.host)\""), "not stored: \(listedBefore)")
 
-        let logout = try sandbox.run("podman", ["logout", registry.host])
-        #expect(logout.status == 0, "podman logout: \(logout)")
+            let logout = try sandbox.run("podman", ["logout", registry.host])
+            #expect(logout.status == 0, "podman logout: \(logout)")
 
-        let list = try sandbox.helper("list", stdin: "")
-        #expect(list.status == 0, "docker-credential-ocicred list: \(list)")
-        let listed = try JSONDecoder().decode([String: String].self, from: list.stdout)
-        #expect(listed[registry.host] == nil, "still listed after logout: \(list.stdoutText)")
+            let list = try sandbox.helper("list", stdin: "")
+            #expect(list.status == 0, "docker-credential-ocicred list: \(list)")
+            let listed = try JSONDecoder().decode([String: String].self, from: list.stdout)
+            #expect(listed[registry.host] == nil, "still listed after logout: \(list.stdoutText)")
 
-        let get = try sandbox.helper("get", stdin: registry.host)
-        #expect(get.status == 1, "docker-credential-ocicred get: \(get)")
-        let notFound = get.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(notFound == "credentials not found in native keychain")
+            let get = try sandbox.helper("get", stdin: registry.host)
+            #expect(get.status == 1, "docker-credential-ocicred get: \(get)")
+            let notFound = get.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(notFound == "credentials not found in native keychain")
 
-        let leftovers = try filesUnder(sandbox.storeDirectory).filter {
-            ($0 as NSString).lastPathComponent.hasPrefix("oci-creds-")
+            let leftovers = try filesUnder(sandbox.storeDirectory).filter {
+                ($0 as NSString).lastPathComponent.hasPrefix("oci-creds-")
+            }
+            #expect(leftovers.isEmpty, "entry files left after logout: \(leftovers)")
         }
-        #expect(leftovers.isEmpty, "entry files left after logout: \(leftovers)")
     }
 
     @Test func registriesConfSnippetMakesPodmanLoginStoreThroughTheHelper() throws {
@@ -143,7 +129,7 @@ struct RealClientTests {
         let sandbox = try ContainersSandbox(credHelpers: [:], registriesConf: registriesConf)
         defer { sandbox.remove() }
 
-        try podmanLogin(sandbox, registry, password: password)
+        try sandbox.podmanLogin(to: registry, password: password)
 
         let get = try sandbox.helper("get", stdin: registry.host)
         #expect(get.status == 0, "docker-credential-ocicred get: \(get.stderrText)")
@@ -156,16 +142,6 @@ struct RealClientTests {
     }
 
     // MARK: - Steps, as a user types them
-
-    /// `podman login --password-stdin`: the password travels on stdin, never in argv.
-    private func podmanLogin(_ sandbox: ContainersSandbox, _ registry: RegistryFixture, password: String) throws {
-        let login = try sandbox.run(
-            "podman",
-            ["login", "--tls-verify=false", "--username", registry.username, "--password-stdin", registry.host],
-            stdin: Data((password + "\n").utf8))
-        try #require(login.status == 0, "podman login: \(login)\nregistry log:\n\(registry.log)")
-        #expect(login.stdoutText.contains("Login Succeeded"), "podman login: \(login)")
-    }
 
     /// `buildah from scratch` + `copy` + `config` + `commit`, then `buildah push` to the registry; returns the
     /// pushed reference (`127.0.0.1:PORT/REPOSITORY:TAG`).

@@ -14,42 +14,17 @@ struct TokenAuthTests {
         defer { registry.stop() }
         let sandbox = try ContainersSandbox(credHelpers: [:])
         defer { sandbox.remove() }
-        let authfile = sandbox.directory.file("ci/auth.json")
 
-        let write = try OcicredBinary.run(
-            [
-                "authfile", "--registry", registry.host, "--from-env", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD",
-                "-o", authfile,
-            ],
-            home: sandbox.home, extraEnvironment: ["CI_REGISTRY_USER": "ci-pusher", "CI_REGISTRY_PASSWORD": password])
-        try #require(write.status == 0, "ocicred authfile: \(write)")
+        let authfile = try sandbox.writeAuthfile(host: registry.host, username: "ci-pusher", password: password).path
 
         let local = try sandbox.commitScratchImage(name: "ci/token-app:1", content: "pushed through a token server\n")
 
         let reference = "\(registry.host)/ci/token-app:1"
-        let push = try sandbox.run(
-            "buildah", ["push", "--authfile", authfile, "--tls-verify=false", local, "docker://\(reference)"])
-        #expect(push.status == 0, "buildah push --authfile: \(push)\n\(registry.log)")
-        #expect(try registry.tokenCounter("token-basic") >= 1, "buildah never asked the token server")
-
-        let inspect = try sandbox.run(
-            "skopeo", ["inspect", "--authfile", authfile, "--tls-verify=false", "docker://\(reference)"])
-        #expect(inspect.status == 0, "skopeo inspect --authfile: \(inspect)")
-        #expect(inspect.stdoutText.contains("\"Name\": \"\(registry.host)/ci/token-app\""), "\(inspect.stdoutText)")
-
-        let rmi = try sandbox.run("podman", ["rmi", "--force", local])
-        #expect(rmi.status == 0, "podman rmi: \(rmi)")
-        let pull = try sandbox.run("podman", ["pull", "--authfile", authfile, "--tls-verify=false", reference])
-        #expect(pull.status == 0, "podman pull --authfile: \(pull)\n\(registry.log)")
-
-        // An anonymous token grants nothing: without the file the registry refuses.
-        let anonymous = try sandbox.run(
-            "skopeo",
-            [
-                "inspect", "--authfile", sandbox.directory.file("empty.json"), "--tls-verify=false",
-                "docker://\(reference)",
-            ])
-        #expect(anonymous.status != 0, "an anonymous inspect succeeded")
+        try sandbox.expectRealClientsUse(
+            authfile: authfile, reference: reference, local: local, registryLog: { registry.log },
+            afterPush: { () throws in
+                #expect(try registry.tokenCounter("token-basic") >= 1, "buildah never asked the token server")
+            })
 
         // And ocicred agrees about the same file's credentials.
         let verify = try OcicredBinary.run(

@@ -8,6 +8,62 @@ import Testing
 /// as the cluster's issuer) and its service account's annotations, against the strict token fixtures, which
 /// verify the token's signature and record what reached them.
 enum KubeletWorkloadIdentity {
+    /// A cluster's issuer and a cloud's token fixture that trusts it, with the environment pointing ocicred there;
+    /// `stop()` in a `defer`. The cloud gives the fixture and the environment; the rest is the same for each.
+    struct Cluster {
+        let directory: TemporaryDirectory
+        let issuer: Issuer
+        let fixture: FixtureServer
+        let environment: [String: String]
+        let image: String
+
+        init(
+            name: String, image: String, fixture: (Issuer) throws -> FixtureServer,
+            environment: (FixtureServer) throws -> [String: String]
+        ) throws {
+            directory = try TemporaryDirectory(prefix: "ocicred-kubelet-\(name)")
+            do {
+                issuer = try Issuer(in: directory, name: "cluster")
+                self.fixture = try fixture(issuer)
+            } catch {
+                directory.remove()
+                throw error
+            }
+            do {
+                self.environment = try environment(self.fixture)
+            } catch {
+                self.fixture.stop()
+                directory.remove()
+                throw error
+            }
+            self.image = image
+        }
+
+        /// The token a pod's service account gets for a GCP pool provider (`https:` + its name, GCP's default).
+        func gcpToken(_ serviceAccount: String, provider: String) throws -> String {
+            try issuer.podToken(serviceAccount: serviceAccount, audience: "https:" + provider)
+        }
+
+        /// The token a pod's service account gets for Entra ID workload identity.
+        func azureToken(_ serviceAccount: String) throws -> String {
+            try issuer.podToken(serviceAccount: serviceAccount, audience: "api://AzureADTokenExchange")
+        }
+
+        func kubelet(token: String, annotations: [String: String], extra: [String: String] = [:]) throws
+            -> ProcessResult
+        {
+            try OcicredBinary.run(
+                ["kubelet"], home: directory.file("home"),
+                stdin: KubeletWorkloadIdentity.request(image: image, token: token, annotations: annotations),
+                extraEnvironment: environment.merging(extra) { $1 }, timeout: 30)
+        }
+
+        func stop() {
+            fixture.stop()
+            directory.remove()
+        }
+    }
+
     /// A cluster's service-account issuer: an RSA key made by the `openssl` CLI; only the public half goes to
     /// the fixture, which verifies pod tokens with it as a pool's OIDC provider or Entra ID does.
     struct Issuer {
@@ -115,59 +171,34 @@ struct KubeletGCPWorkloadIdentityTests {
 
     /// Both pool providers trust the cluster's issuer; only the two service accounts may be impersonated.
     /// Tokens live 3000 s, so a correct cacheDuration is 1500 s, less the seconds the test takes.
-    struct Setup {
-        let directory: TemporaryDirectory
-        let issuer: KubeletWorkloadIdentity.Issuer
-        let fixture: FixtureServer
-        let environment: [String: String]
-
-        init() throws {
-            directory = try TemporaryDirectory(prefix: "ocicred-kubelet-gcp")
-            issuer = try KubeletWorkloadIdentity.Issuer(in: directory, name: "cluster")
-            fixture = try FixtureServer(
-                script: "gcp_fixtures.py",
-                environment: [
-                    "GCP_FIXTURE_SUBJECT_PUBLIC_KEY": issuer.publicKeyPath,
-                    "GCP_FIXTURE_SUBJECT_ISSUER": "https://kubernetes.default.svc",
-                    "GCP_FIXTURE_AUDIENCE": KubeletGCPWorkloadIdentityTests.builders + ","
-                        + KubeletGCPWorkloadIdentityTests.releasers,
-                    "GCP_FIXTURE_IMPERSONATE": KubeletGCPWorkloadIdentityTests.puller + ","
-                        + KubeletGCPWorkloadIdentityTests.releaser,
-                    "GCP_FIXTURE_EXPIRES_IN": "3000",
-                ])
-            environment = [
-                "CLOUDSDK_API_ENDPOINT_OVERRIDES_STS": fixture.baseURL + "/",
-                "CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS": fixture.baseURL + "/",
-                "GCE_METADATA_HOST": "127.0.0.1:\(try FreePort.pick())",
-            ]
-        }
-
-        /// The token a pod's service account gets for a pool provider (`https:` + its name, GCP's default).
-        func token(_ serviceAccount: String, provider: String) throws -> String {
-            try issuer.podToken(serviceAccount: serviceAccount, audience: "https:" + provider)
-        }
-
-        func kubelet(token: String, annotations: [String: String], extra: [String: String] = [:]) throws
-            -> ProcessResult
-        {
-            try OcicredBinary.run(
-                ["kubelet"], home: directory.file("home"),
-                stdin: KubeletWorkloadIdentity.request(
-                    image: KubeletGCPWorkloadIdentityTests.image, token: token, annotations: annotations),
-                extraEnvironment: environment.merging(extra) { $1 }, timeout: 30)
-        }
-
-        func stop() {
-            fixture.stop()
-            directory.remove()
-        }
+    static func setUp() throws -> KubeletWorkloadIdentity.Cluster {
+        try KubeletWorkloadIdentity.Cluster(
+            name: "gcp", image: image,
+            fixture: { issuer in
+                try FixtureServer(
+                    script: "gcp_fixtures.py",
+                    environment: [
+                        "GCP_FIXTURE_SUBJECT_PUBLIC_KEY": issuer.publicKeyPath,
+                        "GCP_FIXTURE_SUBJECT_ISSUER": "https://kubernetes.default.svc",
+                        "GCP_FIXTURE_AUDIENCE": builders + "," + releasers,
+                        "GCP_FIXTURE_IMPERSONATE": puller + "," + releaser,
+                        "GCP_FIXTURE_EXPIRES_IN": "3000",
+                    ])
+            },
+            environment: { fixture in
+                [
+                    "CLOUDSDK_API_ENDPOINT_OVERRIDES_STS": fixture.baseURL + "/",
+                    "CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS": fixture.baseURL + "/",
+                    "GCE_METADATA_HOST": "127.0.0.1:\(try FreePort.pick())",
+                ]
+            })
     }
 
     @Test func eachPodsTokenIsExchangedAtItsAnnotatedPoolProviderAndImpersonatesItsAnnotatedAccount() throws {
-        let setup = try Setup()
+        let setup = try Self.setUp()
         defer { setup.stop() }
-        let builderToken = try setup.token("ci:builder", provider: Self.builders)
-        let releaserToken = try setup.token("ci:releaser", provider: Self.releasers)
+        let builderToken = try setup.gcpToken("ci:builder", provider: Self.builders)
+        let releaserToken = try setup.gcpToken("ci:releaser", provider: Self.releasers)
 
         let first = try setup.kubelet(
             token: builderToken,
@@ -205,9 +236,9 @@ struct KubeletGCPWorkloadIdentityTests {
     }
 
     @Test func thePluginsEnvironmentNamesThePoolProviderWhenTheServiceAccountIsNotAnnotated() throws {
-        let setup = try Setup()
+        let setup = try Self.setUp()
         defer { setup.stop() }
-        let token = try setup.token("ci:builder", provider: Self.builders)
+        let token = try setup.gcpToken("ci:builder", provider: Self.builders)
         let result = try setup.kubelet(
             token: token, annotations: [:], extra: ["OCICRED_GCP_WORKLOAD_IDENTITY_PROVIDER": Self.builders])
         let answer = try KubeletWorkloadIdentity.response(result, host: Self.host)
@@ -219,7 +250,7 @@ struct KubeletGCPWorkloadIdentityTests {
     }
 
     @Test func anExternalAccountFileIsUsedWithThePodsTokenAsItsSubject() throws {
-        let setup = try Setup()
+        let setup = try Self.setUp()
         defer { setup.stop() }
         // The file's own subject source does not exist on the node: the pod's token replaces it.
         let configuration: [String: Any] = [
@@ -232,7 +263,7 @@ struct KubeletGCPWorkloadIdentityTests {
         ]
         let path = setup.directory.file("wif.json")
         try JSONSerialization.data(withJSONObject: configuration).write(to: URL(fileURLWithPath: path))
-        let token = try setup.token("ci:releaser", provider: Self.releasers)
+        let token = try setup.gcpToken("ci:releaser", provider: Self.releasers)
         let result = try setup.kubelet(
             token: token, annotations: [:],
             extra: ["GOOGLE_APPLICATION_CREDENTIALS": path, "CLOUDSDK_API_ENDPOINT_OVERRIDES_STS": ""])
@@ -245,10 +276,10 @@ struct KubeletGCPWorkloadIdentityTests {
     }
 
     @Test func withoutAPoolProviderTheErrorSaysWhatToAnnotateAndNothingIsAnswered() throws {
-        let setup = try Setup()
+        let setup = try Self.setUp()
         defer { setup.stop() }
         let result = try setup.kubelet(
-            token: try setup.token("ci:builder", provider: Self.builders),
+            token: try setup.gcpToken("ci:builder", provider: Self.builders),
             annotations: ["iam.gke.io/gcp-service-account": Self.puller])
         #expect(result.status != 0)
         #expect(result.stdout.isEmpty, "no empty-but-valid response: \(result.stdoutText)")
@@ -258,7 +289,7 @@ struct KubeletGCPWorkloadIdentityTests {
     }
 
     @Test func aTokenTheProviderDoesNotTrustIsAClearErrorWithoutTheToken() throws {
-        let setup = try Setup()
+        let setup = try Self.setUp()
         defer { setup.stop() }
         let stranger = try KubeletWorkloadIdentity.Issuer(in: setup.directory, name: "other-cluster")
         let token = try stranger.podToken(serviceAccount: "ci:builder", audience: "https:" + Self.builders)
@@ -282,63 +313,39 @@ struct KubeletAzureWorkloadIdentityTests {
 
     /// Two applications, each with a federated credential trusting one service account; ACR refresh tokens
     /// live 7200 s, so a correct cacheDuration is 3600 s, less the seconds the test takes.
-    struct Setup {
-        let directory: TemporaryDirectory
-        let issuer: KubeletWorkloadIdentity.Issuer
-        let fixture: FixtureServer
-        let environment: [String: String]
-
-        init() throws {
-            directory = try TemporaryDirectory(prefix: "ocicred-kubelet-azure")
-            issuer = try KubeletWorkloadIdentity.Issuer(in: directory, name: "cluster")
-            let federated = [
-                KubeletAzureWorkloadIdentityTests.builderApp: "system:serviceaccount:ci:builder",
-                KubeletAzureWorkloadIdentityTests.releaserApp: "system:serviceaccount:ci:releaser",
-            ]
-            fixture = try FixtureServer(
-                script: "azure_fixtures.py",
-                environment: [
-                    "AZURE_FIXTURE_TENANT": KubeletAzureWorkloadIdentityTests.tenant,
-                    "AZURE_FIXTURE_ASSERTION_PUBLIC_KEY": issuer.publicKeyPath,
-                    "AZURE_FIXTURE_ASSERTION_ISSUER": "https://kubernetes.default.svc",
-                    "AZURE_FIXTURE_FEDERATED_CREDENTIALS": String(
-                        decoding: try JSONSerialization.data(withJSONObject: federated), as: UTF8.self),
-                    "AZURE_FIXTURE_REGISTRY": KubeletAzureWorkloadIdentityTests.registry,
-                    "AZURE_FIXTURE_REFRESH_LIFETIME": "7200",
-                ])
-            environment = [
-                "AZURE_AUTHORITY_HOST": fixture.baseURL + "/",
-                "OCICRED_ACR_EXCHANGE_ENDPOINT": fixture.baseURL,
-                "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:\(try FreePort.pick())",
-            ]
-        }
-
-        func token(_ serviceAccount: String) throws -> String {
-            try issuer.podToken(serviceAccount: serviceAccount, audience: "api://AzureADTokenExchange")
-        }
-
-        func kubelet(token: String, annotations: [String: String], extra: [String: String] = [:]) throws
-            -> ProcessResult
-        {
-            try OcicredBinary.run(
-                ["kubelet"], home: directory.file("home"),
-                stdin: KubeletWorkloadIdentity.request(
-                    image: KubeletAzureWorkloadIdentityTests.registry + "/team/app:1", token: token,
-                    annotations: annotations),
-                extraEnvironment: environment.merging(extra) { $1 }, timeout: 30)
-        }
-
-        func stop() {
-            fixture.stop()
-            directory.remove()
-        }
+    static func setUp() throws -> KubeletWorkloadIdentity.Cluster {
+        let federated = [
+            builderApp: "system:serviceaccount:ci:builder", releaserApp: "system:serviceaccount:ci:releaser",
+        ]
+        let credentials = String(decoding: try JSONSerialization.data(withJSONObject: federated), as: UTF8.self)
+        return try KubeletWorkloadIdentity.Cluster(
+            name: "azure", image: registry + "/team/app:1",
+            fixture: { issuer in
+                try FixtureServer(
+                    script: "azure_fixtures.py",
+                    environment: [
+                        "AZURE_FIXTURE_TENANT": tenant,
+                        "AZURE_FIXTURE_ASSERTION_PUBLIC_KEY": issuer.publicKeyPath,
+                        "AZURE_FIXTURE_ASSERTION_ISSUER": "https://kubernetes.default.svc",
+                        "AZURE_FIXTURE_FEDERATED_CREDENTIALS": credentials,
+                        "AZURE_FIXTURE_REGISTRY": registry,
+                        "AZURE_FIXTURE_REFRESH_LIFETIME": "7200",
+                    ])
+            },
+            environment: { fixture in
+                [
+                    "AZURE_AUTHORITY_HOST": fixture.baseURL + "/",
+                    "OCICRED_ACR_EXCHANGE_ENDPOINT": fixture.baseURL,
+                    "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:\(try FreePort.pick())",
+                ]
+            })
     }
 
     @Test func eachPodsTokenIsTheAssertionForTheApplicationItsServiceAccountNames() throws {
-        let setup = try Setup()
+        let setup = try Self.setUp()
         defer { setup.stop() }
-        let builderToken = try setup.token("ci:builder")
-        let releaserToken = try setup.token("ci:releaser")
+        let builderToken = try setup.azureToken("ci:builder")
+        let releaserToken = try setup.azureToken("ci:releaser")
         // The node's own settings name another application and tenant: the annotations win over them.
         let node = ["AZURE_CLIENT_ID": "node-identity", "AZURE_TENANT_ID": "node-tenant"]
 
@@ -373,9 +380,9 @@ struct KubeletAzureWorkloadIdentityTests {
     }
 
     @Test func thePluginsEnvironmentNamesTheApplicationWhenTheServiceAccountIsNotAnnotated() throws {
-        let setup = try Setup()
+        let setup = try Self.setUp()
         defer { setup.stop() }
-        let token = try setup.token("ci:builder")
+        let token = try setup.azureToken("ci:builder")
         let result = try setup.kubelet(
             token: token, annotations: [:],
             extra: ["AZURE_CLIENT_ID": Self.builderApp, "AZURE_TENANT_ID": Self.tenant])
@@ -385,10 +392,10 @@ struct KubeletAzureWorkloadIdentityTests {
     }
 
     @Test func withoutAClientIDTheErrorSaysWhatToAnnotateAndNothingIsAnswered() throws {
-        let setup = try Setup()
+        let setup = try Self.setUp()
         defer { setup.stop() }
         let result = try setup.kubelet(
-            token: try setup.token("ci:builder"), annotations: ["azure.workload.identity/tenant-id": Self.tenant])
+            token: try setup.azureToken("ci:builder"), annotations: ["azure.workload.identity/tenant-id": Self.tenant])
         #expect(result.status != 0)
         #expect(result.stdout.isEmpty, "no empty-but-valid response: \(result.stdoutText)")
         #expect(result.stderrText.contains("azure.workload.identity/client-id"), "\(result.stderrText)")
@@ -401,7 +408,7 @@ struct KubeletAzureWorkloadIdentityTests {
     /// A token for another service account than the application trusts, and one from another cluster.
     @Test(arguments: [("ci:releaser", false, "AADSTS70021"), ("ci:builder", true, "AADSTS700027")])
     func aRejectedTokenIsAClearErrorWithoutTheToken(serviceAccount: String, foreignIssuer: Bool, code: String) throws {
-        let setup = try Setup()
+        let setup = try Self.setUp()
         defer { setup.stop() }
         let issuer =
             foreignIssuer ? try KubeletWorkloadIdentity.Issuer(in: setup.directory, name: "other") : setup.issuer

@@ -276,60 +276,53 @@ struct MountTests {
     /// tokens live 30 s; for three minutes the mount keeps reading spans it has never read (every read needs
     /// the registry), and none fails — each expired token is replaced through the credential resolver.
     @Test func keepsReadingUncachedSpansForThreeMinutesOfThirtySecondTokens() throws {
-        let password = "tok:" + UUID().uuidString.prefix(8).lowercased()
-        let registry = try TokenRegistryFixture.start(
-            users: [TokenUser(name: "reader", password: password, push: true)], tokenLifetime: 30)
-        defer { registry.stop() }
-        let directory = try TemporaryDirectory(prefix: "ocicred-mount-token")
-        defer { directory.remove() }
-        let home = directory.file("home")
-        let environment = try OcicredBinary.registryEnvironment(home: home)
-        let image = try LayeredImage.build(in: directory, largeFileMiB: 8)
-        try image.push(
-            toHost: registry.host, username: "reader", password: password, repository: "team/layered",
-            directory: directory)
-        let rootfs = try image.unpackLayoutWithUmoci(directory: directory)
-        let reference = try Data(contentsOf: URL(fileURLWithPath: rootfs + "/usr/lib/large.bin"))
-        let login = try OcicredBinary.run(
-            ["login", registry.host, "-u", "reader", "--password-stdin"], home: home, stdin: password + "\n",
-            extraEnvironment: environment)
-        try #require(login.status == 0, "login: \(login)")
+        try ThirtySecondTokens.with(prefix: "ocicred-mount-token") { registry, directory, home, environment, password in
+            let image = try LayeredImage.build(in: directory, largeFileMiB: 8)
+            try image.push(
+                toHost: registry.host, username: "reader", password: password, repository: "team/layered",
+                directory: directory)
+            let rootfs = try image.unpackLayoutWithUmoci(directory: directory)
+            let reference = try Data(contentsOf: URL(fileURLWithPath: rootfs + "/usr/lib/large.bin"))
+            let login = try OcicredBinary.run(
+                ["login", registry.host, "-u", "reader", "--password-stdin"], home: home, stdin: password + "\n",
+                extraEnvironment: environment)
+            try #require(login.status == 0, "login: \(login)")
 
-        let mountpoint = directory.file("mnt")
-        let mount = try OcicredMount(
-            image: "\(registry.host)/team/layered:layered", mountpoint: mountpoint, home: home,
-            arguments: ["--span", "65536", "--fetch-timeout", "20"], environment: environment)
-        defer { mount.stop() }
-        try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
-        let tokensBefore =
-            try registry.tokenCounter("token-basic") + registry.tokenCounter("token-password")
-            + registry.tokenCounter("token-refresh")
+            let mountpoint = directory.file("mnt")
+            let mount = try OcicredMount(
+                image: "\(registry.host)/team/layered:layered", mountpoint: mountpoint, home: home,
+                arguments: ["--span", "65536", "--fetch-timeout", "20"], environment: environment)
+            defer { mount.stop() }
+            try #require(mount.waitUntilMounted(), "mount: \(mount.log)")
+            let tokensBefore =
+                try registry.tokensIssued()
 
-        // 8 MiB in 64 KiB spans: 128 spans, read in a shuffled order, one every 1.4 s, never the same twice.
-        let span = 64 << 10
-        var order = Array(0..<(reference.count / span))
-        order.shuffle()
-        let started = Date()
-        var reads = 0
-        var failures: [String] = []
-        for index in order {
-            guard Date().timeIntervalSince(started) < 180 else { break }
-            let offset = index * span + 17
-            switch Self.pread(mountpoint + "/usr/lib/large.bin", offset: offset, count: 1000) {
-            case .bytes(let bytes) where bytes == [UInt8](reference[offset..<(offset + 1000)]): reads += 1
-            case let other: failures.append("span \(index) at \(Int(Date().timeIntervalSince(started))) s: \(other)")
+            // 8 MiB in 64 KiB spans: 128 spans, read in a shuffled order, one every 1.4 s, never the same twice.
+            let span = 64 << 10
+            var order = Array(0..<(reference.count / span))
+            order.shuffle()
+            let started = Date()
+            var reads = 0
+            var failures: [String] = []
+            for index in order {
+                guard Date().timeIntervalSince(started) < 180 else { break }
+                let offset = index * span + 17
+                switch Self.pread(mountpoint + "/usr/lib/large.bin", offset: offset, count: 1000) {
+                case .bytes(let bytes) where bytes == [UInt8](reference[offset..<(offset + 1000)]): reads += 1
+                case let other:
+                    failures.append("span \(index) at \(Int(Date().timeIntervalSince(started))) s: \(other)")
+                }
+                Thread.sleep(forTimeInterval: 1.4)
             }
-            Thread.sleep(forTimeInterval: 1.4)
+            let tokens =
+                try registry.tokensIssued() - tokensBefore
+            #expect(failures.isEmpty, "\(failures)\n\(mount.log.suffix(2000))")
+            #expect(Date().timeIntervalSince(started) >= 175 && reads >= 120, "\(reads) reads")
+            // Six lifetimes pass; distribution accepts a token up to 60 s past its exp (its leeway), so a client that
+            // only renewed on 401 would need two or three — more than that shows the expiries were acted on.
+            #expect(tokens >= 3, "only \(tokens) tokens over three minutes of 30-second tokens")
+            #expect(!mount.log.contains(password))
         }
-        let tokens =
-            try registry.tokenCounter("token-basic") + registry.tokenCounter("token-password")
-            + registry.tokenCounter("token-refresh") - tokensBefore
-        #expect(failures.isEmpty, "\(failures)\n\(mount.log.suffix(2000))")
-        #expect(Date().timeIntervalSince(started) >= 175 && reads >= 120, "\(reads) reads")
-        // Six lifetimes pass; distribution accepts a token up to 60 s past its exp (its leeway), so a client that
-        // only renewed on 401 would need two or three — more than that shows the expiries were acted on.
-        #expect(tokens >= 3, "only \(tokens) tokens over three minutes of 30-second tokens")
-        #expect(!mount.log.contains(password))
     }
 
     /// `--prefetch` downloads every span in the background: once it is done, the registry can go away and every

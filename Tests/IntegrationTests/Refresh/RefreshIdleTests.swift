@@ -31,6 +31,17 @@ struct RefreshIdleTests {
         }
     }
 
+    /// The sockets the process holds open (`socket:[inode]` links in /proc/PID/fd). An unreadable fd table is an
+    /// error, not "no sockets".
+    static func openSockets(of pid: Int32) throws -> Int {
+        let fds = "/proc/\(pid)/fd"
+        let entries = try FileManager.default.contentsOfDirectory(atPath: fds)
+        return try entries.filter {
+            try FileManager.default.destinationOfSymbolicLink(atPath: "\(fds)/\($0)").hasPrefix("socket:")
+        }
+        .count
+    }
+
     @Test func anIdleSidecarNeverWakesAndStillServesHealth() throws {
         let home = try TemporaryDirectory(prefix: "ocicred-idle")
         defer { home.remove() }
@@ -53,12 +64,16 @@ struct RefreshIdleTests {
         while !FileManager.default.fileExists(atPath: authFile + ".status") && Date() < deadline { usleep(50_000) }
         try #require(FileManager.default.fileExists(atPath: authFile + ".status"), "the first pass wrote nothing")
         try #require(FreePort.waitUntilListening(port))
+        let listening = try Self.openSockets(of: pid)
         let ready = try ProcessRunner.run(
             "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/readyz"])
         #expect(ready.stdoutText == "200")
 
-        // Let the health request's connection close, then watch every thread for a while.
-        usleep(500_000)
+        // Wait until the sidecar has closed the health request's connection (its sockets are back to the listener
+        // alone), then watch every thread for a while.
+        let closeDeadline = Date() + 20
+        while try Self.openSockets(of: pid) > listening && Date() < closeDeadline { usleep(20_000) }
+        try #require(try Self.openSockets(of: pid) == listening, "the /readyz connection was never closed")
         let before = try Self.switches(of: pid)
         sleep(5)
         let after = try Self.switches(of: pid)

@@ -357,8 +357,9 @@ struct RefreshSidecarTests {
         let mintsDuring = try ecr.counter("mint")
         #expect(problems.isEmpty, "\(problems.prefix(5))\n\(sidecar.log)")
         #expect(mintsDuring == mintsBefore, "the fixture minted during its own outage")
-        let unready = try #require(firstUnready, "/readyz never turned not-ready after the kept token expired")
-        #expect(unready - expiry < 2, "/readyz turned not-ready \(unready - expiry) s after the token expired")
+        // How soon it turned is the loop's check, per request and with no clock slack to tune: every /readyz asked
+        // after the expiry must say 503, whatever the machine's load made the polling interval.
+        #expect(firstUnready != nil, "/readyz never turned not-ready after the kept token expired")
         #expect(healthAfterExpiry == 1, "ocicred health --file after expiry: \(String(describing: healthAfterExpiry))")
         #expect(failureSamples == failureSamples.sorted(), "the failures counter went down: \(failureSamples)")
         #expect((failureSamples.last ?? 0) > failuresBefore, "failures \(failuresBefore) → \(failureSamples.last ?? 0)")
