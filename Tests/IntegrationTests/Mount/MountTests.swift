@@ -273,8 +273,9 @@ struct MountTests {
     }
 
     /// The seeds' open hole: a mount that outlives its registry token. docker-registry with token auth whose
-    /// tokens live 30 s; for three minutes the mount keeps reading spans it has never read (every read needs
-    /// the registry), and none fails — each expired token is replaced through the credential resolver.
+    /// tokens live 30 s; for three minutes the mount reads spans it has never read (each one uncached, so it has to
+    /// be fetched), and none fails — each expired token is replaced through the credential resolver, which the
+    /// token server's count of tokens issued shows.
     @Test func keepsReadingUncachedSpansForThreeMinutesOfThirtySecondTokens() throws {
         try ThirtySecondTokens.with(prefix: "ocicred-mount-token") { registry, directory, home, environment, password in
             let image = try LayeredImage.build(in: directory, largeFileMiB: 8)
