@@ -211,6 +211,10 @@ package struct ImageMount: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         session.close()
+        let lost = FuseRequest.lostReplies.load(ordering: .relaxed)
+        if lost > 0 {
+            logger.info("replies the kernel no longer waited for (interrupted reads)", metadata: ["count": "\(lost)"])
+        }
     }
 
     /// A profile for this index: the cached one, else the newest pushed to the registry that `trust` binds to the

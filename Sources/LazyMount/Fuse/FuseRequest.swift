@@ -1,5 +1,6 @@
 internal import CFuse
 internal import Glibc
+internal import Synchronization
 
 /// One directory entry of a `readdirplus` answer.
 struct FuseDirectoryEntry: Sendable {
@@ -19,35 +20,49 @@ struct FuseRequest: @unchecked Sendable {
     /// The object given to `fuse_session_new` as user data.
     var userData: UnsafeMutableRawPointer? { fuse_req_userdata(raw) }
 
-    func fail(_ error: FuseError) { _ = fuse_reply_err(raw, error.errorNumber) }
+    /// Replies libfuse could not hand to the kernel, over the process's life. Its one expected failure is
+    /// -ENOENT: the request was interrupted (the reader gave up or the mount is going away) and nothing is left
+    /// to answer; anything else means a reply of the wrong shape. Either way the request is over, so the mount
+    /// counts them and says how many at its end (`ImageMount`), instead of failing a reader that is gone.
+    static let lostReplies = Atomic<Int>(0)
+
+    private func sent(_ result: Int32) {
+        if result != 0 { Self.lostReplies.add(1, ordering: .relaxed) }
+    }
+
+    func fail(_ error: FuseError) { sent(fuse_reply_err(raw, error.errorNumber)) }
 
     func none() { fuse_reply_none(raw) }
 
+    func opened(_ info: UnsafeMutablePointer<fuse_file_info>) { sent(fuse_reply_open(raw, info)) }
+
     func entry(_ attributes: FuseAttributes, timeout: Double) {
         var parameters = Self.entryParameters(attributes, timeout: timeout)
-        _ = fuse_reply_entry(raw, &parameters)
+        sent(fuse_reply_entry(raw, &parameters))
     }
 
     func attributes(_ attributes: FuseAttributes, timeout: Double) {
         var stat = attributes.stat
-        _ = fuse_reply_attr(raw, &stat, timeout)
+        sent(fuse_reply_attr(raw, &stat, timeout))
     }
 
     func data(_ bytes: [UInt8]) {
-        _ = bytes.withUnsafeBytes { raw in
-            fuse_reply_buf(self.raw, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
-        }
+        sent(
+            bytes.withUnsafeBytes { raw in
+                fuse_reply_buf(self.raw, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+            })
     }
 
     func data(_ bytes: ArraySlice<UInt8>) {
-        _ = bytes.withUnsafeBytes { raw in
-            fuse_reply_buf(self.raw, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
-        }
+        sent(
+            bytes.withUnsafeBytes { raw in
+                fuse_reply_buf(self.raw, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+            })
     }
 
-    func link(_ target: String) { _ = fuse_reply_readlink(raw, target) }
+    func link(_ target: String) { sent(fuse_reply_readlink(raw, target)) }
 
-    func xattrSize(_ size: Int) { _ = fuse_reply_xattr(raw, size) }
+    func xattrSize(_ size: Int) { sent(fuse_reply_xattr(raw, size)) }
 
     func statfs(blocks: UInt64, files: UInt64) {
         var info = statvfs()
@@ -56,7 +71,7 @@ struct FuseRequest: @unchecked Sendable {
         info.f_blocks = UInt(blocks)
         info.f_files = UInt(files)
         info.f_namemax = 255
-        _ = fuse_reply_statfs(raw, &info)
+        sent(fuse_reply_statfs(raw, &info))
     }
 
     /// Packs as many of `entries` as fit in `size` bytes (each entry counts one lookup, as readdirplus must).
@@ -72,7 +87,7 @@ struct FuseRequest: @unchecked Sendable {
             if needed > size - used { break }
             used += needed
         }
-        _ = buffer.withUnsafeBufferPointer { fuse_reply_buf(raw, $0.baseAddress, used) }
+        sent(buffer.withUnsafeBufferPointer { fuse_reply_buf(raw, $0.baseAddress, used) })
     }
 
     private static func entryParameters(_ attributes: FuseAttributes, timeout: Double) -> fuse_entry_param {

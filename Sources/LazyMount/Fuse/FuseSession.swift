@@ -80,7 +80,9 @@ final class FuseSession: @unchecked Sendable {
                 Unmanaged<LoopJob>.fromOpaque(context).release()
                 continuation.resume(returning: -created)
             } else {
-                pthread_detach(thread)
+                // Fails only for a thread that is not joinable or does not exist; this one was just created.
+                let detached = pthread_detach(thread)
+                assert(detached == 0, "pthread_detach: \(detached)")
             }
         }
     }
@@ -160,7 +162,7 @@ final class FuseSession: @unchecked Sendable {
             guard let filesystem = FuseSession.filesystem(wrapped) else { return }
             if let refused = filesystem.open(inode: inode, writing: writing) { return wrapped.fail(refused) }
             cfuse_keep_cache(info)
-            _ = fuse_reply_open(request, info)
+            wrapped.opened(info)
         }
         addContentOperations(to: &operations)
         return operations
