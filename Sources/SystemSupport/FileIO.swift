@@ -9,22 +9,8 @@ internal import Glibc
 package enum FileIO {
     /// Reads a whole regular file, or returns nil when nothing exists at `path`.
     package static func read(_ path: String, limit: Int = 16 << 20) throws(SystemError) -> [UInt8]? {
-        let fd: Int32
-        do {
-            fd = try valueOrErrno("open \(path)") { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) }
-        } catch {
-            if error.code == ENOENT || error.code == ENOTDIR { return nil }
-            throw error
-        }
+        guard let (fd, info) = try openRegular(path) else { return nil }
         defer { close(fd) }
-        var info = stat()
-        _ = try valueOrErrno("stat \(path)") { fstat(fd, &info) }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw SystemError(
-                code: EINVAL, operation: "read \(path)",
-                detail:
-                    "it is \(FileKind(mode: info.st_mode)), not a regular file; remove it or point ocicred at a file")
-        }
         if info.st_size > limit {
             throw SystemError(
                 code: EFBIG, operation: "read \(path)",
@@ -46,6 +32,52 @@ package enum FileIO {
             }
         }
         return bytes
+    }
+
+    /// Up to `count` bytes of the regular file at `path` from `offset` (fewer at its end), or nil when nothing
+    /// exists there: one span of a file the chunk cache keeps several in, without reading the others.
+    package static func read(_ path: String, at offset: Int64, count: Int) throws(SystemError) -> [UInt8]? {
+        guard let (fd, _) = try openRegular(path) else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: max(0, count))
+        var filled = 0
+        while filled < bytes.count {
+            let got = try valueOrErrno("read \(path)") {
+                bytes.withUnsafeMutableBytes {
+                    pread(fd, $0.baseAddress! + filled, $0.count - filled, off_t(offset + Int64(filled)))
+                }
+            }
+            if got == 0 { break }
+            filled += got
+        }
+        return Array(bytes[0..<filled])
+    }
+
+    /// `path` opened for reading once it is known to be a regular file (a FIFO or device planted there is an
+    /// error naming it, never a read that hangs), with what fstat said of it; nil when nothing is there.
+    private static func openRegular(_ path: String) throws(SystemError) -> (fd: Int32, info: stat)? {
+        let fd: Int32
+        do {
+            fd = try valueOrErrno("open \(path)") { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) }
+        } catch {
+            if error.code == ENOENT || error.code == ENOTDIR { return nil }
+            throw error
+        }
+        var info = stat()
+        do {
+            _ = try valueOrErrno("stat \(path)") { fstat(fd, &info) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw SystemError(
+                code: EINVAL, operation: "read \(path)",
+                detail:
+                    "it is \(FileKind(mode: info.st_mode)), not a regular file; remove it or point ocicred at a file")
+        }
+        return (fd, info)
     }
 
     /// `read` as UTF-8 text (invalid sequences repaired), or nil when the file does not exist.

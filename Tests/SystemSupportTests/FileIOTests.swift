@@ -26,6 +26,21 @@ import Testing
         #expect(throws: SystemError.self) { try FileIO.read(root) }
     }
 
+    /// The chunk cache reads one span of a file holding several: the same refusals, only the bytes asked for.
+    @Test func aRangedReadTakesRegularFilesOnlyAndStopsAtTheFilesEnd() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try FileIO.read(root + "/missing", at: 0, count: 4) == nil)
+        try Data("0123456789".utf8).write(to: URL(fileURLWithPath: root + "/file"))
+        #expect(try FileIO.read(root + "/file", at: 3, count: 4) == Array("3456".utf8))
+        #expect(try FileIO.read(root + "/file", at: 8, count: 4) == Array("89".utf8))
+        #expect(try FileIO.read(root + "/file", at: 12, count: 4) == [])
+        #expect(mkfifo(root + "/fifo", 0o600) == 0)
+        let error = #expect(throws: SystemError.self) { try FileIO.read(root + "/fifo", at: 0, count: 4) }
+        #expect(error?.description.contains("FIFO") == true && error?.description.contains(root + "/fifo") == true)
+        #expect(throws: SystemError.self) { try FileIO.read(root, at: 0, count: 4) }
+    }
+
     @Test func theWriterMakesPrivateFilesReplacesLinksAndLeavesNoTemporary() throws {
         let root = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -4,8 +4,9 @@ internal import Synchronization
 internal import SystemSupport
 
 /// Verified, uncompressed spans of an image's layers: a few in memory (the ones readers are in), all on disk
-/// under `$XDG_CACHE_HOME/ocicred/chunks/<layer digest>/<span>`, and at most one download per span at a time
-/// however many readers ask for it (single-flight) — eight threads reading one cold file cost one range request.
+/// under `$XDG_CACHE_HOME/ocicred/chunks/<layer digest>/`, each fetch's spans in one file (`SpanFiles`), and at
+/// most one download per span at a time however many readers ask for it (single-flight) — eight threads reading
+/// one cold file cost one range request.
 ///
 /// A span on disk is hashed again before use: the cache directory is not trusted more than the registry.
 final class ChunkCache: Sendable {
@@ -23,6 +24,9 @@ final class ChunkCache: Sendable {
         var promoters: [Key: @Sendable () -> Void] = [:]
         var fetchedBytes: Int64 = 0
         var fetches = 0
+        /// By layer digest: which file on disk holds which span, listed once per process and kept current as
+        /// spans are written and bad files removed (another process's later files are only a download missed).
+        var files: [String: SpanFiles] = [:]
     }
 
     let directory: String?
@@ -32,6 +36,10 @@ final class ChunkCache: Sendable {
     /// Spans kept in memory for a mount: 16 MiB of them, and at least 8, so that a readahead run (`LayerReader.
     /// readaheadBytes`) and the spans readers are in fit together whatever the span size.
     static func memorySpans(span: Int64) -> Int { max(8, Int((16 << 20) / max(1, span))) }
+
+    /// The most one file on disk holds, unless one span is larger: a readahead run (`LayerReader.runBytes`) is one
+    /// file, and a zstd layer, which arrives whole, a few.
+    static let fileBytes = 4 << 20
 
     init(directory: String?, memorySpans: Int = 8) {
         self.directory = directory
@@ -59,7 +67,7 @@ final class ChunkCache: Sendable {
                     remember(key, bytes)
                     return bytes
                 }
-                let spans = try await keep(
+                let spans = keep(
                     try await fetch(), layer: key.layer, index: layer, remembering: key.span..<(key.span + 1))
                 guard let wanted = spans[key.span] else {
                     throw LazyMountError.outOfRange("span \(key.span) was not fetched")
@@ -100,7 +108,7 @@ final class ChunkCache: Sendable {
             }
             let stretch = start..<end
             let shared = Task<[Int: [UInt8]], any Error> { [self] in
-                try await keep(try await fetch(stretch), layer: layer, index: index, remembering: stretch)
+                keep(try await fetch(stretch), layer: layer, index: index, remembering: stretch)
             }
             for span in stretch {
                 let key = Key(layer: layer, span: span)
@@ -143,8 +151,7 @@ final class ChunkCache: Sendable {
     /// Whether span `key` is already available without a download (memory or disk).
     func isCached(_ key: Key, layer: LayerIndex) -> Bool {
         if state.withLock({ $0.memory[key] != nil }) { return true }
-        guard let path = path(key, layer: layer) else { return false }
-        return FileIO.isRegularFile(path)
+        return files(of: layer)?.file(holding: key.span) != nil
     }
 
     /// What one fetch brought: counted, written to disk off the reader's path (the reply does not wait for the
@@ -154,7 +161,7 @@ final class ChunkCache: Sendable {
     ) -> [Int: [UInt8]] {
         if directory != nil {
             Task.detached(priority: .background) { [self] in
-                for (span, bytes) in spans { storeOnDisk(Key(layer: layer, span: span), layer: index, bytes) }
+                for group in SpanFiles.files(for: spans, limit: Self.fileBytes) { storeOnDisk(group, layer: index) }
             }
         }
         state.withLock {
@@ -184,27 +191,51 @@ final class ChunkCache: Sendable {
         state.order.append(key)
     }
 
-    private func path(_ key: Key, layer: LayerIndex) -> String? {
-        guard let directory, key.span < layer.spans.count else { return nil }
-        return directory + "/" + layer.digest + "/" + String(key.span)
+    /// Where `layer`'s spans are kept, or nil without a directory.
+    private func layerDirectory(_ layer: LayerIndex) -> String? { directory.map { $0 + "/" + layer.digest } }
+
+    /// The span files of `layer` on disk: listed the first time the layer is asked about, then kept current.
+    private func files(of layer: LayerIndex) -> SpanFiles? {
+        guard let path = layerDirectory(layer) else { return nil }
+        if let known = state.withLock({ $0.files[layer.digest] }) { return known }
+        let listed = SpanFiles(names: (try? FileIO.list(path)) ?? [], spanCount: layer.spans.count)
+        return state.withLock { locked in
+            if let known = locked.files[layer.digest] { return known }
+            locked.files[layer.digest] = listed
+            return listed
+        }
     }
 
     private func loadFromDisk(_ key: Key, layer: LayerIndex) -> [UInt8]? {
-        guard let path = path(key, layer: layer) else { return nil }
+        guard let directory = layerDirectory(layer), key.span < layer.spans.count,
+            let file = files(of: layer)?.file(holding: key.span)
+        else { return nil }
         let span = layer.spans[key.span]
-        guard let bytes = try? FileIO.read(path, limit: Int(span.length)), bytes.count == Int(span.length),
-            SHA256.hexDigest(bytes) == span.sha256
+        let offset = layer.spans[file.first..<key.span].reduce(Int64(0)) { $0 + $1.length }
+        let path = directory + "/" + file.name
+        guard let bytes = try? FileIO.read(path, at: offset, count: Int(span.length)),
+            bytes.count == Int(span.length), SHA256.hexDigest(bytes) == span.sha256
         else {
             _ = try? FileIO.remove(path)  // absent, torn or tampered: fetch again
+            state.withLock { $0.files[layer.digest]?.remove(file) }
             return nil
         }
         return bytes
     }
 
-    /// Best effort: a full disk or a read-only cache directory only costs a later download.
-    private func storeOnDisk(_ key: Key, layer: LayerIndex, _ bytes: [UInt8]) {
-        guard let path = path(key, layer: layer) else { return }
-        guard (try? PrivatePath.prepareDirectory(FileIO.directoryName(path))) != nil else { return }
-        try? FileIO.writeAtomically(bytes, to: path)
+    /// Consecutive verified spans in one file. Best effort: a full disk or a read-only cache directory only costs
+    /// a later download.
+    private func storeOnDisk(_ spans: [(index: Int, bytes: [UInt8])], layer: LayerIndex) {
+        guard let directory = layerDirectory(layer), let first = spans.first?.index,
+            first + spans.count <= layer.spans.count
+        else { return }
+        let file = SpanFiles.File(first: first, count: spans.count)
+        guard (try? PrivatePath.prepareDirectory(directory)) != nil else { return }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(spans.reduce(0) { $0 + $1.bytes.count })
+        for span in spans { bytes += span.bytes }
+        guard (try? FileIO.writeAtomically(bytes, to: directory + "/" + file.name)) != nil else { return }
+        _ = files(of: layer)
+        state.withLock { $0.files[layer.digest]?.add(file) }
     }
 }

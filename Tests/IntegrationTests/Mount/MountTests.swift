@@ -350,8 +350,11 @@ struct MountTests {
         func cachedSpans() -> Int {
             let enumerator = FileManager.default.enumerator(atPath: chunks)
             var count = 0
+            // Each file holds one fetch's spans: `<first>+<count>`, or a bare `<span>`.
             while let path = enumerator?.nextObject() as? String {
-                if !path.contains(".tmp"), path.split(separator: "/").count == 2 { count += 1 }
+                let parts = path.split(separator: "/")
+                guard parts.count == 2, !parts[1].hasPrefix(".") else { continue }
+                count += parts[1].split(separator: "+").dropFirst().first.flatMap { Int($0) } ?? 1
             }
             return count
         }
