@@ -123,6 +123,26 @@ import Testing
         #expect(mount.source.started.count == 5, "\(mount.source.started)")
     }
 
+    /// Consecutive spans the profile lists apart are one run, placed where the first of them is needed: a span
+    /// fetched alone while the one before it is still on the wire costs a stored window (helpers/bench-run: the
+    /// start with a profile read more windows than the start without one).
+    @Test func consecutiveSpansListedApartAreOneRunWhereTheFirstOfThemIsNeeded() async throws {
+        let mount = try await Self.mount()
+        let listed = [9, 5, 3, 4, 11, 6, 3]
+        let profile = StartupProfile(
+            manifestDigest: mount.filesystem.index.manifestDigest, span: Self.span,
+            spans: listed.map { StartupProfile.Span(layer: mount.layer.digest, span: $0) }, files: [])
+        let (runs, wanted) = mount.filesystem.playbackRuns(profile)
+        #expect(runs.map(\.spans) == [9..<10, 3..<7, 11..<12])
+        #expect(wanted.map(\.span) == listed)
+
+        mount.source.release(open: true)
+        #expect(await mount.filesystem.playBack(profile) == listed.count)
+        #expect(mount.source.started.count == 3, "one request per run: \(mount.source.started)")
+        #expect(LazyFilesystem.stretches([1, 2, 3, 4, 5, 7], longest: 2) == [1..<3, 3..<5, 5..<6, 7..<8])
+        #expect(LazyFilesystem.stretches([1, 2, 3, 7], longest: .max) == [1..<8])
+    }
+
     @Test func theColdStretchesOfOneReadAreRequestedSideBySide() async throws {
         let mount = try await Self.mount()
         let reader = mount.filesystem.readers[0]

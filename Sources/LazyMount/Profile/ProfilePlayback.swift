@@ -8,9 +8,8 @@ extension LazyFilesystem {
 
     /// Registers a fetch for every span of `profile` this index has (layers matched by digest) with the chunk
     /// cache at once, in the profile's order, `profileWindow` of them on the wire at a time; spans already
-    /// cached cost nothing. Spans the profile lists one after the other that follow each other in their layer
-    /// are one run (one request, one window; see `SpanReader.fetchRun`), up to `runBytes`; a zstd layer, which
-    /// comes whole, is one run from its first listed span to its last. Waits for them all and returns how many
+    /// cached cost nothing. Consecutive spans of a layer the profile lists are one run (one request, one window;
+    /// see `SpanReader.fetchRun`), up to `runBytes` (`playbackRuns`). Waits for them all and returns how many
     /// arrived; errors are left for the readers, who fetch (and retry) on their own. Cancelling stops the
     /// requests still in line.
     func playBack(_ profile: StartupProfile) async -> Int {
@@ -28,36 +27,53 @@ extension LazyFilesystem {
         }
     }
 
-    /// The profile's spans in this index, in its order, as runs to fetch, and the spans themselves.
+    /// The profile's spans in this index, in its order, as runs to fetch, and the spans themselves. A run is a
+    /// stretch of consecutive spans the profile lists, wherever it lists them (up to `runBytes`), placed where
+    /// the profile first needs one of them: a span fetched in a run of its own while the span before it is still
+    /// on the wire costs a stored window (helpers/bench-run: the profile's start read 0.2 MB more windows than
+    /// the same start without one when runs followed the profile's order alone). A zstd layer, which comes whole,
+    /// is one run from its first listed span to its last.
     func playbackRuns(_ profile: StartupProfile) -> (
         runs: [(layer: Int, spans: Range<Int>)], wanted: [(layer: Int, span: Int)]
     ) {
         let layerByDigest = Dictionary(
             index.layers.enumerated().map { ($0.element.digest, $0.offset) }, uniquingKeysWith: { first, _ in first })
-        var runs: [(layer: Int, spans: Range<Int>)] = []
         var wanted: [(layer: Int, span: Int)] = []
-        var zstdRun: [Int: Int] = [:]
+        /// Per layer: each listed span and where the profile first lists it.
+        var firstListed: [Int: [Int: Int]] = [:]
         for entry in profile.spans {
             guard let layer = layerByDigest[entry.layer], entry.span >= 0,
                 entry.span < index.layers[layer].spans.count
             else { continue }
+            if firstListed[layer, default: [:]][entry.span] == nil {
+                firstListed[layer, default: [:]][entry.span] = wanted.count
+            }
             wanted.append((layer, entry.span))
-            if index.layers[layer].compression == .zstd {
-                guard let at = zstdRun[layer] else {
-                    zstdRun[layer] = runs.count
-                    runs.append((layer, entry.span..<(entry.span + 1)))
-                    continue
-                }
-                let spans = runs[at].spans
-                runs[at].spans = min(spans.lowerBound, entry.span)..<max(spans.upperBound, entry.span + 1)
-            } else if let last = runs.last, last.layer == layer, last.spans.upperBound == entry.span,
-                Int64(last.spans.count + 1) * index.span <= LayerReader.runBytes
-            {
-                runs[runs.count - 1].spans = last.spans.lowerBound..<(entry.span + 1)
-            } else {
-                runs.append((layer, entry.span..<(entry.span + 1)))
+        }
+        var runs: [(position: Int, layer: Int, spans: Range<Int>)] = []
+        for (layer, listed) in firstListed {
+            let longest = index.layers[layer].compression == .zstd ? Int.max : readers[layer].runSpans
+            for stretch in Self.stretches(listed.keys.sorted(), longest: longest) {
+                runs.append((stretch.map { listed[$0] ?? 0 }.min() ?? 0, layer, stretch))
             }
         }
-        return (runs, wanted)
+        runs.sort { $0.position < $1.position }
+        return (runs.map { ($0.layer, $0.spans) }, wanted)
+    }
+
+    /// `spans` (sorted) as stretches of consecutive spans of at most `longest` each; `Int.max` makes one stretch
+    /// from the first to the last, gaps included (a zstd layer).
+    static func stretches(_ spans: [Int], longest: Int) -> [Range<Int>] {
+        guard let first = spans.first, let last = spans.last else { return [] }
+        if longest == Int.max { return [first..<(last + 1)] }
+        var stretches: [Range<Int>] = []
+        for span in spans {
+            if let current = stretches.last, current.upperBound == span, current.count < longest {
+                stretches[stretches.count - 1] = current.lowerBound..<(span + 1)
+            } else {
+                stretches.append(span..<(span + 1))
+            }
+        }
+        return stretches
     }
 }
