@@ -10,7 +10,7 @@ package struct ImageIndexer: Sendable {
     /// in a container (helpers/bench-run, 3 MB/s) downloaded 66 of 130 MB with 4 MiB spans, 37 with 1 MiB and
     /// 27.2 with 256 KiB (9.6 s); 25.4 with 128 KiB (8.9 s) and 24.2 with 64 KiB (8.8 s), with the windows
     /// stored beside the pushed index growing from 10 % of the image to 17 % and 26 %. What holds the default
-    /// here is the index built locally (not pushed), which keeps each 32 KiB window inline: about 0.37 of the
+    /// here is the index built locally (not pushed), which keeps each 32 KiB window inline: about 0.36 of the
     /// image's uncompressed size at 256 KiB, read whole at every mount start. `--span` chooses.
     package static let defaultSpan: Int64 = 256 << 10
 
